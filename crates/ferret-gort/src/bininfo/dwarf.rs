@@ -1,0 +1,467 @@
+//! The DWARF of a Go binary, indexed lazily.
+//!
+//! Opening reads only the unit headers and each unit's root entry (package
+//! name, address ranges, line program header). A unit's functions, inlined
+//! calls, types and line table are decoded the first time a question needs
+//! them, then cached. The whole-binary indexes (functions by name, files to
+//! units) are built only when a question cannot be answered from one unit.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, OnceLock};
+
+use gimli::Reader as _;
+
+use super::image::Image;
+use super::lines::{file_names, LineTable};
+use crate::error::{BinaryError, Result};
+
+/// The gimli reader used throughout: sections are owned (decompressed or
+/// copied once) and shared.
+pub(crate) type Reader = gimli::EndianArcSlice<gimli::RunTimeEndian>;
+
+/// A function with machine code: a concrete DWARF subprogram.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Function {
+    /// Fully qualified Go name, e.g. `main.(*Counter).Add`.
+    pub name: String,
+    /// Entry address.
+    pub entry: u64,
+    /// First address past the function's code.
+    pub end: u64,
+    /// Index of the compilation unit (package) that holds it.
+    pub unit: usize,
+}
+
+/// One inlined call: the code of `function` inlined into a caller at
+/// `call_file:call_line`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InlinedCall {
+    /// Name of the inlined (callee) function.
+    pub function: String,
+    /// Address ranges of the inlined body.
+    pub ranges: Vec<(u64, u64)>,
+    /// File of the call site.
+    pub call_file: String,
+    /// Line of the call site.
+    pub call_line: u32,
+    /// Nesting depth: 0 for a call inlined directly into a concrete function.
+    pub depth: u32,
+    /// Index into the unit's function list of the concrete function it is in.
+    pub parent: usize,
+}
+
+impl InlinedCall {
+    /// Whether `pc` is inside the inlined body.
+    pub fn contains(&self, pc: u64) -> bool {
+        self.ranges.iter().any(|&(begin, end)| begin <= pc && pc < end)
+    }
+}
+
+/// A named type defined in DWARF.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeName {
+    /// Go type name, e.g. `main.Counter` or `*main.Counter`.
+    pub name: String,
+    /// Offset of its entry in `.debug_info`.
+    pub offset: u64,
+}
+
+/// What one unit's debugging entries describe.
+#[derive(Debug, Default)]
+pub struct UnitEntries {
+    /// Concrete functions, sorted by entry address.
+    pub functions: Vec<Function>,
+    /// Inlined calls, in entry order (outer calls before the calls inside them).
+    pub inlined: Vec<InlinedCall>,
+    /// Named types.
+    pub types: Vec<TypeName>,
+}
+
+/// One compilation unit; the Go compiler makes one per package.
+pub(crate) struct CompUnit {
+    /// Package import path (`DW_AT_name`), e.g. `main` or `runtime`.
+    pub name: String,
+    /// Address ranges the unit's code covers.
+    pub ranges: Vec<(u64, u64)>,
+    /// The gimli unit (root entry and line program header parsed).
+    pub unit: gimli::Unit<Reader>,
+    entries: OnceLock<Result<Arc<UnitEntries>>>,
+    lines: OnceLock<Result<Arc<LineTable>>>,
+}
+
+/// Whole-binary indexes, built on the first question that needs them.
+#[derive(Debug, Default)]
+struct FullIndex {
+    /// Every concrete function, sorted by entry.
+    functions: Vec<Function>,
+    /// Name -> index into `functions`.
+    by_name: HashMap<String, usize>,
+    /// Source path -> units whose line tables name it.
+    files: BTreeMap<String, Vec<usize>>,
+}
+
+/// The DWARF sections and units of one binary.
+pub(crate) struct DwarfIndex {
+    dwarf: gimli::Dwarf<Reader>,
+    units: Vec<CompUnit>,
+    /// (begin, end, unit index), sorted by begin, for PC -> unit.
+    unit_ranges: Vec<(u64, u64, usize)>,
+    /// Unit name -> unit indexes (one per package, but do not assume it).
+    unit_by_name: HashMap<String, Vec<usize>>,
+    full: OnceLock<Result<FullIndex>>,
+}
+
+/// DWARF sections ferret reads while indexing. Location lists and frame
+/// information are loaded separately, when first asked for.
+const INDEX_SECTIONS: &[gimli::SectionId] = &[
+    gimli::SectionId::DebugAbbrev,
+    gimli::SectionId::DebugInfo,
+    gimli::SectionId::DebugLine,
+    gimli::SectionId::DebugLineStr,
+    gimli::SectionId::DebugStr,
+    gimli::SectionId::DebugStrOffsets,
+    gimli::SectionId::DebugAddr,
+    gimli::SectionId::DebugRngLists,
+    gimli::SectionId::DebugRanges,
+];
+
+/// Loads one DWARF section as a shared reader (empty when absent).
+pub(crate) fn load_section(image: &Image, name: &str) -> Result<Reader> {
+    let endian = if image.is_little_endian() { gimli::RunTimeEndian::Little } else { gimli::RunTimeEndian::Big };
+    let data: Arc<[u8]> = match image.section_data(name)? {
+        Some(bytes) => Arc::from(bytes.as_ref()),
+        None => Arc::from(&[][..]),
+    };
+    Ok(Reader::new(data, endian))
+}
+
+impl DwarfIndex {
+    /// Loads the DWARF sections and reads every unit's root entry.
+    pub fn open(image: &Image) -> Result<DwarfIndex> {
+        // Decompress the two big sections on two cores.
+        let (mut loaded, line) = std::thread::scope(|scope| {
+            let line = scope.spawn(|| load_section(image, ".debug_line"));
+            let mut loaded = HashMap::new();
+            for id in INDEX_SECTIONS.iter().filter(|id| **id != gimli::SectionId::DebugLine) {
+                loaded.insert(*id, load_section(image, id.name()));
+            }
+            (loaded, line.join().expect("section loader thread panicked"))
+        });
+        loaded.insert(gimli::SectionId::DebugLine, line);
+        let empty = load_section(image, ".debug_nonexistent")?;
+        let mut dwarf = gimli::Dwarf::load(|id| -> Result<Reader> {
+            match loaded.remove(&id) {
+                Some(section) => section,
+                None => Ok(empty.clone()),
+            }
+        })?;
+        dwarf.populate_abbreviations_cache(gimli::AbbreviationsCacheStrategy::All);
+
+        let mut units = Vec::new();
+        let mut headers = dwarf.units();
+        while let Some(header) = headers.next().map_err(|e| BinaryError::dwarf(".debug_info unit headers", e))? {
+            let at = format!(".debug_info unit at {:#x}", header.offset().as_debug_info_offset().map_or(0, |o| o.0));
+            let unit = dwarf.unit(header).map_err(|e| BinaryError::dwarf(at.clone(), e))?;
+            let name = match unit.name.as_ref() {
+                Some(name) => name.to_string_lossy().map_err(|e| BinaryError::dwarf(at.clone(), e))?.into_owned(),
+                None => String::new(),
+            };
+            let mut ranges = Vec::new();
+            let mut iter = dwarf.unit_ranges(&unit).map_err(|e| BinaryError::dwarf(at.clone(), e))?;
+            while let Some(range) = iter.next().map_err(|e| BinaryError::dwarf(at.clone(), e))? {
+                if range.begin < range.end {
+                    ranges.push((range.begin, range.end));
+                }
+            }
+            units.push(CompUnit { name, ranges, unit, entries: OnceLock::new(), lines: OnceLock::new() });
+        }
+
+        let mut unit_ranges: Vec<(u64, u64, usize)> = units
+            .iter()
+            .enumerate()
+            .flat_map(|(i, u)| u.ranges.iter().map(move |&(b, e)| (b, e, i)))
+            .collect();
+        unit_ranges.sort_unstable();
+        let mut unit_by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, u) in units.iter().enumerate() {
+            unit_by_name.entry(u.name.clone()).or_default().push(i);
+        }
+        Ok(DwarfIndex { dwarf, units, unit_ranges, unit_by_name, full: OnceLock::new() })
+    }
+
+    /// Number of compilation units.
+    pub fn unit_count(&self) -> usize {
+        self.units.len()
+    }
+
+    /// Unit names (Go package paths), in `.debug_info` order.
+    pub fn unit_names(&self) -> impl Iterator<Item = &str> {
+        self.units.iter().map(|u| u.name.as_str())
+    }
+
+    /// The unit whose code covers `pc`.
+    pub fn unit_for_pc(&self, pc: u64) -> Option<usize> {
+        let after = self.unit_ranges.partition_point(|&(begin, _, _)| begin <= pc);
+        let &(_, end, unit) = self.unit_ranges.get(after.checked_sub(1)?)?;
+        (pc < end).then_some(unit)
+    }
+
+    /// Units named `name` (a package path).
+    pub fn units_named(&self, name: &str) -> &[usize] {
+        self.unit_by_name.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// The decoded entries of unit `index`.
+    pub fn entries(&self, index: usize) -> Result<Arc<UnitEntries>> {
+        let unit = &self.units[index];
+        unit.entries.get_or_init(|| self.decode_entries(index).map(Arc::new)).clone()
+    }
+
+    /// The decoded line table of unit `index`.
+    pub fn lines(&self, index: usize) -> Result<Arc<LineTable>> {
+        let unit = &self.units[index];
+        unit.lines.get_or_init(|| LineTable::decode(&self.dwarf, &unit.unit, &unit.name).map(Arc::new)).clone()
+    }
+
+    /// The concrete function containing `pc`.
+    pub fn function_at(&self, pc: u64) -> Result<Option<Function>> {
+        let Some(unit) = self.unit_for_pc(pc) else { return Ok(None) };
+        let entries = self.entries(unit)?;
+        let after = entries.functions.partition_point(|f| f.entry <= pc);
+        Ok(after
+            .checked_sub(1)
+            .map(|i| &entries.functions[i])
+            .filter(|f| pc < f.end)
+            .cloned())
+    }
+
+    /// The concrete function named `name`: first looked for in its own
+    /// package's unit, then in the whole-binary index.
+    pub fn function_by_name(&self, name: &str) -> Result<Option<Function>> {
+        for &unit in self.units_named(package_of(name)) {
+            if let Some(f) = self.entries(unit)?.functions.iter().find(|f| f.name == name) {
+                return Ok(Some(f.clone()));
+            }
+        }
+        let full = self.full()?;
+        Ok(full.by_name.get(name).map(|&i| full.functions[i].clone()))
+    }
+
+    /// Every concrete function, sorted by entry address.
+    pub fn functions(&self) -> Result<&[Function]> {
+        Ok(&self.full()?.functions)
+    }
+
+    /// Every source file named by a line table, sorted.
+    pub fn files(&self) -> Result<impl Iterator<Item = &str>> {
+        Ok(self.full()?.files.keys().map(String::as_str))
+    }
+
+    /// Units whose line tables name the source file `path` exactly.
+    pub fn units_with_file(&self, path: &str) -> Result<&[usize]> {
+        Ok(self.full()?.files.get(path).map_or(&[], Vec::as_slice))
+    }
+
+    /// Every named type, in `.debug_info` order.
+    pub fn types(&self) -> Result<Vec<TypeName>> {
+        let mut out = Vec::new();
+        for index in 0..self.units.len() {
+            out.extend(self.entries(index)?.types.iter().cloned());
+        }
+        Ok(out)
+    }
+
+    /// Builds (once) the whole-binary indexes and every unit's entries.
+    fn full(&self) -> Result<&FullIndex> {
+        self.full.get_or_init(|| self.build_full()).as_ref().map_err(Clone::clone)
+    }
+
+    fn build_full(&self) -> Result<FullIndex> {
+        let mut index = FullIndex::default();
+        for (i, unit) in self.units.iter().enumerate() {
+            index.functions.extend(self.entries(i)?.functions.iter().cloned());
+            for name in file_names(&self.dwarf, &unit.unit)?.into_iter().flatten() {
+                let units = index.files.entry(name).or_default();
+                if units.last() != Some(&i) {
+                    units.push(i);
+                }
+            }
+        }
+        index.functions.sort_by_key(|f| f.entry);
+        for (i, f) in index.functions.iter().enumerate() {
+            index.by_name.entry(f.name.clone()).or_insert(i);
+        }
+        Ok(index)
+    }
+
+    /// Walks one unit's entries: concrete functions, inlined calls, types.
+    fn decode_entries(&self, index: usize) -> Result<UnitEntries> {
+        let cu = &self.units[index];
+        let unit = &cu.unit;
+        let what = || format!(".debug_info of unit {}", cu.name);
+        let err = |e| BinaryError::dwarf(what(), e);
+        let files = file_names(&self.dwarf, unit)?;
+        let mut out = UnitEntries::default();
+        // Stack of (depth, kind) for the entries enclosing the current one.
+        #[derive(Clone, Copy)]
+        enum Scope {
+            Function(usize),
+            Inlined,
+            Other,
+        }
+        let mut stack: Vec<(isize, Scope)> = Vec::new();
+        let mut depth: isize = 0;
+        let mut cursor = unit.entries();
+        while let Some((delta, entry)) = cursor.next_dfs().map_err(err)? {
+            depth += delta;
+            while stack.last().is_some_and(|&(d, _)| d >= depth) {
+                stack.pop();
+            }
+            let enclosing_function = stack.iter().rev().find_map(|&(_, s)| match s {
+                Scope::Function(i) => Some(i),
+                _ => None,
+            });
+            let inline_depth = stack.iter().filter(|(_, s)| matches!(s, Scope::Inlined)).count() as u32;
+            let scope = match entry.tag() {
+                gimli::DW_TAG_subprogram => {
+                    let ranges = self.entry_ranges(unit, entry).map_err(err)?;
+                    match (ranges.iter().map(|r| r.0).min(), ranges.iter().map(|r| r.1).max()) {
+                        (Some(entry_pc), Some(end)) => {
+                            let name = self.entry_name(unit, entry).map_err(err)?.unwrap_or_default();
+                            out.functions.push(Function { name, entry: entry_pc, end, unit: index });
+                            Scope::Function(out.functions.len() - 1)
+                        }
+                        _ => Scope::Other,
+                    }
+                }
+                gimli::DW_TAG_inlined_subroutine => match enclosing_function {
+                    Some(parent) => {
+                        let function = self.entry_name(unit, entry).map_err(err)?.unwrap_or_default();
+                        let ranges = self.entry_ranges(unit, entry).map_err(err)?;
+                        let call_file = match entry.attr_value(gimli::DW_AT_call_file).map_err(err)? {
+                            Some(v) => v.udata_value().and_then(|i| files.get(i as usize).cloned().flatten()),
+                            None => None,
+                        };
+                        let call_line = match entry.attr_value(gimli::DW_AT_call_line).map_err(err)? {
+                            Some(v) => v.udata_value().unwrap_or(0) as u32,
+                            None => 0,
+                        };
+                        out.inlined.push(InlinedCall {
+                            function,
+                            ranges,
+                            call_file: call_file.unwrap_or_default(),
+                            call_line,
+                            depth: inline_depth,
+                            parent,
+                        });
+                        Scope::Inlined
+                    }
+                    None => Scope::Other,
+                },
+                gimli::DW_TAG_base_type
+                | gimli::DW_TAG_structure_type
+                | gimli::DW_TAG_typedef
+                | gimli::DW_TAG_pointer_type
+                | gimli::DW_TAG_array_type
+                | gimli::DW_TAG_subroutine_type
+                | gimli::DW_TAG_unspecified_type
+                    if depth == 1 =>
+                {
+                    if let Some(name) = self.entry_name(unit, entry).map_err(err)? {
+                        let offset = entry.offset().to_debug_info_offset(&unit.header).map_or(0, |o| o.0 as u64);
+                        out.types.push(TypeName { name, offset });
+                    }
+                    Scope::Other
+                }
+                _ => Scope::Other,
+            };
+            stack.push((depth, scope));
+        }
+        // Fix up parents after sorting functions by entry.
+        let mut order: Vec<usize> = (0..out.functions.len()).collect();
+        order.sort_by_key(|&i| out.functions[i].entry);
+        let mut new_index = vec![0; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_index[old] = new;
+        }
+        out.functions = order.iter().map(|&i| out.functions[i].clone()).collect();
+        for call in &mut out.inlined {
+            call.parent = new_index[call.parent];
+        }
+        Ok(out)
+    }
+
+    /// Address ranges of an entry (`low_pc`/`high_pc` or `ranges`).
+    fn entry_ranges(
+        &self,
+        unit: &gimli::Unit<Reader>,
+        entry: &gimli::DebuggingInformationEntry<Reader>,
+    ) -> gimli::Result<Vec<(u64, u64)>> {
+        let mut out = Vec::new();
+        let mut iter = self.dwarf.die_ranges(unit, entry)?;
+        while let Some(r) = iter.next()? {
+            if r.begin < r.end {
+                out.push((r.begin, r.end));
+            }
+        }
+        Ok(out)
+    }
+
+    /// An entry's `DW_AT_name`, or its abstract origin's name (inlined
+    /// calls and out-of-line copies of inlinable functions have only that).
+    fn entry_name(
+        &self,
+        unit: &gimli::Unit<Reader>,
+        entry: &gimli::DebuggingInformationEntry<Reader>,
+    ) -> gimli::Result<Option<String>> {
+        if let Some(value) = entry.attr_value(gimli::DW_AT_name)? {
+            return Ok(Some(self.dwarf.attr_string(unit, value)?.to_string_lossy()?.into_owned()));
+        }
+        match entry.attr_value(gimli::DW_AT_abstract_origin)? {
+            Some(gimli::AttributeValue::UnitRef(offset)) => {
+                let origin = unit.entry(offset)?;
+                self.entry_name(unit, &origin)
+            }
+            Some(gimli::AttributeValue::DebugInfoRef(offset)) => {
+                let Some(other) = self.unit_containing(offset) else { return Ok(None) };
+                let other = &self.units[other].unit;
+                let Some(local) = offset.to_unit_offset(&other.header) else { return Ok(None) };
+                let origin = other.entry(local)?;
+                self.entry_name(other, &origin)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The unit whose entries include `.debug_info` offset `offset`.
+    fn unit_containing(&self, offset: gimli::DebugInfoOffset) -> Option<usize> {
+        let start = |u: &CompUnit| u.unit.header.offset().as_debug_info_offset().map_or(0, |o| o.0);
+        let after = self.units.partition_point(|u| start(u) <= offset.0);
+        after.checked_sub(1)
+    }
+}
+
+/// The package path of a Go function name: `example.com/x.(*T).M` ->
+/// `example.com/x`. Brackets of generic instantiations are ignored.
+pub fn package_of(name: &str) -> &str {
+    let head = &name[..name.find('[').unwrap_or(name.len())];
+    let last_slash = head.rfind('/').map_or(0, |i| i + 1);
+    match head[last_slash..].find('.') {
+        Some(dot) => &name[..last_slash + dot],
+        None => head,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::package_of;
+
+    #[test]
+    fn package_paths() {
+        assert_eq!(package_of("main.main"), "main");
+        assert_eq!(package_of("example.com/a/b.(*T).M"), "example.com/a/b");
+        assert_eq!(package_of("main.Map[go.shape.string,example.com/x.T]"), "main");
+        assert_eq!(package_of("runtime.gopark"), "runtime");
+        assert_eq!(package_of("noDot"), "noDot");
+    }
+}

@@ -1,0 +1,261 @@
+//! Binary info: everything ferret knows about a Go executable without
+//! running it — build facts, symbols, functions, line tables, inlining,
+//! source files, types, locations and call frame information.
+//!
+//! [`BinaryInfo::open`] maps the file and reads only headers and unit root
+//! entries; everything else is decoded on first use and cached, so opening a
+//! large binary and resolving one function stays cheap.
+
+mod buildinfo;
+mod dwarf;
+mod frame;
+mod image;
+mod lines;
+mod location;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::OnceLock;
+
+pub use buildinfo::BuildInfo;
+pub use dwarf::{package_of, Function, InlinedCall, TypeName, UnitEntries};
+pub use frame::{CfaRule, FrameRule, RegisterRule};
+pub use image::{Arch, Image, SectionInfo, Symbol};
+pub use lines::{LineRow, LineTable};
+pub use location::{Location, LocationSpec};
+
+use crate::error::{BinaryError, Result};
+use dwarf::DwarfIndex;
+use frame::FrameIndex;
+
+/// One level of the source-level call chain at a PC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFrame {
+    /// Function name (an inlined callee for all but the last frame).
+    pub function: String,
+    /// Source file.
+    pub file: String,
+    /// Source line.
+    pub line: u32,
+}
+
+/// What a PC means in source terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PcInfo {
+    /// The concrete function whose machine code holds the PC.
+    pub function: Function,
+    /// The source call chain, innermost first: with inlining, the first
+    /// frame is the inlined callee and the last is `function` at the call
+    /// site; without inlining there is exactly one frame.
+    pub frames: Vec<SourceFrame>,
+    /// Whether the line-table row at this PC is a statement start.
+    pub is_stmt: bool,
+}
+
+/// An opened Go executable. Shareable between threads; lazily filled caches
+/// are internal.
+pub struct BinaryInfo {
+    image: Image,
+    build: BuildInfo,
+    dwarf: DwarfIndex,
+    frames: OnceLock<Result<FrameIndex>>,
+    symbols: OnceLock<Vec<Symbol>>,
+}
+
+impl std::fmt::Debug for BinaryInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BinaryInfo").field("image", &self.image).field("go", &self.build.go_version).finish()
+    }
+}
+
+impl BinaryInfo {
+    /// Opens a Go executable. Fails with a specific [`BinaryError`] for a
+    /// missing file, a directory, a non-ELF file, a truncated file, an ELF
+    /// file not made by Go, and a Go binary without DWARF.
+    pub fn open(path: impl AsRef<Path>) -> Result<BinaryInfo> {
+        let path = path.as_ref();
+        let image = Image::open(path)?;
+        let build = match BuildInfo::read(&image) {
+            Some(build) => build,
+            None if image.has_section(".gopclntab") => BuildInfo::default(),
+            None => return Err(BinaryError::NotGo { path: path.to_owned() }),
+        };
+        if !image.has_section(".debug_info") {
+            return Err(BinaryError::Stripped { path: path.to_owned() });
+        }
+        let dwarf = DwarfIndex::open(&image)?;
+        Ok(BinaryInfo { image, build, dwarf, frames: OnceLock::new(), symbols: OnceLock::new() })
+    }
+
+    /// The mapped file.
+    pub fn image(&self) -> &Image {
+        &self.image
+    }
+
+    /// The executable's architecture.
+    pub fn arch(&self) -> Arch {
+        self.image.arch()
+    }
+
+    /// Go version, main module and build settings.
+    pub fn build_info(&self) -> &BuildInfo {
+        &self.build
+    }
+
+    /// The ELF symbol table, read on first use.
+    pub fn symbols(&self) -> &[Symbol] {
+        self.symbols.get_or_init(|| self.image.symbols())
+    }
+
+    /// Package paths, one per compilation unit, sorted and deduplicated.
+    pub fn packages(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.dwarf.unit_names().filter(|n| !n.is_empty()).map(str::to_owned).collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// Every source file the line tables name, sorted.
+    pub fn source_files(&self) -> Result<Vec<String>> {
+        Ok(self.dwarf.files()?.map(str::to_owned).collect())
+    }
+
+    /// Every named type, in `.debug_info` order.
+    pub fn types(&self) -> Result<Vec<TypeName>> {
+        self.dwarf.types()
+    }
+
+    /// Every concrete function, sorted by entry address.
+    pub fn functions(&self) -> Result<&[Function]> {
+        self.dwarf.functions()
+    }
+
+    /// The function with exactly this fully qualified name.
+    pub fn function_by_name(&self, name: &str) -> Result<Option<Function>> {
+        self.dwarf.function_by_name(name)
+    }
+
+    /// The concrete function whose code holds `pc`.
+    pub fn function_at(&self, pc: u64) -> Result<Option<Function>> {
+        self.dwarf.function_at(pc)
+    }
+
+    /// The inlined calls of the unit holding `function`.
+    pub fn unit_entries(&self, function: &Function) -> Result<std::sync::Arc<UnitEntries>> {
+        self.dwarf.entries(function.unit)
+    }
+
+    /// The source meaning of `pc`: function, file, line and inlined call
+    /// chain. `None` for addresses outside any function with line info.
+    pub fn pc_info(&self, pc: u64) -> Result<Option<PcInfo>> {
+        let Some(function) = self.dwarf.function_at(pc)? else { return Ok(None) };
+        let lines = self.dwarf.lines(function.unit)?;
+        let Some(row) = lines.row_at(pc) else { return Ok(None) };
+        let file = lines.file(row).map(|f| f.to_string()).unwrap_or_default();
+        let entries = self.dwarf.entries(function.unit)?;
+        let parent = entries.functions.iter().position(|f| f.entry == function.entry);
+        let mut chain: Vec<&InlinedCall> =
+            entries.inlined.iter().filter(|c| Some(c.parent) == parent && c.contains(pc)).collect();
+        chain.sort_by_key(|c| c.depth);
+        // Innermost frame: the deepest inlined callee (or the function) at
+        // the line-table position; each inlined call then contributes its
+        // caller at the call site.
+        let mut frames = Vec::with_capacity(chain.len() + 1);
+        let mut location = (file, row.line);
+        for call in chain.iter().rev() {
+            frames.push(SourceFrame { function: call.function.clone(), file: location.0, line: location.1 });
+            location = (call.call_file.clone(), call.call_line);
+        }
+        frames.push(SourceFrame { function: function.name.clone(), file: location.0, line: location.1 });
+        Ok(Some(PcInfo { function, frames, is_stmt: row.is_stmt }))
+    }
+
+    /// Statement addresses (`is_stmt` rows) for `line` of every source file
+    /// that `file` names (exact path or path suffix), sorted.
+    pub fn line_to_pcs(&self, file: &str, line: u32) -> Result<Vec<u64>> {
+        let mut pcs = Vec::new();
+        for path in self.matching_files(file)? {
+            pcs.extend(self.pcs_in_file(&path, line)?);
+        }
+        pcs.sort_unstable();
+        pcs.dedup();
+        Ok(pcs)
+    }
+
+    /// Resolves a location expression (see [`LocationSpec`]) to addresses:
+    /// one for a function (its first address after the prologue), one per
+    /// function for a source line (the lowest statement address in each).
+    pub fn resolve_location(&self, spec: &str) -> Result<Vec<Location>> {
+        let not_found = || BinaryError::LocationNotFound { spec: spec.to_owned() };
+        match LocationSpec::parse(spec)? {
+            LocationSpec::Function(name) => {
+                let function = self.function_by_name(&name)?.ok_or_else(not_found)?;
+                let lines = self.dwarf.lines(function.unit)?;
+                let pc = lines.prologue_end(function.entry, function.end).unwrap_or(function.entry);
+                Ok(vec![self.location_at(pc)?])
+            }
+            LocationSpec::FileLine { file, line } => {
+                let files = self.matching_files(&file)?;
+                if files.len() > 1 {
+                    return Err(BinaryError::AmbiguousLocation { spec: spec.to_owned(), candidates: files });
+                }
+                let Some(path) = files.into_iter().next() else { return Err(not_found()) };
+                let mut first_per_function: BTreeMap<u64, u64> = BTreeMap::new();
+                for pc in self.pcs_in_file(&path, line)? {
+                    let entry = self.function_at(pc)?.map_or(pc, |f| f.entry);
+                    let slot = first_per_function.entry(entry).or_insert(pc);
+                    *slot = (*slot).min(pc);
+                }
+                if first_per_function.is_empty() {
+                    return Err(not_found());
+                }
+                first_per_function.values().map(|&pc| self.location_at(pc)).collect()
+            }
+        }
+    }
+
+    /// The call frame rules at `pc` (from `.debug_frame` or `.eh_frame`).
+    pub fn frame_rule(&self, pc: u64) -> Result<Option<FrameRule>> {
+        let frames = self.frames.get_or_init(|| FrameIndex::open(&self.image)).as_ref().map_err(Clone::clone)?;
+        frames.rule_at(pc)
+    }
+
+    /// Decodes everything that is otherwise decoded lazily: every unit's
+    /// entries and line table, the whole-binary indexes and the frame
+    /// index. For benchmarks and for servers that prefer to pay up front.
+    pub fn build_full_index(&self) -> Result<()> {
+        self.dwarf.functions()?;
+        for unit in 0..self.dwarf.unit_count() {
+            self.dwarf.lines(unit)?;
+        }
+        self.frame_rule(0)?;
+        Ok(())
+    }
+
+    /// Source files that the user's `file` names.
+    fn matching_files(&self, file: &str) -> Result<Vec<String>> {
+        Ok(self.dwarf.files()?.filter(|path| location::file_matches(path, file)).map(str::to_owned).collect())
+    }
+
+    /// Statement addresses for `line` of exactly the file `path`.
+    fn pcs_in_file(&self, path: &str, line: u32) -> Result<Vec<u64>> {
+        let mut pcs = Vec::new();
+        for &unit in self.dwarf.units_with_file(path)? {
+            let lines = self.dwarf.lines(unit)?;
+            if let Some(file) = lines.files.iter().position(|f| &**f == path) {
+                pcs.extend(lines.statement_pcs(file as u32, line));
+            }
+        }
+        Ok(pcs)
+    }
+
+    /// A [`Location`] for `pc` with its innermost source position.
+    fn location_at(&self, pc: u64) -> Result<Location> {
+        let info = self.pc_info(pc)?;
+        let (file, line) = info
+            .as_ref()
+            .and_then(|i| i.frames.first())
+            .map_or((String::new(), 0), |f| (f.file.clone(), f.line));
+        Ok(Location { pc, function: info.map(|i| i.function.name), file, line })
+    }
+}
