@@ -1,1 +1,24 @@
-//! stub
+//! Test support shared by ferret's crates (used only as a dev-dependency).
+//!
+//! - [`toolchain`]: the Go toolchains a test run uses (`FERRET_GO_VERSIONS`).
+//! - [`fixture`]: builds the Go programs under `tests/fixtures/` once per
+//!   toolchain and build options, cached under `target/fixtures/`.
+//! - [`oracle`]: runs Go's own tools (`nm`, `addr2line`, `objdump`,
+//!   `go version -m`) and parses what they print, so tests compare ferret
+//!   with an independent answer instead of hand-typed values.
+
+pub mod fixture;
+pub mod oracle;
+pub mod toolchain;
+
+use std::path::PathBuf;
+
+/// The repository root (two levels above this crate).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root exists")
+}
+
+/// Cargo's target directory (honours `CARGO_TARGET_DIR`).
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target"))
+}

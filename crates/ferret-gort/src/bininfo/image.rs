@@ -60,7 +60,8 @@ pub struct Symbol {
     /// Size in bytes (0 when unknown).
     pub size: u64,
     /// `go tool nm`'s one-letter kind: T text, R read-only data, D data,
-    /// U undefined, B common, `?` unclassified; lower case for local symbols.
+    /// B bss or common, U undefined, `?` unclassified; lower case for local
+    /// symbols.
     pub code: char,
 }
 
@@ -201,7 +202,8 @@ impl Image {
     }
 
     /// The ELF symbol table (`.symtab`), every entry but the null one,
-    /// classified by section flags the way `go tool nm` does. Empty for
+    /// classified by section flags the way `go tool nm` (1.27) does; older
+    /// nm versions say D where it says B (bss). Empty for
     /// binaries linked with `-s`.
     pub fn symbols(&self) -> Vec<Symbol> {
         const SHF_WRITE: u64 = 0x1;
@@ -215,13 +217,16 @@ impl Image {
                 SymbolSection::Undefined => 'U',
                 SymbolSection::Common => 'B',
                 SymbolSection::Section(index) => {
-                    let flags = match obj.section_by_index(index).map(|s| s.flags()) {
-                        Ok(SectionFlags::Elf { sh_flags }) => sh_flags & (SHF_WRITE | SHF_ALLOC | SHF_EXECINSTR),
+                    let section = obj.section_by_index(index).ok();
+                    let flags = match section.as_ref().map(|s| s.flags()) {
+                        Some(SectionFlags::Elf { sh_flags }) => sh_flags & (SHF_WRITE | SHF_ALLOC | SHF_EXECINSTR),
                         _ => 0,
                     };
+                    let no_bits = section.is_some_and(|s| s.kind() == SectionKind::UninitializedData);
                     match flags {
                         f if f == SHF_ALLOC | SHF_EXECINSTR => 'T',
                         SHF_ALLOC => 'R',
+                        f if f == SHF_ALLOC | SHF_WRITE && no_bits => 'B',
                         f if f == SHF_ALLOC | SHF_WRITE => 'D',
                         _ => '?',
                     }

@@ -146,12 +146,15 @@ impl BinaryInfo {
     }
 
     /// The source meaning of `pc`: function, file, line and inlined call
-    /// chain. `None` for addresses outside any function with line info.
+    /// chain. `None` for addresses outside every function.
     pub fn pc_info(&self, pc: u64) -> Result<Option<PcInfo>> {
         let Some(function) = self.dwarf.function_at(pc)? else { return Ok(None) };
         let lines = self.dwarf.lines(function.unit)?;
-        let Some(row) = lines.row_at(pc) else { return Ok(None) };
-        let file = lines.file(row).map(|f| f.to_string()).unwrap_or_default();
+        let row = lines.row_at(pc).filter(|r| r.address >= function.entry).copied();
+        let row = row.or_else(|| lines.leading_row(function.entry, function.end).filter(|r| r.address <= pc));
+        let row = row.as_ref();
+        let file = row.and_then(|r| lines.file(r)).map(|f| f.to_string()).unwrap_or_default();
+        let (line, is_stmt) = row.map_or((0, false), |r| (r.line, r.is_stmt));
         let entries = self.dwarf.entries(function.unit)?;
         let parent = entries.functions.iter().position(|f| f.entry == function.entry);
         let mut chain: Vec<&InlinedCall> =
@@ -161,13 +164,13 @@ impl BinaryInfo {
         // the line-table position; each inlined call then contributes its
         // caller at the call site.
         let mut frames = Vec::with_capacity(chain.len() + 1);
-        let mut location = (file, row.line);
+        let mut location = (file, line);
         for call in chain.iter().rev() {
             frames.push(SourceFrame { function: call.function.clone(), file: location.0, line: location.1 });
             location = (call.call_file.clone(), call.call_line);
         }
         frames.push(SourceFrame { function: function.name.clone(), file: location.0, line: location.1 });
-        Ok(Some(PcInfo { function, frames, is_stmt: row.is_stmt }))
+        Ok(Some(PcInfo { function, frames, is_stmt }))
     }
 
     /// Statement addresses (`is_stmt` rows) for `line` of every source file
