@@ -482,3 +482,53 @@ fn ferret_binary() -> PathBuf {
         .find(|p| Path::new(p).exists())
         .expect("build ferret first: cargo build --release --bin ferret")
 }
+
+#[test]
+fn locations_match_dlv_find_location() {
+    use ferret_testkit::delve::Delve;
+    let lines = [
+        source_line("hello", "main.go", "c.Add(3)"),
+        source_line("hello", "main.go", "fmt.Println(\"adder:\""),
+        source_line("hello", "main.go", "return base + x"),
+        source_line("hello", "main.go", "total += square(i)"),
+    ];
+    let mut compared = 0;
+    // Optimized builds are left out: dlv resolves a function that was
+    // inlined away to its inlined bodies, which ferret does not do yet.
+    for case in cases().into_iter().filter(|c| Delve::supports(&c.toolchain) && !c.options.optimized) {
+        let info = open(&case);
+        let mut dlv = Delve::exec(&case.binary);
+        let mut specs: Vec<String> = [
+            "main.main",
+            "main.(*Counter).Add",
+            "main.Counter.Describe",
+            "main.sumSquares",
+            "main.makeAdder",
+            "main.worker",
+            "main.makeAdder.func1",
+            "main.nosuch",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        specs.extend(lines.iter().map(|l| format!("main.go:{l}")));
+        for spec in &specs {
+            let theirs = dlv.find_location(spec);
+            let ours = info.resolve_location(spec);
+            match (&theirs, &ours) {
+                (Ok(theirs), Ok(ours)) => {
+                    let ours: Vec<(u64, String, u32, String)> = ours
+                        .iter()
+                        .map(|l| (l.pc, l.file.clone(), l.line, l.function.clone().unwrap_or_default()))
+                        .collect();
+                    assert_eq!(&ours, theirs, "{}: {spec}", case.label());
+                }
+                (Err(_), Err(_)) => {}
+                _ => panic!("{}: {spec}: dlv {theirs:?}, ferret {ours:?}", case.label()),
+            }
+            compared += 1;
+        }
+    }
+    let any_supported = GoToolchain::selected().iter().any(Delve::supports);
+    assert!(!any_supported || compared > 0, "no location was compared with dlv");
+}

@@ -3,10 +3,12 @@
 //! - [`toolchain`]: the Go toolchains a test run uses (`FERRET_GO_VERSIONS`).
 //! - [`fixture`]: builds the Go programs under `tests/fixtures/` once per
 //!   toolchain and build options, cached under `target/fixtures/`.
+//! - [`delve`]: the real dlv as an oracle, driven over its JSON-RPC API.
 //! - [`oracle`]: runs Go's own tools (`nm`, `addr2line`, `objdump`,
 //!   `go version -m`) and parses what they print, so tests compare ferret
 //!   with an independent answer instead of hand-typed values.
 
+pub mod delve;
 pub mod fixture;
 pub mod oracle;
 pub mod toolchain;

