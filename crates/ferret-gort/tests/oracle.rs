@@ -242,9 +242,7 @@ fn locations_resolve_like_go_tools_say() {
                 assert!(case.options.optimized, "{}: {name} missing from nm", case.label());
                 continue;
             };
-            let locations = info.resolve_location(name).unwrap_or_else(|e| panic!("{}: {name}: {e}", case.label()));
-            assert_eq!(locations.len(), 1, "{}: {name}", case.label());
-            let l = &locations[0];
+            let l = info.resolve_location(name).unwrap_or_else(|e| panic!("{}: {name}: {e}", case.label()));
             assert_eq!(l.function.as_deref(), Some(name), "{}: {name}", case.label());
             assert!(sym.address <= l.pc && l.pc < sym.address + sym.size, "{}: {name} at {:#x}", case.label(), l.pc);
             // The address is an instruction start on the line objdump shows.
@@ -264,12 +262,11 @@ fn locations_resolve_like_go_tools_say() {
             assert!(matches!(info.resolve_location(&spec), Err(BinaryError::LocationNotFound { .. })));
             continue;
         }
-        let locations = info.resolve_location(&spec).unwrap_or_else(|e| panic!("{}: {spec}: {e}", case.label()));
-        assert_eq!(locations.len(), 1, "{}: {spec}: {locations:?}", case.label());
-        assert!(on_line.contains(&locations[0].pc), "{}: {spec} -> {:#x}", case.label(), locations[0].pc);
-        assert_eq!(locations[0].line, line);
-        let absolute = format!("{}:{line}", locations[0].file);
-        assert_eq!(info.resolve_location(&absolute).unwrap(), locations, "{}: {absolute}", case.label());
+        let location = info.resolve_location(&spec).unwrap_or_else(|e| panic!("{}: {spec}: {e}", case.label()));
+        assert!(on_line.contains(&location.pc), "{}: {spec} -> {:#x}", case.label(), location.pc);
+        assert_eq!(location.line, line);
+        let absolute = format!("{}:{line}", location.file);
+        assert_eq!(info.resolve_location(&absolute).unwrap(), location, "{}: {absolute}", case.label());
 
         // Errors say what went wrong.
         assert!(matches!(info.resolve_location("main.nosuch"), Err(BinaryError::LocationNotFound { .. })));
@@ -486,16 +483,9 @@ fn ferret_binary() -> PathBuf {
 #[test]
 fn locations_match_dlv_find_location() {
     use ferret_testkit::delve::Delve;
-    let lines = [
-        source_line("hello", "main.go", "c.Add(3)"),
-        source_line("hello", "main.go", "fmt.Println(\"adder:\""),
-        source_line("hello", "main.go", "return base + x"),
-        source_line("hello", "main.go", "total += square(i)"),
-    ];
+    let source_lines = std::fs::read_to_string(fixture_dir("hello").join("main.go")).unwrap().lines().count() as u32;
     let mut compared = 0;
-    // Optimized builds are left out: dlv resolves a function that was
-    // inlined away to its inlined bodies, which ferret does not do yet.
-    for case in cases().into_iter().filter(|c| Delve::supports(&c.toolchain) && !c.options.optimized) {
+    for case in cases().into_iter().filter(|c| Delve::supports(&c.toolchain)) {
         let info = open(&case);
         let mut dlv = Delve::exec(&case.binary);
         let mut specs: Vec<String> = [
@@ -503,25 +493,28 @@ fn locations_match_dlv_find_location() {
             "main.(*Counter).Add",
             "main.Counter.Describe",
             "main.sumSquares",
+            "main.square",
             "main.makeAdder",
             "main.worker",
             "main.makeAdder.func1",
             "main.nosuch",
+            "runtime.gopark",
+            "fmt.Println",
+            "sync.(*WaitGroup).Done",
         ]
         .iter()
         .map(|s| s.to_string())
         .collect();
-        specs.extend(lines.iter().map(|l| format!("main.go:{l}")));
+        // Every line of the fixture, with and without code.
+        specs.extend((1..=source_lines + 1).map(|l| format!("main.go:{l}")));
         for spec in &specs {
             let theirs = dlv.find_location(spec);
             let ours = info.resolve_location(spec);
             match (&theirs, &ours) {
                 (Ok(theirs), Ok(ours)) => {
-                    let ours: Vec<(u64, String, u32, String)> = ours
-                        .iter()
-                        .map(|l| (l.pc, l.file.clone(), l.line, l.function.clone().unwrap_or_default()))
-                        .collect();
-                    assert_eq!(&ours, theirs, "{}: {spec}", case.label());
+                    assert_eq!(theirs.len(), 1, "{}: {spec}: dlv gave {theirs:?}", case.label());
+                    let ours = (ours.pc, ours.pcs.clone(), ours.file.clone(), ours.line, ours.function.clone());
+                    assert_eq!(ours, theirs[0], "{}: {spec}", case.label());
                 }
                 (Err(_), Err(_)) => {}
                 _ => panic!("{}: {spec}: dlv {theirs:?}, ferret {ours:?}", case.label()),

@@ -73,8 +73,9 @@ impl Delve {
     }
 
     /// `FindLocation` of `spec` in the global scope: each location's
-    /// (pc, file, line, function name), or dlv's error text.
-    pub fn find_location(&mut self, spec: &str) -> Result<Vec<(u64, String, u32, String)>, String> {
+    /// (pc, pcs, file, line, function name), or dlv's error text.
+    #[allow(clippy::type_complexity)]
+    pub fn find_location(&mut self, spec: &str) -> Result<Vec<(u64, Vec<u64>, String, u32, Option<String>)>, String> {
         let result = self.call("FindLocation", json!({"Scope": {"GoroutineID": -1}, "Loc": spec}))?;
         Ok(result["Locations"]
             .as_array()
@@ -84,9 +85,10 @@ impl Delve {
             .map(|l| {
                 (
                     l["pc"].as_u64().unwrap_or(0),
+                    l["pcs"].as_array().map(Vec::as_slice).unwrap_or_default().iter().filter_map(Value::as_u64).collect(),
                     l["file"].as_str().unwrap_or("").to_owned(),
                     l["line"].as_u64().unwrap_or(0) as u32,
-                    l["function"]["name"].as_str().unwrap_or("").to_owned(),
+                    l["function"]["name"].as_str().map(str::to_owned),
                 )
             })
             .collect())

@@ -84,16 +84,16 @@ fn bininfo(
     }
     for spec in resolve {
         match info.resolve_location(spec) {
-            Ok(locations) => {
-                for l in locations {
-                    println!(
-                        "location {spec}: {:#x} {} {}:{}",
-                        l.pc,
-                        l.function.as_deref().unwrap_or("?"),
-                        l.file,
-                        l.line
-                    );
-                }
+            Ok(l) => {
+                let pcs: Vec<String> = l.pcs.iter().map(|pc| format!("{pc:#x}")).collect();
+                println!(
+                    "location {spec}: {:#x} {} {}:{} (all: {})",
+                    l.pc,
+                    l.function.as_deref().unwrap_or("?"),
+                    l.file,
+                    l.line,
+                    pcs.join(" ")
+                );
             }
             Err(e) => println!("location {spec}: error: {e}"),
         }

@@ -6,7 +6,7 @@
 //! them, then cached. The whole-binary indexes (functions by name, files to
 //! units) are built only when a question cannot be answered from one unit.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
 use gimli::Reader as _;
@@ -30,15 +30,20 @@ pub struct Function {
     pub end: u64,
     /// Index of the compilation unit (package) that holds it.
     pub unit: usize,
+    /// Marked `DW_AT_trampoline`: a compiler-made wrapper that only calls
+    /// the real function; location lookups skip it, as Delve does.
+    pub trampoline: bool,
 }
 
 /// One inlined call: the code of `function` inlined into a caller at
-/// `call_file:call_line`.
+/// `call_file:call_line`. Calls whose code was optimized away entirely
+/// (no address range) are not recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InlinedCall {
     /// Name of the inlined (callee) function.
     pub function: String,
-    /// Address ranges of the inlined body.
+    /// Address ranges of the inlined body, in DWARF order (the first range's
+    /// start is where a breakpoint on the call goes).
     pub ranges: Vec<(u64, u64)>,
     /// File of the call site.
     pub call_file: String,
@@ -54,6 +59,11 @@ impl InlinedCall {
     /// Whether `pc` is inside the inlined body.
     pub fn contains(&self, pc: u64) -> bool {
         self.ranges.iter().any(|&(begin, end)| begin <= pc && pc < end)
+    }
+
+    /// Where the inlined body starts: the start of its first range.
+    pub fn low_pc(&self) -> u64 {
+        self.ranges.first().map_or(0, |r| r.0)
     }
 }
 
@@ -75,6 +85,9 @@ pub struct UnitEntries {
     pub inlined: Vec<InlinedCall>,
     /// Named types.
     pub types: Vec<TypeName>,
+    /// Names of functions with an abstract entry here (`DW_AT_inline`):
+    /// the ones the compiler inlined somewhere, possibly in other units.
+    pub inlinable: HashSet<String>,
 }
 
 /// One compilation unit; the Go compiler makes one per package.
@@ -96,6 +109,8 @@ struct FullIndex {
     functions: Vec<Function>,
     /// Name -> index into `functions`.
     by_name: HashMap<String, usize>,
+    /// Inlined function name -> start address of each of its inlined bodies.
+    inlined_by_name: HashMap<String, Vec<u64>>,
     /// Source path -> units whose line tables name it.
     files: BTreeMap<String, Vec<usize>>,
 }
@@ -247,6 +262,27 @@ impl DwarfIndex {
         Ok(full.by_name.get(name).map(|&i| full.functions[i].clone()))
     }
 
+    /// Every instance of the function named `name`: its concrete copy (if
+    /// any) and the start of each body inlined anywhere. A function that
+    /// its package's unit does not mark inlinable has no inlined bodies, so
+    /// the whole-binary index is built only for functions that do.
+    pub fn function_instances(&self, name: &str) -> Result<(Option<Function>, Vec<u64>)> {
+        let mut inlinable = false;
+        for &unit in self.units_named(package_of(name)) {
+            let entries = self.entries(unit)?;
+            inlinable |= entries.inlinable.contains(name);
+            if let Some(f) = entries.functions.iter().find(|f| f.name == name) {
+                if !inlinable {
+                    return Ok((Some(f.clone()), Vec::new()));
+                }
+            }
+        }
+        let full = self.full()?;
+        let concrete = full.by_name.get(name).map(|&i| full.functions[i].clone());
+        let inlined = full.inlined_by_name.get(name).cloned().unwrap_or_default();
+        Ok((concrete, inlined))
+    }
+
     /// Every concrete function, sorted by entry address.
     pub fn functions(&self) -> Result<&[Function]> {
         Ok(&self.full()?.functions)
@@ -279,7 +315,11 @@ impl DwarfIndex {
     fn build_full(&self) -> Result<FullIndex> {
         let mut index = FullIndex::default();
         for (i, unit) in self.units.iter().enumerate() {
-            index.functions.extend(self.entries(i)?.functions.iter().cloned());
+            let entries = self.entries(i)?;
+            index.functions.extend(entries.functions.iter().cloned());
+            for call in &entries.inlined {
+                index.inlined_by_name.entry(call.function.clone()).or_default().push(call.low_pc());
+            }
             for name in file_names(&self.dwarf, &unit.unit)?.into_iter().flatten() {
                 let units = index.files.entry(name).or_default();
                 if units.last() != Some(&i) {
@@ -328,16 +368,33 @@ impl DwarfIndex {
                     match (ranges.iter().map(|r| r.0).min(), ranges.iter().map(|r| r.1).max()) {
                         (Some(entry_pc), Some(end)) => {
                             let name = self.entry_name(unit, entry).map_err(err)?.unwrap_or_default();
-                            out.functions.push(Function { name, entry: entry_pc, end, unit: index });
+                            let trampoline = matches!(
+                                entry.attr_value(gimli::DW_AT_trampoline).map_err(err)?,
+                                Some(gimli::AttributeValue::Flag(true))
+                            );
+                            out.functions.push(Function { name, entry: entry_pc, end, unit: index, trampoline });
                             Scope::Function(out.functions.len() - 1)
                         }
-                        _ => Scope::Other,
+                        _ => {
+                            if entry.attr_value(gimli::DW_AT_inline).map_err(err)?.is_some() {
+                                if let Some(name) = self.entry_name(unit, entry).map_err(err)? {
+                                    out.inlinable.insert(name);
+                                }
+                            }
+                            Scope::Other
+                        }
                     }
                 }
                 gimli::DW_TAG_inlined_subroutine => match enclosing_function {
                     Some(parent) => {
                         let function = self.entry_name(unit, entry).map_err(err)?.unwrap_or_default();
                         let ranges = self.entry_ranges(unit, entry).map_err(err)?;
+                        if ranges.is_empty() {
+                            // Optimized away: nothing to point at. Calls
+                            // nested in it are recorded one level up.
+                            stack.push((depth, Scope::Other));
+                            continue;
+                        }
                         let call_file = match entry.attr_value(gimli::DW_AT_call_file).map_err(err)? {
                             Some(v) => v.udata_value().and_then(|i| files.get(i as usize).cloned().flatten()),
                             None => None,

@@ -56,15 +56,19 @@ impl LocationSpec {
     }
 }
 
-/// One address a location resolved to.
+/// What a location resolved to, shaped like Delve's `api.Location`: every
+/// address, and the source position of the first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
-    /// The address: after the prologue for functions, the statement start
-    /// for source lines.
+    /// The lowest address in `pcs`.
     pub pc: u64,
+    /// Every address, sorted: for a function, its first address after the
+    /// prologue and the start of each inlined copy; for a source line, one
+    /// address per function and per inlined copy holding the line.
+    pub pcs: Vec<u64>,
     /// The concrete function holding `pc`.
     pub function: Option<String>,
-    /// Source file of `pc`.
+    /// Source file of `pc` (the innermost one, for inlined code).
     pub file: String,
     /// Source line of `pc`.
     pub line: u32,

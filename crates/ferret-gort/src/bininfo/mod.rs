@@ -185,17 +185,26 @@ impl BinaryInfo {
         Ok(pcs)
     }
 
-    /// Resolves a location expression (see [`LocationSpec`]) to addresses:
-    /// one for a function (its first address after the prologue), one per
-    /// function for a source line (the lowest statement address in each).
-    pub fn resolve_location(&self, spec: &str) -> Result<Vec<Location>> {
+    /// Resolves a location expression (see [`LocationSpec`]) the way Delve's
+    /// `FindLocation` does:
+    /// - a function gives its first address after the prologue plus the
+    ///   start of every inlined copy;
+    /// - a source line gives, per concrete function and per inlined copy
+    ///   holding the line, its first statement address (or first address
+    ///   when none is a statement); a line with no code that is the call
+    ///   site of inlined calls gives their starts. A pick that lands on a
+    ///   function's entry moves past the prologue when that stays on the
+    ///   same line. Compiler-made trampolines and defer wrappers are skipped.
+    pub fn resolve_location(&self, spec: &str) -> Result<Location> {
         let not_found = || BinaryError::LocationNotFound { spec: spec.to_owned() };
-        match LocationSpec::parse(spec)? {
+        let mut pcs = match LocationSpec::parse(spec)? {
             LocationSpec::Function(name) => {
-                let function = self.function_by_name(&name)?.ok_or_else(not_found)?;
-                let lines = self.dwarf.lines(function.unit)?;
-                let pc = lines.prologue_end(function.entry, function.end).unwrap_or(function.entry);
-                Ok(vec![self.location_at(pc)?])
+                let (concrete, inlined) = self.dwarf.function_instances(&name)?;
+                let mut pcs = inlined;
+                if let Some(function) = concrete {
+                    pcs.push(self.after_prologue(&function, false)?);
+                }
+                pcs
             }
             LocationSpec::FileLine { file, line } => {
                 let files = self.matching_files(&file)?;
@@ -203,18 +212,101 @@ impl BinaryInfo {
                     return Err(BinaryError::AmbiguousLocation { spec: spec.to_owned(), candidates: files });
                 }
                 let Some(path) = files.into_iter().next() else { return Err(not_found()) };
-                let mut first_per_function: BTreeMap<u64, u64> = BTreeMap::new();
-                for pc in self.pcs_in_file(&path, line)? {
-                    let entry = self.function_at(pc)?.map_or(pc, |f| f.entry);
-                    let slot = first_per_function.entry(entry).or_insert(pc);
-                    *slot = (*slot).min(pc);
-                }
-                if first_per_function.is_empty() {
-                    return Err(not_found());
-                }
-                first_per_function.values().map(|&pc| self.location_at(pc)).collect()
+                self.file_line_pcs(&path, line)?
+            }
+        };
+        pcs.sort_unstable();
+        pcs.dedup();
+        let Some(&pc) = pcs.first() else { return Err(not_found()) };
+        let info = self.pc_info(pc)?;
+        let (file, line) = info
+            .as_ref()
+            .and_then(|i| i.frames.first())
+            .map_or((String::new(), 0), |f| (f.file.clone(), f.line));
+        Ok(Location { pc, pcs, function: info.map(|i| i.function.name), file, line })
+    }
+
+    /// The breakpoint addresses for `line` of exactly the file `path` (see
+    /// [`BinaryInfo::resolve_location`]).
+    fn file_line_pcs(&self, path: &str, line: u32) -> Result<Vec<u64>> {
+        // Every row on the line, with its statement flag.
+        let mut rows: Vec<(u64, bool)> = Vec::new();
+        let units = self.dwarf.units_with_file(path)?;
+        for &unit in units {
+            let lines = self.dwarf.lines(unit)?;
+            if let Some(file) = lines.files.iter().position(|f| &**f == path) {
+                rows.extend(
+                    lines
+                        .rows
+                        .iter()
+                        .filter(|r| r.file == file as u32 && r.line == line && !r.end_sequence)
+                        .map(|r| (r.address, r.is_stmt)),
+                );
             }
         }
+        if rows.is_empty() {
+            // A line whose code was all inlined: the call sites remain.
+            for &unit in units {
+                let entries = self.dwarf.entries(unit)?;
+                rows.extend(
+                    entries
+                        .inlined
+                        .iter()
+                        .filter(|c| c.call_file == path && c.call_line == line)
+                        .map(|c| (c.low_pc(), true)),
+                );
+            }
+        }
+        rows.sort_unstable();
+
+        // Group by (concrete function entry, deepest inlined call holding
+        // the row); each group keeps its (address, is_stmt) rows.
+        type Group = (u64, Option<usize>);
+        let mut groups: BTreeMap<Group, Vec<(u64, bool)>> = BTreeMap::new();
+        for (pc, is_stmt) in rows {
+            let Some(function) = self.function_at(pc)? else { continue };
+            if function.trampoline || function.name.contains("·dwrap·") {
+                continue;
+            }
+            let entries = self.dwarf.entries(function.unit)?;
+            let parent = entries.functions.iter().position(|f| f.entry == function.entry);
+            let deepest = entries
+                .inlined
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| Some(c.parent) == parent && c.contains(pc))
+                .max_by_key(|(_, c)| c.depth)
+                .map(|(i, _)| i);
+            groups.entry((function.entry, deepest)).or_default().push((pc, is_stmt));
+        }
+
+        let mut pcs = Vec::new();
+        for ((entry, inlined), group) in groups {
+            let first_stmt = group.iter().find(|(_, stmt)| *stmt).or(group.first()).map(|&(pc, _)| pc);
+            let Some(mut pc) = first_stmt else { continue };
+            if inlined.is_none() && pc == entry {
+                if let Some(function) = self.function_at(pc)? {
+                    pc = self.after_prologue(&function, true)?;
+                }
+            }
+            pcs.push(pc);
+        }
+        Ok(pcs)
+    }
+
+    /// The first address after `function`'s prologue: the first row marked
+    /// `prologue_end`, or the entry when there is none. With `same_line`,
+    /// the prologue end is used only when it is on the entry's line.
+    fn after_prologue(&self, function: &Function, same_line: bool) -> Result<u64> {
+        let lines = self.dwarf.lines(function.unit)?;
+        let Some(pc) = lines.prologue_end(function.entry, function.end) else { return Ok(function.entry) };
+        if same_line {
+            let line_at = |pc| lines.row_at(pc).map(|r| (r.file, r.line));
+            if line_at(pc) != line_at(function.entry) {
+                return Ok(function.entry);
+            }
+        }
+        Ok(pc)
     }
 
     /// The call frame rules at `pc` (from `.debug_frame` or `.eh_frame`).
@@ -250,15 +342,5 @@ impl BinaryInfo {
             }
         }
         Ok(pcs)
-    }
-
-    /// A [`Location`] for `pc` with its innermost source position.
-    fn location_at(&self, pc: u64) -> Result<Location> {
-        let info = self.pc_info(pc)?;
-        let (file, line) = info
-            .as_ref()
-            .and_then(|i| i.frames.first())
-            .map_or((String::new(), 0), |f| (f.file.clone(), f.line));
-        Ok(Location { pc, function: info.map(|i| i.function.name), file, line })
     }
 }
