@@ -1,11 +1,67 @@
 //! ferret-target: the operating-system level of ferret.
 //!
-//! This crate will own everything that touches a process or a core file:
-//! ptrace process control (launch, attach, threads, breakpoints, stepping,
-//! halt, memory, registers, watchpoints), ELF core files, and core writing.
-//! It knows nothing about DWARF or Go. Architecture-specific code lives in
-//! its own module per architecture.
+//! Everything that touches a process or a core file lives here, and nothing
+//! here knows DWARF or Go:
 //!
-//! The crate is empty until the target-control issue fills it; see
-//! `docs/ARCHITECTURE.md` for the rules it will follow (one tracer thread,
-//! one memory/thread/register interface shared by live processes and cores).
+//! - [`linux`]: a live process under ptrace (`linux::Process`): launch,
+//!   attach, threads, run control, software breakpoints, single-step, halt,
+//!   memory, registers, hardware watchpoints, detach and kill.
+//! - [`core`]: ELF core files, read ([`core::CoreFile`]) and written
+//!   ([`core::write_core`]).
+//! - [`arch`]: per-architecture register sets and constants.
+//! - [`Memory`] and [`ThreadState`]: the one interface that both a live
+//!   process and a core implement, so the layers above never care which
+//!   one they have.
+//!
+//! # The tracer-thread rule
+//! Linux accepts ptrace requests for a tracee only from the thread that
+//! attached it. `linux::Process` is therefore `!Sync`, and every method
+//! that issues ptrace requests must be called on the thread that created it.
+//! The one exception is `linux::HaltHandle`, which any thread may use to
+//! stop a running process.
+
+pub mod arch;
+pub mod core;
+pub mod error;
+pub mod linux;
+
+pub use arch::{FpRegisters, Registers};
+pub use error::{Result, TargetError};
+
+/// A process id.
+pub type Pid = i32;
+/// A thread id (the kernel's task id; the main thread's equals the pid).
+pub type Tid = i32;
+
+/// Reading the target's memory.
+pub trait Memory {
+    /// Fills `buf` with the bytes at `addr`. Fails (with the address) if any
+    /// byte is unreadable. Live processes never show ferret's breakpoint
+    /// instructions: the original bytes are returned.
+    fn read_memory(&self, addr: u64, buf: &mut [u8]) -> Result<()>;
+}
+
+/// The target's threads and their registers, as of the last stop.
+pub trait ThreadState {
+    /// Thread ids, sorted.
+    fn threads(&self) -> Vec<Tid>;
+    /// General-purpose registers of `tid`.
+    fn registers(&self, tid: Tid) -> Result<Registers>;
+    /// Floating-point and vector state of `tid`.
+    fn fp_registers(&self, tid: Tid) -> Result<FpRegisters>;
+}
+
+/// A readable mapping of the target's address space.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    /// First address.
+    pub start: u64,
+    /// First address past the end.
+    pub end: u64,
+    /// Offset of `start` in the mapped file (0 for anonymous memory).
+    pub file_offset: u64,
+    /// The mapped file, when there is one.
+    pub path: Option<String>,
+    /// Readable, writable, executable.
+    pub perms: (bool, bool, bool),
+}

@@ -1,0 +1,1 @@
+//! A live Linux process under ptrace. (Being written.)
