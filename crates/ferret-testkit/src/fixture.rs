@@ -115,3 +115,31 @@ fn hash_tree(dir: &Path, hasher: &mut DefaultHasher) {
         }
     }
 }
+
+/// Builds `tests/c/<name>.c` with gcc (`-O0 -g -no-pie -pthread`, so symbol
+/// addresses are fixed and `nm` gives them directly), once per source hash.
+pub fn build_c_program(name: &str) -> PathBuf {
+    let source = repo_root().join("tests/c").join(format!("{name}.c"));
+    let text = std::fs::read(&source).unwrap_or_else(|e| panic!("cannot read {}: {e}", source.display()));
+    let mut hasher = DefaultHasher::new();
+    text.hash(&mut hasher);
+    let dir = target_dir().join("fixtures").join(format!("c-{name}-{:016x}", hasher.finish()));
+    let exe = dir.join(name);
+    let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    if exe.exists() {
+        return exe;
+    }
+    let staging = dir.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::create_dir_all(&staging).expect("create C fixture staging directory");
+    let out = std::process::Command::new("gcc")
+        .args(["-O0", "-g", "-no-pie", "-pthread", "-o"])
+        .arg(staging.join(name))
+        .arg(&source)
+        .output()
+        .expect("run gcc");
+    assert!(out.status.success(), "gcc {name}.c failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    if std::fs::rename(&staging, &dir).is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    exe
+}

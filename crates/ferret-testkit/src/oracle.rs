@@ -134,3 +134,27 @@ pub fn version_m(toolchain: &GoToolchain, binary: &Path) -> (String, Vec<String>
     let version = lines.next().and_then(|l| l.rsplit(' ').next()).unwrap_or("").to_owned();
     (version, lines.map(|l| l.trim_start_matches('\t').to_owned()).collect())
 }
+
+/// Symbol addresses of any ELF file from GNU `nm` (for C test programs).
+pub fn gnu_nm(binary: &Path) -> std::collections::HashMap<String, u64> {
+    let out = std::process::Command::new("nm").arg(binary).output().expect("run nm");
+    assert!(out.status.success(), "nm failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let address = u64::from_str_radix(fields.next()?, 16).ok()?;
+            let _kind = fields.next()?;
+            Some((fields.next()?.to_owned(), address))
+        })
+        .collect()
+}
+
+/// The ELF entry point, from `readelf -h`.
+pub fn elf_entry(binary: &Path) -> u64 {
+    let out = std::process::Command::new("readelf").arg("-h").arg(binary).output().expect("run readelf");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.contains("Entry point address:")).expect("entry point line");
+    let hex = line.rsplit(' ').next().expect("address").trim_start_matches("0x");
+    u64::from_str_radix(hex, 16).expect("hex entry point")
+}
