@@ -9,6 +9,8 @@
  *   threads loop N       one thread calls hit() N times, then done()
  *   threads env          prints its argv, FERRET_TEST, cwd and a stdin line
  *   threads heartbeat F  appends a line to F every 20 ms via beat(), forever
+ *   threads mem MIB      fills one MIB MiB region with 0x5a, prints its
+ *                        address, calls done(), then sleeps
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -102,6 +104,15 @@ int main(int argc, char **argv) {
             fflush(f);
             usleep(20000);
         }
+    } else if (!strcmp(mode, "mem")) {
+        size_t size = (size_t)atol(argv[2]) << 20;
+        unsigned char *region = malloc(size);
+        if (!region) return 3;
+        memset(region, 0x5a, size);
+        printf("%p\n", (void *)region);
+        fflush(stdout);
+        done();
+        pause();
     } else {
         return 2;
     }

@@ -35,12 +35,45 @@ impl Delve {
 
     /// Starts dlv on `binary` (launched, stopped at entry, not run).
     pub fn exec(binary: &Path) -> Delve {
+        Delve::exec_with_args(binary, &[])
+    }
+
+    /// Starts dlv on `binary` with program arguments.
+    pub fn exec_with_args(binary: &Path, args: &[&str]) -> Delve {
+        let mut dlv_args: Vec<String> = vec!["exec".into(), binary.display().to_string()];
+        dlv_args.extend(Delve::server_flags());
+        if !args.is_empty() {
+            dlv_args.push("--".into());
+            dlv_args.extend(args.iter().map(|a| a.to_string()));
+        }
+        Delve::start(&dlv_args)
+    }
+
+    /// Starts `dlv core` on an executable and its core.
+    pub fn core(binary: &Path, core: &Path) -> Delve {
+        let mut dlv_args: Vec<String> = vec!["core".into(), binary.display().to_string(), core.display().to_string()];
+        dlv_args.extend(Delve::server_flags());
+        Delve::start(&dlv_args)
+    }
+
+    fn server_flags() -> Vec<String> {
+        ["--headless", "--listen=127.0.0.1:0", "--api-version=2", "--accept-multiclient"].map(String::from).to_vec()
+    }
+
+    /// The dlv server's peak resident memory so far (VmHWM), in KiB.
+    pub fn peak_rss_kib(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .ok()
+            .and_then(|s| s.lines().find_map(|l| l.strip_prefix("VmHWM:").map(|v| v.trim().trim_end_matches(" kB").trim().to_owned())))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+
+    fn start(args: &[String]) -> Delve {
         let dlv = Delve::path();
         assert!(dlv.exists(), "dlv is not installed at {}: run scripts/install-tools", dlv.display());
         let mut child = Command::new(&dlv)
-            .arg("exec")
-            .arg(binary)
-            .args(["--headless", "--listen=127.0.0.1:0", "--api-version=2", "--accept-multiclient"])
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

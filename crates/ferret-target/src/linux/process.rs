@@ -191,6 +191,9 @@ pub struct Process {
     stop_signals: Vec<Signal>,
     thread_events: Vec<ThreadEvent>,
     exited: bool,
+    /// An exit that happened inside `resume` (during a step over a
+    /// breakpoint), for the next `wait` to report.
+    unreported_exit: Option<Event>,
     /// Keeps the type on its thread: ptrace requests are per tracer thread.
     _not_send: PhantomData<*const ()>,
 }
@@ -273,6 +276,7 @@ impl Process {
             stop_signals: Vec::new(),
             thread_events: Vec::new(),
             exited: false,
+            unreported_exit: None,
             _not_send: PhantomData,
         })
     }
@@ -404,7 +408,7 @@ impl Process {
         if ![1, 2, 4, 8].contains(&size) {
             return Err(bad("size must be 1, 2, 4 or 8 bytes"));
         }
-        if addr % u64::from(size) != 0 {
+        if !addr.is_multiple_of(u64::from(size)) {
             return Err(bad("address must be aligned to the size"));
         }
         if kind == WatchKind::Execute && size != 1 {
@@ -483,13 +487,11 @@ impl Process {
                 // It has a stop to report: do not move it.
                 continue;
             }
-            match self.step_thread(tid)? {
-                Some(Handled::Gone(event)) => {
-                    // The process died during the step; report at wait().
-                    self.finish_exit(&event);
-                    return Ok(());
-                }
-                _ => {}
+            if let Some(Handled::Gone(event)) = self.step_thread(tid)? {
+                // The process ended during the step: wait() reports it.
+                self.finish_exit(&event);
+                self.unreported_exit = Some(event);
+                return Ok(());
             }
         }
         // Threads with an unreported stop stay stopped: the next wait()
@@ -514,6 +516,9 @@ impl Process {
 
     /// Waits until the process stops (every thread stopped) or ends.
     pub fn wait(&mut self) -> Result<Event> {
+        if let Some(event) = self.unreported_exit.take() {
+            return Ok(event);
+        }
         if self.exited {
             return Err(TargetError::ProcessExited);
         }
@@ -699,6 +704,14 @@ impl Process {
         }
     }
 
+    /// Records a thread the first time it shows up.
+    fn note_thread(&mut self, tid: Tid) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = self.threads.entry(tid) {
+            slot.insert(Thread::default());
+            self.thread_events.push(ThreadEvent::Created(tid));
+        }
+    }
+
     fn mark_stopped(&mut self, tid: Tid) {
         let thread = self.threads.entry(tid).or_default();
         thread.stopped = true;
@@ -733,19 +746,12 @@ impl Process {
                 Ok(self.thread_gone(tid, Event::Killed { signal, thread_events: Vec::new() }))
             }
             WaitStatus::PtraceEvent(_, _, event) => {
-                if !self.threads.contains_key(&tid) {
-                    // First stop of a thread we have not heard of yet.
-                    self.threads.insert(tid, Thread::default());
-                    self.thread_events.push(ThreadEvent::Created(tid));
-                }
+                // Possibly the first stop of a thread not heard of yet.
+                self.note_thread(tid);
                 self.mark_stopped(tid);
                 if event == libc::PTRACE_EVENT_CLONE {
-                    let new = ptrace::event_message(tid)? as Tid;
-                    if !self.threads.contains_key(&new) {
-                        // Its own first stop is reported separately.
-                        self.threads.insert(new, Thread::default());
-                        self.thread_events.push(ThreadEvent::Created(new));
-                    }
+                    // The new thread's own first stop is reported separately.
+                    self.note_thread(ptrace::event_message(tid)? as Tid);
                 } else if event == libc::PTRACE_EVENT_STOP && !self.threads[&tid].watch_applied {
                     // A new thread's first stop: give it the watchpoints.
                     if self.watchpoints.iter().any(Option::is_some) {
@@ -758,10 +764,7 @@ impl Process {
                 self.quietly_resume(tid, 0, stopping)
             }
             WaitStatus::Stopped(_, signal) => {
-                if !self.threads.contains_key(&tid) {
-                    self.threads.insert(tid, Thread::default());
-                    self.thread_events.push(ThreadEvent::Created(tid));
-                }
+                self.note_thread(tid);
                 self.mark_stopped(tid);
                 if signal == Signal::SIGTRAP {
                     if let Some(reason) = self.trap_reason(tid)? {
@@ -997,6 +1000,32 @@ fn parse_maps_line(line: &str) -> Option<Mapping> {
     })
 }
 
+
+impl crate::core::CoreSource for Process {
+    fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    fn mappings(&self) -> Vec<Mapping> {
+        Process::mappings(self).unwrap_or_default()
+    }
+
+    fn auxv(&self) -> Vec<(u64, u64)> {
+        Process::auxv(self).unwrap_or_default()
+    }
+
+    fn process_name(&self) -> String {
+        std::fs::read_to_string(format!("/proc/{}/comm", self.pid)).map(|s| s.trim_end().to_owned()).unwrap_or_default()
+    }
+
+    fn command_line(&self) -> String {
+        std::fs::read(format!("/proc/{}/cmdline", self.pid))
+            .map(|b| {
+                b.split(|&c| c == 0).filter(|a| !a.is_empty()).map(String::from_utf8_lossy).collect::<Vec<_>>().join(" ")
+            })
+            .unwrap_or_default()
+    }
+}
 
 #[cfg(test)]
 mod tests {
