@@ -1,8 +1,18 @@
 //! ferret-debugger: the protocol-neutral debugging session.
 //!
-//! This crate will hold the one session state all clients share:
-//! breakpoints and conditions, next/step/stepout, halt, process exit. It owns
-//! the dedicated tracer thread that drives ptrace and takes commands over
-//! channels, so no async code ever calls ptrace.
+//! One [`Debugger`] per target, shared by every client: it owns the
+//! dedicated tracer thread (the only thread that makes ptrace calls), the
+//! breakpoints with Delve's attributes, and next/step/stepout. Front ends
+//! (JSON-RPC, DAP) turn its plain [`model`] types into their wire shapes.
 //!
-//! Empty until the server issue fills it; see `docs/ARCHITECTURE.md`.
+//! # Layout
+//! - [`session`]: [`Debugger`] (the handle) and the tracer thread.
+//! - [`model`]: states, threads, breakpoints, locations, frames.
+//! - [`error`]: [`SessionError`].
+
+pub mod error;
+pub mod model;
+pub mod session;
+
+pub use error::{Result, SessionError};
+pub use session::{Debugger, TargetSpec};

@@ -7,9 +7,11 @@
 //! # Layout
 //! - [`bininfo`]: the executable — build info, symbols, functions, line
 //!   tables, inlining, locations, call frame information.
+//! - [`disasm`]: x86-64 instruction decoding.
 //! - [`error`]: [`BinaryError`], the crate's one error type.
 
 pub mod bininfo;
+pub mod disasm;
 pub mod error;
 
 pub use bininfo::BinaryInfo;

@@ -7,7 +7,7 @@ fn main() {
         std::process::exit(2);
     });
     match ferret_target::linux::Process::attach(pid) {
-        Ok(process) => {
+        Ok(mut process) => {
             println!("attached to {pid}: {} threads", ferret_target::ThreadState::threads(&process).len());
             if let Err(e) = process.detach() {
                 eprintln!("detach: {e}");

@@ -7,10 +7,16 @@
 //! - [`oracle`]: runs Go's own tools (`nm`, `addr2line`, `objdump`,
 //!   `go version -m`) and parses what they print, so tests compare ferret
 //!   with an independent answer instead of hand-typed values.
+//! - [`proto`]: the dlv JSON-RPC exchanges recorded in `proto-fixtures/`,
+//!   and the normalization and diff that compare dlv's answers with ferret's.
+//! - [`terminal`]: the real `dlv connect` terminal run through a script, with
+//!   a normalized transcript to compare dlv's own server with ferret's.
 
 pub mod delve;
 pub mod fixture;
 pub mod oracle;
+pub mod proto;
+pub mod terminal;
 pub mod toolchain;
 
 use std::path::PathBuf;

@@ -307,6 +307,41 @@ impl DwarfIndex {
         Ok(out)
     }
 
+    /// The members (name, byte offset) of the struct type named `name`,
+    /// looked for first in the unit of its package, then everywhere.
+    pub fn struct_members(&self, name: &str) -> Result<Option<Vec<(String, u64)>>> {
+        let mut found = None;
+        for &unit in self.units_named(package_of(name.trim_start_matches('*'))) {
+            found = self.entries(unit)?.types.iter().find(|t| t.name == name).map(|t| t.offset);
+            if found.is_some() {
+                break;
+            }
+        }
+        if found.is_none() {
+            found = self.types()?.into_iter().find(|t| t.name == name).map(|t| t.offset);
+        }
+        let Some(offset) = found else { return Ok(None) };
+        let offset = gimli::DebugInfoOffset(offset as usize);
+        let Some(index) = self.unit_containing(offset) else { return Ok(None) };
+        let unit = &self.units[index].unit;
+        let err = |e| BinaryError::dwarf(format!("type {name}"), e);
+        let Some(local) = offset.to_unit_offset(&unit.header) else { return Ok(None) };
+        let mut tree = unit.entries_tree(Some(local)).map_err(err)?;
+        let root = tree.root().map_err(err)?;
+        let mut members = Vec::new();
+        let mut children = root.children();
+        while let Some(child) = children.next().map_err(err)? {
+            let entry = child.entry();
+            if entry.tag() != gimli::DW_TAG_member {
+                continue;
+            }
+            let Some(member) = self.entry_name(unit, entry).map_err(err)? else { continue };
+            let at = entry.attr_value(gimli::DW_AT_data_member_location).map_err(err)?.and_then(|v| v.udata_value());
+            members.push((member, at.unwrap_or(0)));
+        }
+        Ok(Some(members))
+    }
+
     /// Builds (once) the whole-binary indexes and every unit's entries.
     fn full(&self) -> Result<&FullIndex> {
         self.full.get_or_init(|| self.build_full()).as_ref().map_err(Clone::clone)

@@ -140,6 +140,17 @@ impl BinaryInfo {
         self.dwarf.function_at(pc)
     }
 
+    /// The members (name, byte offset) of the struct type named `name`
+    /// (e.g. `runtime.g`), `None` when DWARF has no such type.
+    pub fn struct_members(&self, name: &str) -> Result<Option<Vec<(String, u64)>>> {
+        self.dwarf.struct_members(name)
+    }
+
+    /// The row-level line table of the unit holding `function`.
+    pub fn line_table(&self, function: &Function) -> Result<std::sync::Arc<LineTable>> {
+        self.dwarf.lines(function.unit)
+    }
+
     /// The inlined calls of the unit holding `function`.
     pub fn unit_entries(&self, function: &Function) -> Result<std::sync::Arc<UnitEntries>> {
         self.dwarf.entries(function.unit)
@@ -292,6 +303,12 @@ impl BinaryInfo {
             pcs.push(pc);
         }
         Ok(pcs)
+    }
+
+    /// Where a breakpoint on `function` goes: the first row marked
+    /// `prologue_end`, or the entry when there is none.
+    pub fn first_pc_after_prologue(&self, function: &Function) -> Result<u64> {
+        self.after_prologue(function, false)
     }
 
     /// The first address after `function`'s prologue: the first row marked

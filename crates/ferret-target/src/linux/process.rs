@@ -847,12 +847,8 @@ impl Process {
     // ---- leaving ----------------------------------------------------------
 
     /// Removes every breakpoint and watchpoint and lets the process run on
-    /// untraced. The process must be stopped.
-    pub fn detach(mut self) -> Result<()> {
-        self.detach_inner()
-    }
-
-    fn detach_inner(&mut self) -> Result<()> {
+    /// untraced. Afterwards every request answers [`TargetError::ProcessExited`].
+    pub fn detach(&mut self) -> Result<()> {
         self.live()?;
         if self.threads.values().any(|t| !t.stopped) {
             self.stop_world()?;
@@ -873,12 +869,9 @@ impl Process {
         Ok(())
     }
 
-    /// Kills the process and reaps it, leaving no zombie.
-    pub fn kill(mut self) -> Result<()> {
-        self.kill_inner()
-    }
-
-    fn kill_inner(&mut self) -> Result<()> {
+    /// Kills the process and reaps it, leaving no zombie. Afterwards every
+    /// request answers [`TargetError::ProcessExited`].
+    pub fn kill(&mut self) -> Result<()> {
         self.live()?;
         let _ = kill(NixPid::from_raw(self.pid), Signal::SIGKILL);
         while !self.exited {
@@ -904,9 +897,9 @@ impl Drop for Process {
             return;
         }
         if self.launched {
-            let _ = self.kill_inner();
+            let _ = self.kill();
         } else {
-            let _ = self.detach_inner();
+            let _ = self.detach();
         }
     }
 }

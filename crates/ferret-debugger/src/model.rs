@@ -1,0 +1,238 @@
+//! The session's plain data: what every front end (JSON-RPC, DAP) turns
+//! into its own wire shapes. No protocol knowledge here.
+
+use std::collections::BTreeMap;
+
+/// A function as shown to clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionRef {
+    /// Fully qualified name.
+    pub name: String,
+    /// Entry address.
+    pub entry: u64,
+}
+
+/// A resolved source position.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Location {
+    /// The address.
+    pub pc: u64,
+    /// Source file (empty when unknown).
+    pub file: String,
+    /// Source line (0 when unknown).
+    pub line: u32,
+    /// The function holding `pc`.
+    pub function: Option<FunctionRef>,
+    /// Every address of a multi-address location (breakpoints, FindLocation).
+    pub pcs: Vec<u64>,
+}
+
+/// Limits for loading variables (Delve's LoadConfig), stored on
+/// breakpoints until the variables layer uses them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadConfig {
+    /// Follow pointers.
+    pub follow_pointers: bool,
+    /// Struct/array nesting depth.
+    pub max_variable_recurse: i64,
+    /// Longest string loaded.
+    pub max_string_len: i64,
+    /// Most array/slice/map elements loaded.
+    pub max_array_values: i64,
+    /// Most struct fields loaded (-1: all).
+    pub max_struct_fields: i64,
+}
+
+/// A user breakpoint with Delve's attributes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Breakpoint {
+    /// Positive id.
+    pub id: i32,
+    /// Optional name.
+    pub name: String,
+    /// Addresses.
+    pub addrs: Vec<u64>,
+    /// Source file of the first address.
+    pub file: String,
+    /// Source line of the first address.
+    pub line: u32,
+    /// Function of the first address.
+    pub function_name: String,
+    /// The location expression the client gave, if any.
+    pub expr: String,
+    /// Condition expression (stored; evaluated once expressions exist).
+    pub cond: String,
+    /// Hit condition, e.g. `> 3`.
+    pub hit_cond: String,
+    /// Whether the hit condition counts per goroutine.
+    pub hit_cond_per_g: bool,
+    /// A tracepoint: report and keep going (`continue` on the wire).
+    pub tracepoint: bool,
+    /// Trace returns.
+    pub trace_return: bool,
+    /// Collect the goroutine on hit.
+    pub goroutine: bool,
+    /// Frames of stack to collect on hit.
+    pub stacktrace: i64,
+    /// Expressions to evaluate on hit.
+    pub variables: Vec<String>,
+    /// Load arguments on hit with this config.
+    pub load_args: Option<LoadConfig>,
+    /// Load locals on hit with this config.
+    pub load_locals: Option<LoadConfig>,
+    /// Hits per goroutine id.
+    pub hit_count: BTreeMap<i64, u64>,
+    /// All hits.
+    pub total_hit_count: u64,
+    /// Disabled breakpoints are kept but not inserted.
+    pub disabled: bool,
+}
+
+/// How a client asks for a breakpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BreakpointRequest {
+    /// Attributes to copy (name, cond, tracepoint, ...); `id` > 0 forces it.
+    pub template: Breakpoint,
+    /// Location expression (`main.main`, `file.go:12`); used when the
+    /// template names no place.
+    pub loc_expr: String,
+    /// An explicit address (`addr` on the wire).
+    pub addr: u64,
+}
+
+/// An OS thread of the target.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Thread {
+    /// Kernel thread id.
+    pub id: i32,
+    /// Program counter.
+    pub pc: u64,
+    /// Source file at `pc`.
+    pub file: String,
+    /// Source line at `pc`.
+    pub line: u32,
+    /// Function at `pc`.
+    pub function: Option<FunctionRef>,
+    /// Id of the goroutine running on it (0: none).
+    pub goroutine_id: i64,
+    /// The breakpoint it is stopped at, if any.
+    pub breakpoint: Option<Breakpoint>,
+}
+
+/// A goroutine, as much as this layer knows of it so far.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Goroutine {
+    /// Goroutine id.
+    pub id: i64,
+    /// Where it is.
+    pub current_loc: Location,
+    /// Its topmost frame outside the runtime.
+    pub user_current_loc: Location,
+    /// Where its `go` statement was.
+    pub go_statement_loc: Location,
+    /// Its start function.
+    pub start_loc: Location,
+    /// The thread running it (0: none).
+    pub thread_id: i32,
+    /// Runtime status (2 running, 4 waiting, ...).
+    pub status: u64,
+}
+
+/// Why the target last stopped (Delve's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StopKind {
+    /// Not known.
+    #[default]
+    Unknown,
+    /// Just launched.
+    Launched,
+    /// Just attached.
+    Attached,
+    /// The process exited.
+    Exited,
+    /// A user breakpoint.
+    Breakpoint,
+    /// An `int3` in the program itself.
+    HardcodedBreakpoint,
+    /// Halted on request.
+    Manual,
+    /// A next/step/stepout finished.
+    NextFinished,
+    /// A watchpoint fired.
+    Watchpoint,
+}
+
+impl StopKind {
+    /// Delve's wire name (empty for unknown).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopKind::Unknown => "",
+            StopKind::Launched => "launched",
+            StopKind::Attached => "attached",
+            StopKind::Exited => "exited",
+            StopKind::Breakpoint => "breakpoint",
+            StopKind::HardcodedBreakpoint => "hardcoded breakpoint",
+            StopKind::Manual => "manual",
+            StopKind::NextFinished => "next finished",
+            StopKind::Watchpoint => "watchpoint",
+        }
+    }
+}
+
+/// The debugger's state as clients see it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct State {
+    /// Process id.
+    pub pid: i32,
+    /// The target's command line.
+    pub command_line: String,
+    /// Whether the target is running.
+    pub running: bool,
+    /// Whether it has exited.
+    pub exited: bool,
+    /// Exit status once exited.
+    pub exit_status: i32,
+    /// The selected thread.
+    pub current_thread: Option<Thread>,
+    /// The selected goroutine.
+    pub current_goroutine: Option<Goroutine>,
+    /// Every thread.
+    pub threads: Vec<Thread>,
+    /// A next/step/stepout was interrupted and can be continued or cancelled.
+    pub next_in_progress: bool,
+    /// Why it stopped.
+    pub stop_reason: StopKind,
+}
+
+/// One frame of a stack trace.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Frame {
+    /// Where: for frames above the first, `pc` is the return address and
+    /// the file/line are those of the call.
+    pub location: Location,
+    /// Canonical frame address.
+    pub cfa: u64,
+    /// Offset of the frame from the top of the stack (CFA - SP of frame 0).
+    pub frame_offset: i64,
+    /// The outermost frame.
+    pub bottom: bool,
+}
+
+/// Run-control commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// Run until something stops the target.
+    Continue,
+    /// Next line in the current function (stepping over calls).
+    Next,
+    /// Next line, stepping into calls to user functions.
+    Step,
+    /// Run until the current function returns.
+    StepOut,
+    /// One machine instruction.
+    StepInstruction,
+    /// Make a thread current.
+    SwitchThread(i32),
+    /// Make a goroutine current.
+    SwitchGoroutine(i64),
+}

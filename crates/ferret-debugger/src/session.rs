@@ -1,0 +1,1033 @@
+//! The debugging session: one tracer thread that owns the target, and a
+//! cheap, cloneable [`Debugger`] handle that every client uses.
+//!
+//! Requests are closures sent to the tracer thread and run there in order,
+//! so every ptrace call happens on the thread that attached. While a run
+//! command waits for the target, later requests queue behind it (as they
+//! wait for Delve's target lock); [`Debugger::state`] with `non_blocking`
+//! and [`Debugger::halt`] do not queue.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use ferret_gort::bininfo::{CfaRule, LocationSpec, RegisterRule};
+use ferret_gort::disasm::{disassemble, Syntax};
+use ferret_gort::{BinaryError, BinaryInfo};
+use ferret_target::core::CoreFile;
+use ferret_target::linux::{Event, HaltHandle, LaunchOptions, Process, StopReason};
+use ferret_target::{Memory, Registers, ThreadState};
+
+use crate::error::{Result, SessionError};
+use crate::model::{
+    Breakpoint, BreakpointRequest, Command, Frame, FunctionRef, Goroutine, Location, State, StopKind, Thread,
+};
+
+/// What to debug.
+#[derive(Debug, Clone)]
+pub enum TargetSpec {
+    /// Start a program.
+    Launch(LaunchOptions),
+    /// Attach to a running process; the executable defaults to
+    /// `/proc/PID/exe`.
+    Attach {
+        /// The process.
+        pid: i32,
+        /// Its executable, if not the one `/proc` names.
+        binary: Option<PathBuf>,
+    },
+    /// Open a core file of `binary`.
+    Core {
+        /// The executable that crashed.
+        binary: PathBuf,
+        /// The core file.
+        core: PathBuf,
+    },
+}
+
+/// A job for the tracer thread.
+type Job = Box<dyn FnOnce(&mut Session) + Send>;
+
+/// What clients may read without queueing behind the tracer thread.
+#[derive(Debug)]
+struct Shared {
+    pid: AtomicI32,
+    command_line: Mutex<String>,
+    running: AtomicBool,
+    halt: Mutex<Option<HaltHandle>>,
+    binary: PathBuf,
+    bininfo: Arc<BinaryInfo>,
+    attached: bool,
+}
+
+/// A handle on the debugging session; clone it freely.
+#[derive(Debug, Clone)]
+pub struct Debugger {
+    jobs: mpsc::Sender<Job>,
+    shared: Arc<Shared>,
+}
+
+impl Debugger {
+    /// Opens the binary, then starts the tracer thread and the target.
+    pub fn start(spec: TargetSpec) -> Result<Debugger> {
+        let binary = match &spec {
+            TargetSpec::Launch(options) => options.program.clone(),
+            TargetSpec::Attach { binary: Some(binary), .. } => binary.clone(),
+            TargetSpec::Attach { pid, binary: None } => std::fs::read_link(format!("/proc/{pid}/exe"))
+                .map_err(|_| SessionError::Target(format!("no process with pid {pid}")))?,
+            TargetSpec::Core { binary, .. } => binary.clone(),
+        };
+        let bininfo = Arc::new(BinaryInfo::open(&binary)?);
+        let (jobs, inbox) = mpsc::channel::<Job>();
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<Arc<Shared>>>();
+        std::thread::Builder::new()
+            .name("ferret-tracer".into())
+            .spawn(move || {
+                let mut session = match Session::open(spec, binary, bininfo) {
+                    Ok(session) => session,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(session.shared.clone()));
+                while let Ok(job) = inbox.recv() {
+                    job(&mut session);
+                    if session.ended {
+                        break;
+                    }
+                }
+            })
+            .map_err(|e| SessionError::Target(format!("cannot start the tracer thread: {e}")))?;
+        let shared = ready_rx.recv().map_err(|_| SessionError::Ended)??;
+        Ok(Debugger { jobs, shared })
+    }
+
+    /// Runs `f` on the tracer thread and waits for its result.
+    fn call<R: Send + 'static>(&self, f: impl FnOnce(&mut Session) -> R + Send + 'static) -> Result<R> {
+        let (tx, rx) = mpsc::channel();
+        self.jobs
+            .send(Box::new(move |session: &mut Session| {
+                let _ = tx.send(f(session));
+            }))
+            .map_err(|_| SessionError::Ended)?;
+        rx.recv().map_err(|_| SessionError::Ended)
+    }
+
+    /// The executable's binary info (answers location and symbol questions
+    /// without touching the target).
+    pub fn bininfo(&self) -> &Arc<BinaryInfo> {
+        &self.shared.bininfo
+    }
+
+    /// The executable's path.
+    pub fn binary(&self) -> &Path {
+        &self.shared.binary
+    }
+
+    /// The target's pid.
+    pub fn pid(&self) -> i32 {
+        self.shared.pid.load(Ordering::SeqCst)
+    }
+
+    /// Whether the target is running now.
+    pub fn is_running(&self) -> bool {
+        self.shared.running.load(Ordering::SeqCst)
+    }
+
+    /// Whether ferret attached to an existing process.
+    pub fn attached(&self) -> bool {
+        self.shared.attached
+    }
+
+    /// The current state. With `non_blocking`, a running target answers at
+    /// once with a `running` state and nothing else.
+    pub fn state(&self, non_blocking: bool) -> Result<State> {
+        if non_blocking && self.is_running() {
+            return Ok(State { running: true, ..State::default() });
+        }
+        self.call(|s| s.state())?
+    }
+
+    /// Runs a command and returns the state once the target stops.
+    pub fn command(&self, command: Command) -> Result<State> {
+        self.call(move |s| s.command(command))?
+    }
+
+    /// Stops a running target and returns the state once it has stopped
+    /// (a stopped target is left as it is).
+    pub fn halt(&self) -> Result<State> {
+        if let Some(handle) = self.shared.halt.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            handle.halt();
+        }
+        self.call(|s| s.state())?
+    }
+
+    /// Creates a breakpoint.
+    pub fn create_breakpoint(&self, request: BreakpointRequest) -> Result<Breakpoint> {
+        self.call(move |s| s.create_breakpoint(request))?
+    }
+
+    /// Every user breakpoint, by id.
+    pub fn breakpoints(&self) -> Result<Vec<Breakpoint>> {
+        self.call(|s| s.breakpoints.values().cloned().collect())
+    }
+
+    /// One breakpoint, by name when `name` is not empty, else by id.
+    pub fn breakpoint(&self, id: i32, name: String) -> Result<Breakpoint> {
+        self.call(move |s| s.find_breakpoint(id, &name).cloned())?
+    }
+
+    /// Deletes a breakpoint (by name when `name` is not empty) and returns it.
+    pub fn clear_breakpoint(&self, id: i32, name: String) -> Result<Breakpoint> {
+        self.call(move |s| s.clear_breakpoint(id, &name))?
+    }
+
+    /// Replaces a breakpoint's attributes (condition, hit condition, name,
+    /// tracing options, load configs, disabled).
+    pub fn amend_breakpoint(&self, update: Breakpoint) -> Result<()> {
+        self.call(move |s| s.amend_breakpoint(update))?
+    }
+
+    /// Flips a breakpoint's `disabled` flag and returns it.
+    pub fn toggle_breakpoint(&self, id: i32, name: String) -> Result<Breakpoint> {
+        self.call(move |s| s.toggle_breakpoint(id, &name))?
+    }
+
+    /// Drops an interrupted next/step/stepout.
+    pub fn cancel_next(&self) -> Result<()> {
+        self.call(|s| s.temps.clear())
+    }
+
+    /// Resolves a location expression without changing anything.
+    pub fn find_location(&self, spec: &str) -> Result<Location> {
+        let bi = &self.shared.bininfo;
+        let resolved = resolve(bi, spec)?;
+        Ok(location_at(bi, resolved.pc, resolved.pcs))
+    }
+
+    /// Every thread.
+    pub fn threads(&self) -> Result<Vec<Thread>> {
+        self.call(|s| s.live_state().map(|_| s.threads()))?
+    }
+
+    /// One thread.
+    pub fn thread(&self, id: i32) -> Result<Thread> {
+        self.call(move |s| {
+            s.live_state()?;
+            s.threads().into_iter().find(|t| t.id == id).ok_or(SessionError::NoThreadWithId(id))
+        })?
+    }
+
+    /// The stack of the selected goroutine (today: the current thread),
+    /// innermost first, `depth` frames after skipping `skip`.
+    pub fn stacktrace(&self, depth: usize, skip: usize) -> Result<Vec<Frame>> {
+        self.call(move |s| {
+            s.live_state()?;
+            let frames = s.stack(s.current_tid.unwrap_or(s.pid), depth + skip)?;
+            Ok(frames.into_iter().skip(skip).collect())
+        })?
+    }
+
+    /// Kills and starts again a launched process, keeping breakpoints.
+    pub fn restart(&self) -> Result<()> {
+        self.call(|s| s.restart())?
+    }
+
+    /// Ends the session: a launched process is killed (as Delve does, even
+    /// when `kill` is false), an attached one detached unless `kill`.
+    pub fn detach(&self, kill: bool) -> Result<()> {
+        self.call(move |s| s.detach(kill))?
+    }
+}
+
+/// Resolves a location expression, with Delve's error texts.
+fn resolve(bi: &BinaryInfo, spec: &str) -> Result<ferret_gort::bininfo::Location> {
+    match bi.resolve_location(spec) {
+        Ok(location) => Ok(location),
+        Err(BinaryError::LocationNotFound { .. }) => Err(match LocationSpec::parse(spec)? {
+            LocationSpec::Function(name) => SessionError::NoFunction(name),
+            LocationSpec::FileLine { file, line } => match bi.source_files()?.into_iter().find(|f| {
+                f == &file || f.ends_with(&format!("/{file}"))
+            }) {
+                Some(path) => SessionError::NoStatement { file: path, line },
+                None => SessionError::LocationNotFound(spec.to_owned()),
+            },
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A [`Location`] for `pc`.
+fn location_at(bi: &BinaryInfo, pc: u64, pcs: Vec<u64>) -> Location {
+    match bi.pc_info(pc) {
+        Ok(Some(info)) => {
+            let frame = info.frames.first().cloned();
+            Location {
+                pc,
+                file: frame.as_ref().map(|f| f.file.clone()).unwrap_or_default(),
+                line: frame.map_or(0, |f| f.line),
+                function: Some(FunctionRef { name: info.function.name, entry: info.function.entry }),
+                pcs,
+            }
+        }
+        _ => Location { pc, pcs, ..Location::default() },
+    }
+}
+
+/// The target: a live process or a core.
+enum Target {
+    Live(Process),
+    Core(CoreFile),
+}
+
+impl Target {
+    fn state(&self) -> &dyn ThreadStateAndMemory {
+        match self {
+            Target::Live(p) => p,
+            Target::Core(c) => c,
+        }
+    }
+}
+
+/// Both read traits, as one object-safe view.
+trait ThreadStateAndMemory: ThreadState + Memory {}
+impl<T: ThreadState + Memory> ThreadStateAndMemory for T {}
+
+/// Which frame a temporary breakpoint accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FrameCheck {
+    /// The frame with this CFA (a `next` staying in its function).
+    Same(u64),
+    /// A frame whose CFA is above this one (the caller, after a return).
+    Above(u64),
+    /// Any frame (the first line of a stepped-into function).
+    Any,
+}
+
+/// A breakpoint placed by next/step/stepout, for one goroutine.
+#[derive(Debug, Clone, Copy)]
+struct TempBreakpoint {
+    addr: u64,
+    /// The goroutine (its `g` address) the step is for; 0 when unknown.
+    g: u64,
+    frame: FrameCheck,
+}
+
+/// Offsets of the `runtime.g` fields this layer reads.
+#[derive(Debug, Clone, Copy, Default)]
+struct GLayout {
+    goid: u64,
+    gopc: Option<u64>,
+    startpc: Option<u64>,
+    status: Option<u64>,
+    stack_hi: Option<u64>,
+}
+
+/// The session state, owned by the tracer thread.
+struct Session {
+    target: Target,
+    bi: Arc<BinaryInfo>,
+    shared: Arc<Shared>,
+    pid: i32,
+    launch: Option<LaunchOptions>,
+    breakpoints: BTreeMap<i32, Breakpoint>,
+    last_breakpoint_id: i32,
+    /// Addresses where an int3 is in the target now.
+    inserted: BTreeSet<u64>,
+    temps: Vec<TempBreakpoint>,
+    current_tid: Option<i32>,
+    /// Which user breakpoint each thread stopped at, for the last stop.
+    thread_breakpoint: HashMap<i32, i32>,
+    stop_reason: StopKind,
+    exit_status: Option<i32>,
+    g_layout: Option<GLayout>,
+    ended: bool,
+}
+
+impl Session {
+    fn open(spec: TargetSpec, binary: PathBuf, bi: Arc<BinaryInfo>) -> Result<Session> {
+        let (target, launch, stop_reason, attached) = match spec {
+            TargetSpec::Launch(options) => {
+                (Target::Live(Process::launch(&options)?), Some(options), StopKind::Launched, false)
+            }
+            TargetSpec::Attach { pid, .. } => (Target::Live(Process::attach(pid)?), None, StopKind::Attached, true),
+            TargetSpec::Core { binary, core } => {
+                (Target::Core(CoreFile::open(&core, &binary, false)?), None, StopKind::Unknown, false)
+            }
+        };
+        let pid = match &target {
+            Target::Live(p) => p.pid(),
+            Target::Core(c) => c.pid(),
+        };
+        let command_line = std::fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|b| b.split(|&c| c == 0).filter(|a| !a.is_empty()).map(String::from_utf8_lossy).collect::<Vec<_>>().join(" "))
+            .unwrap_or_else(|_| binary.display().to_string());
+        let halt = match &target {
+            Target::Live(p) => Some(p.halt_handle()),
+            Target::Core(_) => None,
+        };
+        let g_layout = g_layout(&bi);
+        let shared = Arc::new(Shared {
+            pid: AtomicI32::new(pid),
+            command_line: Mutex::new(command_line),
+            running: AtomicBool::new(false),
+            halt: Mutex::new(halt),
+            binary,
+            bininfo: bi.clone(),
+            attached,
+        });
+        let current_tid = Some(pid);
+        Ok(Session {
+            target,
+            bi,
+            shared,
+            pid,
+            launch,
+            breakpoints: BTreeMap::new(),
+            last_breakpoint_id: 0,
+            inserted: BTreeSet::new(),
+            temps: Vec::new(),
+            current_tid,
+            thread_breakpoint: HashMap::new(),
+            stop_reason,
+            exit_status: None,
+            g_layout,
+            ended: false,
+        })
+    }
+
+    /// Fails when the target can no longer be inspected.
+    fn live_state(&self) -> Result<()> {
+        match self.exit_status {
+            Some(status) => Err(SessionError::Exited { pid: self.pid, status }),
+            None => Ok(()),
+        }
+    }
+
+    fn process(&mut self) -> Result<&mut Process> {
+        self.live_state()?;
+        match &mut self.target {
+            Target::Live(p) => Ok(p),
+            Target::Core(_) => Err(SessionError::CoreFile("continue execution of")),
+        }
+    }
+
+    // ---- state ------------------------------------------------------------
+
+    fn state(&mut self) -> Result<State> {
+        self.live_state()?;
+        Ok(self.stopped_state())
+    }
+
+    /// The state of a stopped (or exited) target.
+    fn stopped_state(&self) -> State {
+        let command_line = self.shared.command_line.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(status) = self.exit_status {
+            return State {
+                pid: self.pid,
+                command_line,
+                exited: true,
+                exit_status: status,
+                stop_reason: StopKind::Exited,
+                ..State::default()
+            };
+        }
+        let threads = self.threads();
+        let current_thread = self.current_tid.and_then(|tid| threads.iter().find(|t| t.id == tid).cloned());
+        let current_goroutine = current_thread.as_ref().and_then(|t| self.goroutine_on(t));
+        State {
+            pid: self.pid,
+            command_line,
+            running: false,
+            exited: false,
+            exit_status: 0,
+            current_thread,
+            current_goroutine,
+            threads,
+            next_in_progress: !self.temps.is_empty(),
+            stop_reason: self.stop_reason,
+        }
+    }
+
+    fn threads(&self) -> Vec<Thread> {
+        let target = self.target.state();
+        target
+            .threads()
+            .into_iter()
+            .filter_map(|tid| {
+                let regs = target.registers(tid).ok()?;
+                let location = location_at(&self.bi, regs.pc(), Vec::new());
+                Some(Thread {
+                    id: tid,
+                    pc: regs.pc(),
+                    file: location.file,
+                    line: location.line,
+                    function: location.function,
+                    goroutine_id: self.goroutine_id(&regs),
+                    breakpoint: self.thread_breakpoint.get(&tid).and_then(|id| self.breakpoints.get(id)).cloned(),
+                })
+            })
+            .collect()
+    }
+
+    /// The `g` running on a thread (from the TLS slot at FS_BASE-8), 0 if none.
+    fn g_of(&self, regs: &Registers) -> u64 {
+        if self.g_layout.is_none() || regs.fs_base == 0 {
+            return 0;
+        }
+        self.read_u64(regs.fs_base.wrapping_sub(8)).unwrap_or(0)
+    }
+
+    fn read_u64(&self, addr: u64) -> Option<u64> {
+        let mut word = [0u8; 8];
+        self.target.state().read_memory(addr, &mut word).ok()?;
+        Some(u64::from_le_bytes(word))
+    }
+
+    fn goroutine_id(&self, regs: &Registers) -> i64 {
+        let g = self.g_of(regs);
+        match (g, self.g_layout) {
+            (0, _) | (_, None) => 0,
+            (g, Some(layout)) => self.read_u64(g + layout.goid).map_or(0, |id| id as i64),
+        }
+    }
+
+    /// What this layer knows of the goroutine on thread `thread`.
+    fn goroutine_on(&self, thread: &Thread) -> Option<Goroutine> {
+        let regs = self.target.state().registers(thread.id).ok()?;
+        let g = self.g_of(&regs);
+        let layout = self.g_layout?;
+        if g == 0 {
+            return None;
+        }
+        let current_loc = location_at(&self.bi, thread.pc, Vec::new());
+        let user_current_loc = self
+            .stack(thread.id, 50)
+            .ok()
+            .and_then(|frames| {
+                frames.into_iter().map(|f| f.location).find(|l| {
+                    l.function.as_ref().is_some_and(|f| !f.name.starts_with("runtime.") && !f.name.starts_with("internal/"))
+                })
+            })
+            .unwrap_or_else(|| current_loc.clone());
+        let pc_field = |offset: Option<u64>| {
+            offset.and_then(|o| self.read_u64(g + o)).map(|pc| location_at(&self.bi, pc, Vec::new())).unwrap_or_default()
+        };
+        Some(Goroutine {
+            id: thread.goroutine_id,
+            current_loc,
+            user_current_loc,
+            go_statement_loc: pc_field(layout.gopc),
+            start_loc: pc_field(layout.startpc),
+            thread_id: thread.id,
+            status: layout.status.and_then(|o| self.read_u64(g + o)).map_or(2, |s| s & 0xffff_ffff & !0x1000),
+        })
+    }
+
+    // ---- stacks -----------------------------------------------------------
+
+    /// Unwinds thread `tid` through the call frame information, expanding
+    /// inlined calls into frames of their own, as Delve shows them.
+    fn stack(&self, tid: i32, depth: usize) -> Result<Vec<Frame>> {
+        let target = self.target.state();
+        let regs = target.registers(tid)?;
+        let stack_hi = match (self.g_layout.and_then(|l| l.stack_hi), self.g_of(&regs)) {
+            (Some(offset), g) if g != 0 => self.read_u64(g + offset).unwrap_or(0),
+            _ => 0,
+        };
+        let (mut pc, mut sp, mut bp) = (regs.pc(), regs.sp(), regs.rbp);
+        let mut frames = Vec::new();
+        let mut first = true;
+        while frames.len() < depth && pc != 0 {
+            // Above the first frame, the PC is a return address: the call
+            // itself is the byte before.
+            let lookup = if first { pc } else { pc - 1 };
+            let info = self.bi.pc_info(lookup)?;
+            let Some(rule) = self.bi.frame_rule(lookup)? else { break };
+            let CfaRule::RegisterOffset { register, offset } = rule.cfa else { break };
+            let base = match register {
+                7 => sp,
+                6 => bp,
+                _ => break,
+            };
+            let cfa = base.wrapping_add(offset as u64);
+            let frame_offset = if stack_hi != 0 { cfa as i64 - stack_hi as i64 } else { cfa as i64 - regs.sp() as i64 };
+            let mut bottom = false;
+            match &info {
+                Some(info) => {
+                    bottom = info.function.name == "runtime.goexit";
+                    for source in &info.frames {
+                        frames.push(Frame {
+                            location: Location {
+                                pc,
+                                file: source.file.clone(),
+                                line: source.line,
+                                function: Some(FunctionRef {
+                                    name: source.function.clone(),
+                                    entry: if source.function == info.function.name {
+                                        info.function.entry
+                                    } else {
+                                        self.bi
+                                            .function_by_name(&source.function)
+                                            .ok()
+                                            .flatten()
+                                            .map_or(0, |f| f.entry)
+                                    },
+                                }),
+                                pcs: Vec::new(),
+                            },
+                            cfa,
+                            frame_offset,
+                            bottom: false,
+                        });
+                    }
+                }
+                None => frames.push(Frame {
+                    location: Location { pc, ..Location::default() },
+                    cfa,
+                    frame_offset,
+                    bottom: false,
+                }),
+            }
+            if bottom {
+                break;
+            }
+            let ra_offset = match rule.register(rule.return_address_register) {
+                Some(RegisterRule::AtCfaOffset(o)) => o,
+                _ => -8,
+            };
+            let Some(ra) = self.read_u64(cfa.wrapping_add(ra_offset as u64)) else { break };
+            if let Some(RegisterRule::AtCfaOffset(o)) = rule.register(6) {
+                bp = self.read_u64(cfa.wrapping_add(o as u64)).unwrap_or(bp);
+            }
+            sp = cfa;
+            pc = ra;
+            first = false;
+        }
+        frames.truncate(depth);
+        if let Some(last) = frames.last_mut() {
+            last.bottom = last.location.function.as_ref().is_some_and(|f| f.name == "runtime.goexit");
+        }
+        Ok(frames)
+    }
+
+    // ---- breakpoints --------------------------------------------------------
+
+    fn find_breakpoint(&self, id: i32, name: &str) -> Result<&Breakpoint> {
+        if !name.is_empty() {
+            return self
+                .breakpoints
+                .values()
+                .find(|b| b.name == name)
+                .ok_or_else(|| SessionError::NoBreakpointName(name.to_owned()));
+        }
+        self.breakpoints.get(&id).ok_or(SessionError::NoBreakpointId(id))
+    }
+
+    fn create_breakpoint(&mut self, request: BreakpointRequest) -> Result<Breakpoint> {
+        self.live_state()?;
+        let template = request.template;
+        if !template.name.is_empty() {
+            if template.name.parse::<i64>().is_ok() {
+                return Err(SessionError::BadBreakpointName("breakpoint name can not be a number"));
+            }
+            if self.breakpoints.values().any(|b| b.name == template.name) {
+                return Err(SessionError::BadBreakpointName("breakpoint name already exists"));
+            }
+        }
+        // Delve's precedence: file+line, then function (+line), then
+        // addresses, then the location expression.
+        let (pcs, expr) = if !template.file.is_empty() && template.line > 0 {
+            let spec = format!("{}:{}", template.file, template.line);
+            (resolve(&self.bi, &spec)?.pcs, spec)
+        } else if !template.function_name.is_empty() {
+            (resolve(&self.bi, &template.function_name)?.pcs, template.function_name.clone())
+        } else if !template.addrs.is_empty() {
+            (template.addrs.clone(), String::new())
+        } else if request.addr != 0 {
+            (vec![request.addr], String::new())
+        } else {
+            (resolve(&self.bi, &request.loc_expr)?.pcs, request.loc_expr.clone())
+        };
+        let location = location_at(&self.bi, pcs[0], pcs.clone());
+        if let Some(existing) = self.breakpoints.values().find(|b| b.addrs.iter().any(|a| pcs.contains(a))) {
+            return Err(SessionError::BreakpointExists {
+                file: existing.file.clone(),
+                line: existing.line,
+                addr: existing.addrs[0],
+            });
+        }
+        let id = if template.id > 0 {
+            if self.breakpoints.contains_key(&template.id) {
+                return Err(SessionError::BreakpointExists { file: location.file, line: location.line, addr: pcs[0] });
+            }
+            template.id
+        } else {
+            self.last_breakpoint_id + 1
+        };
+        self.last_breakpoint_id = self.last_breakpoint_id.max(id);
+        let breakpoint = Breakpoint {
+            id,
+            addrs: pcs,
+            file: location.file,
+            line: location.line,
+            function_name: location.function.map(|f| f.name).unwrap_or_default(),
+            expr,
+            hit_count: BTreeMap::new(),
+            total_hit_count: 0,
+            ..template
+        };
+        self.breakpoints.insert(id, breakpoint.clone());
+        self.sync_breakpoints()?;
+        Ok(breakpoint)
+    }
+
+    fn clear_breakpoint(&mut self, id: i32, name: &str) -> Result<Breakpoint> {
+        let id = self.find_breakpoint(id, name)?.id;
+        let removed = self.breakpoints.remove(&id).ok_or(SessionError::NoBreakpointId(id))?;
+        self.thread_breakpoint.retain(|_, b| *b != id);
+        self.sync_breakpoints()?;
+        Ok(removed)
+    }
+
+    fn amend_breakpoint(&mut self, update: Breakpoint) -> Result<()> {
+        let existing = self.breakpoints.get_mut(&update.id).ok_or(SessionError::NoBreakpointId(update.id))?;
+        existing.name = update.name;
+        existing.cond = update.cond;
+        existing.hit_cond = update.hit_cond;
+        existing.hit_cond_per_g = update.hit_cond_per_g;
+        existing.tracepoint = update.tracepoint;
+        existing.trace_return = update.trace_return;
+        existing.goroutine = update.goroutine;
+        existing.stacktrace = update.stacktrace;
+        existing.variables = update.variables;
+        existing.load_args = update.load_args;
+        existing.load_locals = update.load_locals;
+        existing.disabled = update.disabled;
+        self.sync_breakpoints()
+    }
+
+    fn toggle_breakpoint(&mut self, id: i32, name: &str) -> Result<Breakpoint> {
+        let id = self.find_breakpoint(id, name)?.id;
+        let bp = self.breakpoints.get_mut(&id).ok_or(SessionError::NoBreakpointId(id))?;
+        bp.disabled = !bp.disabled;
+        let out = bp.clone();
+        self.sync_breakpoints()?;
+        Ok(out)
+    }
+
+    /// Makes the int3s in the target match the enabled user breakpoints
+    /// and the temporary ones.
+    fn sync_breakpoints(&mut self) -> Result<()> {
+        let Target::Live(process) = &mut self.target else { return Ok(()) };
+        if self.exit_status.is_some() {
+            return Ok(());
+        }
+        let mut wanted: BTreeSet<u64> =
+            self.breakpoints.values().filter(|b| !b.disabled).flat_map(|b| b.addrs.iter().copied()).collect();
+        wanted.extend(self.temps.iter().map(|t| t.addr));
+        for &addr in self.inserted.difference(&wanted) {
+            process.clear_breakpoint(addr)?;
+        }
+        for &addr in wanted.difference(&self.inserted) {
+            process.set_breakpoint(addr)?;
+        }
+        self.inserted = wanted;
+        Ok(())
+    }
+
+    // ---- run control --------------------------------------------------------
+
+    fn command(&mut self, command: Command) -> Result<State> {
+        self.live_state()?;
+        if let Target::Core(_) = self.target {
+            return Err(SessionError::CoreFile("continue execution of"));
+        }
+        match command {
+            Command::Continue => self.run(),
+            Command::Next => self.start_next(false),
+            Command::Step => self.start_next(true),
+            Command::StepOut => self.start_step_out(),
+            Command::StepInstruction => self.step_instruction(),
+            Command::SwitchThread(tid) => {
+                if !self.target.state().threads().contains(&tid) {
+                    return Err(SessionError::NoThread(tid));
+                }
+                self.current_tid = Some(tid);
+                Ok(self.stopped_state())
+            }
+            Command::SwitchGoroutine(goid) => {
+                let thread = self.threads().into_iter().find(|t| t.goroutine_id == goid);
+                match thread {
+                    Some(t) => {
+                        self.current_tid = Some(t.id);
+                        Ok(self.stopped_state())
+                    }
+                    None => Err(SessionError::NoGoroutine(goid)),
+                }
+            }
+        }
+    }
+
+    fn step_instruction(&mut self) -> Result<State> {
+        let tid = self.current_tid.unwrap_or(self.pid);
+        self.sync_breakpoints()?;
+        let event = self.process()?.step(tid)?;
+        if let Some(state) = self.finish_if_exited(&event) {
+            return Ok(state);
+        }
+        self.thread_breakpoint.clear();
+        self.stop_reason = StopKind::NextFinished;
+        Ok(self.stopped_state())
+    }
+
+    /// The CFA of the current thread's top frame and its return address.
+    fn frame_of(&self, tid: i32) -> Result<(u64, Option<u64>)> {
+        let regs = self.target.state().registers(tid)?;
+        let rule = self.bi.frame_rule(regs.pc())?;
+        let Some(rule) = rule else { return Ok((regs.sp(), None)) };
+        let CfaRule::RegisterOffset { register, offset } = rule.cfa else { return Ok((regs.sp(), None)) };
+        let base = if register == 6 { regs.rbp } else { regs.sp() };
+        let cfa = base.wrapping_add(offset as u64);
+        let ra_offset = match rule.register(rule.return_address_register) {
+            Some(RegisterRule::AtCfaOffset(o)) => o,
+            _ => -8,
+        };
+        Ok((cfa, self.read_u64(cfa.wrapping_add(ra_offset as u64))))
+    }
+
+    /// `next` (and `step` with `step_into`): breakpoints on every other
+    /// statement of the current function for this frame, on the return
+    /// address for the caller, and (for step) on the first line of each
+    /// user function the current line calls directly.
+    fn start_next(&mut self, step_into: bool) -> Result<State> {
+        let tid = self.current_tid.unwrap_or(self.pid);
+        let regs = self.target.state().registers(tid)?;
+        let pc = regs.pc();
+        let g = self.g_of(&regs);
+        let Some(function) = self.bi.function_at(pc)? else { return self.step_instruction() };
+        let (cfa, return_address) = self.frame_of(tid)?;
+        let lines = self.bi.line_table(&function)?;
+        let here = lines.row_at(pc).map(|r| (r.file, r.line));
+        let in_function = |r: &&ferret_gort::bininfo::LineRow| r.address >= function.entry && r.address < function.end;
+        let mut temps: Vec<TempBreakpoint> = lines
+            .rows
+            .iter()
+            .filter(in_function)
+            .filter(|r| r.is_stmt && !r.end_sequence && Some((r.file, r.line)) != here && r.address != pc)
+            .map(|r| TempBreakpoint { addr: r.address, g, frame: FrameCheck::Same(cfa) })
+            .collect();
+        if let Some(ra) = return_address {
+            if self.bi.function_at(ra)?.is_some() {
+                temps.push(TempBreakpoint { addr: ra, g, frame: FrameCheck::Above(cfa) });
+            }
+        }
+        if step_into {
+            // The code of the current line: rows on it, up to the next row.
+            let rows: Vec<_> = lines.rows.iter().filter(in_function).collect();
+            for (i, row) in rows.iter().enumerate() {
+                if Some((row.file, row.line)) != here {
+                    continue;
+                }
+                let end = rows.get(i + 1).map_or(function.end, |next| next.address);
+                let mut code = vec![0u8; (end - row.address) as usize];
+                if self.target.state().read_memory(row.address, &mut code).is_err() {
+                    continue;
+                }
+                for insn in disassemble(&code, row.address, Syntax::Intel) {
+                    let Some(target) = insn.branch_target.filter(|_| insn.is_call) else { continue };
+                    let Some(callee) = self.bi.function_at(target)? else { continue };
+                    if !is_user_function(&self.bi, &callee)? {
+                        continue;
+                    }
+                    let entry = self.bi.first_pc_after_prologue(&callee)?;
+                    temps.push(TempBreakpoint { addr: entry, g, frame: FrameCheck::Any });
+                }
+            }
+        }
+        self.temps = temps;
+        self.run()
+    }
+
+    fn start_step_out(&mut self) -> Result<State> {
+        let tid = self.current_tid.unwrap_or(self.pid);
+        let regs = self.target.state().registers(tid)?;
+        let g = self.g_of(&regs);
+        let (cfa, return_address) = self.frame_of(tid)?;
+        let Some(ra) = return_address else { return self.run() };
+        self.temps = vec![TempBreakpoint { addr: ra, g, frame: FrameCheck::Above(cfa) }];
+        self.run()
+    }
+
+    /// Whether a temporary breakpoint's conditions hold for thread `tid`.
+    fn temp_matches(&self, temp: &TempBreakpoint, tid: i32) -> bool {
+        let Ok(regs) = self.target.state().registers(tid) else { return false };
+        if temp.g != 0 && self.g_of(&regs) != temp.g {
+            return false;
+        }
+        match temp.frame {
+            FrameCheck::Any => true,
+            FrameCheck::Same(cfa) => self.frame_of(tid).is_ok_and(|(here, _)| here == cfa),
+            FrameCheck::Above(cfa) => self.frame_of(tid).is_ok_and(|(here, _)| here > cfa),
+        }
+    }
+
+    /// Resumes until a stop worth reporting.
+    fn run(&mut self) -> Result<State> {
+        loop {
+            self.sync_breakpoints()?;
+            self.shared.running.store(true, Ordering::SeqCst);
+            let resumed = self.process()?.resume();
+            let event = match resumed {
+                Ok(()) => self.process()?.wait(),
+                Err(e) => Err(e),
+            };
+            self.shared.running.store(false, Ordering::SeqCst);
+            let event = event?;
+            if let Some(state) = self.finish_if_exited(&event) {
+                return Ok(state);
+            }
+            let Event::Stopped { stops, .. } = event else { continue };
+            self.thread_breakpoint.clear();
+            let mut report: Option<(i32, StopKind)> = None;
+            let mut next_done = false;
+            for stop in &stops {
+                match stop.reason {
+                    StopReason::Breakpoint { addr } => {
+                        let regs = self.target.state().registers(stop.tid)?;
+                        let goid = self.goroutine_id(&regs);
+                        let hit: Vec<i32> = self
+                            .breakpoints
+                            .values()
+                            .filter(|b| !b.disabled && b.addrs.contains(&addr))
+                            .map(|b| b.id)
+                            .collect();
+                        for id in hit {
+                            let bp = self.breakpoints.get_mut(&id).expect("breakpoint id from the map");
+                            *bp.hit_count.entry(goid).or_default() += 1;
+                            bp.total_hit_count += 1;
+                            if !bp.tracepoint {
+                                self.thread_breakpoint.insert(stop.tid, id);
+                                report.get_or_insert((stop.tid, StopKind::Breakpoint));
+                            }
+                        }
+                        let temps: Vec<TempBreakpoint> = self.temps.iter().filter(|t| t.addr == addr).copied().collect();
+                        if temps.iter().any(|t| self.temp_matches(t, stop.tid)) && !next_done {
+                            next_done = true;
+                            if report.is_none() {
+                                report = Some((stop.tid, StopKind::NextFinished));
+                            }
+                        }
+                    }
+                    StopReason::TrapInstruction { .. } => {
+                        report.get_or_insert((stop.tid, StopKind::HardcodedBreakpoint));
+                    }
+                    StopReason::Watchpoint { .. } => {
+                        report.get_or_insert((stop.tid, StopKind::Watchpoint));
+                    }
+                    StopReason::Halted | StopReason::Signal(_) => {
+                        report.get_or_insert((stop.tid, StopKind::Manual));
+                    }
+                    StopReason::StepDone => {}
+                }
+            }
+            let Some((tid, kind)) = report else { continue };
+            if next_done || kind == StopKind::Manual {
+                self.temps.clear();
+                self.sync_breakpoints()?;
+            }
+            self.current_tid = Some(tid);
+            self.stop_reason = kind;
+            return Ok(self.stopped_state());
+        }
+    }
+
+    /// Records an exit; returns the exited state.
+    fn finish_if_exited(&mut self, event: &Event) -> Option<State> {
+        let status = match event {
+            Event::Exited { status, .. } => *status,
+            Event::Killed { signal, .. } => -(*signal as i32),
+            Event::Stopped { .. } => return None,
+        };
+        self.exit_status = Some(status);
+        self.inserted.clear();
+        self.temps.clear();
+        self.thread_breakpoint.clear();
+        self.stop_reason = StopKind::Exited;
+        *self.shared.halt.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        Some(self.stopped_state())
+    }
+
+    // ---- lifecycle ----------------------------------------------------------
+
+    fn restart(&mut self) -> Result<()> {
+        let Some(options) = self.launch.clone() else { return Err(SessionError::CannotRestart) };
+        if let Target::Live(mut process) = std::mem::replace(&mut self.target, Target::Live(Process::launch(&options)?)) {
+            if !process.has_exited() {
+                let _ = process.kill();
+            }
+        }
+        let Target::Live(process) = &self.target else { unreachable!("just launched") };
+        self.pid = process.pid();
+        self.shared.pid.store(self.pid, Ordering::SeqCst);
+        *self.shared.halt.lock().unwrap_or_else(|e| e.into_inner()) = Some(process.halt_handle());
+        self.inserted.clear();
+        self.temps.clear();
+        self.thread_breakpoint.clear();
+        self.exit_status = None;
+        self.current_tid = Some(self.pid);
+        self.stop_reason = StopKind::Launched;
+        for bp in self.breakpoints.values_mut() {
+            bp.hit_count.clear();
+            bp.total_hit_count = 0;
+        }
+        self.sync_breakpoints()
+    }
+
+    fn detach(&mut self, kill: bool) -> Result<()> {
+        self.ended = true;
+        match &mut self.target {
+            Target::Live(process) if !process.has_exited() => {
+                if kill || process.launched() {
+                    process.kill()?;
+                } else {
+                    process.detach()?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Functions `step` stops in: not the runtime, not compiler-made wrappers.
+fn is_user_function(bi: &BinaryInfo, function: &ferret_gort::bininfo::Function) -> Result<bool> {
+    if function.trampoline
+        || function.name.starts_with("runtime.")
+        || function.name.starts_with("internal/")
+        || function.name.contains("·dwrap·")
+    {
+        return Ok(false);
+    }
+    Ok(bi
+        .pc_info(function.entry)?
+        .is_some_and(|info| info.frames.first().is_some_and(|f| !f.file.is_empty() && !f.file.starts_with('<'))))
+}
+
+/// Offsets of the `runtime.g` fields read here, from DWARF.
+fn g_layout(bi: &BinaryInfo) -> Option<GLayout> {
+    let members = bi.struct_members("runtime.g").ok()??;
+    let find = |name: &str| members.iter().find(|(n, _)| n == name).map(|(_, o)| *o);
+    let stack = bi.struct_members("runtime.stack").ok().flatten();
+    let hi = stack.and_then(|m| m.iter().find(|(n, _)| n == "hi").map(|(_, o)| *o));
+    Some(GLayout {
+        goid: find("goid")?,
+        gopc: find("gopc"),
+        startpc: find("startpc"),
+        status: find("atomicstatus"),
+        stack_hi: find("stack").zip(hi).map(|(s, h)| s + h),
+    })
+}
