@@ -10,6 +10,8 @@ pub struct FunctionRef {
     pub name: String,
     /// Entry address.
     pub entry: u64,
+    /// Compiled with optimizations.
+    pub optimized: bool,
 }
 
 /// A resolved source position.

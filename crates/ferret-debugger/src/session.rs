@@ -269,7 +269,11 @@ fn location_at(bi: &BinaryInfo, pc: u64, pcs: Vec<u64>) -> Location {
                 pc,
                 file: frame.as_ref().map(|f| f.file.clone()).unwrap_or_default(),
                 line: frame.map_or(0, |f| f.line),
-                function: Some(FunctionRef { name: info.function.name, entry: info.function.entry }),
+                function: Some(FunctionRef {
+                    optimized: bi.is_optimized(&info.function),
+                    name: info.function.name,
+                    entry: info.function.entry,
+                }),
                 pcs,
             }
         }
@@ -380,13 +384,14 @@ impl Session {
             attached,
         });
         let current_tid = Some(pid);
-        Ok(Session {
+        let breakpoints = if g_layout.is_some() { internal_breakpoints(&bi) } else { BTreeMap::new() };
+        let mut session = Session {
             target,
             bi,
             shared,
             pid,
             launch,
-            breakpoints: BTreeMap::new(),
+            breakpoints,
             last_breakpoint_id: 0,
             inserted: BTreeSet::new(),
             temps: Vec::new(),
@@ -396,7 +401,9 @@ impl Session {
             exit_status: None,
             g_layout,
             ended: false,
-        })
+        };
+        session.sync_breakpoints()?;
+        Ok(session)
     }
 
     /// Fails when the target can no longer be inspected.
@@ -566,6 +573,7 @@ impl Session {
                                 file: source.file.clone(),
                                 line: source.line,
                                 function: Some(FunctionRef {
+                                    optimized: self.bi.is_optimized(&info.function),
                                     name: source.function.clone(),
                                     entry: if source.function == info.function.name {
                                         info.function.entry
@@ -1001,6 +1009,47 @@ impl Session {
         }
         Ok(())
     }
+}
+
+/// Delve's two internal breakpoints, which stop on unrecovered panics
+/// (id -1) and fatal runtime errors (id -2).
+fn internal_breakpoints(bi: &BinaryInfo) -> BTreeMap<i32, Breakpoint> {
+    let mut out = BTreeMap::new();
+    if let Ok(location) = bi.resolve_location("runtime.fatalpanic") {
+        out.insert(
+            -1,
+            Breakpoint {
+                id: -1,
+                name: "unrecovered-panic".into(),
+                addrs: location.pcs,
+                file: location.file,
+                line: location.line,
+                function_name: "runtime.fatalpanic".into(),
+                variables: vec!["runtime.curg._panic.arg".into()],
+                ..Breakpoint::default()
+            },
+        );
+    }
+    let mut throw = Vec::new();
+    for name in ["runtime.throw", "runtime.fatalthrow", "runtime.fatal"] {
+        if let Ok(location) = bi.resolve_location(name) {
+            throw.extend(location.pcs);
+        }
+    }
+    if !throw.is_empty() {
+        out.insert(
+            -2,
+            Breakpoint {
+                id: -2,
+                name: "runtime-fatal-throw".into(),
+                addrs: throw,
+                file: "<multiple locations>".into(),
+                function_name: "(multiple functions)".into(),
+                ..Breakpoint::default()
+            },
+        );
+    }
+    out
 }
 
 /// Functions `step` stops in: not the runtime, not compiler-made wrappers.

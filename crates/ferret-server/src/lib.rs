@@ -1,8 +1,215 @@
 //! ferret-server: the network front of ferret.
 //!
-//! This crate will run the tokio listener, sniff each connection's protocol
-//! (DAP starts with `Content-Length:`), terminate TLS, and speak Delve's
-//! JSON-RPC API v2 (module `rpc2`) and DAP (module `dap`), under Delve's
-//! multi-client rules. It is the only crate that knows JSON.
+//! One TCP listener serves every client. Each connection's first byte
+//! decides its protocol (Delve's rule: `C`, the start of `Content-Length:`,
+//! means DAP; anything else JSON-RPC), and one task serves it. All clients
+//! share one [`ferret_debugger::Debugger`]. This is the only crate that
+//! knows JSON.
 //!
-//! Empty until the server issue fills it; see `docs/ARCHITECTURE.md`.
+//! # Layout
+//! - [`serve`]: the accept loop and Delve's multi-client rules.
+//! - [`rpc2`]: Delve's JSON-RPC API v2.
+//! - [`dap`]: DAP (a clear refusal until the DAP work lands).
+
+pub mod dap;
+pub mod rpc2;
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use ferret_debugger::Debugger;
+use serde_json::Value;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Notify};
+
+/// The default limit on one request's size.
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 64 << 20;
+
+/// How the server behaves.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Serve any number of clients, and survive their leaving (Delve's
+    /// `--accept-multiclient`).
+    pub accept_multiclient: bool,
+    /// The target is a core file.
+    pub core: bool,
+    /// The largest request accepted; a bigger one closes that connection.
+    pub max_request_bytes: usize,
+}
+
+/// Events for `GetEvents`, shared by all clients as in Delve.
+#[derive(Debug, Default)]
+pub struct EventQueue {
+    queue: Mutex<VecDeque<i64>>,
+    ready: Notify,
+}
+
+/// How many events the queue keeps (Delve drops beyond 100).
+const MAX_EVENTS: usize = 100;
+
+impl EventQueue {
+    /// Adds an event of `kind` (0 resumed, 1 stopped).
+    pub fn push(&self, kind: i64) {
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        if queue.len() < MAX_EVENTS {
+            queue.push_back(kind);
+        }
+        drop(queue);
+        self.ready.notify_one();
+    }
+
+    /// Waits until at least one event is queued, then takes them all.
+    pub async fn wait(&self) -> Vec<i64> {
+        loop {
+            {
+                let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+                if !queue.is_empty() {
+                    return queue.drain(..).collect();
+                }
+            }
+            self.ready.notified().await;
+        }
+    }
+}
+
+/// What every connection task shares.
+#[derive(Debug)]
+pub struct Context {
+    /// The debugging session.
+    pub debugger: Debugger,
+    /// `--accept-multiclient`.
+    pub accept_multiclient: bool,
+    /// Serving a core file.
+    pub core: bool,
+    /// Request size limit.
+    pub max_request_bytes: usize,
+    /// Events for `GetEvents`.
+    pub events: EventQueue,
+    /// Set once the server is ending (after `Detach`).
+    ended: AtomicBool,
+    /// Wakes tasks when the server ends.
+    pub shutdown: Notify,
+    stop: watch::Sender<bool>,
+}
+
+impl Context {
+    /// Marks the server as ending and wakes every connection.
+    pub fn end_server(&self) {
+        self.ended.store(true, Ordering::SeqCst);
+        self.shutdown.notify_waiters();
+        let _ = self.stop.send(true);
+    }
+}
+
+/// Buffered reading of back-to-back JSON values from a stream.
+pub struct Frames<R> {
+    reader: R,
+    buffer: Vec<u8>,
+    limit: usize,
+}
+
+impl<R: AsyncRead + Unpin> Frames<R> {
+    /// Wraps `reader`; a value longer than `limit` bytes ends the stream.
+    pub fn new(reader: R, limit: usize) -> Frames<R> {
+        Frames { reader, buffer: Vec::new(), limit }
+    }
+}
+
+/// The next JSON value, or `None` at end of stream, on invalid JSON (which
+/// closes the connection, as in Delve) or past the size limit.
+pub async fn read_json_values<R: AsyncRead + Unpin>(frames: &mut Frames<R>) -> Option<Value> {
+    loop {
+        let start = frames.buffer.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(frames.buffer.len());
+        frames.buffer.drain(..start);
+        if !frames.buffer.is_empty() {
+            let mut stream = serde_json::Deserializer::from_slice(&frames.buffer).into_iter::<Value>();
+            match stream.next() {
+                Some(Ok(value)) => {
+                    let used = stream.byte_offset();
+                    frames.buffer.drain(..used);
+                    return Some(value);
+                }
+                Some(Err(e)) if e.is_eof() => {}
+                _ => return None,
+            }
+        }
+        if frames.buffer.len() > frames.limit {
+            return None;
+        }
+        let mut chunk = [0u8; 64 * 1024];
+        match frames.reader.read(&mut chunk).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => frames.buffer.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+/// Serves clients on `listener` until a client detaches (or, without
+/// multiclient, until the one client leaves). Ends the debugging session
+/// on the way out as Delve does: a launched target is killed, an attached
+/// one left running.
+pub async fn serve(listener: TcpListener, debugger: Debugger, config: ServerConfig) {
+    let (stop, mut stopped) = watch::channel(false);
+    let ctx = Arc::new(Context {
+        debugger,
+        accept_multiclient: config.accept_multiclient,
+        core: config.core,
+        max_request_bytes: config.max_request_bytes,
+        events: EventQueue::default(),
+        ended: AtomicBool::new(false),
+        shutdown: Notify::new(),
+        stop,
+    });
+    let mut listener = Some(listener);
+    let mut single: Option<tokio::task::JoinHandle<()>> = None;
+    loop {
+        let Some(accepting) = listener.as_ref() else { break };
+        tokio::select! {
+            accepted = accepting.accept() => {
+                let Ok((stream, _peer)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let ctx = ctx.clone();
+                let task = tokio::spawn(async move { serve_stream(stream, ctx).await });
+                if !config.accept_multiclient {
+                    // Delve serves exactly one client without multiclient.
+                    listener = None;
+                    single = Some(task);
+                }
+            }
+            _ = stopped.changed() => break,
+        }
+    }
+    if let Some(task) = single {
+        tokio::select! {
+            _ = task => {}
+            _ = stopped.changed() => {}
+        }
+    }
+    if !ctx.ended.load(Ordering::SeqCst) {
+        finish(&ctx).await;
+    }
+}
+
+/// Ends the session when the server stops without a `Detach`.
+pub async fn finish(ctx: &Context) {
+    let debugger = ctx.debugger.clone();
+    let _ = tokio::task::spawn_blocking(move || {
+        if debugger.is_running() {
+            let _ = debugger.halt();
+        }
+        let _ = debugger.detach(false);
+    })
+    .await;
+}
+
+/// Sniffs the protocol of one connection and serves it.
+async fn serve_stream(stream: tokio::net::TcpStream, ctx: Arc<Context>) {
+    let mut first = [0u8; 1];
+    match stream.peek(&mut first).await {
+        Ok(1) if first[0] == b'C' => dap::refuse(stream).await,
+        Ok(1) => rpc2::serve_connection(stream, ctx).await,
+        _ => {}
+    }
+}

@@ -1,16 +1,21 @@
 //! `ferret`: the command-line entry point of the ferret debug server.
 //!
-//! The headless server subcommands (`exec`, `attach`, `core`, `debug`) arrive
-//! with the server; today the binary offers `bininfo`, which prints what
-//! ferret reads from a Go executable.
+//! `exec`, `attach`, `core` and `debug` start a headless server with
+//! Delve's flags; `bininfo` prints what ferret reads from a Go executable.
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use ferret_debugger::{Debugger, TargetSpec};
 use ferret_gort::BinaryInfo;
+use ferret_server::{ServerConfig, DEFAULT_MAX_REQUEST_BYTES};
+use ferret_target::linux::LaunchOptions;
 
-/// ferret: a headless debug server for Go programs.
+/// ferret: a headless debug server for Go programs, compatible with
+/// Delve's JSON-RPC API v2.
 #[derive(Parser)]
 #[command(name = "ferret", version, about)]
 struct Cli {
@@ -20,11 +25,50 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Start a compiled program and debug it.
+    Exec {
+        /// The program.
+        binary: PathBuf,
+        /// Arguments for the program (after `--`).
+        #[arg(last = true)]
+        args: Vec<String>,
+        #[command(flatten)]
+        server: ServerFlags,
+    },
+    /// Attach to a running process.
+    Attach {
+        /// The process id.
+        pid: i32,
+        /// Its executable (default: /proc/PID/exe).
+        binary: Option<PathBuf>,
+        #[command(flatten)]
+        server: ServerFlags,
+    },
+    /// Examine a core file.
+    Core {
+        /// The executable that crashed.
+        binary: PathBuf,
+        /// The core file.
+        core: PathBuf,
+        #[command(flatten)]
+        server: ServerFlags,
+    },
+    /// Build the Go package in the current directory (or PACKAGE) without
+    /// optimizations and debug it.
+    Debug {
+        /// The package to build (default: the current directory).
+        package: Option<String>,
+        /// Arguments for the program (after `--`).
+        #[arg(last = true)]
+        args: Vec<String>,
+        #[command(flatten)]
+        server: ServerFlags,
+    },
     /// Print what ferret reads from a Go executable: build info, packages,
     /// functions, and resolved locations.
     Bininfo {
         /// The Go executable.
-        binary: std::path::PathBuf,
+        binary: PathBuf,
         /// Location expressions to resolve (`main.main`, `pkg.(*T).M`,
         /// `file.go:12`); may be repeated.
         #[arg(long = "resolve", value_name = "LOCATION")]
@@ -42,29 +86,210 @@ enum Command {
     },
 }
 
+/// Delve's server flags, with Delve's names and meanings.
+#[derive(Args, Clone)]
+struct ServerFlags {
+    /// Run in server mode only (ferret has no built-in terminal client).
+    #[arg(long)]
+    headless: bool,
+    /// Address to listen on.
+    #[arg(short = 'l', long, default_value = "127.0.0.1:0")]
+    listen: String,
+    /// JSON-RPC API version (only 2 exists).
+    #[arg(long, default_value_t = 2)]
+    api_version: u32,
+    /// Allow several clients, and keep running when they leave.
+    #[arg(long)]
+    accept_multiclient: bool,
+    /// Start the program running before any client connects.
+    #[arg(long = "continue")]
+    continue_: bool,
+    /// Working directory of the program.
+    #[arg(long)]
+    wd: Option<PathBuf>,
+    /// Redirect the program's streams: `stdin:FILE`, `stdout:FILE`,
+    /// `stderr:FILE`, or just `FILE` for stdin.
+    #[arg(short = 'r', long = "redirect")]
+    redirect: Vec<String>,
+    /// Enable logging.
+    #[arg(long)]
+    log: bool,
+    /// Components to log (accepted for compatibility).
+    #[arg(long)]
+    log_output: Option<String>,
+    /// Refuse Go versions ferret does not know (accepted for compatibility;
+    /// ferret reads Go 1.21 and later through DWARF).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    check_go_version: bool,
+    /// Only accept local connections from the same user (enforcement comes
+    /// with the listener-policy work).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    only_same_user: bool,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let result = match cli.command {
         Command::Bininfo { binary, resolve, pcs, full_index, timings } => {
-            match bininfo(&binary, &resolve, &pcs, full_index, timings) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(message) => {
-                    eprintln!("ferret: {message}");
-                    ExitCode::FAILURE
-                }
-            }
+            bininfo(&binary, &resolve, &pcs, full_index, timings)
+        }
+        Command::Exec { binary, args, server } => launch(binary, args, server),
+        Command::Debug { package, args, server } => debug(package, args, server),
+        Command::Attach { pid, binary, server } => {
+            check_flags(&server).and_then(|()| run_server(TargetSpec::Attach { pid, binary }, &server, false))
+        }
+        Command::Core { binary, core, server } => {
+            check_flags(&server).and_then(|()| run_server(TargetSpec::Core { binary, core }, &server, true))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("Error: {message}");
+            ExitCode::FAILURE
         }
     }
 }
 
+/// Refuses flag combinations Delve refuses.
+fn check_flags(flags: &ServerFlags) -> Result<(), String> {
+    if !flags.headless {
+        return Err("ferret has no built-in terminal client: start it with --headless and connect one, \
+                    e.g. `ferret exec ./prog --headless --listen=127.0.0.1:40000 --api-version=2` \
+                    then `dlv connect 127.0.0.1:40000`"
+            .into());
+    }
+    if flags.api_version != 2 {
+        return Err(format!(
+            "API version {} is not supported: ferret speaks JSON-RPC API version 2 only (use --api-version=2)",
+            flags.api_version
+        ));
+    }
+    if flags.continue_ && !flags.accept_multiclient {
+        return Err("--continue requires --accept-multiclient".into());
+    }
+    Ok(())
+}
+
+/// The launch options from `exec`/`debug` flags.
+fn launch_options(binary: PathBuf, args: Vec<String>, flags: &ServerFlags) -> Result<LaunchOptions, String> {
+    let mut options = LaunchOptions { program: binary, args, cwd: flags.wd.clone(), ..LaunchOptions::default() };
+    for redirect in &flags.redirect {
+        let (stream, file) = redirect.split_once(':').unwrap_or(("stdin", redirect.as_str()));
+        let file = Some(PathBuf::from(file));
+        match stream {
+            "stdin" => options.stdin = file,
+            "stdout" => options.stdout = file,
+            "stderr" => options.stderr = file,
+            other => return Err(format!("unknown redirect {other:?}: use stdin:FILE, stdout:FILE or stderr:FILE")),
+        }
+    }
+    Ok(options)
+}
+
+fn launch(binary: PathBuf, args: Vec<String>, flags: ServerFlags) -> Result<(), String> {
+    check_flags(&flags)?;
+    // A relative path runs as given from the current directory, as Delve does.
+    let binary = if binary.is_relative() && binary.components().count() == 1 {
+        Path::new(".").join(binary)
+    } else {
+        binary
+    };
+    let options = launch_options(binary, args, &flags)?;
+    run_server(TargetSpec::Launch(options), &flags, false)
+}
+
+/// `debug`: builds the package like `dlv debug`, then execs it.
+fn debug(package: Option<String>, args: Vec<String>, flags: ServerFlags) -> Result<(), String> {
+    check_flags(&flags)?;
+    let dir = std::env::temp_dir().join(format!("ferret-debug-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let output = dir.join("__debug_bin");
+    let status = std::process::Command::new("go")
+        .args(["build", "-gcflags=all=-N -l", "-o"])
+        .arg(&output)
+        .arg(package.as_deref().unwrap_or("."))
+        .status()
+        .map_err(|e| format!("cannot run go build: {e}"))?;
+    if !status.success() {
+        let _ = std::fs::remove_dir_all(&dir);
+        return Err("could not build the package (see the compiler output above)".into());
+    }
+    let options = launch_options(output, args, &flags)?;
+    let result = run_server(TargetSpec::Launch(options), &flags, false);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+/// Binds the listener, starts the session, prints Delve's startup line and
+/// serves until the session ends.
+fn run_server(spec: TargetSpec, flags: &ServerFlags, core: bool) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(async {
+        // Bind first: a busy port must not leave a target behind.
+        let listener = tokio::net::TcpListener::bind(&flags.listen)
+            .await
+            .map_err(|e| format!("couldn't start listener: listen tcp {}: {e}", flags.listen))?;
+        let address = listener.local_addr().map_err(|e| e.to_string())?;
+        let what = match &spec {
+            TargetSpec::Launch(_) => "could not launch process",
+            TargetSpec::Attach { .. } => "could not attach to pid",
+            TargetSpec::Core { .. } => "could not open core file",
+        };
+        let debugger = tokio::task::spawn_blocking(move || Debugger::start(spec))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("{what}: {e}"))?;
+        if !address.ip().is_loopback() {
+            eprintln!(
+                "Warning: listening on {address} without TLS: anyone who can reach this port can read and \
+                 change the debugged program's memory and run code in it"
+            );
+        }
+        println!("API server listening at: {address}");
+        let _ = std::io::stdout().flush();
+        if flags.continue_ {
+            let debugger = debugger.clone();
+            tokio::task::spawn_blocking(move || {
+                let _ = debugger.command(ferret_debugger::model::Command::Continue);
+            });
+        }
+        let config = ServerConfig {
+            accept_multiclient: flags.accept_multiclient,
+            core,
+            max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+        };
+        let signals = async {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+            }
+        };
+        let session = debugger.clone();
+        tokio::select! {
+            _ = ferret_server::serve(listener, debugger, config) => {}
+            _ = signals => {
+                // Like Delve: halt, then detach (killing a launched target).
+                let _ = tokio::task::spawn_blocking(move || {
+                    if session.is_running() {
+                        let _ = session.halt();
+                    }
+                    let _ = session.detach(false);
+                })
+                .await;
+            }
+        }
+        Ok(())
+    })
+}
+
 /// The `bininfo` subcommand.
-fn bininfo(
-    binary: &std::path::Path,
-    resolve: &[String],
-    pcs: &[String],
-    full_index: bool,
-    timings: bool,
-) -> Result<(), String> {
+fn bininfo(binary: &Path, resolve: &[String], pcs: &[String], full_index: bool, timings: bool) -> Result<(), String> {
     let start = Instant::now();
     let lap = |what: &str| {
         if timings {

@@ -96,6 +96,8 @@ pub(crate) struct CompUnit {
     pub name: String,
     /// Address ranges the unit's code covers.
     pub ranges: Vec<(u64, u64)>,
+    /// Compiled with optimizations (the producer string lacks `-N`).
+    pub optimized: bool,
     /// The gimli unit (root entry and line program header parsed).
     pub unit: gimli::Unit<Reader>,
     entries: OnceLock<Result<Arc<UnitEntries>>>,
@@ -188,7 +190,21 @@ impl DwarfIndex {
                     ranges.push((range.begin, range.end));
                 }
             }
-            units.push(CompUnit { name, ranges, unit, entries: OnceLock::new(), lines: OnceLock::new() });
+            let producer = {
+                let mut cursor = unit.entries();
+                match cursor.next_dfs() {
+                    Ok(Some((_, root))) => match root.attr_value(gimli::DW_AT_producer).ok().flatten() {
+                        Some(value) => dwarf
+                            .attr_string(&unit, value)
+                            .ok()
+                            .and_then(|s| s.to_string_lossy().ok().map(|c| c.into_owned())),
+                        None => None,
+                    },
+                    _ => None,
+                }
+            };
+            let optimized = producer.is_some_and(|p| !p.split(|c: char| c == ' ' || c == ';').any(|w| w == "-N"));
+            units.push(CompUnit { name, ranges, optimized, unit, entries: OnceLock::new(), lines: OnceLock::new() });
         }
 
         let mut unit_ranges: Vec<(u64, u64, usize)> = units
@@ -202,6 +218,11 @@ impl DwarfIndex {
             unit_by_name.entry(u.name.clone()).or_default().push(i);
         }
         Ok(DwarfIndex { dwarf, units, unit_ranges, unit_by_name, full: OnceLock::new() })
+    }
+
+    /// Whether unit `index` was compiled with optimizations.
+    pub fn unit_optimized(&self, index: usize) -> bool {
+        self.units[index].optimized
     }
 
     /// Number of compilation units.

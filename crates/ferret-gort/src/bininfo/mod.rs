@@ -140,6 +140,12 @@ impl BinaryInfo {
         self.dwarf.function_at(pc)
     }
 
+    /// Whether `function` was compiled with optimizations (Delve's
+    /// `optimized` flag).
+    pub fn is_optimized(&self, function: &Function) -> bool {
+        self.dwarf.unit_optimized(function.unit)
+    }
+
     /// The members (name, byte offset) of the struct type named `name`
     /// (e.g. `runtime.g`), `None` when DWARF has no such type.
     pub fn struct_members(&self, name: &str) -> Result<Option<Vec<(String, u64)>>> {

@@ -1,0 +1,495 @@
+//! Delve's JSON-RPC API v2 over one connection: Go `net/rpc/jsonrpc`
+//! framing (bare JSON objects in, one object plus `\n` out), methods named
+//! `RPCServer.X` with one parameter object, errors as plain strings.
+//!
+//! As in Delve, most methods run inline (the next request is read after
+//! the reply), while `Command`, `State`, `Restart` and `GetEvents` run on
+//! their own so a blocked `continue` does not stop the connection.
+
+pub mod convert;
+pub mod params;
+
+use std::sync::Arc;
+
+use ferret_debugger::model::{Breakpoint, BreakpointRequest, Command, LoadConfig};
+use ferret_debugger::{Debugger, SessionError};
+use serde_json::{json, Map, Value};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+use crate::{read_json_values, Context, Frames};
+use params::Params;
+
+/// The reply to one request: a result object or an error string.
+type Reply = Result<Value, String>;
+
+/// Serves JSON-RPC on `stream` until the client leaves or the server ends.
+pub async fn serve_connection<S>(stream: S, ctx: Arc<Context>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (reader, mut writer) = tokio::io::split(stream);
+    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Value>();
+    let writer_task = tokio::spawn(async move {
+        while let Some(message) = out_rx.recv().await {
+            let mut line = serde_json::to_vec(&message).unwrap_or_default();
+            line.push(b'\n');
+            if writer.write_all(&line).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut frames = Frames::new(reader, ctx.max_request_bytes);
+    loop {
+        let request = tokio::select! {
+            request = read_json_values(&mut frames) => request,
+            _ = ctx.shutdown.notified() => break,
+        };
+        let Some(request) = request else { break };
+        let id = request.get("id").cloned().unwrap_or(Value::Null);
+        let method = request.get("method").and_then(Value::as_str).unwrap_or("").to_owned();
+        let params = match parse_params(&request, &method) {
+            Ok(params) => params,
+            Err(message) => {
+                let _ = out_tx.send(envelope(id, Err(message)));
+                continue;
+            }
+        };
+        let name = method.strip_prefix("RPCServer.").unwrap_or("");
+        if is_async(name) {
+            let ctx = ctx.clone();
+            let out_tx = out_tx.clone();
+            let method = method.clone();
+            tokio::spawn(async move {
+                let reply = dispatch(&ctx, &method, params).await;
+                let _ = out_tx.send(envelope(id, reply));
+            });
+        } else {
+            let reply = dispatch(&ctx, &method, params).await;
+            let detach = name == "Detach" && reply.is_ok();
+            let _ = out_tx.send(envelope(id, reply));
+            if detach {
+                // Delve ends the server after answering Detach.
+                drop(out_tx);
+                let _ = writer_task.await;
+                ctx.end_server();
+                return;
+            }
+        }
+    }
+    drop(out_tx);
+    let _ = writer_task.await;
+}
+
+/// `{"id":..,"result":..,"error":..}` with all three keys, as Go writes it.
+fn envelope(id: Value, reply: Reply) -> Value {
+    match reply {
+        Ok(result) => json!({"id": id, "result": result, "error": null}),
+        Err(message) => json!({"id": id, "result": null, "error": message}),
+    }
+}
+
+/// `params[0]` as the method's parameter object.
+fn parse_params(request: &Value, method: &str) -> Result<Params, String> {
+    let context = params_context(method);
+    match request.get("params") {
+        None | Some(Value::Null) => Err("malformed request body: jsonrpc: request body missing params".into()),
+        Some(Value::Array(items)) => match items.first() {
+            Some(Value::Object(o)) => Ok(Params::new(o.clone(), context)),
+            _ => Ok(Params::new(Map::new(), context)),
+        },
+        Some(other) => Err(format!(
+            "malformed request body: json: cannot unmarshal {} into Go value of type [1]interface {{}}",
+            match other {
+                Value::Object(_) => "object",
+                Value::String(_) => "string",
+                Value::Number(_) => "number",
+                _ => "bool",
+            }
+        )),
+    }
+}
+
+/// The Go struct name of a method's parameters, for type errors.
+fn params_context(method: &str) -> &'static str {
+    match method.strip_prefix("RPCServer.").unwrap_or("") {
+        "State" => "StateIn",
+        "Command" => "DebuggerCommand",
+        "CreateBreakpoint" => "CreateBreakpointIn",
+        "ClearBreakpoint" => "ClearBreakpointIn",
+        "FindLocation" => "FindLocationIn",
+        "Stacktrace" => "StacktraceIn",
+        "Detach" => "DetachIn",
+        _ => "in",
+    }
+}
+
+/// Methods Delve runs asynchronously.
+fn is_async(name: &str) -> bool {
+    matches!(name, "Command" | "State" | "Restart" | "GetEvents")
+}
+
+/// Runs a blocking debugger call off the async threads.
+async fn blocking<T: Send + 'static>(
+    ctx: &Context,
+    f: impl FnOnce(&Debugger) -> Result<T, SessionError> + Send + 'static,
+) -> Result<T, String> {
+    let debugger = ctx.debugger.clone();
+    match tokio::task::spawn_blocking(move || f(&debugger)).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(e) => Err(format!("Internal debugger error: {e}")),
+    }
+}
+
+/// One method call.
+async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
+    let Some(name) = method.strip_prefix("RPCServer.") else {
+        return Err(format!("unknown method: {method}"));
+    };
+    let pid = ctx.debugger.pid();
+    match name {
+        "SetApiVersion" => match p.i64("APIVersion")? {
+            2 => Ok(json!({})),
+            _ => Err("unknown API version".into()),
+        },
+        "GetVersion" => {
+            let running = ctx.debugger.is_running();
+            let go = ctx.debugger.bininfo().build_info().go_version.clone();
+            Ok(json!({
+                "DelveVersion": format!("Version: {}\nBuild: ferret", env!("CARGO_PKG_VERSION")),
+                "APIVersion": 2,
+                "Backend": if ctx.core { "core" } else { "native" },
+                "TargetGoVersion": if running { String::new() } else { format!("Go cmd/compile {go}") },
+                "MinSupportedVersionOfGo": "1.21.0",
+                "MaxSupportedVersionOfGo": "1.27.0",
+            }))
+        }
+        "IsMulticlient" => Ok(json!({"IsMulticlient": ctx.accept_multiclient})),
+        "Recorded" => Ok(json!({"Recorded": false, "TraceDirectory": ""})),
+        "FollowExecEnabled" => Ok(json!({"Enabled": false})),
+        "AttachedToExistingProcess" => Ok(json!({"Answer": ctx.debugger.attached()})),
+        "ProcessPid" => Ok(json!({"Pid": pid})),
+        "LastModified" => {
+            let modified = std::fs::metadata(ctx.debugger.binary()).and_then(|m| m.modified()).ok();
+            Ok(json!({"Time": modified.map(rfc3339).unwrap_or_default()}))
+        }
+        "BuildID" => Ok(json!({"BuildID": build_id(ctx)})),
+        "DebugInfoDirectories" => Ok(json!({"List": ["/usr/lib/debug/.build-id"]})),
+        "ListTargets" => {
+            let state = blocking(ctx, |d| d.state(false)).await;
+            let targets = match state {
+                Ok(s) if !s.exited => vec![json!({
+                    "Pid": s.pid,
+                    "CmdLine": s.command_line,
+                    "CurrentThread": s.current_thread.as_ref().map(|t| convert::thread(t, s.pid, false)),
+                })],
+                _ => Vec::new(),
+            };
+            Ok(json!({"Targets": targets}))
+        }
+        "State" => {
+            let non_blocking = p.bool("NonBlocking")?;
+            let state = blocking(ctx, move |d| d.state(non_blocking)).await?;
+            Ok(json!({"State": convert::state(&state, false)}))
+        }
+        "Command" => command(ctx, &p).await,
+        "GetEvents" => {
+            let events = ctx.events.wait().await;
+            Ok(json!({"Events": events.into_iter().map(|kind| json!({"Kind": kind})).collect::<Vec<_>>()}))
+        }
+        "Restart" => {
+            blocking(ctx, |d| d.restart()).await?;
+            Ok(json!({"DiscardedBreakpoints": null}))
+        }
+        "Detach" => {
+            let kill = p.bool("Kill")?;
+            if ctx.debugger.is_running() {
+                let _ = blocking(ctx, |d| d.halt()).await;
+            }
+            blocking(ctx, move |d| d.detach(kill)).await?;
+            Ok(json!({}))
+        }
+        "FindLocation" => {
+            let spec = p.string("Loc")?;
+            let location = blocking(ctx, move |d| d.find_location(&spec)).await?;
+            Ok(json!({"Locations": [convert::found_location(&location, pid)], "SubstituteLocExpr": ""}))
+        }
+        "CreateBreakpoint" => {
+            let template = match p.object("Breakpoint", "Breakpoint")? {
+                Some(bp) => breakpoint_from(&bp)?,
+                None => Breakpoint::default(),
+            };
+            let addr = p.object("Breakpoint", "Breakpoint")?.map(|b| b.u64("addr")).transpose()?.unwrap_or(0);
+            let request = BreakpointRequest { template, loc_expr: p.string("LocExpr")?, addr };
+            let bp = blocking(ctx, move |d| d.create_breakpoint(request)).await?;
+            Ok(json!({"Breakpoint": convert::breakpoint(&bp, pid)}))
+        }
+        "ListBreakpoints" => {
+            let bps = blocking(ctx, |d| d.breakpoints()).await?;
+            Ok(json!({"Breakpoints": bps.iter().map(|b| convert::breakpoint(b, pid)).collect::<Vec<_>>()}))
+        }
+        "GetBreakpoint" | "ClearBreakpoint" | "ToggleBreakpoint" => {
+            let id = p.i64("Id")? as i32;
+            let bp_name = p.string("Name")?;
+            let which = name.to_owned();
+            let bp = blocking(ctx, move |d| match which.as_str() {
+                "GetBreakpoint" => d.breakpoint(id, bp_name),
+                "ClearBreakpoint" => d.clear_breakpoint(id, bp_name),
+                _ => d.toggle_breakpoint(id, bp_name),
+            })
+            .await?;
+            Ok(json!({"Breakpoint": convert::breakpoint(&bp, pid)}))
+        }
+        "AmendBreakpoint" => {
+            let Some(bp) = p.object("Breakpoint", "Breakpoint")? else {
+                return Err("no breakpoint with id 0".into());
+            };
+            let update = breakpoint_from(&bp)?;
+            blocking(ctx, move |d| d.amend_breakpoint(update)).await?;
+            Ok(json!({}))
+        }
+        "CancelNext" => {
+            blocking(ctx, |d| d.cancel_next()).await?;
+            Ok(json!({}))
+        }
+        "ListThreads" => {
+            let threads = blocking(ctx, |d| d.threads()).await?;
+            Ok(json!({"Threads": threads.iter().map(|t| convert::thread(t, pid, false)).collect::<Vec<_>>()}))
+        }
+        "GetThread" => {
+            let id = p.i64("Id")? as i32;
+            let thread = blocking(ctx, move |d| d.thread(id)).await?;
+            Ok(json!({"Thread": convert::thread(&thread, pid, false)}))
+        }
+        "Stacktrace" => {
+            let depth = p.i64("Depth")?.max(0) as usize;
+            let skip = p.i64("Skip")?.max(0) as usize;
+            let frames = blocking(ctx, move |d| d.stacktrace(depth + 1, skip)).await?;
+            Ok(json!({"Locations": frames.iter().map(convert::frame).collect::<Vec<_>>()}))
+        }
+        "ListFunctions" => {
+            let filter = p.string("Filter")?;
+            let bi = ctx.debugger.bininfo().clone();
+            let names = tokio::task::spawn_blocking(move || -> Result<Vec<String>, String> {
+                let functions = bi.functions().map_err(|e| e.to_string())?;
+                let matcher = Matcher::new(&filter)?;
+                let mut names: Vec<String> =
+                    functions.iter().map(|f| f.name.clone()).filter(|n| matcher.is_match(n)).collect();
+                names.sort();
+                names.dedup();
+                Ok(names)
+            })
+            .await
+            .map_err(|e| e.to_string())??;
+            Ok(json!({"Funcs": names}))
+        }
+        "ListSources" => {
+            let filter = p.string("Filter")?;
+            let matcher = Matcher::new(&filter)?;
+            let files = ctx.debugger.bininfo().source_files().map_err(|e| e.to_string())?;
+            Ok(json!({"Sources": files.into_iter().filter(|f| matcher.is_match(f)).collect::<Vec<_>>()}))
+        }
+        "ListTypes" => {
+            let filter = p.string("Filter")?;
+            let matcher = Matcher::new(&filter)?;
+            let mut types: Vec<String> = ctx
+                .debugger
+                .bininfo()
+                .types()
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .map(|t| t.name)
+                .filter(|n| matcher.is_match(n))
+                .collect();
+            types.sort();
+            types.dedup();
+            Ok(json!({"Types": types}))
+        }
+        "FunctionReturnLocations" => {
+            let function = p.string("FnName")?;
+            Ok(json!({"Addrs": return_locations(ctx, &function)?}))
+        }
+        "GuessSubstitutePath" => Ok(json!({"List": null})),
+        _ => Err(format!("unknown method: {method}")),
+    }
+}
+
+/// `Command`: run control (or halt), reporting Resumed/Stopped events when
+/// asked to.
+async fn command(ctx: &Arc<Context>, p: &Params) -> Reply {
+    let name = p.string("name")?;
+    let with_events = p.bool("WithEvents")?;
+    let command = match name.as_str() {
+        "halt" => {
+            let state = blocking(ctx, |d| d.halt()).await?;
+            return Ok(json!({"State": convert::state(&state, true)}));
+        }
+        "continue" => Command::Continue,
+        "next" => Command::Next,
+        "step" => Command::Step,
+        "stepOut" => Command::StepOut,
+        "stepInstruction" => Command::StepInstruction,
+        "switchThread" => Command::SwitchThread(p.i64("threadID")? as i32),
+        "switchGoroutine" => Command::SwitchGoroutine(p.i64("goroutineID")?),
+        other => return Err(format!("unknown command {other:?}")),
+    };
+    let runs = !matches!(command, Command::SwitchThread(_) | Command::SwitchGoroutine(_));
+    if runs && with_events {
+        ctx.events.push(0);
+    }
+    let result = blocking(ctx, move |d| d.command(command)).await;
+    if runs && with_events {
+        ctx.events.push(1);
+    }
+    let state = result?;
+    Ok(json!({"State": convert::state(&state, true)}))
+}
+
+/// A breakpoint's attributes from the wire.
+fn breakpoint_from(p: &Params) -> Result<Breakpoint, String> {
+    let load = |key: &str| -> Result<Option<LoadConfig>, String> {
+        Ok(match p.object(key, "LoadConfig")? {
+            None => None,
+            Some(c) => Some(LoadConfig {
+                follow_pointers: c.bool("FollowPointers")?,
+                max_variable_recurse: c.i64("MaxVariableRecurse")?,
+                max_string_len: c.i64("MaxStringLen")?,
+                max_array_values: c.i64("MaxArrayValues")?,
+                max_struct_fields: c.i64("MaxStructFields")?,
+            }),
+        })
+    };
+    Ok(Breakpoint {
+        id: p.i64("id")? as i32,
+        name: p.string("name")?,
+        addrs: p.u64s("addrs")?,
+        file: p.string("file")?,
+        line: p.i64("line")?.max(0) as u32,
+        function_name: p.string("functionName")?,
+        cond: p.string("Cond")?,
+        hit_cond: p.string("HitCond")?,
+        hit_cond_per_g: p.bool("HitCondPerG")?,
+        tracepoint: p.bool("continue")?,
+        trace_return: p.bool("traceReturn")?,
+        goroutine: p.bool("goroutine")?,
+        stacktrace: p.i64("stacktrace")?,
+        variables: p.strings("variables")?,
+        load_args: load("LoadArgs")?,
+        load_locals: load("LoadLocals")?,
+        disabled: p.bool("disabled")?,
+        ..Breakpoint::default()
+    })
+}
+
+/// Addresses of the `ret` instructions of a function (for `trace`).
+fn return_locations(ctx: &Context, name: &str) -> Result<Vec<u64>, String> {
+    let bi = ctx.debugger.bininfo();
+    let function = bi
+        .function_by_name(name)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("unable to find function {name}"))?;
+    let code = bi
+        .image()
+        .read_at(function.entry, (function.end - function.entry) as usize)
+        .ok_or_else(|| format!("cannot read the code of {name}"))?;
+    Ok(ferret_gort::disasm::disassemble(code, function.entry, ferret_gort::disasm::Syntax::Intel)
+        .into_iter()
+        .filter(|i| i.is_return)
+        .map(|i| i.address)
+        .collect())
+}
+
+/// The executable's GNU build id, hex.
+fn build_id(ctx: &Context) -> String {
+    let image = ctx.debugger.bininfo().image();
+    match image.loaded_section(".note.gnu.build-id") {
+        // Note header: namesz, descsz, type, then "GNU\0" and the id.
+        Some((_, note)) if note.len() > 16 => note[16..].iter().map(|b| format!("{b:02x}")).collect(),
+        _ => String::new(),
+    }
+}
+
+/// RFC 3339 with nanoseconds in UTC, as Go formats `time.Time`.
+fn rfc3339(time: std::time::SystemTime) -> String {
+    let since = time.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:09}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        since.subsec_nanos()
+    )
+}
+
+/// The filters clients send (`^main\.`, `^plugin\.Open$`, plain substrings):
+/// an optional `^` anchor, an optional `$` anchor, and `\.` escapes. Other
+/// regular-expression syntax is refused with a clear error.
+struct Matcher {
+    start: bool,
+    end: bool,
+    text: String,
+}
+
+impl Matcher {
+    fn new(filter: &str) -> Result<Matcher, String> {
+        let mut rest = filter;
+        let start = rest.starts_with('^');
+        if start {
+            rest = &rest[1..];
+        }
+        let end = rest.ends_with('$') && !rest.ends_with("\\$");
+        if end {
+            rest = &rest[..rest.len() - 1];
+        }
+        let mut text = String::new();
+        let mut chars = rest.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => text.extend(chars.next()),
+                '.' => text.push('.'),
+                '*' | '+' | '?' | '[' | ']' | '(' | ')' | '|' | '{' | '}' => {
+                    return Err(format!("filter {filter:?}: only ^, $ and literal text are supported"))
+                }
+                other => text.push(other),
+            }
+        }
+        Ok(Matcher { start, end, text })
+    }
+
+    fn is_match(&self, s: &str) -> bool {
+        match (self.start, self.end) {
+            (true, true) => s == self.text,
+            (true, false) => s.starts_with(&self.text),
+            (false, true) => s.ends_with(&self.text),
+            (false, false) => s.contains(&self.text),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_and_times() {
+        let m = Matcher::new(r"^plugin\.Open$").unwrap();
+        assert!(m.is_match("plugin.Open"));
+        assert!(!m.is_match("plugin.OpenX"));
+        assert!(Matcher::new(r"^main\.").unwrap().is_match("main.main"));
+        assert!(Matcher::new("a(b").is_err());
+        let t = std::time::UNIX_EPOCH + std::time::Duration::new(1_764_151_616, 743_699_242);
+        assert_eq!(rfc3339(t), "2025-11-26T10:06:56.743699242Z");
+    }
+}
