@@ -52,6 +52,14 @@ pub enum SessionError {
         /// The line.
         line: u32,
     },
+    /// A `file:line` whose line part is not a number.
+    #[error("Malformed breakpoint location {spec:?} at {at}: line offset negative or not a number")]
+    MalformedLocation {
+        /// The expression.
+        spec: String,
+        /// Byte offset of the bad part.
+        at: usize,
+    },
     /// A location that matched nothing.
     #[error("location {0:?} not found")]
     LocationNotFound(String),

@@ -8,7 +8,7 @@
 //! # Layout
 //! - [`session`]: [`Debugger`] (the handle) and the tracer thread.
 //! - [`model`]: states, threads, breakpoints, locations, frames.
-//! - [`error`]: [`SessionError`].
+//! - [`error`]: the session's error type.
 
 pub mod error;
 pub mod model;

@@ -119,6 +119,9 @@ pub struct Thread {
     pub goroutine_id: i64,
     /// The breakpoint it is stopped at, if any.
     pub breakpoint: Option<Breakpoint>,
+    /// A `stepout` finished on this thread, so it has return values (an
+    /// empty list until the variables layer reads them).
+    pub returned: bool,
 }
 
 /// A goroutine, as much as this layer knows of it so far.
@@ -138,6 +141,8 @@ pub struct Goroutine {
     pub thread_id: i32,
     /// Runtime status (2 running, 4 waiting, ...).
     pub status: u64,
+    /// The runtime's wait reason number (stale while running, as Delve shows).
+    pub wait_reason: u64,
 }
 
 /// Why the target last stopped (Delve's names).
@@ -214,8 +219,11 @@ pub struct Frame {
     pub location: Location,
     /// Canonical frame address.
     pub cfa: u64,
-    /// Offset of the frame from the top of the stack (CFA - SP of frame 0).
+    /// CFA relative to the goroutine's stack top (Delve's FrameOffset).
     pub frame_offset: i64,
+    /// The frame pointer relative to the stack top (Delve's
+    /// FramePointerOffset; 0 when the stack top is unknown).
+    pub frame_pointer_offset: i64,
     /// The outermost frame.
     pub bottom: bool,
 }

@@ -204,7 +204,10 @@ impl Debugger {
     /// Resolves a location expression without changing anything.
     pub fn find_location(&self, spec: &str) -> Result<Location> {
         let bi = &self.shared.bininfo;
-        let resolved = resolve(bi, spec)?;
+        let resolved = resolve(bi, spec).map_err(|e| match e {
+            SessionError::NoFunction(_) => SessionError::LocationNotFound(spec.to_owned()),
+            other => other,
+        })?;
         Ok(location_at(bi, resolved.pc, resolved.pcs))
     }
 
@@ -245,6 +248,7 @@ impl Debugger {
 
 /// Resolves a location expression, with Delve's error texts.
 fn resolve(bi: &BinaryInfo, spec: &str) -> Result<ferret_gort::bininfo::Location> {
+    check_well_formed(spec)?;
     match bi.resolve_location(spec) {
         Ok(location) => Ok(location),
         Err(BinaryError::LocationNotFound { .. }) => Err(match LocationSpec::parse(spec)? {
@@ -257,6 +261,16 @@ fn resolve(bi: &BinaryInfo, spec: &str) -> Result<ferret_gort::bininfo::Location
             },
         }),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Refuses `file:line` expressions whose line is not a number, in Delve's words.
+fn check_well_formed(spec: &str) -> Result<()> {
+    match spec.rsplit_once(':') {
+        Some((_, line)) if line.parse::<u32>().is_err() => {
+            Err(SessionError::MalformedLocation { spec: spec.to_owned(), at: spec.len() - line.len() })
+        }
+        _ => Ok(()),
     }
 }
 
@@ -327,6 +341,7 @@ struct GLayout {
     gopc: Option<u64>,
     startpc: Option<u64>,
     status: Option<u64>,
+    waitreason: Option<u64>,
     stack_hi: Option<u64>,
 }
 
@@ -348,6 +363,9 @@ struct Session {
     stop_reason: StopKind,
     exit_status: Option<i32>,
     g_layout: Option<GLayout>,
+    /// The thread whose `stepout` finished last (it shows return values
+    /// until the next run command).
+    returned_tid: Option<i32>,
     ended: bool,
 }
 
@@ -400,6 +418,7 @@ impl Session {
             stop_reason,
             exit_status: None,
             g_layout,
+            returned_tid: None,
             ended: false,
         };
         session.sync_breakpoints()?;
@@ -433,14 +452,8 @@ impl Session {
     fn stopped_state(&self) -> State {
         let command_line = self.shared.command_line.lock().unwrap_or_else(|e| e.into_inner()).clone();
         if let Some(status) = self.exit_status {
-            return State {
-                pid: self.pid,
-                command_line,
-                exited: true,
-                exit_status: status,
-                stop_reason: StopKind::Exited,
-                ..State::default()
-            };
+            let _ = command_line;
+            return State { pid: self.pid, exited: true, exit_status: status, ..State::default() };
         }
         let threads = self.threads();
         let current_thread = self.current_tid.and_then(|tid| threads.iter().find(|t| t.id == tid).cloned());
@@ -475,6 +488,7 @@ impl Session {
                     function: location.function,
                     goroutine_id: self.goroutine_id(&regs),
                     breakpoint: self.thread_breakpoint.get(&tid).and_then(|id| self.breakpoints.get(id)).cloned(),
+                    returned: self.returned_tid == Some(tid),
                 })
             })
             .collect()
@@ -531,6 +545,7 @@ impl Session {
             start_loc: pc_field(layout.startpc),
             thread_id: thread.id,
             status: layout.status.and_then(|o| self.read_u64(g + o)).map_or(2, |s| s & 0xffff_ffff & !0x1000),
+            wait_reason: layout.waitreason.and_then(|o| self.read_u64(g + o)).map_or(0, |w| w & 0xff),
         })
     }
 
@@ -562,6 +577,7 @@ impl Session {
             };
             let cfa = base.wrapping_add(offset as u64);
             let frame_offset = if stack_hi != 0 { cfa as i64 - stack_hi as i64 } else { cfa as i64 - regs.sp() as i64 };
+            let frame_pointer_offset = if stack_hi != 0 { bp as i64 - stack_hi as i64 } else { 0 };
             let mut bottom = false;
             match &info {
                 Some(info) => {
@@ -589,6 +605,7 @@ impl Session {
                             },
                             cfa,
                             frame_offset,
+                            frame_pointer_offset,
                             bottom: false,
                         });
                     }
@@ -597,6 +614,7 @@ impl Session {
                     location: Location { pc, ..Location::default() },
                     cfa,
                     frame_offset,
+                    frame_pointer_offset,
                     bottom: false,
                 }),
             }
@@ -608,9 +626,13 @@ impl Session {
                 _ => -8,
             };
             let Some(ra) = self.read_u64(cfa.wrapping_add(ra_offset as u64)) else { break };
-            if let Some(RegisterRule::AtCfaOffset(o)) = rule.register(6) {
-                bp = self.read_u64(cfa.wrapping_add(o as u64)).unwrap_or(bp);
-            }
+            // Go's CFI does not describe the frame pointer; Go saves it
+            // just below the return address.
+            let saved_bp = match rule.register(6) {
+                Some(RegisterRule::AtCfaOffset(o)) => o,
+                _ => ra_offset - 8,
+            };
+            bp = self.read_u64(cfa.wrapping_add(saved_bp as u64)).unwrap_or(bp);
             sp = cfa;
             pc = ra;
             first = false;
@@ -638,6 +660,14 @@ impl Session {
     fn create_breakpoint(&mut self, request: BreakpointRequest) -> Result<Breakpoint> {
         self.live_state()?;
         let template = request.template;
+        // A malformed expression is refused before anything else; after
+        // that Delve uses up an id on every attempt, failed ones included.
+        if !request.loc_expr.is_empty() {
+            check_well_formed(&request.loc_expr)?;
+        }
+        if template.id <= 0 {
+            self.last_breakpoint_id += 1;
+        }
         if !template.name.is_empty() {
             if template.name.parse::<i64>().is_ok() {
                 return Err(SessionError::BadBreakpointName("breakpoint name can not be a number"));
@@ -648,17 +678,24 @@ impl Session {
         }
         // Delve's precedence: file+line, then function (+line), then
         // addresses, then the location expression.
-        let (pcs, expr) = if !template.file.is_empty() && template.line > 0 {
-            let spec = format!("{}:{}", template.file, template.line);
-            (resolve(&self.bi, &spec)?.pcs, spec)
+        let pcs = if !template.file.is_empty() && template.line > 0 {
+            resolve(&self.bi, &format!("{}:{}", template.file, template.line))?.pcs
         } else if !template.function_name.is_empty() {
-            (resolve(&self.bi, &template.function_name)?.pcs, template.function_name.clone())
+            resolve(&self.bi, &template.function_name)?.pcs
         } else if !template.addrs.is_empty() {
-            (template.addrs.clone(), String::new())
+            template.addrs.clone()
         } else if request.addr != 0 {
-            (vec![request.addr], String::new())
+            vec![request.addr]
         } else {
-            (resolve(&self.bi, &request.loc_expr)?.pcs, request.loc_expr.clone())
+            match resolve(&self.bi, &request.loc_expr) {
+                Ok(location) => location.pcs,
+                // As Delve: a location expression that matches nothing yet
+                // makes a breakpoint without addresses, kept by its text.
+                Err(SessionError::NoFunction(_) | SessionError::LocationNotFound(_)) => {
+                    return Ok(self.pending_breakpoint(template, request.loc_expr));
+                }
+                Err(e) => return Err(e),
+            }
         };
         let location = location_at(&self.bi, pcs[0], pcs.clone());
         if let Some(existing) = self.breakpoints.values().find(|b| b.addrs.iter().any(|a| pcs.contains(a))) {
@@ -674,7 +711,7 @@ impl Session {
             }
             template.id
         } else {
-            self.last_breakpoint_id + 1
+            self.last_breakpoint_id
         };
         self.last_breakpoint_id = self.last_breakpoint_id.max(id);
         let breakpoint = Breakpoint {
@@ -683,7 +720,7 @@ impl Session {
             file: location.file,
             line: location.line,
             function_name: location.function.map(|f| f.name).unwrap_or_default(),
-            expr,
+            expr: String::new(),
             hit_count: BTreeMap::new(),
             total_hit_count: 0,
             ..template
@@ -691,6 +728,26 @@ impl Session {
         self.breakpoints.insert(id, breakpoint.clone());
         self.sync_breakpoints()?;
         Ok(breakpoint)
+    }
+
+    /// A breakpoint whose location matches nothing (yet): no addresses,
+    /// just the expression.
+    fn pending_breakpoint(&mut self, template: Breakpoint, expr: String) -> Breakpoint {
+        let id = if template.id > 0 { template.id } else { self.last_breakpoint_id };
+        self.last_breakpoint_id = self.last_breakpoint_id.max(id);
+        let breakpoint = Breakpoint {
+            id,
+            addrs: Vec::new(),
+            file: String::new(),
+            line: 0,
+            function_name: String::new(),
+            expr,
+            hit_count: BTreeMap::new(),
+            total_hit_count: 0,
+            ..template
+        };
+        self.breakpoints.insert(id, breakpoint.clone());
+        breakpoint
     }
 
     fn clear_breakpoint(&mut self, id: i32, name: &str) -> Result<Breakpoint> {
@@ -721,8 +778,14 @@ impl Session {
     fn toggle_breakpoint(&mut self, id: i32, name: &str) -> Result<Breakpoint> {
         let id = self.find_breakpoint(id, name)?.id;
         let bp = self.breakpoints.get_mut(&id).ok_or(SessionError::NoBreakpointId(id))?;
+        let was_disabled = bp.disabled;
         bp.disabled = !bp.disabled;
-        let out = bp.clone();
+        let mut out = bp.clone();
+        if was_disabled {
+            // Delve answers with the breakpoint as it was set before the
+            // toggle: a disabled one had no addresses in the target.
+            out.addrs.clear();
+        }
         self.sync_breakpoints()?;
         Ok(out)
     }
@@ -754,11 +817,21 @@ impl Session {
         if let Target::Core(_) = self.target {
             return Err(SessionError::CoreFile("continue execution of"));
         }
+        if matches!(command, Command::Continue | Command::Next | Command::Step | Command::StepOut) {
+            self.returned_tid = None;
+        }
         match command {
             Command::Continue => self.run(),
             Command::Next => self.start_next(false),
             Command::Step => self.start_next(true),
-            Command::StepOut => self.start_step_out(),
+            Command::StepOut => {
+                let state = self.start_step_out()?;
+                if state.stop_reason == StopKind::NextFinished {
+                    self.returned_tid = state.current_thread.as_ref().map(|t| t.id);
+                    return Ok(self.stopped_state());
+                }
+                Ok(state)
+            }
             Command::StepInstruction => self.step_instruction(),
             Command::SwitchThread(tid) => {
                 if !self.target.state().threads().contains(&tid) {
@@ -1015,7 +1088,10 @@ impl Session {
 /// (id -1) and fatal runtime errors (id -2).
 fn internal_breakpoints(bi: &BinaryInfo) -> BTreeMap<i32, Breakpoint> {
     let mut out = BTreeMap::new();
-    if let Ok(location) = bi.resolve_location("runtime.fatalpanic") {
+    let first_pc = |name: &str| bi.resolve_location(name).ok().map(|l| l.pcs[0]);
+    let panic = bi.resolve_location("runtime.startpanic").or_else(|_| bi.resolve_location("runtime.fatalpanic"));
+    if let Ok(mut location) = panic {
+        location.pcs.truncate(1);
         out.insert(
             -1,
             Breakpoint {
@@ -1024,18 +1100,14 @@ fn internal_breakpoints(bi: &BinaryInfo) -> BTreeMap<i32, Breakpoint> {
                 addrs: location.pcs,
                 file: location.file,
                 line: location.line,
-                function_name: "runtime.fatalpanic".into(),
+                function_name: location.function.unwrap_or_default(),
                 variables: vec!["runtime.curg._panic.arg".into()],
                 ..Breakpoint::default()
             },
         );
     }
-    let mut throw = Vec::new();
-    for name in ["runtime.throw", "runtime.fatalthrow", "runtime.fatal"] {
-        if let Ok(location) = bi.resolve_location(name) {
-            throw.extend(location.pcs);
-        }
-    }
+    let throw: Vec<u64> =
+        ["runtime.throw", "runtime.fatal", "runtime.winthrow", "runtime.fatalsignal"].iter().filter_map(|n| first_pc(n)).collect();
     if !throw.is_empty() {
         out.insert(
             -2,
@@ -1077,6 +1149,7 @@ fn g_layout(bi: &BinaryInfo) -> Option<GLayout> {
         gopc: find("gopc"),
         startpc: find("startpc"),
         status: find("atomicstatus"),
+        waitreason: find("waitreason"),
         stack_hi: find("stack").zip(hi).map(|(s, h)| s + h),
     })
 }

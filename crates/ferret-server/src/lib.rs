@@ -164,8 +164,7 @@ pub async fn serve(listener: TcpListener, debugger: Debugger, config: ServerConf
     });
     let mut listener = Some(listener);
     let mut single: Option<tokio::task::JoinHandle<()>> = None;
-    loop {
-        let Some(accepting) = listener.as_ref() else { break };
+    while let Some(accepting) = listener.as_ref() {
         tokio::select! {
             accepted = accepting.accept() => {
                 let Ok((stream, _peer)) = accepted else { continue };

@@ -4,22 +4,20 @@
 //! dlv v1.27.2 supports Go 1.25 to 1.27; [`Delve::supports`] says whether a
 //! toolchain's binaries may be given to it.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use serde_json::{json, Value};
 
 use crate::repo_root;
+use crate::rpc::RpcClient;
 use crate::toolchain::GoToolchain;
 
 /// A running `dlv exec --headless` and a connection to it.
 pub struct Delve {
     child: Child,
-    stream: TcpStream,
-    responses: serde_json::StreamDeserializer<'static, serde_json::de::IoRead<BufReader<TcpStream>>, Value>,
-    next_id: u64,
+    client: RpcClient,
 }
 
 impl Delve {
@@ -86,23 +84,14 @@ impl Delve {
             .strip_prefix("API server listening at: ")
             .unwrap_or_else(|| panic!("unexpected dlv banner: {first:?}"))
             .to_owned();
-        let stream = TcpStream::connect(&addr).expect("connect to dlv");
-        let reader = BufReader::new(stream.try_clone().expect("clone socket"));
-        let responses = serde_json::Deserializer::from_reader(reader).into_iter::<Value>();
-        Delve { child, stream, responses, next_id: 0 }
+        let client = RpcClient::connect(&addr).expect("connect to dlv");
+        Delve { child, client }
     }
 
     /// Calls `RPCServer.<method>` with one parameter object; returns the
     /// result, or the error text dlv answered with.
     pub fn call(&mut self, method: &str, params: Value) -> Result<Value, String> {
-        self.next_id += 1;
-        let request = json!({"method": format!("RPCServer.{method}"), "params": [params], "id": self.next_id});
-        self.stream.write_all(format!("{request}\n").as_bytes()).expect("send to dlv");
-        let response = self.responses.next().expect("dlv closed the connection").expect("dlv sent bad JSON");
-        match response.get("error") {
-            Some(Value::String(message)) => Err(message.clone()),
-            _ => Ok(response["result"].clone()),
-        }
+        self.client.call(method, params)
     }
 
     /// `FindLocation` of `spec` in the global scope: each location's

@@ -4,6 +4,7 @@
 //! - [`fixture`]: builds the Go programs under `tests/fixtures/` once per
 //!   toolchain and build options, cached under `target/fixtures/`.
 //! - [`delve`]: the real dlv as an oracle, driven over its JSON-RPC API.
+//! - [`rpc`]: a minimal Delve JSON-RPC client.
 //! - [`oracle`]: runs Go's own tools (`nm`, `addr2line`, `objdump`,
 //!   `go version -m`) and parses what they print, so tests compare ferret
 //!   with an independent answer instead of hand-typed values.
@@ -16,6 +17,7 @@ pub mod delve;
 pub mod fixture;
 pub mod oracle;
 pub mod proto;
+pub mod rpc;
 pub mod terminal;
 pub mod toolchain;
 

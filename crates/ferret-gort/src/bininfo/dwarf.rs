@@ -203,7 +203,7 @@ impl DwarfIndex {
                     _ => None,
                 }
             };
-            let optimized = producer.is_some_and(|p| !p.split(|c: char| c == ' ' || c == ';').any(|w| w == "-N"));
+            let optimized = producer.is_some_and(|p| !p.split([' ', ';']).any(|w| w == "-N"));
             units.push(CompUnit { name, ranges, optimized, unit, entries: OnceLock::new(), lines: OnceLock::new() });
         }
 

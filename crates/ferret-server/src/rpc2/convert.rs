@@ -52,9 +52,10 @@ pub fn breakpoint(b: &Breakpoint, pid: i32) -> Value {
     let mut out = json!({
         "id": b.id,
         "name": b.name,
-        "addr": b.addrs.first().copied().unwrap_or(0),
-        "addrs": b.addrs,
-        "addrpid": vec![pid; b.addrs.len()],
+        "addr": if b.disabled { 0 } else { b.addrs.first().copied().unwrap_or(0) },
+        // A disabled or pending breakpoint has no addresses in the target.
+        "addrs": if b.disabled || b.addrs.is_empty() { Value::Null } else { json!(b.addrs) },
+        "addrpid": if b.disabled || b.addrs.is_empty() { Value::Null } else { json!(vec![pid; b.addrs.len()]) },
         "file": b.file,
         "line": b.line,
         "functionName": b.function_name,
@@ -86,9 +87,20 @@ pub fn breakpoint(b: &Breakpoint, pid: i32) -> Value {
     out
 }
 
-/// `api.Thread`. `with_info` adds the empty `breakPointInfo` Delve sends
-/// in Command replies for a thread at a breakpoint.
-pub fn thread(t: &Thread, pid: i32, with_info: bool) -> Value {
+/// How much of a thread's stop context to show: Command replies carry
+/// `breakPointInfo`, states carry `ReturnValues`, thread listings neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThreadView {
+    /// ListThreads, GetThread, ListTargets.
+    Listing,
+    /// State.
+    State,
+    /// Command replies.
+    Command,
+}
+
+/// `api.Thread`.
+pub fn thread(t: &Thread, pid: i32, view: ThreadView) -> Value {
     let mut out = Map::new();
     out.insert("id".into(), json!(t.id));
     out.insert("pc".into(), json!(t.pc));
@@ -100,11 +112,12 @@ pub fn thread(t: &Thread, pid: i32, with_info: bool) -> Value {
     out.insert("goroutineID".into(), json!(t.goroutine_id));
     if let Some(b) = &t.breakpoint {
         out.insert("breakPoint".into(), breakpoint(b, pid));
-        if with_info {
+        if view == ThreadView::Command {
             out.insert("breakPointInfo".into(), json!({}));
         }
     }
-    out.insert("ReturnValues".into(), Value::Null);
+    let returned = t.returned && view != ThreadView::Listing;
+    out.insert("ReturnValues".into(), if returned { json!([]) } else { Value::Null });
     out.insert("CallReturn".into(), json!(false));
     Value::Object(out)
 }
@@ -120,13 +133,14 @@ pub fn goroutine(g: &Goroutine) -> Value {
         "threadID": g.thread_id,
         "status": g.status,
         "waitSince": 0,
-        "waitReason": 0,
+        "waitReason": g.wait_reason,
         "unreadable": "",
     })
 }
 
-/// `api.DebuggerState`.
-pub fn state(s: &State, with_info: bool) -> Value {
+/// `api.DebuggerState`; `in_command` for Command replies.
+pub fn state(s: &State, in_command: bool) -> Value {
+    let view = if in_command { ThreadView::Command } else { ThreadView::State };
     let mut out = Map::new();
     out.insert("Pid".into(), json!(s.pid));
     out.insert("TargetCommandLine".into(), json!(s.command_line));
@@ -134,12 +148,12 @@ pub fn state(s: &State, with_info: bool) -> Value {
     out.insert("Recording".into(), json!(false));
     out.insert("CoreDumping".into(), json!(false));
     if let Some(t) = &s.current_thread {
-        out.insert("currentThread".into(), thread(t, s.pid, with_info));
+        out.insert("currentThread".into(), thread(t, s.pid, view));
     }
     if let Some(g) = &s.current_goroutine {
         out.insert("currentGoroutine".into(), goroutine(g));
     }
-    let threads: Vec<Value> = s.threads.iter().map(|t| thread(t, s.pid, with_info)).collect();
+    let threads: Vec<Value> = s.threads.iter().map(|t| thread(t, s.pid, view)).collect();
     out.insert("Threads".into(), if s.running || threads.is_empty() { Value::Null } else { json!(threads) });
     out.insert("NextInProgress".into(), json!(s.next_in_progress));
     out.insert("WatchOutOfScope".into(), Value::Null);
@@ -160,7 +174,7 @@ pub fn frame(f: &Frame) -> Value {
     map.insert("Locals".into(), Value::Null);
     map.insert("Arguments".into(), Value::Null);
     map.insert("FrameOffset".into(), json!(f.frame_offset));
-    map.insert("FramePointerOffset".into(), json!(0));
+    map.insert("FramePointerOffset".into(), json!(f.frame_pointer_offset));
     map.insert("Defers".into(), json!([]));
     if f.bottom {
         map.insert("Bottom".into(), json!(true));

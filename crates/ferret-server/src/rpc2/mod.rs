@@ -181,7 +181,7 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
                 Ok(s) if !s.exited => vec![json!({
                     "Pid": s.pid,
                     "CmdLine": s.command_line,
-                    "CurrentThread": s.current_thread.as_ref().map(|t| convert::thread(t, s.pid, false)),
+                    "CurrentThread": s.current_thread.as_ref().map(|t| convert::thread(t, s.pid, convert::ThreadView::Listing)),
                 })],
                 _ => Vec::new(),
             };
@@ -199,7 +199,7 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
         }
         "Restart" => {
             blocking(ctx, |d| d.restart()).await?;
-            Ok(json!({"DiscardedBreakpoints": null}))
+            Ok(json!({"DiscardedBreakpoints": []}))
         }
         "Detach" => {
             let kill = p.bool("Kill")?;
@@ -254,12 +254,12 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
         }
         "ListThreads" => {
             let threads = blocking(ctx, |d| d.threads()).await?;
-            Ok(json!({"Threads": threads.iter().map(|t| convert::thread(t, pid, false)).collect::<Vec<_>>()}))
+            Ok(json!({"Threads": threads.iter().map(|t| convert::thread(t, pid, convert::ThreadView::Listing)).collect::<Vec<_>>()}))
         }
         "GetThread" => {
             let id = p.i64("Id")? as i32;
             let thread = blocking(ctx, move |d| d.thread(id)).await?;
-            Ok(json!({"Thread": convert::thread(&thread, pid, false)}))
+            Ok(json!({"Thread": convert::thread(&thread, pid, convert::ThreadView::Listing)}))
         }
         "Stacktrace" => {
             let depth = p.i64("Depth")?.max(0) as usize;

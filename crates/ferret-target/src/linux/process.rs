@@ -584,11 +584,12 @@ impl Process {
     }
 
     /// Issues PTRACE_SINGLESTEP and waits for that thread to finish it.
+    /// Asynchronous signals that arrive meanwhile (Go's SIGURG preemption,
+    /// SIGPROF, ...) are held and delivered when the thread next resumes,
+    /// so a step never lands in a signal handler; faults raised by the
+    /// stepped instruction itself are delivered at once.
     fn single_step_raw(&mut self, tid: Tid) -> Result<Option<Handled>> {
-        let signal = self.threads.get_mut(&tid).map_or(0, |t| std::mem::take(&mut t.pending_signal));
-        // A signal due to this thread is delivered by the step (the thread
-        // then stops at the handler's first instruction), as gdb does.
-        ptrace::single_step(tid, signal)?;
+        ptrace::single_step(tid, 0)?;
         if let Some(t) = self.threads.get_mut(&tid) {
             t.stopped = false;
         }
@@ -623,7 +624,6 @@ impl Process {
                     ptrace::single_step(tid, 0)?;
                 }
                 WaitStatus::Stopped(_, signal) => {
-                    // A signal arrived before the step: hold it, step again.
                     if self.stop_signals.contains(&signal) {
                         self.mark_stopped(tid);
                         let t = self.threads.entry(tid).or_default();
@@ -631,7 +631,18 @@ impl Process {
                         t.pending_stop = Some(StopReason::Signal(signal));
                         return Ok(None);
                     }
-                    ptrace::single_step(tid, signal as i32)?;
+                    let synchronous =
+                        matches!(signal, Signal::SIGSEGV | Signal::SIGBUS | Signal::SIGFPE | Signal::SIGILL);
+                    if synchronous {
+                        ptrace::single_step(tid, signal as i32)?;
+                    } else {
+                        // Hold it for the next resume and step again.
+                        let t = self.threads.entry(tid).or_default();
+                        if t.pending_signal == 0 {
+                            t.pending_signal = signal as i32;
+                        }
+                        ptrace::single_step(tid, 0)?;
+                    }
                 }
                 other => match self.handle(tid, other, true)? {
                     Handled::Gone(event) => return Ok(Some(Handled::Gone(event))),

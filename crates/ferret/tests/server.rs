@@ -1,0 +1,336 @@
+//! The headless server end to end: the real `dlv connect` against ferret
+//! and against dlv on the same fixture, recorded dlv exchanges replayed
+//! against ferret, Delve's multi-client rules, and bad input.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ferret_testkit::fixture::{build_fixture, fixture_dir, BuildOptions};
+use ferret_testkit::proto;
+use ferret_testkit::rpc::RpcClient;
+use ferret_testkit::terminal;
+use ferret_testkit::toolchain::GoToolchain;
+use serde_json::{json, Value};
+
+/// The `ferret` executable built by `scripts/test` (release) or a plain
+/// `cargo build` (debug).
+fn ferret_binary() -> PathBuf {
+    let target = ferret_testkit::target_dir();
+    ["release", "debug"]
+        .iter()
+        .map(|p| target.join(p).join("ferret"))
+        .find(|p| p.exists())
+        .expect("build ferret first: cargo build --release --bin ferret")
+}
+
+/// A running `ferret` server; killed when dropped.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Starts `ferret ARGS` and reads Delve's startup line.
+    fn start(args: &[&str]) -> Server {
+        let mut child = Command::new(ferret_binary())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start ferret");
+        let mut line = String::new();
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        stdout.read_line(&mut line).expect("read startup line");
+        // Keep reading: the target writes to the same stdout, and a closed
+        // pipe would kill it with SIGPIPE.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        let addr = line
+            .trim()
+            .strip_prefix("API server listening at: ")
+            .unwrap_or_else(|| panic!("unexpected startup line {line:?}"))
+            .to_owned();
+        Server { child, addr }
+    }
+
+    /// `ferret exec BINARY --headless --listen=127.0.0.1:0 --api-version=2 --accept-multiclient`.
+    fn exec(binary: &Path) -> Server {
+        let binary = binary.to_str().expect("utf-8 path");
+        Server::start(&["exec", binary, "--headless", "--listen=127.0.0.1:0", "--api-version=2", "--accept-multiclient"])
+    }
+
+    fn client(&self) -> RpcClient {
+        RpcClient::connect(&self.addr).expect("connect to ferret")
+    }
+
+    /// Waits for the server process to end by itself.
+    fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+fn hello(version: &str) -> PathBuf {
+    build_fixture("hello", &GoToolchain::find(version), &BuildOptions::debug())
+}
+
+fn goroot() -> PathBuf {
+    let out = Command::new("go").args(["env", "GOROOT"]).env("GOTOOLCHAIN", "local").output().expect("go env");
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+#[test]
+fn dlv_connect_session_reads_the_same_against_ferret_and_dlv() {
+    let binary = hello("1.26");
+    let session = terminal::basic_session(&fixture_dir("hello").join("main.go"));
+    let commands: Vec<&str> = session.iter().map(String::as_str).collect();
+    let timeout = Duration::from_secs(60);
+
+    let (mut dlv, dlv_addr) = terminal::start_dlv_headless(&binary, &[]);
+    let theirs = terminal::run_dlv_connect(&dlv_addr, &commands, timeout);
+    terminal::wait_or_kill(&mut dlv, Duration::from_secs(10));
+
+    let mut ferret = Server::exec(&binary);
+    let ours = terminal::run_dlv_connect(&ferret.addr, &commands, timeout);
+    assert!(ferret.wait_exit(Duration::from_secs(10)).is_some(), "ferret did not exit after `exit`");
+
+    let fixture = fixture_dir("hello");
+    let root = goroot();
+    assert!(!theirs.timed_out && !ours.timed_out, "a session timed out:\n{}\n---\n{}", theirs.raw, ours.raw);
+    let theirs = terminal::normalize(&theirs.render(), &fixture, &root);
+    let ours = terminal::normalize(&ours.render(), &fixture, &root);
+    let mismatches: Vec<String> = theirs
+        .lines()
+        .zip(ours.lines())
+        .enumerate()
+        .filter(|(_, (a, b))| a != b)
+        .map(|(i, (a, b))| format!("line {}:\n  dlv:    {a}\n  ferret: {b}", i + 1))
+        .collect();
+    assert!(
+        mismatches.is_empty() && theirs.lines().count() == ours.lines().count(),
+        "transcripts differ:\n{}\n--- dlv ---\n{theirs}\n--- ferret ---\n{ours}",
+        mismatches.join("\n")
+    );
+}
+
+/// Exchanges whose answers ferret is known to give differently, with why.
+const KNOWN_DIFFERENCES: &[(&str, &str, &str)] =
+    &[("connect", "RPCServer.GetVersion", "ferret supports Go from 1.21, dlv 1.27 from 1.25 (MinSupportedVersionOfGo)")];
+
+#[test]
+fn recorded_dlv_exchanges_replay_against_ferret() {
+    let fixture = fixture_dir("hello");
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for scenario in proto::load_scenarios() {
+        if scenario.name == "events" {
+            // Two connections and asynchronous replies: covered by the
+            // dlv connect session, which waits on GetEvents.
+            continue;
+        }
+        let version = scenario.go_version.trim_start_matches("go");
+        let binary = hello(version);
+        let server = Server::exec(&binary);
+        let mut client = server.client();
+        let mut last_state = Value::Null;
+        for (i, exchange) in scenario.exchanges.iter().enumerate() {
+            let mut request = scenario.request_for(exchange, &fixture);
+            exchange.fill_from_state(&mut request, &last_state);
+            let method = exchange.method().to_owned();
+            let Some(actual) = client.request(&request) else {
+                failures.push(format!("{}#{i} {method}: ferret closed the connection", scenario.name));
+                break;
+            };
+            if let Some(state) = actual.pointer("/result/State") {
+                last_state = state.clone();
+            }
+            let bare = method.trim_start_matches("RPCServer.");
+            if KNOWN_DIFFERENCES.iter().any(|(s, m, _)| *s == scenario.name && m.trim_start_matches("RPCServer.") == bare) {
+                continue;
+            }
+            let expected = proto::normalize(&exchange.response);
+            let got = proto::normalize(&actual);
+            for difference in proto::diff(&expected, &got) {
+                failures.push(format!("{}#{i} {method}: {difference}", scenario.name));
+            }
+            compared += 1;
+        }
+    }
+    assert!(compared > 50, "only {compared} exchanges compared");
+    assert!(failures.is_empty(), "{} differences:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn a_second_client_halts_a_continue_and_leaving_clients_change_nothing() {
+    let busy = build_fixture("busy", &GoToolchain::find("1.26"), &BuildOptions::debug());
+    let busy = busy.to_str().unwrap();
+    let server = Server::start(&[
+        "exec",
+        busy,
+        "--headless",
+        "--listen=127.0.0.1:0",
+        "--api-version=2",
+        "--accept-multiclient",
+        "--",
+        "spin",
+        "60",
+    ]);
+    let mut a = server.client();
+    a.call("SetApiVersion", json!({"APIVersion": 2})).unwrap();
+    a.send(&json!({"method": "RPCServer.Command", "params": [{"name": "continue"}], "id": 100})).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut b = server.client();
+    let state = b.call("State", json!({"NonBlocking": true})).unwrap();
+    assert_eq!(state["State"]["Running"], json!(true), "{state}");
+    // A third client that leaves in the middle changes nothing.
+    drop(server.client());
+    let halted = b.call("Command", json!({"name": "halt"})).unwrap();
+    assert_eq!(halted["State"]["Running"], json!(false), "{halted}");
+    assert_eq!(halted["State"]["stopReason"], json!("manual"), "{halted}");
+    let first = a.receive().expect("the blocked continue completes");
+    assert_eq!(first["id"], json!(100));
+    assert_eq!(first["result"]["State"]["Running"], json!(false), "{first}");
+    // A client vanishing during a continue leaves the target running.
+    let mut c = server.client();
+    c.send(&json!({"method": "RPCServer.Command", "params": [{"name": "continue"}], "id": 1})).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    drop(c);
+    std::thread::sleep(Duration::from_millis(200));
+    let state = b.call("State", json!({"NonBlocking": true})).unwrap();
+    assert_eq!(state["State"]["Running"], json!(true), "{state}");
+    b.call("Command", json!({"name": "halt"})).unwrap();
+    b.call("Detach", json!({"Kill": true})).unwrap();
+}
+
+#[test]
+fn detach_ends_the_server_and_kills_a_launched_target() {
+    let binary = hello("1.26");
+    let mut server = Server::exec(&binary);
+    let mut client = server.client();
+    let pid = client.call("ProcessPid", json!({})).unwrap()["Pid"].as_i64().unwrap();
+    client.call("Detach", json!({"Kill": false})).unwrap();
+    assert!(server.wait_exit(Duration::from_secs(10)).is_some(), "server still running after Detach");
+    assert!(!Path::new(&format!("/proc/{pid}")).exists(), "launched target survived Detach");
+}
+
+#[test]
+fn without_multiclient_the_server_ends_with_its_client() {
+    let binary = hello("1.26");
+    let mut server =
+        Server::start(&["exec", binary.to_str().unwrap(), "--headless", "--listen=127.0.0.1:0", "--api-version=2"]);
+    let mut client = server.client();
+    assert_eq!(client.call("IsMulticlient", json!({})).unwrap(), json!({"IsMulticlient": false}));
+    let pid = client.call("ProcessPid", json!({})).unwrap()["Pid"].as_i64().unwrap();
+    drop(client);
+    assert!(server.wait_exit(Duration::from_secs(10)).is_some(), "server still running");
+    assert!(!Path::new(&format!("/proc/{pid}")).exists(), "launched target survived");
+}
+
+#[test]
+fn bad_requests_get_errors_and_the_server_stays_up() {
+    let binary = hello("1.26");
+    let server = Server::exec(&binary);
+    let mut client = server.client();
+    // Wrong parameter types and unknown methods: error replies.
+    let reply = client.request(&json!({"method": "RPCServer.State", "params": [{"NonBlocking": "yes"}], "id": 1})).unwrap();
+    assert!(reply["error"].as_str().unwrap().contains("cannot unmarshal string"), "{reply}");
+    let reply = client.request(&json!({"method": "RPCServer.Nope", "params": [{}], "id": 2})).unwrap();
+    assert_eq!(reply["error"], json!("unknown method: RPCServer.Nope"));
+    let reply = client.request(&json!({"method": "RPCServer.CreateBreakpoint", "params": [{"Breakpoint": {"line": "x"}}], "id": 3})).unwrap();
+    assert!(reply["error"].is_string(), "{reply}");
+    // Garbage closes only that connection.
+    let mut garbage = server.client();
+    garbage.send_raw(b"\x00\x01 this is not json }{").unwrap();
+    assert!(garbage.receive().is_none(), "garbage must close the connection");
+    // A 100 MB request closes only that connection.
+    let mut huge = std::net::TcpStream::connect(&server.addr).unwrap();
+    huge.set_write_timeout(Some(Duration::from_secs(30))).unwrap();
+    let _ = huge.write_all(b"{\"method\":\"RPCServer.State\",\"params\":[{\"pad\":\"");
+    let chunk = vec![b'a'; 1 << 20];
+    for _ in 0..100 {
+        if huge.write_all(&chunk).is_err() {
+            break;
+        }
+    }
+    let mut rest = Vec::new();
+    huge.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let _ = huge.read_to_end(&mut rest);
+    assert!(rest.is_empty(), "no reply to an oversized request");
+    // The first client still works.
+    let reply = client.call("IsMulticlient", json!({})).unwrap();
+    assert_eq!(reply, json!({"IsMulticlient": true}));
+    // A DAP client gets a clear DAP error.
+    let mut dap = std::net::TcpStream::connect(&server.addr).unwrap();
+    let body = r#"{"seq":1,"type":"request","command":"initialize","arguments":{}}"#;
+    dap.write_all(format!("Content-Length: {}\r\n\r\n{body}", body.len()).as_bytes()).unwrap();
+    let mut answer = String::new();
+    dap.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let _ = dap.read_to_string(&mut answer);
+    assert!(answer.starts_with("Content-Length:") && answer.contains("\"success\":false"), "{answer}");
+    client.call("Detach", json!({"Kill": true})).unwrap();
+}
+
+#[test]
+fn startup_errors_are_clear() {
+    let binary = hello("1.26");
+    let binary = binary.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(ferret_binary()).args(args).output().expect("run ferret");
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let busy_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = busy_port.local_addr().unwrap().to_string();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["exec".into(), binary.into(), "--headless".into(), format!("--listen={taken}")], "couldn't start listener"),
+        (vec!["exec".into(), binary.into(), "--headless".into(), "--listen=not-an-address".into()], "couldn't start listener"),
+        (vec!["exec".into(), "/nonexistent/prog".into(), "--headless".into()], "/nonexistent/prog"),
+        (vec!["attach".into(), "1073741823".into(), "--headless".into()], "1073741823"),
+        (vec!["exec".into(), binary.into()], "--headless"),
+        (vec!["exec".into(), binary.into(), "--headless".into(), "--api-version=1".into()], "API version 1"),
+        (vec!["exec".into(), binary.into(), "--headless".into(), "--continue".into()], "--continue requires --accept-multiclient"),
+    ];
+    for (args, needle) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (ok, stderr) = run(&args);
+        assert!(!ok, "{args:?} should fail");
+        assert!(stderr.contains(needle), "{args:?}: {stderr:?} should mention {needle:?}");
+    }
+}
+
+#[test]
+fn continue_flag_starts_the_target_before_any_client() {
+    let busy = build_fixture("busy", &GoToolchain::find("1.26"), &BuildOptions::debug());
+    let server = Server::start(&[
+        "exec",
+        busy.to_str().unwrap(),
+        "--headless",
+        "--listen=127.0.0.1:0",
+        "--api-version=2",
+        "--accept-multiclient",
+        "--continue",
+        "--",
+        "spin",
+        "60",
+    ]);
+    std::thread::sleep(Duration::from_millis(300));
+    let mut client = server.client();
+    let state = client.call("State", json!({"NonBlocking": true})).unwrap();
+    assert_eq!(state["State"]["Running"], json!(true), "{state}");
+    client.call("Command", json!({"name": "halt"})).unwrap();
+    client.call("Detach", json!({"Kill": true})).unwrap();
+}
