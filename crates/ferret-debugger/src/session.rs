@@ -211,6 +211,11 @@ impl Debugger {
         Ok(location_at(bi, resolved.pc, resolved.pcs))
     }
 
+    /// The source position of an address (from the binary alone).
+    pub fn location_of(&self, pc: u64) -> Location {
+        location_at(&self.shared.bininfo, pc, Vec::new())
+    }
+
     /// Every thread.
     pub fn threads(&self) -> Result<Vec<Thread>> {
         self.call(|s| s.live_state().map(|_| s.threads()))?

@@ -334,3 +334,31 @@ fn continue_flag_starts_the_target_before_any_client() {
     client.call("Command", json!({"name": "halt"})).unwrap();
     client.call("Detach", json!({"Kill": true})).unwrap();
 }
+
+#[test]
+fn disassembly_matches_go_tool_objdump() {
+    let toolchain = GoToolchain::find("1.26");
+    let binary = hello("1.26");
+    let server = Server::exec(&binary);
+    let mut client = server.client();
+    let entry = ferret_testkit::oracle::nm(&toolchain, &binary)
+        .into_iter()
+        .find(|s| s.name == "main.main")
+        .expect("main.main")
+        .address;
+    let reply = client.call("Disassemble", json!({"StartPC": entry, "EndPC": 0, "Flavour": 1})).unwrap();
+    let ours: Vec<(u64, String)> = reply["Disassemble"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["Loc"]["pc"].as_u64().unwrap(), i["Loc"]["line"].to_string()))
+        .collect();
+    let theirs: Vec<(u64, String)> = ferret_testkit::oracle::objdump(&toolchain, &binary, r"^main\.main$")
+        .into_iter()
+        .map(|i| (i.address, i.line.to_string()))
+        .collect();
+    assert_eq!(ours, theirs, "instruction addresses and lines of main.main");
+    let err = client.call("Disassemble", json!({"StartPC": 0, "EndPC": 0})).unwrap_err();
+    assert_eq!(err, "address 0x0 does not belong to any function");
+    client.call("Detach", json!({"Kill": true})).unwrap();
+}

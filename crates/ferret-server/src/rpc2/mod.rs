@@ -310,6 +310,7 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
             Ok(json!({"Addrs": return_locations(ctx, &function)?}))
         }
         "GuessSubstitutePath" => Ok(json!({"List": null})),
+        "Disassemble" => disassemble(ctx, &p).await,
         _ => Err(format!("unknown method: {method}")),
     }
 }
@@ -343,6 +344,66 @@ async fn command(ctx: &Arc<Context>, p: &Params) -> Reply {
     }
     let state = result?;
     Ok(json!({"State": convert::state(&state, true)}))
+}
+
+/// `Disassemble`: the instructions of `[StartPC, EndPC)`, or of the whole
+/// function holding `StartPC` when `EndPC` is 0.
+async fn disassemble(ctx: &Arc<Context>, p: &Params) -> Reply {
+    let start = p.u64("StartPC")?;
+    let end = p.u64("EndPC")?;
+    let syntax = match p.i64("Flavour")? {
+        0 => ferret_gort::disasm::Syntax::Gnu,
+        _ => ferret_gort::disasm::Syntax::Intel,
+    };
+    let bi = ctx.debugger.bininfo().clone();
+    let (start, end) = if end == 0 {
+        let function = bi
+            .function_at(start)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("address {start:#x} does not belong to any function"))?;
+        (function.entry, function.end)
+    } else {
+        (start, end)
+    };
+    if end <= start || end - start > 1 << 20 {
+        return Err(format!("invalid address range {start:#x}-{end:#x}"));
+    }
+    let code = bi.image().read_at(start, (end - start) as usize).ok_or_else(|| format!("cannot read {start:#x}-{end:#x}"))?;
+    let (breakpoints, pc) = if ctx.debugger.is_running() {
+        (Vec::new(), 0)
+    } else {
+        let bps = blocking(ctx, |d| d.breakpoints()).await.unwrap_or_default();
+        let state = blocking(ctx, |d| d.state(true)).await.ok();
+        let pc = state.and_then(|s| s.current_thread).map_or(0, |t| t.pc);
+        (bps.into_iter().filter(|b| !b.disabled).flat_map(|b| b.addrs).collect(), pc)
+    };
+    let instructions: Vec<Value> = ferret_gort::disasm::disassemble(code, start, syntax)
+        .into_iter()
+        .map(|insn| {
+            let loc = location_of(ctx, insn.address);
+            let dest = insn.branch_target.map(|target| convert::location(&location_of(ctx, target)));
+            json!({
+                "Loc": convert::location(&loc),
+                "DestLoc": dest,
+                "Text": insn.text,
+                "Bytes": base64_encode(&insn.bytes),
+                "Breakpoint": breakpoints.contains(&insn.address),
+                "AtPC": insn.address == pc,
+            })
+        })
+        .collect();
+    Ok(json!({"Disassemble": instructions}))
+}
+
+/// The source position of `pc` as an `api.Location` model.
+fn location_of(ctx: &Context, pc: u64) -> ferret_debugger::model::Location {
+    ctx.debugger.location_of(pc)
+}
+
+/// Standard base64, as Go encodes `[]byte` in JSON.
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// A breakpoint's attributes from the wire.
