@@ -1093,10 +1093,15 @@ impl Session {
 /// (id -1) and fatal runtime errors (id -2).
 fn internal_breakpoints(bi: &BinaryInfo) -> BTreeMap<i32, Breakpoint> {
     let mut out = BTreeMap::new();
-    let first_pc = |name: &str| bi.resolve_location(name).ok().map(|l| l.pcs[0]);
-    let panic = bi.resolve_location("runtime.startpanic").or_else(|_| bi.resolve_location("runtime.fatalpanic"));
-    if let Ok(mut location) = panic {
-        location.pcs.truncate(1);
+    // Concrete functions only: looking these up must not index the whole
+    // binary (two of them do not exist in current Go versions).
+    let first_pc = |name: &str| {
+        let function = bi.function_by_name(name).ok()??;
+        bi.first_pc_after_prologue(&function).ok()
+    };
+    let panic = first_pc("runtime.startpanic").or_else(|| first_pc("runtime.fatalpanic"));
+    if let Some(pc) = panic {
+        let location = location_at(bi, pc, vec![pc]);
         out.insert(
             -1,
             Breakpoint {
@@ -1105,7 +1110,7 @@ fn internal_breakpoints(bi: &BinaryInfo) -> BTreeMap<i32, Breakpoint> {
                 addrs: location.pcs,
                 file: location.file,
                 line: location.line,
-                function_name: location.function.unwrap_or_default(),
+                function_name: location.function.map(|f| f.name).unwrap_or_default(),
                 variables: vec!["runtime.curg._panic.arg".into()],
                 ..Breakpoint::default()
             },

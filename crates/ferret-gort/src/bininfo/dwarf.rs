@@ -274,10 +274,16 @@ impl DwarfIndex {
     /// The concrete function named `name`: first looked for in its own
     /// package's unit, then in the whole-binary index.
     pub fn function_by_name(&self, name: &str) -> Result<Option<Function>> {
-        for &unit in self.units_named(package_of(name)) {
+        let units = self.units_named(package_of(name));
+        for &unit in units {
             if let Some(f) = self.entries(unit)?.functions.iter().find(|f| f.name == name) {
                 return Ok(Some(f.clone()));
             }
+        }
+        if !units.is_empty() && !name.contains('[') {
+            // A package's functions live in its own unit; only generic
+            // instantiations are made elsewhere.
+            return Ok(None);
         }
         let full = self.full()?;
         Ok(full.by_name.get(name).map(|&i| full.functions[i].clone()))
@@ -289,14 +295,18 @@ impl DwarfIndex {
     /// the whole-binary index is built only for functions that do.
     pub fn function_instances(&self, name: &str) -> Result<(Option<Function>, Vec<u64>)> {
         let mut inlinable = false;
-        for &unit in self.units_named(package_of(name)) {
+        let units = self.units_named(package_of(name));
+        let mut concrete = None;
+        for &unit in units {
             let entries = self.entries(unit)?;
             inlinable |= entries.inlinable.contains(name);
             if let Some(f) = entries.functions.iter().find(|f| f.name == name) {
-                if !inlinable {
-                    return Ok((Some(f.clone()), Vec::new()));
-                }
+                concrete = Some(f.clone());
             }
+        }
+        if !inlinable && concrete.is_some() {
+            // Not marked inlinable in its package: no inlined copies.
+            return Ok((concrete, Vec::new()));
         }
         let full = self.full()?;
         let concrete = full.by_name.get(name).map(|&i| full.functions[i].clone());

@@ -1,0 +1,95 @@
+"""Shared helpers for the benchmark scripts: a Delve JSON-RPC client,
+server start-up for ferret and dlv, and small statistics."""
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PIN = ["taskset", "-c", "1"] if shutil.which("taskset") else []
+
+
+class Rpc:
+    """A minimal Delve JSON-RPC client (Go net/rpc/jsonrpc framing)."""
+
+    def __init__(self, addr):
+        host, port = addr.rsplit(":", 1)
+        self.sock = socket.create_connection((host, int(port)))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = ""
+        self.next_id = 0
+        self.decoder = json.JSONDecoder()
+
+    def call(self, method, params):
+        self.next_id += 1
+        msg = {"method": "RPCServer." + method, "params": [params], "id": self.next_id}
+        self.sock.sendall(json.dumps(msg).encode() + b"\n")
+        while True:
+            text = self.buf.lstrip()
+            try:
+                obj, end = self.decoder.raw_decode(text)
+                self.buf = text[end:]
+                if obj.get("error"):
+                    raise RuntimeError(obj["error"])
+                return obj["result"]
+            except json.JSONDecodeError:
+                chunk = self.sock.recv(1 << 16)
+                if not chunk:
+                    raise RuntimeError("connection closed")
+                self.buf += chunk.decode(errors="replace")
+
+    def close(self):
+        self.sock.close()
+
+
+def start_server(argv):
+    """Starts a headless server (pinned); returns (process, address)."""
+    proc = subprocess.Popen(PIN + argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    line = proc.stdout.readline().decode()
+    match = re.search(r"API server listening at: (\S+)", line)
+    if not match:
+        proc.kill()
+        raise SystemExit(f"{argv[0]} did not start: {line!r}")
+    # Keep draining: the target shares this stdout.
+    import threading
+    threading.Thread(target=lambda: proc.stdout.read(), daemon=True).start()
+    return proc, match.group(1)
+
+
+def server_argv(tool, binary, args=()):
+    """`exec` command line for `ferret` or `dlv`."""
+    argv = [tool, "exec", binary, "--headless", "--listen=127.0.0.1:0", "--api-version=2", "--accept-multiclient"]
+    if os.path.basename(tool) == "dlv":
+        argv.append("--check-go-version=false")
+    if args:
+        argv += ["--"] + list(args)
+    return argv
+
+
+def peak_rss_kib(pid):
+    """VmHWM of a live process, in KiB."""
+    with open(f"/proc/{pid}/status") as status:
+        for field in status:
+            if field.startswith("VmHWM:"):
+                return int(field.split()[1])
+    return 0
+
+
+def median(samples):
+    return statistics.median(samples)
+
+
+def percentile(samples, p):
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def ensure_tools():
+    """Builds ferret (release) and installs dlv; returns (ferret, dlv)."""
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "ferret"], cwd=ROOT, check=True)
+    subprocess.run([os.path.join(ROOT, "scripts", "install-tools")], check=True, stdout=subprocess.DEVNULL,
+                   env=dict(os.environ, FERRET_GO_VERSIONS=""))
+    return os.path.join(ROOT, "target", "release", "ferret"), os.path.join(ROOT, ".toolchains", "dlv", "dlv")
