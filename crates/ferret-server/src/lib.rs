@@ -13,6 +13,7 @@
 
 pub mod dap;
 pub mod rpc2;
+pub mod sameuser;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,6 +38,8 @@ pub struct ServerConfig {
     pub core: bool,
     /// The largest request accepted; a bigger one closes that connection.
     pub max_request_bytes: usize,
+    /// On a loopback listener, refuse clients of other users.
+    pub only_same_user: bool,
 }
 
 /// Events for `GetEvents`, shared by all clients as in Delve.
@@ -167,7 +170,16 @@ pub async fn serve(listener: TcpListener, debugger: Debugger, config: ServerConf
     while let Some(accepting) = listener.as_ref() {
         tokio::select! {
             accepted = accepting.accept() => {
-                let Ok((stream, _peer)) = accepted else { continue };
+                let Ok((stream, peer)) = accepted else { continue };
+                let loopback = accepting.local_addr().is_ok_and(|a| a.ip().is_loopback());
+                if config.only_same_user && loopback && !sameuser::same_user(peer) {
+                    eprintln!(
+                        "closing connection from different user ({peer}): connections to localhost are only \
+                         accepted from the same UNIX user for security reasons"
+                    );
+                    drop(stream);
+                    continue;
+                }
                 let _ = stream.set_nodelay(true);
                 let ctx = ctx.clone();
                 let task = tokio::spawn(async move { serve_stream(stream, ctx).await });

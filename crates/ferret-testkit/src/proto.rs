@@ -879,17 +879,18 @@ mod tests {
     fn diff_is_path_based() {
         let e = json!({"result": {"State": {"currentThread": {"line": 64}, "Threads": [1, 2]}, "gone": true}, "error": null});
         let a = json!({"result": {"State": {"currentThread": {"line": 65}, "Threads": [1, 3, 4]}, "extra": "x"}, "error": null});
-        assert_eq!(
-            diff(&e, &a),
-            [
-                ".result.State.Threads: expected 2 elements, got 3",
-                ".result.State.Threads[1]: expected 2, got 3",
-                ".result.State.Threads[2]: unexpected, got 4",
-                ".result.State.currentThread.line: expected 64, got 65",
-                ".result.gone: missing, expected true",
-                ".result.extra: unexpected, got \"x\"",
-            ]
-        );
+        let mut got = diff(&e, &a);
+        got.sort();
+        let mut want = vec![
+            ".result.State.Threads: expected 2 elements, got 3",
+            ".result.State.Threads[1]: expected 2, got 3",
+            ".result.State.Threads[2]: unexpected, got 4",
+            ".result.State.currentThread.line: expected 64, got 65",
+            ".result.gone: missing, expected true",
+            ".result.extra: unexpected, got \"x\"",
+        ];
+        want.sort();
+        assert_eq!(got, want);
         assert_eq!(diff(&json!(1), &json!("1")), [".: expected 1, got \"1\""]);
         assert!(diff(&e, &e).is_empty());
     }

@@ -121,8 +121,7 @@ struct ServerFlags {
     /// ferret reads Go 1.21 and later through DWARF).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     check_go_version: bool,
-    /// Only accept local connections from the same user (enforcement comes
-    /// with the listener-policy work).
+    /// On a loopback listener, only accept connections from the same user.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     only_same_user: bool,
 }
@@ -262,6 +261,7 @@ fn run_server(spec: TargetSpec, flags: &ServerFlags, core: bool) -> Result<(), S
             accept_multiclient: flags.accept_multiclient,
             core,
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            only_same_user: flags.only_same_user,
         };
         let signals = async {
             let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();

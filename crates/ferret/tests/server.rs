@@ -362,3 +362,32 @@ fn disassembly_matches_go_tool_objdump() {
     assert_eq!(err, "address 0x0 does not belong to any function");
     client.call("Detach", json!({"Kill": true})).unwrap();
 }
+
+#[test]
+fn only_the_same_user_may_connect_to_a_loopback_server() {
+    let binary = hello("1.26");
+    let server = Server::exec(&binary);
+    // A client running as nobody is closed on at once with nothing sent.
+    let (host, port) = server.addr.rsplit_once(':').unwrap();
+    let script = format!(
+        "import socket\n\
+         s = socket.create_connection(('{host}', {port}))\n\
+         s.settimeout(10)\n\
+         try:\n\
+         \x20   s.sendall(b'{{\"method\":\"RPCServer.IsMulticlient\",\"params\":[{{}}],\"id\":1}}')\n\
+         \x20   print(repr(s.recv(100)))\n\
+         except ConnectionResetError:\n\
+         \x20   print(repr(b''))\n"
+    );
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", &script])
+        .output()
+        .expect("run setpriv");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "client as nobody failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout.trim(), "b''", "another user's client must get nothing");
+    // The same user is served.
+    let mut client = server.client();
+    assert_eq!(client.call("IsMulticlient", json!({})).unwrap(), json!({"IsMulticlient": true}));
+    client.call("Detach", json!({"Kill": true})).unwrap();
+}
