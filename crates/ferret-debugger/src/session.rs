@@ -765,18 +765,20 @@ impl Session {
 
     fn amend_breakpoint(&mut self, update: Breakpoint) -> Result<()> {
         let existing = self.breakpoints.get_mut(&update.id).ok_or(SessionError::NoBreakpointId(update.id))?;
-        existing.name = update.name;
-        existing.cond = update.cond;
-        existing.hit_cond = update.hit_cond;
-        existing.hit_cond_per_g = update.hit_cond_per_g;
-        existing.tracepoint = update.tracepoint;
-        existing.trace_return = update.trace_return;
-        existing.goroutine = update.goroutine;
-        existing.stacktrace = update.stacktrace;
-        existing.variables = update.variables;
-        existing.load_args = update.load_args;
-        existing.load_locals = update.load_locals;
-        existing.disabled = update.disabled;
+        // Everything but where it is and how often it was hit comes from the
+        // client.
+        let kept = std::mem::take(existing);
+        *existing = Breakpoint {
+            id: kept.id,
+            addrs: kept.addrs,
+            file: kept.file,
+            line: kept.line,
+            function_name: kept.function_name,
+            expr: kept.expr,
+            hit_count: kept.hit_count,
+            total_hit_count: kept.total_hit_count,
+            ..update
+        };
         self.sync_breakpoints()
     }
 

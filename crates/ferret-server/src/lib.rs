@@ -123,10 +123,14 @@ impl<R: AsyncRead + Unpin> Frames<R> {
 /// The next JSON value, or `None` at end of stream, on invalid JSON (which
 /// closes the connection, as in Delve) or past the size limit.
 pub async fn read_json_values<R: AsyncRead + Unpin>(frames: &mut Frames<R>) -> Option<Value> {
+    // Whether the bytes read since the last attempt could complete a value:
+    // an object is only complete once a `}` has arrived, so a large request
+    // arriving in pieces is not re-parsed from the start for every piece.
+    let mut worth_parsing = true;
     loop {
         let start = frames.buffer.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(frames.buffer.len());
         frames.buffer.drain(..start);
-        if !frames.buffer.is_empty() {
+        if !frames.buffer.is_empty() && (worth_parsing || frames.buffer[0] != b'{') {
             let mut stream = serde_json::Deserializer::from_slice(&frames.buffer).into_iter::<Value>();
             match stream.next() {
                 Some(Ok(value)) => {
@@ -144,7 +148,10 @@ pub async fn read_json_values<R: AsyncRead + Unpin>(frames: &mut Frames<R>) -> O
         let mut chunk = [0u8; 64 * 1024];
         match frames.reader.read(&mut chunk).await {
             Ok(0) | Err(_) => return None,
-            Ok(n) => frames.buffer.extend_from_slice(&chunk[..n]),
+            Ok(n) => {
+                worth_parsing = chunk[..n].contains(&b'}');
+                frames.buffer.extend_from_slice(&chunk[..n]);
+            }
         }
     }
 }

@@ -391,3 +391,58 @@ fn only_the_same_user_may_connect_to_a_loopback_server() {
     assert_eq!(client.call("IsMulticlient", json!({})).unwrap(), json!({"IsMulticlient": true}));
     client.call("Detach", json!({"Kill": true})).unwrap();
 }
+
+#[test]
+fn an_attached_target_keeps_running_after_detach_and_debug_builds_the_package() {
+    let busy = build_fixture("busy", &GoToolchain::find("1.26"), &BuildOptions::debug());
+    let dir = ferret_testkit::target_dir().join("scratch").join(format!("server-attach-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("beats.txt");
+    // Started outside this test's children, as an attach target would be.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("'{}' heartbeat '{}' >/dev/null 2>&1 & echo $!", busy.display(), log.display()))
+        .output()
+        .unwrap();
+    let pid: i32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut server = Server::start(&["attach", &pid.to_string(), "--headless", "--listen=127.0.0.1:0", "--accept-multiclient"]);
+    let mut client = server.client();
+    assert_eq!(client.call("AttachedToExistingProcess", json!({})).unwrap(), json!({"Answer": true}));
+    assert_eq!(client.call("ProcessPid", json!({})).unwrap()["Pid"], json!(pid));
+    client.call("CreateBreakpoint", json!({"Breakpoint": {}, "LocExpr": "main.beat"})).unwrap();
+    let stopped = client.call("Command", json!({"name": "continue"})).unwrap();
+    assert_eq!(stopped["State"]["currentThread"]["function"]["name"], json!("main.beat"));
+    client.call("Detach", json!({"Kill": false})).unwrap();
+    assert!(server.wait_exit(Duration::from_secs(10)).is_some());
+    let before = std::fs::read_to_string(&log).unwrap().lines().count();
+    std::thread::sleep(Duration::from_millis(300));
+    let after = std::fs::read_to_string(&log).unwrap().lines().count();
+    assert!(after > before, "the attached program stopped beating after Detach");
+    nix_kill(pid);
+
+    // `ferret debug` builds the package in the working directory.
+    let mut child = Command::new(ferret_binary())
+        .args(["debug", "--headless", "--listen=127.0.0.1:0", "--accept-multiclient"])
+        .current_dir(fixture_dir("hello"))
+        .env("GOTOOLCHAIN", "local")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdout.read_line(&mut line).unwrap();
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    let addr = line.trim().strip_prefix("API server listening at: ").expect("startup line").to_owned();
+    let mut client = RpcClient::connect(&addr).unwrap();
+    let location = client.call("FindLocation", json!({"Loc": "main.main"})).unwrap();
+    assert_eq!(location["Locations"][0]["function"]["name"], json!("main.main"));
+    client.call("Detach", json!({"Kill": true})).unwrap();
+    let _ = child.wait();
+}
+
+fn nix_kill(pid: i32) {
+    let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+}
