@@ -2,15 +2,14 @@
 //! clear error response to its first request, then the connection closes.
 
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// What a DAP client is told.
 pub const NOT_YET: &str = "this ferret build does not speak DAP yet; connect a Delve JSON-RPC client \
                            (e.g. `dlv connect HOST:PORT`) to this port instead";
 
 /// Answers the first DAP request with an error response and closes.
-pub async fn refuse(mut stream: TcpStream) {
+pub async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S) {
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 4096];
     // Read the header and the body it announces (at most 1 MiB).

@@ -10,10 +10,13 @@
 //! - [`serve`]: the accept loop and Delve's multi-client rules.
 //! - [`rpc2`]: Delve's JSON-RPC API v2.
 //! - [`dap`]: DAP (a clear refusal until the DAP work lands).
+//! - [`tls`]: TLS and client-certificate checks.
+//! - [`sameuser`]: `--only-same-user`.
 
 pub mod dap;
 pub mod rpc2;
 pub mod sameuser;
+pub mod tls;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,7 +24,7 @@ use std::sync::{Arc, Mutex};
 
 use ferret_debugger::Debugger;
 use serde_json::Value;
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, BufReader};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 
@@ -40,6 +43,23 @@ pub struct ServerConfig {
     pub max_request_bytes: usize,
     /// On a loopback listener, refuse clients of other users.
     pub only_same_user: bool,
+    /// Serve over TLS with this configuration.
+    pub tls: Option<Arc<tls::TlsState>>,
+}
+
+/// A connected client, as `Ferret.Clients` lists it.
+#[derive(Debug, Clone)]
+pub struct ClientInfo {
+    /// Unique within this server.
+    pub id: u64,
+    /// The peer's address.
+    pub address: String,
+    /// `json-rpc` or `dap`.
+    pub protocol: &'static str,
+    /// The client certificate's subject, with mutual TLS.
+    pub subject: Option<String>,
+    /// When it connected.
+    pub since: std::time::SystemTime,
 }
 
 /// Events for `GetEvents`, shared by all clients as in Delve.
@@ -95,6 +115,9 @@ pub struct Context {
     /// Wakes tasks when the server ends.
     pub shutdown: Notify,
     stop: watch::Sender<bool>,
+    /// Connected clients.
+    pub clients: Mutex<Vec<ClientInfo>>,
+    next_client: std::sync::atomic::AtomicU64,
 }
 
 impl Context {
@@ -171,6 +194,8 @@ pub async fn serve(listener: TcpListener, debugger: Debugger, config: ServerConf
         ended: AtomicBool::new(false),
         shutdown: Notify::new(),
         stop,
+        clients: Mutex::new(Vec::new()),
+        next_client: std::sync::atomic::AtomicU64::new(1),
     });
     let mut listener = Some(listener);
     let mut single: Option<tokio::task::JoinHandle<()>> = None;
@@ -189,7 +214,8 @@ pub async fn serve(listener: TcpListener, debugger: Debugger, config: ServerConf
                 }
                 let _ = stream.set_nodelay(true);
                 let ctx = ctx.clone();
-                let task = tokio::spawn(async move { serve_stream(stream, ctx).await });
+                let tls = config.tls.clone();
+                let task = tokio::spawn(async move { serve_stream(stream, peer, tls, ctx).await });
                 if !config.accept_multiclient {
                     // Delve serves exactly one client without multiclient.
                     listener = None;
@@ -222,12 +248,75 @@ pub async fn finish(ctx: &Context) {
     .await;
 }
 
-/// Sniffs the protocol of one connection and serves it.
-async fn serve_stream(stream: tokio::net::TcpStream, ctx: Arc<Context>) {
-    let mut first = [0u8; 1];
-    match stream.peek(&mut first).await {
-        Ok(1) if first[0] == b'C' => dap::refuse(stream).await,
-        Ok(1) => rpc2::serve_connection(stream, ctx).await,
-        _ => {}
+/// Terminates TLS when configured, then sniffs the protocol of one
+/// connection and serves it.
+async fn serve_stream(
+    stream: tokio::net::TcpStream,
+    peer: std::net::SocketAddr,
+    tls: Option<Arc<tls::TlsState>>,
+    ctx: Arc<Context>,
+) {
+    match tls {
+        None => sniff_and_serve(stream, peer, None, ctx).await,
+        Some(tls) => {
+            let handshake = tls.acceptor().accept(stream);
+            let stream = match tokio::time::timeout(std::time::Duration::from_secs(10), handshake).await {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(e)) => {
+                    eprintln!("TLS handshake with {peer} failed: {e}");
+                    return;
+                }
+                Err(_) => {
+                    eprintln!("TLS handshake with {peer} timed out");
+                    return;
+                }
+            };
+            let subject = stream.get_ref().1.peer_certificates().and_then(|c| c.first()).and_then(|c| tls::subject_of(c));
+            if !tls.subject_allowed(subject.as_deref()) {
+                eprintln!("closing connection from {peer}: client certificate subject {subject:?} is not allowed");
+                return;
+            }
+            eprintln!("TLS client {peer} connected, certificate subject {}", subject.as_deref().unwrap_or("(none)"));
+            sniff_and_serve(stream, peer, subject, ctx).await
+        }
+    }
+}
+
+/// Removes a client from the list when its connection ends.
+struct Registered<'a> {
+    ctx: &'a Context,
+    id: u64,
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        self.ctx.clients.lock().unwrap_or_else(|e| e.into_inner()).retain(|c| c.id != self.id);
+    }
+}
+
+/// Sniffs the first byte (`C` = DAP) and serves the connection.
+async fn sniff_and_serve<S>(stream: S, peer: std::net::SocketAddr, subject: Option<String>, ctx: Arc<Context>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut buffered = BufReader::new(stream);
+    let first = match buffered.fill_buf().await {
+        Ok([first, ..]) => *first,
+        _ => return,
+    };
+    let protocol = if first == b'C' { "dap" } else { "json-rpc" };
+    let id = ctx.next_client.fetch_add(1, Ordering::SeqCst);
+    ctx.clients.lock().unwrap_or_else(|e| e.into_inner()).push(ClientInfo {
+        id,
+        address: peer.to_string(),
+        protocol,
+        subject,
+        since: std::time::SystemTime::now(),
+    });
+    let _registered = Registered { ctx: &ctx, id };
+    if protocol == "dap" {
+        dap::refuse(buffered).await;
+    } else {
+        rpc2::serve_connection(buffered, ctx.clone()).await;
     }
 }

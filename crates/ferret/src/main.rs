@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod certs;
+mod tunnel;
+
 use clap::{Args, Parser, Subcommand};
 use ferret_debugger::{Debugger, TargetSpec};
 use ferret_gort::BinaryInfo;
@@ -63,6 +66,36 @@ enum Command {
         args: Vec<String>,
         #[command(flatten)]
         server: ServerFlags,
+    },
+    /// Write an example CA, server and client certificate for TLS (never use
+    /// them in production: the CA key sits next to them).
+    Certs {
+        /// Directory to write into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Host names and addresses for the server certificate
+        /// (default: localhost,127.0.0.1,::1).
+        #[arg(long, value_delimiter = ',')]
+        hosts: Vec<String>,
+    },
+    /// Offer a local plain port that forwards each connection over TLS to a
+    /// ferret server, for clients that cannot speak TLS.
+    Tunnel {
+        /// The TLS server, HOST:PORT.
+        #[arg(long)]
+        connect: String,
+        /// The CA that signed the server certificate (PEM).
+        #[arg(long)]
+        tls_ca: PathBuf,
+        /// Client certificate (PEM), when the server requires one.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// Client private key (PEM).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Local address to listen on.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: String,
     },
     /// Print what ferret reads from a Go executable: build info, packages,
     /// functions, and resolved locations.
@@ -124,6 +157,18 @@ struct ServerFlags {
     /// On a loopback listener, only accept connections from the same user.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     only_same_user: bool,
+    /// Serve over TLS with this certificate chain (PEM); reloaded on SIGHUP.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The TLS private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Require client certificates signed by this CA (mutual TLS).
+    #[arg(long, requires = "tls_cert")]
+    tls_client_ca: Option<PathBuf>,
+    /// Only these client certificate subjects (e.g. "CN=ferret client").
+    #[arg(long, value_delimiter = ';', requires = "tls_client_ca")]
+    tls_allowed_subjects: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -139,6 +184,21 @@ fn main() -> ExitCode {
         }
         Command::Core { binary, core, server } => {
             check_flags(&server).and_then(|()| run_server(TargetSpec::Core { binary, core }, &server, true))
+        }
+        Command::Certs { out, hosts } => certs::write_certs(&out, &hosts).map(|paths| {
+            for path in paths {
+                println!("wrote {}", path.display());
+            }
+            println!("These are example certificates: the CA key is in the same directory. Never use them in production.");
+        }),
+        Command::Tunnel { connect, tls_ca, tls_cert, tls_key, listen } => {
+            let settings = tunnel::TunnelSettings { connect, ca: tls_ca, client_cert: tls_cert.zip(tls_key), listen };
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+                .and_then(|runtime| runtime.block_on(tunnel::run(settings)))
         }
     };
     match result {
@@ -223,6 +283,17 @@ fn debug(package: Option<String>, args: Vec<String>, flags: ServerFlags) -> Resu
 /// Binds the listener, starts the session, prints Delve's startup line and
 /// serves until the session ends.
 fn run_server(spec: TargetSpec, flags: &ServerFlags, core: bool) -> Result<(), String> {
+    let tls = match (&flags.tls_cert, &flags.tls_key) {
+        (Some(cert), Some(key)) => Some(std::sync::Arc::new(ferret_server::tls::TlsState::load(
+            ferret_server::tls::TlsSettings {
+                cert: cert.clone(),
+                key: key.clone(),
+                client_ca: flags.tls_client_ca.clone(),
+                allowed_subjects: flags.tls_allowed_subjects.clone(),
+            },
+        )?)),
+        _ => None,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -243,7 +314,20 @@ fn run_server(spec: TargetSpec, flags: &ServerFlags, core: bool) -> Result<(), S
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| format!("{what}: {e}"))?;
-        if !address.ip().is_loopback() {
+        if let Some(tls) = tls.clone() {
+            // SIGHUP reloads the certificate files; connected clients stay.
+            if let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+                tokio::spawn(async move {
+                    while hangups.recv().await.is_some() {
+                        match tls.reload() {
+                            Ok(()) => eprintln!("TLS certificates reloaded"),
+                            Err(e) => eprintln!("TLS reload failed, keeping the old certificates: {e}"),
+                        }
+                    }
+                });
+            }
+        }
+        if !address.ip().is_loopback() && tls.is_none() {
             eprintln!(
                 "Warning: listening on {address} without TLS: anyone who can reach this port can read and \
                  change the debugged program's memory and run code in it"
@@ -262,6 +346,7 @@ fn run_server(spec: TargetSpec, flags: &ServerFlags, core: bool) -> Result<(), S
             core,
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
             only_same_user: flags.only_same_user,
+            tls,
         };
         let signals = async {
             let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();

@@ -143,6 +143,9 @@ async fn blocking<T: Send + 'static>(
 
 /// One method call.
 async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
+    if method == "Ferret.Clients" {
+        return Ok(clients(ctx));
+    }
     let Some(name) = method.strip_prefix("RPCServer.") else {
         return Err(format!("unknown method: {method}"));
     };
@@ -313,6 +316,18 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
         "Disassemble" => disassemble(ctx, &p).await,
         _ => Err(format!("unknown method: {method}")),
     }
+}
+
+/// `Ferret.Clients`: who is connected (address, protocol, certificate
+/// subject, connected since, RFC 3339).
+fn clients(ctx: &Context) -> Value {
+    let clients = ctx.clients.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    json!({"Clients": clients.iter().map(|c| json!({
+        "Address": c.address,
+        "Protocol": c.protocol,
+        "Subject": c.subject,
+        "ConnectedSince": rfc3339(c.since),
+    })).collect::<Vec<_>>()})
 }
 
 /// `Command`: run control (or halt), reporting Resumed/Stopped events when
