@@ -11,7 +11,7 @@
 //! - [`rpc2`]: Delve's JSON-RPC API v2.
 //! - [`dap`]: DAP (a clear refusal until the DAP work lands).
 //! - [`tls`]: TLS and client-certificate checks.
-//! - [`sameuser`]: `--only-same-user`.
+//! - [`sameuser`]: the `--only-same-user` check.
 
 pub mod dap;
 pub mod rpc2;

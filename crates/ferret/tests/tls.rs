@@ -1,0 +1,193 @@
+//! TLS on the debug port: certificates from `ferret certs`, a server
+//! requiring client certificates, the real `dlv connect` through
+//! `ferret tunnel`, refusals, and reloading certificates on SIGHUP.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use ferret_testkit::fixture::{build_fixture, fixture_dir, BuildOptions};
+use ferret_testkit::rpc::RpcClient;
+use ferret_testkit::terminal;
+use ferret_testkit::toolchain::GoToolchain;
+use serde_json::json;
+
+fn ferret_binary() -> PathBuf {
+    let target = ferret_testkit::target_dir();
+    ["release", "debug"]
+        .iter()
+        .map(|p| target.join(p).join("ferret"))
+        .find(|p| p.exists())
+        .expect("build ferret first: cargo build --release --bin ferret")
+}
+
+/// A ferret process (server or tunnel) and the address it printed.
+struct Running {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `ferret ARGS` and reads the address from its first stdout line.
+fn start(args: &[&str]) -> Running {
+    let mut child = Command::new(ferret_binary())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start ferret");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("startup line");
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    let addr = line.trim().rsplit(": ").next().expect("address").to_owned();
+    Running { child, addr }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = ferret_testkit::target_dir().join("scratch").join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn certs(dir: &Path) {
+    let out = Command::new(ferret_binary()).arg("certs").arg("--out").arg(dir).output().expect("ferret certs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn p(path: &Path, file: &str) -> String {
+    path.join(file).to_string_lossy().into_owned()
+}
+
+fn mtls_server(binary: &Path, certs: &Path, extra: &[&str]) -> Running {
+    let mut args = vec![
+        "exec".to_owned(),
+        binary.to_string_lossy().into_owned(),
+        "--headless".into(),
+        "--listen=127.0.0.1:0".into(),
+        "--accept-multiclient".into(),
+        format!("--tls-cert={}", p(certs, "server.pem")),
+        format!("--tls-key={}", p(certs, "server.key")),
+        format!("--tls-client-ca={}", p(certs, "ca.pem")),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    start(&args)
+}
+
+fn tunnel(server: &str, certs: &Path, client_cert: bool) -> Running {
+    let mut args = vec!["tunnel".to_owned(), format!("--connect={server}"), format!("--tls-ca={}", p(certs, "ca.pem"))];
+    if client_cert {
+        args.push(format!("--tls-cert={}", p(certs, "client.pem")));
+        args.push(format!("--tls-key={}", p(certs, "client.key")));
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    start(&args)
+}
+
+/// Whether a JSON-RPC call through `addr` is answered.
+fn answered(addr: &str) -> bool {
+    let Ok(mut client) = RpcClient::connect(addr) else { return false };
+    client.call("IsMulticlient", json!({})).is_ok()
+}
+
+#[test]
+fn dlv_connect_works_through_the_tunnel_with_client_certificates() {
+    let dir = scratch("tls-session");
+    certs(&dir);
+    let binary = build_fixture("hello", &GoToolchain::find("1.26"), &BuildOptions::debug());
+    let server = mtls_server(&binary, &dir, &[]);
+    let tunnel = tunnel(&server.addr, &dir, true);
+    let session = terminal::basic_session(&fixture_dir("hello").join("main.go"));
+    let commands: Vec<&str> = session.iter().map(String::as_str).collect();
+    let transcript = terminal::run_dlv_connect(&tunnel.addr, &commands, Duration::from_secs(60));
+    let text = transcript.render();
+    assert!(!transcript.timed_out, "{text}");
+    assert!(text.contains("[Breakpoint 1] main.main()"), "{text}");
+    assert!(text.contains("main.(*Counter).Add()"), "step entered Add:\n{text}");
+    assert!(text.contains("has exited with status 0"), "{text}");
+}
+
+#[test]
+fn clients_without_the_right_certificate_are_refused() {
+    let dir = scratch("tls-refusals");
+    certs(&dir);
+    let other = dir.join("other");
+    certs(&other);
+    let binary = build_fixture("hello", &GoToolchain::find("1.26"), &BuildOptions::debug());
+    let server = mtls_server(&binary, &dir, &["--tls-allowed-subjects=CN=ferret client"]);
+
+    // Plain JSON-RPC on the TLS port gets nothing back.
+    let mut plain = std::net::TcpStream::connect(&server.addr).unwrap();
+    plain.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    plain.write_all(b"{\"method\":\"RPCServer.IsMulticlient\",\"params\":[{}],\"id\":1}").unwrap();
+    let mut reply = Vec::new();
+    let _ = plain.read_to_end(&mut reply);
+    assert!(!String::from_utf8_lossy(&reply).contains("IsMulticlient"), "plain client was answered");
+
+    // No client certificate, or one from another CA: refused.
+    let no_cert = tunnel(&server.addr, &dir, false);
+    assert!(!answered(&no_cert.addr), "client without a certificate was served");
+    let mut foreign = vec!["tunnel".to_owned(), format!("--connect={}", server.addr)];
+    foreign.push(format!("--tls-ca={}", p(&dir, "ca.pem")));
+    foreign.push(format!("--tls-cert={}", p(&other, "client.pem")));
+    foreign.push(format!("--tls-key={}", p(&other, "client.key")));
+    let foreign: Vec<&str> = foreign.iter().map(String::as_str).collect();
+    let foreign = start(&foreign);
+    assert!(!answered(&foreign.addr), "client certificate from another CA was served");
+
+    // The right certificate is served, and Ferret.Clients shows its subject.
+    let good = tunnel(&server.addr, &dir, true);
+    let mut client = RpcClient::connect(&good.addr).unwrap();
+    let reply = client.request(&json!({"method": "Ferret.Clients", "params": [{}], "id": 1})).unwrap();
+    let clients = reply["result"]["Clients"].as_array().expect("client list").clone();
+    assert!(clients.iter().any(|c| c["Subject"] == json!("CN=ferret client") && c["Protocol"] == json!("json-rpc")), "{reply}");
+
+    // A server that allows another subject refuses this one.
+    let strict = mtls_server(&binary, &dir, &["--tls-allowed-subjects=CN=someone else"]);
+    let strict_tunnel = tunnel(&strict.addr, &dir, true);
+    assert!(!answered(&strict_tunnel.addr), "a subject outside the allowed list was served");
+}
+
+#[test]
+fn sighup_reloads_certificates_without_dropping_clients() {
+    let dir = scratch("tls-reload");
+    let first = dir.join("first");
+    let second = dir.join("second");
+    certs(&first);
+    certs(&second);
+    let live = dir.join("live");
+    std::fs::create_dir_all(&live).unwrap();
+    for file in ["server.pem", "server.key", "ca.pem"] {
+        std::fs::copy(first.join(file), live.join(file)).unwrap();
+    }
+    let binary = build_fixture("hello", &GoToolchain::find("1.26"), &BuildOptions::debug());
+    let server = mtls_server(&binary, &live, &[]);
+    let old_tunnel = tunnel(&server.addr, &first, true);
+    let mut connected = RpcClient::connect(&old_tunnel.addr).unwrap();
+    connected.call("IsMulticlient", json!({})).unwrap();
+
+    // Swap in the second set and reload.
+    for file in ["server.pem", "server.key", "ca.pem"] {
+        std::fs::copy(second.join(file), live.join(file)).unwrap();
+    }
+    let status = Command::new("kill").arg("-HUP").arg(server.child.id().to_string()).status().unwrap();
+    assert!(status.success());
+    std::thread::sleep(Duration::from_millis(300));
+
+    let new_tunnel = tunnel(&server.addr, &second, true);
+    assert!(answered(&new_tunnel.addr), "the reloaded certificates are not served");
+    let stale = tunnel(&server.addr, &first, true);
+    assert!(!answered(&stale.addr), "the old CA still works after reload");
+    // The client connected before the reload is still served.
+    assert_eq!(connected.call("IsMulticlient", json!({})).unwrap(), json!({"IsMulticlient": true}));
+}
