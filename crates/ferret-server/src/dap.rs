@@ -8,8 +8,14 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 pub const NOT_YET: &str = "this ferret build does not speak DAP yet; connect a Delve JSON-RPC client \
                            (e.g. `dlv connect HOST:PORT`) to this port instead";
 
-/// Answers the first DAP request with an error response and closes.
-pub async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S) {
+/// Answers the first DAP request with the not-yet-supported error.
+pub async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(stream: S) {
+    refuse_with(stream, NOT_YET).await
+}
+
+/// Answers the first DAP request with an error response carrying
+/// `message`, and closes.
+pub async fn refuse_with<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, message: &str) {
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 4096];
     // Read the header and the body it announces (at most 1 MiB).
@@ -39,8 +45,8 @@ pub async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S) {
         "request_seq": request.get("seq").cloned().unwrap_or(json!(0)),
         "success": false,
         "command": request.get("command").cloned().unwrap_or(json!("")),
-        "message": NOT_YET,
-        "body": {"error": {"id": 3000, "format": NOT_YET, "showUser": true}},
+        "message": message,
+        "body": {"error": {"id": 3000, "format": message, "showUser": true}},
     });
     let text = body.to_string();
     let message = format!("Content-Length: {}\r\n\r\n{}", text.len(), text);

@@ -45,7 +45,12 @@ pub struct ServerConfig {
     pub only_same_user: bool,
     /// Serve over TLS with this configuration.
     pub tls: Option<Arc<tls::TlsState>>,
+    /// Most clients connected at once; more are refused with an error.
+    pub max_clients: usize,
 }
+
+/// The default for [`ServerConfig::max_clients`].
+pub const DEFAULT_MAX_CLIENTS: usize = 64;
 
 /// A connected client, as `Ferret.Clients` lists it.
 #[derive(Debug, Clone)]
@@ -108,6 +113,8 @@ pub struct Context {
     pub core: bool,
     /// Request size limit.
     pub max_request_bytes: usize,
+    /// Client limit.
+    pub max_clients: usize,
     /// Events for `GetEvents`.
     pub events: EventQueue,
     /// Set once the server is ending (after `Detach`).
@@ -141,11 +148,26 @@ impl<R: AsyncRead + Unpin> Frames<R> {
     pub fn new(reader: R, limit: usize) -> Frames<R> {
         Frames { reader, buffer: Vec::new(), limit }
     }
+
+    /// The underlying reader (to drain it before closing).
+    pub fn reader_mut(&mut self) -> &mut R {
+        &mut self.reader
+    }
 }
 
-/// The next JSON value, or `None` at end of stream, on invalid JSON (which
-/// closes the connection, as in Delve) or past the size limit.
-pub async fn read_json_values<R: AsyncRead + Unpin>(frames: &mut Frames<R>) -> Option<Value> {
+/// Why reading requests stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadEnd {
+    /// The client closed the connection (or it broke).
+    Closed,
+    /// The bytes are not JSON (Delve closes the connection without a word).
+    Invalid,
+    /// A request grew past the size limit.
+    TooLarge,
+}
+
+/// The next JSON value, or why there is none.
+pub async fn read_json_values<R: AsyncRead + Unpin>(frames: &mut Frames<R>) -> Result<Value, ReadEnd> {
     // Whether the bytes read since the last attempt could complete a value:
     // an object is only complete once a `}` has arrived, so a large request
     // arriving in pieces is not re-parsed from the start for every piece.
@@ -159,18 +181,18 @@ pub async fn read_json_values<R: AsyncRead + Unpin>(frames: &mut Frames<R>) -> O
                 Some(Ok(value)) => {
                     let used = stream.byte_offset();
                     frames.buffer.drain(..used);
-                    return Some(value);
+                    return Ok(value);
                 }
                 Some(Err(e)) if e.is_eof() => {}
-                _ => return None,
+                _ => return Err(ReadEnd::Invalid),
             }
         }
         if frames.buffer.len() > frames.limit {
-            return None;
+            return Err(ReadEnd::TooLarge);
         }
         let mut chunk = [0u8; 64 * 1024];
         match frames.reader.read(&mut chunk).await {
-            Ok(0) | Err(_) => return None,
+            Ok(0) | Err(_) => return Err(ReadEnd::Closed),
             Ok(n) => {
                 worth_parsing = chunk[..n].contains(&b'}');
                 frames.buffer.extend_from_slice(&chunk[..n]);
@@ -190,6 +212,7 @@ pub async fn serve(listener: TcpListener, debugger: Debugger, config: ServerConf
         accept_multiclient: config.accept_multiclient,
         core: config.core,
         max_request_bytes: config.max_request_bytes,
+        max_clients: config.max_clients,
         events: EventQueue::default(),
         ended: AtomicBool::new(false),
         shutdown: Notify::new(),
@@ -282,6 +305,15 @@ async fn serve_stream(
     }
 }
 
+/// Tells one client why it is turned away, in its own protocol, and closes.
+async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(stream: S, protocol: &str, message: &str) {
+    if protocol == "dap" {
+        dap::refuse_with(stream, message).await;
+    } else {
+        rpc2::refuse(stream, message).await;
+    }
+}
+
 /// Removes a client from the list when its connection ends.
 struct Registered<'a> {
     ctx: &'a Context,
@@ -306,13 +338,20 @@ where
     };
     let protocol = if first == b'C' { "dap" } else { "json-rpc" };
     let id = ctx.next_client.fetch_add(1, Ordering::SeqCst);
-    ctx.clients.lock().unwrap_or_else(|e| e.into_inner()).push(ClientInfo {
-        id,
-        address: peer.to_string(),
-        protocol,
-        subject,
-        since: std::time::SystemTime::now(),
-    });
+    let admitted = {
+        let mut clients = ctx.clients.lock().unwrap_or_else(|e| e.into_inner());
+        let room = clients.len() < ctx.max_clients;
+        if room {
+            clients.push(ClientInfo { id, address: peer.to_string(), protocol, subject, since: std::time::SystemTime::now() });
+        }
+        room
+    };
+    if !admitted {
+        let message = format!("too many clients: this server accepts at most {} at once", ctx.max_clients);
+        eprintln!("refusing {peer}: {message}");
+        refuse(buffered, protocol, &message).await;
+        return;
+    }
     let _registered = Registered { ctx: &ctx, id };
     if protocol == "dap" {
         dap::refuse(buffered).await;

@@ -14,7 +14,7 @@ mod tunnel;
 use clap::{Args, Parser, Subcommand};
 use ferret_debugger::{Debugger, TargetSpec};
 use ferret_gort::BinaryInfo;
-use ferret_server::{ServerConfig, DEFAULT_MAX_REQUEST_BYTES};
+use ferret_server::ServerConfig;
 use ferret_target::linux::LaunchOptions;
 
 /// ferret: a headless debug server for Go programs, compatible with
@@ -166,6 +166,13 @@ struct ServerFlags {
     /// Require client certificates signed by this CA (mutual TLS).
     #[arg(long, requires = "tls_cert")]
     tls_client_ca: Option<PathBuf>,
+    /// Most clients served at once; more get an error and are closed.
+    #[arg(long, default_value_t = ferret_server::DEFAULT_MAX_CLIENTS)]
+    max_clients: usize,
+    /// Largest request in bytes; a bigger one gets an error and its
+    /// connection is closed.
+    #[arg(long, default_value_t = ferret_server::DEFAULT_MAX_REQUEST_BYTES)]
+    max_request_size: usize,
     /// Only these client certificate subjects (e.g. "CN=ferret client").
     #[arg(long, value_delimiter = ';', requires = "tls_client_ca")]
     tls_allowed_subjects: Vec<String>,
@@ -344,7 +351,8 @@ fn run_server(spec: TargetSpec, flags: &ServerFlags, core: bool) -> Result<(), S
         let config = ServerConfig {
             accept_multiclient: flags.accept_multiclient,
             core,
-            max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            max_request_bytes: flags.max_request_size,
+            max_clients: flags.max_clients,
             only_same_user: flags.only_same_user,
             tls,
         };

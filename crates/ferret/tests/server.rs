@@ -270,7 +270,8 @@ fn bad_requests_get_errors_and_the_server_stays_up() {
     let mut rest = Vec::new();
     huge.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let _ = huge.read_to_end(&mut rest);
-    assert!(rest.is_empty(), "no reply to an oversized request");
+    let rest = String::from_utf8_lossy(&rest);
+    assert!(rest.contains("request larger than the server's limit"), "oversized request got {rest:?}");
     // The first client still works.
     let reply = client.call("IsMulticlient", json!({})).unwrap();
     assert_eq!(reply, json!({"IsMulticlient": true}));
@@ -445,4 +446,30 @@ fn an_attached_target_keeps_running_after_detach_and_debug_builds_the_package() 
 
 fn nix_kill(pid: i32) {
     let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+}
+
+#[test]
+fn clients_beyond_the_limit_get_an_error() {
+    let binary = hello("1.26");
+    let server = Server::start(&[
+        "exec",
+        binary.to_str().unwrap(),
+        "--headless",
+        "--listen=127.0.0.1:0",
+        "--accept-multiclient",
+        "--max-clients=2",
+    ]);
+    let mut a = server.client();
+    let mut b = server.client();
+    a.call("IsMulticlient", json!({})).unwrap();
+    b.call("IsMulticlient", json!({})).unwrap();
+    let mut c = server.client();
+    let reply = c.request(&json!({"method": "RPCServer.IsMulticlient", "params": [{}], "id": 1})).expect("an error reply");
+    assert_eq!(reply["error"], json!("too many clients: this server accepts at most 2 at once"));
+    // Room again once a client leaves.
+    drop(b);
+    std::thread::sleep(Duration::from_millis(200));
+    let mut d = server.client();
+    assert_eq!(d.call("IsMulticlient", json!({})).unwrap(), json!({"IsMulticlient": true}));
+    a.call("Detach", json!({"Kill": true})).unwrap();
 }

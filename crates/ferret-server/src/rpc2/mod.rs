@@ -14,7 +14,7 @@ use std::sync::Arc;
 use ferret_debugger::model::{Breakpoint, BreakpointRequest, Command, LoadConfig};
 use ferret_debugger::{Debugger, SessionError};
 use serde_json::{json, Map, Value};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use crate::{read_json_values, Context, Frames};
@@ -38,14 +38,26 @@ where
                 break;
             }
         }
+        let _ = writer.shutdown().await;
     });
     let mut frames = Frames::new(reader, ctx.max_request_bytes);
+    let mut too_large = false;
     loop {
         let request = tokio::select! {
             request = read_json_values(&mut frames) => request,
             _ = ctx.shutdown.notified() => break,
         };
-        let Some(request) = request else { break };
+        let request = match request {
+            Ok(request) => request,
+            Err(crate::ReadEnd::TooLarge) => {
+                let message =
+                    format!("request larger than the server's limit of {} bytes; closing this connection", ctx.max_request_bytes);
+                let _ = out_tx.send(envelope(Value::Null, Err(message)));
+                too_large = true;
+                break;
+            }
+            Err(_) => break,
+        };
         let id = request.get("id").cloned().unwrap_or(Value::Null);
         let method = request.get("method").and_then(Value::as_str).unwrap_or("").to_owned();
         let params = match parse_params(&request, &method) {
@@ -79,6 +91,31 @@ where
     }
     drop(out_tx);
     let _ = writer_task.await;
+    if too_large {
+        // Keep reading (and dropping) what the client is still sending for a
+        // moment, so closing does not reset the connection before it has read
+        // the error.
+        let drain = async {
+            let mut sink = [0u8; 64 * 1024];
+            while matches!(frames.reader_mut().read(&mut sink).await, Ok(n) if n > 0) {}
+        };
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), drain).await;
+    }
+}
+
+/// Answers a client that is turned away with one error reply, then closes
+/// (after reading what it already sent, so the close does not reset the
+/// connection before the client has read the error).
+pub async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, message: &str) {
+    let mut line = serde_json::to_vec(&envelope(Value::Null, Err(message.to_owned()))).unwrap_or_default();
+    line.push(b'\n');
+    let _ = stream.write_all(&line).await;
+    let _ = stream.shutdown().await;
+    let drain = async {
+        let mut sink = [0u8; 4096];
+        while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), drain).await;
 }
 
 /// `{"id":..,"result":..,"error":..}` with all three keys, as Go writes it.
