@@ -191,3 +191,40 @@ fn sighup_reloads_certificates_without_dropping_clients() {
     // The client connected before the reload is still served.
     assert_eq!(connected.call("IsMulticlient", json!({})).unwrap(), json!({"IsMulticlient": true}));
 }
+
+#[test]
+fn rsa_and_ed25519_server_keys_work_too() {
+    let binary = build_fixture("hello", &GoToolchain::find("1.26"), &BuildOptions::debug());
+    for (name, key_args) in [("rsa", vec!["-newkey", "rsa:2048"]), ("ed25519", vec!["-newkey", "ed25519"])] {
+        let dir = scratch(&format!("tls-{name}"));
+        let ext = dir.join("server.ext");
+        std::fs::write(&ext, "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n").unwrap();
+        let openssl = |args: Vec<String>| {
+            let out = Command::new("openssl").args(&args).current_dir(&dir).output().expect("run openssl");
+            assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // A CA, and a server certificate it signs, both with this key type.
+        let mut ca = own(&["req", "-x509", "-nodes", "-days", "2", "-subj", "/CN=test CA", "-keyout", "ca.key", "-out", "ca.pem"]);
+        ca.extend(own(&key_args));
+        openssl(ca);
+        let mut csr = own(&["req", "-nodes", "-subj", "/CN=localhost", "-keyout", "server.key", "-out", "server.csr"]);
+        csr.extend(own(&key_args));
+        openssl(csr);
+        openssl(own(&[
+            "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
+            "-out", "server.pem", "-extfile", "server.ext",
+        ]));
+        let server = start(&[
+            "exec",
+            binary.to_str().unwrap(),
+            "--headless",
+            "--listen=127.0.0.1:0",
+            "--accept-multiclient",
+            &format!("--tls-cert={}", p(&dir, "server.pem")),
+            &format!("--tls-key={}", p(&dir, "server.key")),
+        ]);
+        let tunnel = start(&["tunnel", &format!("--connect={}", server.addr), &format!("--tls-ca={}", p(&dir, "ca.pem"))]);
+        assert!(answered(&tunnel.addr), "{name} server key not served");
+    }
+}
