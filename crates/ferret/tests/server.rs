@@ -473,3 +473,41 @@ fn clients_beyond_the_limit_get_an_error() {
     assert_eq!(d.call("IsMulticlient", json!({})).unwrap(), json!({"IsMulticlient": true}));
     a.call("Detach", json!({"Kill": true})).unwrap();
 }
+
+#[test]
+fn sigterm_detaches_from_an_attached_target_which_runs_on() {
+    let busy = build_fixture("busy", &GoToolchain::find("1.26"), &BuildOptions::debug());
+    let dir = ferret_testkit::target_dir().join("scratch").join(format!("sigterm-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("beats.txt");
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("'{}' heartbeat '{}' >/dev/null 2>&1 & echo $!", busy.display(), log.display()))
+        .output()
+        .unwrap();
+    let pid: i32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut server = Server::start(&["attach", &pid.to_string(), "--headless", "--listen=127.0.0.1:0", "--accept-multiclient"]);
+    let mut client = server.client();
+    let bp = client.call("CreateBreakpoint", json!({"Breakpoint": {}, "LocExpr": "main.beat"})).unwrap();
+    let addr = bp["Breakpoint"]["addr"].as_u64().unwrap();
+    client.send(&json!({"method": "RPCServer.Command", "params": [{"name": "continue"}], "id": 7})).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let status = Command::new("kill").arg("-TERM").arg(server.child.id().to_string()).status().unwrap();
+    assert!(status.success());
+    assert!(server.wait_exit(Duration::from_secs(10)).is_some(), "server ignored SIGTERM");
+    // The target runs on, untraced and without our int3.
+    let before = std::fs::read_to_string(&log).unwrap().lines().count();
+    std::thread::sleep(Duration::from_millis(300));
+    let after = std::fs::read_to_string(&log).unwrap().lines().count();
+    assert!(after > before, "the attached target stopped after the server's SIGTERM");
+    let status_text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert!(status_text.contains("TracerPid:\t0"), "still traced");
+    let mut byte = [0u8];
+    std::fs::File::open(format!("/proc/{pid}/mem"))
+        .and_then(|f| std::os::unix::fs::FileExt::read_exact_at(&f, &mut byte, addr))
+        .unwrap();
+    assert_ne!(byte[0], 0xcc, "breakpoint left in the target");
+    nix_kill(pid);
+}

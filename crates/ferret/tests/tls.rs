@@ -228,3 +228,45 @@ fn rsa_and_ed25519_server_keys_work_too() {
         assert!(answered(&tunnel.addr), "{name} server key not served");
     }
 }
+
+#[test]
+fn dap_over_tls_gets_a_dap_answer() {
+    let dir = scratch("tls-dap");
+    certs(&dir);
+    let binary = build_fixture("hello", &GoToolchain::find("1.26"), &BuildOptions::debug());
+    let server = mtls_server(&binary, &dir, &[]);
+    let tunnel = tunnel(&server.addr, &dir, true);
+    let mut dap = std::net::TcpStream::connect(&tunnel.addr).unwrap();
+    let body = r#"{"seq":1,"type":"request","command":"initialize","arguments":{}}"#;
+    dap.write_all(format!("Content-Length: {}\r\n\r\n{body}", body.len()).as_bytes()).unwrap();
+    dap.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut answer = String::new();
+    let _ = dap.read_to_string(&mut answer);
+    assert!(answer.starts_with("Content-Length:") && answer.contains("\"command\":\"initialize\""), "{answer}");
+}
+
+#[test]
+fn sixty_four_clients_at_once_and_the_sixty_fifth_refused() {
+    let dir = scratch("tls-64");
+    certs(&dir);
+    let binary = build_fixture("hello", &GoToolchain::find("1.26"), &BuildOptions::debug());
+    let server = mtls_server(&binary, &dir, &[]);
+    let tunnel = tunnel(&server.addr, &dir, true);
+    let mut clients: Vec<RpcClient> = (0..64).map(|_| RpcClient::connect(&tunnel.addr).unwrap()).collect();
+    for client in &mut clients {
+        client.call("IsMulticlient", json!({})).unwrap();
+    }
+    let mut extra = RpcClient::connect(&tunnel.addr).unwrap();
+    let reply = extra.request(&json!({"method": "RPCServer.State", "params": [{}], "id": 1})).expect("an error reply");
+    assert_eq!(reply["error"], json!("too many clients: this server accepts at most 64 at once"));
+    let workers: Vec<_> = clients
+        .into_iter()
+        .map(|mut client| {
+            std::thread::spawn(move || {
+                (0..200).filter(|_| client.call("State", json!({"NonBlocking": true})).is_err()).count()
+            })
+        })
+        .collect();
+    let failures: usize = workers.into_iter().map(|w| w.join().unwrap()).sum();
+    assert_eq!(failures, 0, "State calls failed");
+}
