@@ -9,10 +9,22 @@ use std::net::{IpAddr, SocketAddr};
 pub fn same_user(peer: SocketAddr) -> bool {
     // SAFETY: geteuid cannot fail.
     let me = unsafe { libc::geteuid() };
-    ["/proc/net/tcp", "/proc/net/tcp6"]
-        .iter()
-        .filter_map(|table| std::fs::read_to_string(table).ok())
-        .any(|text| text.lines().skip(1).any(|line| owner_of(line, peer) == Some(me)))
+    // Stop at the first matching line: with many connections in TIME_WAIT
+    // these tables grow long, and this runs on every accept.
+    let tables: &[&str] = match peer.ip() {
+        IpAddr::V4(_) => &["/proc/net/tcp", "/proc/net/tcp6"],
+        IpAddr::V6(_) => &["/proc/net/tcp6"],
+    };
+    for table in tables {
+        let Ok(file) = std::fs::File::open(table) else { continue };
+        let reader = std::io::BufReader::with_capacity(64 * 1024, file);
+        for line in std::io::BufRead::lines(reader).skip(1).map_while(Result::ok) {
+            if let Some(uid) = owner_of(&line, peer) {
+                return uid == me;
+            }
+        }
+    }
+    false
 }
 
 /// The uid column of a `/proc/net/tcp*` line whose local address is `peer`.
