@@ -3,7 +3,7 @@
 //! toolchain, in debug, optimized and `-trimpath` variants.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use ferret_gort::bininfo::{CfaRule, RegisterRule};
 use ferret_gort::{BinaryError, BinaryInfo};
@@ -452,7 +452,7 @@ fn bad_binaries_get_clear_errors() {
 fn the_cli_prints_binary_info() {
     let toolchain = &GoToolchain::selected()[0];
     let binary = build_fixture("hello", toolchain, &BuildOptions::debug());
-    let ferret = ferret_binary();
+    let ferret = ferret_testkit::ferret_binary();
     let out = std::process::Command::new(&ferret)
         .arg("bininfo")
         .arg(&binary)
@@ -469,16 +469,6 @@ fn the_cli_prints_binary_info() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open /nonexistent/prog"));
 }
 
-/// The `ferret` executable built by `scripts/test` (release) or a plain
-/// `cargo build` (debug).
-fn ferret_binary() -> PathBuf {
-    let target = ferret_testkit::target_dir();
-    ["release", "debug"]
-        .iter()
-        .map(|p| target.join(p).join("ferret"))
-        .find(|p| Path::new(p).exists())
-        .expect("build ferret first: cargo build --release --bin ferret")
-}
 
 #[test]
 fn locations_match_dlv_find_location() {

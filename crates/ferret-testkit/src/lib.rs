@@ -32,3 +32,14 @@ pub fn repo_root() -> PathBuf {
 pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target"))
 }
+
+/// The `ferret` executable built by `scripts/test` (release) or a plain
+/// `cargo build` (debug).
+pub fn ferret_binary() -> PathBuf {
+    let target = target_dir();
+    ["release", "debug"]
+        .iter()
+        .map(|profile| target.join(profile).join("ferret"))
+        .find(|path| path.exists())
+        .expect("build ferret first: cargo build --release --bin ferret")
+}

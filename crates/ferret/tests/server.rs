@@ -14,16 +14,6 @@ use ferret_testkit::terminal;
 use ferret_testkit::toolchain::GoToolchain;
 use serde_json::{json, Value};
 
-/// The `ferret` executable built by `scripts/test` (release) or a plain
-/// `cargo build` (debug).
-fn ferret_binary() -> PathBuf {
-    let target = ferret_testkit::target_dir();
-    ["release", "debug"]
-        .iter()
-        .map(|p| target.join(p).join("ferret"))
-        .find(|p| p.exists())
-        .expect("build ferret first: cargo build --release --bin ferret")
-}
 
 /// A running `ferret` server; killed when dropped.
 struct Server {
@@ -41,7 +31,7 @@ impl Drop for Server {
 impl Server {
     /// Starts `ferret ARGS` and reads Delve's startup line.
     fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(ferret_binary())
+        let mut child = Command::new(ferret_testkit::ferret_binary())
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -291,7 +281,7 @@ fn startup_errors_are_clear() {
     let binary = hello("1.26");
     let binary = binary.to_str().unwrap();
     let run = |args: &[&str]| {
-        let out = Command::new(ferret_binary()).args(args).output().expect("run ferret");
+        let out = Command::new(ferret_testkit::ferret_binary()).args(args).output().expect("run ferret");
         (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
     };
     let busy_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -400,14 +390,7 @@ fn an_attached_target_keeps_running_after_detach_and_debug_builds_the_package() 
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let log = dir.join("beats.txt");
-    // Started outside this test's children, as an attach target would be.
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(format!("'{}' heartbeat '{}' >/dev/null 2>&1 & echo $!", busy.display(), log.display()))
-        .output()
-        .unwrap();
-    let pid: i32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    let pid = start_heartbeat(&busy, &log);
     let mut server = Server::start(&["attach", &pid.to_string(), "--headless", "--listen=127.0.0.1:0", "--accept-multiclient"]);
     let mut client = server.client();
     assert_eq!(client.call("AttachedToExistingProcess", json!({})).unwrap(), json!({"Answer": true}));
@@ -417,14 +400,11 @@ fn an_attached_target_keeps_running_after_detach_and_debug_builds_the_package() 
     assert_eq!(stopped["State"]["currentThread"]["function"]["name"], json!("main.beat"));
     client.call("Detach", json!({"Kill": false})).unwrap();
     assert!(server.wait_exit(Duration::from_secs(10)).is_some());
-    let before = std::fs::read_to_string(&log).unwrap().lines().count();
-    std::thread::sleep(Duration::from_millis(300));
-    let after = std::fs::read_to_string(&log).unwrap().lines().count();
-    assert!(after > before, "the attached program stopped beating after Detach");
+    assert!(still_beating(&log), "the attached program stopped beating after Detach");
     nix_kill(pid);
 
     // `ferret debug` builds the package in the working directory.
-    let mut child = Command::new(ferret_binary())
+    let mut child = Command::new(ferret_testkit::ferret_binary())
         .args(["debug", "--headless", "--listen=127.0.0.1:0", "--accept-multiclient"])
         .current_dir(fixture_dir("hello"))
         .env("GOTOOLCHAIN", "local")
@@ -442,6 +422,27 @@ fn an_attached_target_keeps_running_after_detach_and_debug_builds_the_package() 
     assert_eq!(location["Locations"][0]["function"]["name"], json!("main.main"));
     client.call("Detach", json!({"Kill": true})).unwrap();
     let _ = child.wait();
+}
+
+/// Starts the busy fixture's heartbeat outside this test's children (as an
+/// attach target would be) and returns its pid.
+fn start_heartbeat(busy: &Path, log: &Path) -> i32 {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("'{}' heartbeat '{}' >/dev/null 2>&1 & echo $!", busy.display(), log.display()))
+        .output()
+        .unwrap();
+    let pid = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    pid
+}
+
+/// Whether the heartbeat log grows over 300 ms.
+fn still_beating(log: &Path) -> bool {
+    let count = || std::fs::read_to_string(log).map(|t| t.lines().count()).unwrap_or(0);
+    let before = count();
+    std::thread::sleep(Duration::from_millis(300));
+    count() > before
 }
 
 fn nix_kill(pid: i32) {
@@ -481,13 +482,7 @@ fn sigterm_detaches_from_an_attached_target_which_runs_on() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let log = dir.join("beats.txt");
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(format!("'{}' heartbeat '{}' >/dev/null 2>&1 & echo $!", busy.display(), log.display()))
-        .output()
-        .unwrap();
-    let pid: i32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    let pid = start_heartbeat(&busy, &log);
     let mut server = Server::start(&["attach", &pid.to_string(), "--headless", "--listen=127.0.0.1:0", "--accept-multiclient"]);
     let mut client = server.client();
     let bp = client.call("CreateBreakpoint", json!({"Breakpoint": {}, "LocExpr": "main.beat"})).unwrap();
@@ -498,10 +493,7 @@ fn sigterm_detaches_from_an_attached_target_which_runs_on() {
     assert!(status.success());
     assert!(server.wait_exit(Duration::from_secs(10)).is_some(), "server ignored SIGTERM");
     // The target runs on, untraced and without our int3.
-    let before = std::fs::read_to_string(&log).unwrap().lines().count();
-    std::thread::sleep(Duration::from_millis(300));
-    let after = std::fs::read_to_string(&log).unwrap().lines().count();
-    assert!(after > before, "the attached target stopped after the server's SIGTERM");
+    assert!(still_beating(&log), "the attached target stopped after the server's SIGTERM");
     let status_text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     assert!(status_text.contains("TracerPid:\t0"), "still traced");
     let mut byte = [0u8];

@@ -13,14 +13,6 @@ use ferret_testkit::terminal;
 use ferret_testkit::toolchain::GoToolchain;
 use serde_json::json;
 
-fn ferret_binary() -> PathBuf {
-    let target = ferret_testkit::target_dir();
-    ["release", "debug"]
-        .iter()
-        .map(|p| target.join(p).join("ferret"))
-        .find(|p| p.exists())
-        .expect("build ferret first: cargo build --release --bin ferret")
-}
 
 /// A ferret process (server or tunnel) and the address it printed.
 struct Running {
@@ -37,7 +29,7 @@ impl Drop for Running {
 
 /// Starts `ferret ARGS` and reads the address from its first stdout line.
 fn start(args: &[&str]) -> Running {
-    let mut child = Command::new(ferret_binary())
+    let mut child = Command::new(ferret_testkit::ferret_binary())
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -60,7 +52,7 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn certs(dir: &Path) {
-    let out = Command::new(ferret_binary()).arg("certs").arg("--out").arg(dir).output().expect("ferret certs");
+    let out = Command::new(ferret_testkit::ferret_binary()).arg("certs").arg("--out").arg(dir).output().expect("ferret certs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
