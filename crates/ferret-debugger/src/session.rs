@@ -269,6 +269,24 @@ fn resolve(bi: &BinaryInfo, spec: &str) -> Result<ferret_gort::bininfo::Location
     }
 }
 
+/// The CFA of a frame whose stack and frame pointers are `sp` and `bp`,
+/// and the address of the slot holding its return address, by `rule`.
+/// `None` when the CFA is not register-based on SP or BP.
+fn frame_addresses(rule: &ferret_gort::bininfo::FrameRule, sp: u64, bp: u64) -> Option<(u64, u64)> {
+    let CfaRule::RegisterOffset { register, offset } = rule.cfa else { return None };
+    let base = match register {
+        7 => sp,
+        6 => bp,
+        _ => return None,
+    };
+    let cfa = base.wrapping_add(offset as u64);
+    let ra_offset = match rule.register(rule.return_address_register) {
+        Some(RegisterRule::AtCfaOffset(o)) => o,
+        _ => -8,
+    };
+    Some((cfa, cfa.wrapping_add(ra_offset as u64)))
+}
+
 /// Refuses `file:line` expressions whose line is not a number, in Delve's words.
 fn check_well_formed(spec: &str) -> Result<()> {
     match spec.rsplit_once(':') {
@@ -574,13 +592,7 @@ impl Session {
             let lookup = if first { pc } else { pc - 1 };
             let info = self.bi.pc_info(lookup)?;
             let Some(rule) = self.bi.frame_rule(lookup)? else { break };
-            let CfaRule::RegisterOffset { register, offset } = rule.cfa else { break };
-            let base = match register {
-                7 => sp,
-                6 => bp,
-                _ => break,
-            };
-            let cfa = base.wrapping_add(offset as u64);
+            let Some((cfa, ra_slot)) = frame_addresses(&rule, sp, bp) else { break };
             let frame_offset = if stack_hi != 0 { cfa as i64 - stack_hi as i64 } else { cfa as i64 - regs.sp() as i64 };
             let frame_pointer_offset = if stack_hi != 0 { bp as i64 - stack_hi as i64 } else { 0 };
             let mut bottom = false;
@@ -626,18 +638,14 @@ impl Session {
             if bottom {
                 break;
             }
-            let ra_offset = match rule.register(rule.return_address_register) {
-                Some(RegisterRule::AtCfaOffset(o)) => o,
-                _ => -8,
-            };
-            let Some(ra) = self.read_u64(cfa.wrapping_add(ra_offset as u64)) else { break };
+            let Some(ra) = self.read_u64(ra_slot) else { break };
             // Go's CFI does not describe the frame pointer; Go saves it
             // just below the return address.
             let saved_bp = match rule.register(6) {
-                Some(RegisterRule::AtCfaOffset(o)) => o,
-                _ => ra_offset - 8,
+                Some(RegisterRule::AtCfaOffset(o)) => cfa.wrapping_add(o as u64),
+                _ => ra_slot.wrapping_sub(8),
             };
-            bp = self.read_u64(cfa.wrapping_add(saved_bp as u64)).unwrap_or(bp);
+            bp = self.read_u64(saved_bp).unwrap_or(bp);
             sp = cfa;
             pc = ra;
             first = false;
@@ -876,15 +884,10 @@ impl Session {
     fn frame_of(&self, tid: i32) -> Result<(u64, Option<u64>)> {
         let regs = self.target.state().registers(tid)?;
         let rule = self.bi.frame_rule(regs.pc())?;
-        let Some(rule) = rule else { return Ok((regs.sp(), None)) };
-        let CfaRule::RegisterOffset { register, offset } = rule.cfa else { return Ok((regs.sp(), None)) };
-        let base = if register == 6 { regs.rbp } else { regs.sp() };
-        let cfa = base.wrapping_add(offset as u64);
-        let ra_offset = match rule.register(rule.return_address_register) {
-            Some(RegisterRule::AtCfaOffset(o)) => o,
-            _ => -8,
-        };
-        Ok((cfa, self.read_u64(cfa.wrapping_add(ra_offset as u64))))
+        match rule.and_then(|rule| frame_addresses(&rule, regs.sp(), regs.rbp)) {
+            Some((cfa, ra_slot)) => Ok((cfa, self.read_u64(ra_slot))),
+            None => Ok((regs.sp(), None)),
+        }
     }
 
     /// `next` (and `step` with `step_into`): breakpoints on every other

@@ -385,13 +385,7 @@ fn only_the_same_user_may_connect_to_a_loopback_server() {
 
 #[test]
 fn an_attached_target_keeps_running_after_detach_and_debug_builds_the_package() {
-    let busy = build_fixture("busy", &GoToolchain::find("1.26"), &BuildOptions::debug());
-    let dir = ferret_testkit::target_dir().join("scratch").join(format!("server-attach-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let log = dir.join("beats.txt");
-    let pid = start_heartbeat(&busy, &log);
-    let mut server = Server::start(&["attach", &pid.to_string(), "--headless", "--listen=127.0.0.1:0", "--accept-multiclient"]);
+    let (pid, log, mut server) = attach_to_heartbeat("server-attach");
     let mut client = server.client();
     assert_eq!(client.call("AttachedToExistingProcess", json!({})).unwrap(), json!({"Answer": true}));
     assert_eq!(client.call("ProcessPid", json!({})).unwrap()["Pid"], json!(pid));
@@ -422,6 +416,19 @@ fn an_attached_target_keeps_running_after_detach_and_debug_builds_the_package() 
     assert_eq!(location["Locations"][0]["function"]["name"], json!("main.main"));
     client.call("Detach", json!({"Kill": true})).unwrap();
     let _ = child.wait();
+}
+
+/// Starts the busy fixture's heartbeat (logging into a fresh scratch
+/// directory named after `name`) and a multiclient `ferret attach` on it.
+fn attach_to_heartbeat(name: &str) -> (i32, PathBuf, Server) {
+    let busy = build_fixture("busy", &GoToolchain::find("1.26"), &BuildOptions::debug());
+    let dir = ferret_testkit::target_dir().join("scratch").join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("beats.txt");
+    let pid = start_heartbeat(&busy, &log);
+    let server = Server::start(&["attach", &pid.to_string(), "--headless", "--listen=127.0.0.1:0", "--accept-multiclient"]);
+    (pid, log, server)
 }
 
 /// Starts the busy fixture's heartbeat outside this test's children (as an
@@ -477,13 +484,7 @@ fn clients_beyond_the_limit_get_an_error() {
 
 #[test]
 fn sigterm_detaches_from_an_attached_target_which_runs_on() {
-    let busy = build_fixture("busy", &GoToolchain::find("1.26"), &BuildOptions::debug());
-    let dir = ferret_testkit::target_dir().join("scratch").join(format!("sigterm-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let log = dir.join("beats.txt");
-    let pid = start_heartbeat(&busy, &log);
-    let mut server = Server::start(&["attach", &pid.to_string(), "--headless", "--listen=127.0.0.1:0", "--accept-multiclient"]);
+    let (pid, log, mut server) = attach_to_heartbeat("sigterm");
     let mut client = server.client();
     let bp = client.call("CreateBreakpoint", json!({"Breakpoint": {}, "LocExpr": "main.beat"})).unwrap();
     let addr = bp["Breakpoint"]["addr"].as_u64().unwrap();
