@@ -9,10 +9,12 @@
 //!   tables, inlining, locations, call frame information.
 //! - [`disasm`]: x86-64 instruction decoding.
 //! - [`error`]: [`BinaryError`], the crate's one error type.
+//! - [`fuzzing`]: what the ELF/DWARF loader fuzzer feeds bytes to.
 
 pub mod bininfo;
 pub mod disasm;
 pub mod error;
+pub mod fuzzing;
 
 pub use bininfo::BinaryInfo;
 pub use error::{BinaryError, Result};

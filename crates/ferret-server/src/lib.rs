@@ -12,8 +12,10 @@
 //! - [`dap`]: DAP (a clear refusal until the DAP work lands).
 //! - [`tls`]: TLS and client-certificate checks.
 //! - [`sameuser`]: the `--only-same-user` check.
+//! - [`fuzzing`]: what the fuzzers under `fuzz/` feed bytes to.
 
 pub mod dap;
+pub mod fuzzing;
 pub mod rpc2;
 pub mod sameuser;
 pub mod tls;
@@ -23,8 +25,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use ferret_debugger::Debugger;
-use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, BufReader};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 
@@ -133,71 +134,6 @@ impl Context {
         self.ended.store(true, Ordering::SeqCst);
         self.shutdown.notify_waiters();
         let _ = self.stop.send(true);
-    }
-}
-
-/// Buffered reading of back-to-back JSON values from a stream.
-pub struct Frames<R> {
-    reader: R,
-    buffer: Vec<u8>,
-    limit: usize,
-}
-
-impl<R: AsyncRead + Unpin> Frames<R> {
-    /// Wraps `reader`; a value longer than `limit` bytes ends the stream.
-    pub fn new(reader: R, limit: usize) -> Frames<R> {
-        Frames { reader, buffer: Vec::new(), limit }
-    }
-
-    /// The underlying reader (to drain it before closing).
-    pub fn reader_mut(&mut self) -> &mut R {
-        &mut self.reader
-    }
-}
-
-/// Why reading requests stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReadEnd {
-    /// The client closed the connection (or it broke).
-    Closed,
-    /// The bytes are not JSON (Delve closes the connection without a word).
-    Invalid,
-    /// A request grew past the size limit.
-    TooLarge,
-}
-
-/// The next JSON value, or why there is none.
-pub async fn read_json_values<R: AsyncRead + Unpin>(frames: &mut Frames<R>) -> Result<Value, ReadEnd> {
-    // Whether the bytes read since the last attempt could complete a value:
-    // an object is only complete once a `}` has arrived, so a large request
-    // arriving in pieces is not re-parsed from the start for every piece.
-    let mut worth_parsing = true;
-    loop {
-        let start = frames.buffer.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(frames.buffer.len());
-        frames.buffer.drain(..start);
-        if !frames.buffer.is_empty() && (worth_parsing || frames.buffer[0] != b'{') {
-            let mut stream = serde_json::Deserializer::from_slice(&frames.buffer).into_iter::<Value>();
-            match stream.next() {
-                Some(Ok(value)) => {
-                    let used = stream.byte_offset();
-                    frames.buffer.drain(..used);
-                    return Ok(value);
-                }
-                Some(Err(e)) if e.is_eof() => {}
-                _ => return Err(ReadEnd::Invalid),
-            }
-        }
-        if frames.buffer.len() > frames.limit {
-            return Err(ReadEnd::TooLarge);
-        }
-        let mut chunk = [0u8; 64 * 1024];
-        match frames.reader.read(&mut chunk).await {
-            Ok(0) | Err(_) => return Err(ReadEnd::Closed),
-            Ok(n) => {
-                worth_parsing = chunk[..n].contains(&b'}');
-                frames.buffer.extend_from_slice(&chunk[..n]);
-            }
-        }
     }
 }
 

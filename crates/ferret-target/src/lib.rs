@@ -9,6 +9,7 @@
 //! - [`core`]: ELF core files, read ([`core::CoreFile`]) and written
 //!   ([`core::write_core`]).
 //! - [`arch`]: per-architecture register sets and constants.
+//! - [`fuzzing`]: what the core-reader fuzzer feeds bytes to.
 //! - [`Memory`] and [`ThreadState`]: the one interface that both a live
 //!   process and a core implement, so the layers above never care which
 //!   one they have.
@@ -23,6 +24,7 @@
 pub mod arch;
 pub mod core;
 pub mod error;
+pub mod fuzzing;
 pub mod linux;
 
 pub use arch::{FpRegisters, Registers};

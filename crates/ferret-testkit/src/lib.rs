@@ -12,6 +12,7 @@
 //!   and the normalization and diff that compare dlv's answers with ferret's.
 //! - [`terminal`]: the real `dlv connect` terminal run through a script, with
 //!   a normalized transcript to compare dlv's own server with ferret's.
+//! - [`replay_fuzz_corpus`]: the fuzzers' corpora as regression tests.
 
 pub mod delve;
 pub mod fixture;
@@ -42,4 +43,26 @@ pub fn ferret_binary() -> PathBuf {
         .map(|profile| target.join(profile).join("ferret"))
         .find(|path| path.exists())
         .expect("build ferret first: cargo build --release --bin ferret")
+}
+
+/// Runs `fuzz_target` on every input in `fuzz/corpus/TARGET` (seeds, and
+/// inputs that once crashed or found new paths), reporting every input that
+/// panics by name. The fuzzers themselves run outside CI (`scripts/fuzz`).
+pub fn replay_fuzz_corpus(target: &str, fuzz_target: fn(&[u8])) {
+    let dir = repo_root().join("fuzz").join("corpus").join(target);
+    let mut inputs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .map(|entry| entry.expect("corpus entry").path())
+        .collect();
+    inputs.sort();
+    assert!(!inputs.is_empty(), "{} holds no inputs", dir.display());
+    let failed: Vec<String> = inputs
+        .iter()
+        .filter(|path| {
+            let data = std::fs::read(path).expect("read corpus input");
+            std::panic::catch_unwind(|| fuzz_target(&data)).is_err()
+        })
+        .map(|path| path.display().to_string())
+        .collect();
+    assert!(failed.is_empty(), "{} of {} inputs panicked: {failed:#?}", failed.len(), inputs.len());
 }

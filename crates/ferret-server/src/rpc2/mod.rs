@@ -7,17 +7,19 @@
 //! their own so a blocked `continue` does not stop the connection.
 
 pub mod convert;
+pub mod framing;
 pub mod params;
 
 use std::sync::Arc;
 
 use ferret_debugger::model::{Breakpoint, BreakpointRequest, Command, LoadConfig};
 use ferret_debugger::{Debugger, SessionError};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-use crate::{read_json_values, Context, Frames};
+use crate::Context;
+use framing::{read_request, JsonFramer, ReadEnd, Request};
 use params::Params;
 
 /// The reply to one request: a result object or an error string.
@@ -40,16 +42,17 @@ where
         }
         let _ = writer.shutdown().await;
     });
-    let mut frames = Frames::new(reader, ctx.max_request_bytes);
+    let mut reader = reader;
+    let mut framer = JsonFramer::new(ctx.max_request_bytes);
     let mut too_large = false;
     loop {
         let request = tokio::select! {
-            request = read_json_values(&mut frames) => request,
+            request = read_request(&mut reader, &mut framer) => request,
             _ = ctx.shutdown.notified() => break,
         };
         let request = match request {
-            Ok(request) => request,
-            Err(crate::ReadEnd::TooLarge) => {
+            Ok(request) => Request::decode(&request),
+            Err(ReadEnd::TooLarge) => {
                 let message =
                     format!("request larger than the server's limit of {} bytes; closing this connection", ctx.max_request_bytes);
                 let _ = out_tx.send(envelope(Value::Null, Err(message)));
@@ -58,9 +61,8 @@ where
             }
             Err(_) => break,
         };
-        let id = request.get("id").cloned().unwrap_or(Value::Null);
-        let method = request.get("method").and_then(Value::as_str).unwrap_or("").to_owned();
-        let params = match parse_params(&request, &method) {
+        let Request { id, method, params } = request;
+        let params = match params {
             Ok(params) => params,
             Err(message) => {
                 let _ = out_tx.send(envelope(id, Err(message)));
@@ -97,7 +99,7 @@ where
         // the error.
         let drain = async {
             let mut sink = [0u8; 64 * 1024];
-            while matches!(frames.reader_mut().read(&mut sink).await, Ok(n) if n > 0) {}
+            while matches!(reader.read(&mut sink).await, Ok(n) if n > 0) {}
         };
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), drain).await;
     }
@@ -123,41 +125,6 @@ fn envelope(id: Value, reply: Reply) -> Value {
     match reply {
         Ok(result) => json!({"id": id, "result": result, "error": null}),
         Err(message) => json!({"id": id, "result": null, "error": message}),
-    }
-}
-
-/// `params[0]` as the method's parameter object.
-fn parse_params(request: &Value, method: &str) -> Result<Params, String> {
-    let context = params_context(method);
-    match request.get("params") {
-        None | Some(Value::Null) => Err("malformed request body: jsonrpc: request body missing params".into()),
-        Some(Value::Array(items)) => match items.first() {
-            Some(Value::Object(o)) => Ok(Params::new(o.clone(), context)),
-            _ => Ok(Params::new(Map::new(), context)),
-        },
-        Some(other) => Err(format!(
-            "malformed request body: json: cannot unmarshal {} into Go value of type [1]interface {{}}",
-            match other {
-                Value::Object(_) => "object",
-                Value::String(_) => "string",
-                Value::Number(_) => "number",
-                _ => "bool",
-            }
-        )),
-    }
-}
-
-/// The Go struct name of a method's parameters, for type errors.
-fn params_context(method: &str) -> &'static str {
-    match method.strip_prefix("RPCServer.").unwrap_or("") {
-        "State" => "StateIn",
-        "Command" => "DebuggerCommand",
-        "CreateBreakpoint" => "CreateBreakpointIn",
-        "ClearBreakpoint" => "ClearBreakpointIn",
-        "FindLocation" => "FindLocationIn",
-        "Stacktrace" => "StacktraceIn",
-        "Detach" => "DetachIn",
-        _ => "in",
     }
 }
 

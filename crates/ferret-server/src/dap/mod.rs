@@ -1,12 +1,19 @@
 //! DAP on the shared port. Until ferret speaks DAP, a DAP client gets one
 //! clear error response to its first request, then the connection closes.
 
+pub mod framing;
+
 use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use framing::DapFramer;
 
 /// What a DAP client is told.
 pub const NOT_YET: &str = "this ferret build does not speak DAP yet; connect a Delve JSON-RPC client \
                            (e.g. `dlv connect HOST:PORT`) to this port instead";
+
+/// The largest first request read before answering a refused client.
+const REFUSAL_READ_LIMIT: usize = 1 << 20;
 
 /// Answers the first DAP request with the not-yet-supported error.
 pub async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(stream: S) {
@@ -16,30 +23,21 @@ pub async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(stream: S) {
 /// Answers the first DAP request with an error response carrying
 /// `message`, and closes.
 pub async fn refuse_with<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, message: &str) {
-    let mut buffer = Vec::new();
+    let mut framer = DapFramer::new(REFUSAL_READ_LIMIT);
     let mut chunk = [0u8; 4096];
-    // Read the header and the body it announces (at most 1 MiB).
-    let request: Value = loop {
-        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-            let header = String::from_utf8_lossy(&buffer[..end]).to_string();
-            let length = header
-                .lines()
-                .find_map(|l| l.strip_prefix("Content-Length:"))
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .unwrap_or(0);
-            if buffer.len() >= end + 4 + length {
-                break serde_json::from_slice(&buffer[end + 4..end + 4 + length]).unwrap_or(Value::Null);
-            }
-        }
-        if buffer.len() > 1 << 20 {
-            return;
+    // An unreadable first request is still answered, with seq 0.
+    let request = loop {
+        match framer.next_message() {
+            Ok(Some(request)) => break request,
+            Ok(None) => {}
+            Err(_) => break Value::Null,
         }
         match stream.read(&mut chunk).await {
             Ok(0) | Err(_) => return,
-            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            Ok(n) => framer.push(&chunk[..n]),
         }
     };
-    let body = json!({
+    let response = json!({
         "seq": 1,
         "type": "response",
         "request_seq": request.get("seq").cloned().unwrap_or(json!(0)),
@@ -48,8 +46,6 @@ pub async fn refuse_with<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, messa
         "message": message,
         "body": {"error": {"id": 3000, "format": message, "showUser": true}},
     });
-    let text = body.to_string();
-    let message = format!("Content-Length: {}\r\n\r\n{}", text.len(), text);
-    let _ = stream.write_all(message.as_bytes()).await;
+    let _ = stream.write_all(&framing::encode(&response)).await;
     let _ = stream.shutdown().await;
 }
