@@ -37,7 +37,16 @@ pub fn json_rpc_decoder(data: &[u8]) {
     };
     let whole = frame(&mut std::iter::once(input), input.len());
     let pieces = frame(&mut input.chunks(chunk), input.len());
-    assert_eq!(whole, pieces, "framing depends on how the bytes were split");
+    assert_eq!(whole.0, pieces.0, "framing depends on how the bytes were split");
+    // The framer parses only when a `}` arrives (so big requests are not
+    // re-parsed per read), so a syntax error in a tail that arrived in
+    // pieces may show only once more bytes come: `Invalid` whole may be
+    // "need more" in pieces, and nothing else may differ.
+    match (whole.1, pieces.1) {
+        (a, b) if a == b => {}
+        (Some(ReadEnd::Invalid), None) => {}
+        (a, b) => panic!("stream ends as {a:?} whole but {b:?} in pieces"),
+    }
     // A small limit must end the stream cleanly, never panic.
     frame(&mut input.chunks(chunk), chunk * 4);
     for value in &whole.0 {

@@ -196,6 +196,11 @@ impl Image {
     /// Turns a slice borrowed through a temporary `object::File` into one
     /// with the lifetime of the map it points into.
     fn rebase<'a>(&'a self, bytes: &[u8]) -> &'a [u8] {
+        // object answers an empty section (or one whose size is zero in a
+        // damaged file) with a static empty slice outside the map.
+        if bytes.is_empty() {
+            return &[];
+        }
         let base = self.map.as_ptr() as usize;
         let start = bytes.as_ptr() as usize - base;
         &self.map[start..start + bytes.len()]
