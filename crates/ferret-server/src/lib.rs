@@ -163,7 +163,7 @@ pub async fn serve(listener: TcpListener, debugger: Debugger, config: ServerConf
             accepted = accepting.accept() => {
                 let Ok((stream, peer)) = accepted else { continue };
                 let loopback = accepting.local_addr().is_ok_and(|a| a.ip().is_loopback());
-                if config.only_same_user && loopback && !sameuser::same_user(peer) {
+                if config.only_same_user && loopback && !stream.local_addr().is_ok_and(|a| sameuser::same_user(peer, a)) {
                     eprintln!(
                         "closing connection from different user ({peer}): connections to localhost are only \
                          accepted from the same UNIX user for security reasons"

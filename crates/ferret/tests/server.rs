@@ -356,9 +356,14 @@ fn disassembly_matches_go_tool_objdump() {
 
 #[test]
 fn only_the_same_user_may_connect_to_a_loopback_server() {
+    if !running_as_root() {
+        eprintln!("skipping only_the_same_user_may_connect_to_a_loopback_server: creating another user needs root");
+        return;
+    }
+    let (uid, gid) = other_user();
     let binary = hello("1.26");
     let server = Server::exec(&binary);
-    // A client running as nobody is closed on at once with nothing sent.
+    // A client running as another user is closed on at once with nothing sent.
     let (host, port) = server.addr.rsplit_once(':').unwrap();
     let script = format!(
         "import socket\n\
@@ -370,17 +375,46 @@ fn only_the_same_user_may_connect_to_a_loopback_server() {
          except ConnectionResetError:\n\
          \x20   print(repr(b''))\n"
     );
+    // Isolated Python in `/`: the user's home and the test's working
+    // directory play no part.
     let out = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", &script])
+        .args([&format!("--reuid={uid}"), &format!("--regid={gid}"), "--clear-groups", "/usr/bin/python3", "-I", "-c", &script])
+        .current_dir("/")
         .output()
         .expect("run setpriv");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "client as nobody failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "client as {OTHER_USER} failed: {}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(stdout.trim(), "b''", "another user's client must get nothing");
     // The same user is served.
     let mut client = server.client();
     assert_eq!(client.call("IsMulticlient", json!({})).unwrap(), json!({"IsMulticlient": true}));
     client.call("Detach", json!({"Kill": true})).unwrap();
+}
+
+/// The user the same-user test connects as.
+const OTHER_USER: &str = "ferret-test-other";
+
+/// Whether this test runs with effective uid 0.
+fn running_as_root() -> bool {
+    let out = Command::new("id").arg("-u").output().expect("run id");
+    String::from_utf8_lossy(&out.stdout).trim() == "0"
+}
+
+/// Creates [`OTHER_USER`] (a system user without a home) unless an earlier
+/// run did, and returns its uid and gid.
+fn other_user() -> (String, String) {
+    let out = Command::new("useradd")
+        .args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", OTHER_USER])
+        .output()
+        .expect("run useradd");
+    // Exit status 9: the user exists already.
+    assert!(matches!(out.status.code(), Some(0 | 9)), "useradd {OTHER_USER}: {}", String::from_utf8_lossy(&out.stderr));
+    let id = |flag: &str| {
+        let out = Command::new("id").args([flag, OTHER_USER]).output().expect("run id");
+        assert!(out.status.success(), "id {flag} {OTHER_USER}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    (id("-u"), id("-g"))
 }
 
 #[test]

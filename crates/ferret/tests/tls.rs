@@ -150,6 +150,63 @@ fn clients_without_the_right_certificate_are_refused() {
     assert!(!answered(&strict_tunnel.addr), "a subject outside the allowed list was served");
 }
 
+/// Runs `openssl ARGS` in `dir`; panics with its stderr if it fails.
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl").args(args).current_dir(dir).output().expect("run openssl");
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn an_expired_client_certificate_from_the_right_ca_is_refused() {
+    let dir = scratch("tls-expired");
+    certs(&dir);
+    // The CA signs a client certificate valid only on 1 January 2020.
+    std::fs::write(
+        dir.join("ca.cnf"),
+        "[ca]\ndefault_ca = test\n[test]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial\n\
+         default_md = sha256\npolicy = any\n[any]\ncommonName = supplied\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("index.txt"), "").unwrap();
+    std::fs::write(dir.join("serial"), "01\n").unwrap();
+    std::fs::write(dir.join("expired.ext"), "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n").unwrap();
+    openssl(&dir, &[
+        "req", "-new", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-subj", "/CN=ferret client",
+        "-keyout", "expired.key", "-out", "expired.csr",
+    ]);
+    openssl(&dir, &[
+        "ca", "-batch", "-config", "ca.cnf", "-cert", "ca.pem", "-keyfile", "ca.key", "-in", "expired.csr", "-out",
+        "expired.pem", "-startdate", "20200101000000Z", "-enddate", "20200102000000Z", "-extfile", "expired.ext", "-notext",
+    ]);
+    // Only its dates are wrong.
+    openssl(&dir, &["verify", "-no_check_time", "-purpose", "sslclient", "-CAfile", "ca.pem", "expired.pem"]);
+    let binary = build_fixture("hello", &GoToolchain::find("1.26"), &BuildOptions::debug());
+    let server = mtls_server(&binary, &dir, &[]);
+
+    // The handshake fails with a certificate_expired alert from the server.
+    let out = Command::new("timeout")
+        .args(["30", "openssl", "s_client", "-connect", &server.addr, "-CAfile", "ca.pem"])
+        .args(["-cert", "expired.pem", "-key", "expired.key", "-ign_eof"])
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run openssl s_client");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success() && text.contains("alert certificate expired"), "{text}");
+    // Nor is it served through `ferret tunnel`.
+    let mut expired = vec!["tunnel".to_owned(), format!("--connect={}", server.addr)];
+    expired.push(format!("--tls-ca={}", p(&dir, "ca.pem")));
+    expired.push(format!("--tls-cert={}", p(&dir, "expired.pem")));
+    expired.push(format!("--tls-key={}", p(&dir, "expired.key")));
+    let expired: Vec<&str> = expired.iter().map(String::as_str).collect();
+    let expired = start(&expired);
+    assert!(!answered(&expired.addr), "an expired client certificate was served");
+
+    // The server is still up, and serves a valid certificate.
+    let good = tunnel(&server.addr, &dir, true);
+    assert!(answered(&good.addr), "a valid client was not served after the refusal");
+}
+
 #[test]
 fn sighup_reloads_certificates_without_dropping_clients() {
     let dir = scratch("tls-reload");
