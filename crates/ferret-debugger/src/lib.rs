@@ -8,9 +8,11 @@
 //! # Layout
 //! - [`session`]: [`Debugger`] (the handle) and the tracer thread.
 //! - [`model`]: states, threads, breakpoints, locations, frames.
+//! - [`goroutines`]: Delve's goroutine filters and groups.
 //! - [`error`]: the session's error type.
 
 pub mod error;
+pub mod goroutines;
 pub mod model;
 pub mod session;
 

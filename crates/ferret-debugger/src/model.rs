@@ -143,6 +143,14 @@ pub struct Goroutine {
     pub status: u64,
     /// The runtime's wait reason number (stale while running, as Delve shows).
     pub wait_reason: u64,
+    /// The runtime's `nanotime` when it started waiting (0: unknown).
+    pub wait_since: i64,
+    /// pprof labels, in the runtime's order.
+    pub labels: Vec<(String, String)>,
+    /// Started by the runtime for itself (Delve's `G.System`).
+    pub system: bool,
+    /// Index in the runtime's list of all goroutines (`allgs`).
+    pub index: usize,
 }
 
 /// Why the target last stopped (Delve's names).

@@ -13,7 +13,9 @@ use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-use ferret_gort::bininfo::{CfaRule, LocationSpec, RegisterRule};
+use ferret_gort::bininfo::LocationSpec;
+use ferret_gort::goroutine::{RuntimeLayout, G};
+use ferret_gort::stack::{frame_addresses, unwind, StackFrame, UnwindStart};
 use ferret_gort::disasm::{disassemble, Syntax};
 use ferret_gort::{BinaryError, BinaryInfo};
 use ferret_target::core::CoreFile;
@@ -21,6 +23,7 @@ use ferret_target::linux::{Event, HaltHandle, LaunchOptions, Process, StopReason
 use ferret_target::{Memory, Registers, ThreadState};
 
 use crate::error::{Result, SessionError};
+use crate::goroutines::{is_system_start, is_user_frame};
 use crate::model::{
     Breakpoint, BreakpointRequest, Command, Frame, FunctionRef, Goroutine, Location, State, StopKind, Thread,
 };
@@ -229,13 +232,29 @@ impl Debugger {
         })?
     }
 
-    /// The stack of the selected goroutine (today: the current thread),
+    /// The stack of goroutine `goroutine_id` (-1: the selected one),
     /// innermost first, `depth` frames after skipping `skip`.
-    pub fn stacktrace(&self, depth: usize, skip: usize) -> Result<Vec<Frame>> {
+    pub fn stacktrace(&self, goroutine_id: i64, depth: usize, skip: usize) -> Result<Vec<Frame>> {
         self.call(move |s| {
             s.live_state()?;
-            let frames = s.stack(s.current_tid.unwrap_or(s.pid), depth + skip)?;
+            let frames = if goroutine_id == -1 {
+                match s.selected() {
+                    Some((g, thread)) => s.stack(&g, thread, depth + skip)?,
+                    None => s.thread_stack(s.current_tid.unwrap_or(s.pid), depth + skip)?,
+                }
+            } else {
+                let (g, thread) = s.find_goroutine(goroutine_id)?;
+                s.stack(&g, thread, depth + skip)?
+            };
             Ok(frames.into_iter().skip(skip).collect())
+        })?
+    }
+
+    /// Every goroutine of the target, in the runtime's order (`allgs`).
+    pub fn goroutines(&self) -> Result<Vec<Goroutine>> {
+        self.call(|s| {
+            s.live_state()?;
+            s.goroutines()
         })?
     }
 
@@ -269,24 +288,6 @@ fn resolve(bi: &BinaryInfo, spec: &str) -> Result<ferret_gort::bininfo::Location
     }
 }
 
-/// The CFA of a frame whose stack and frame pointers are `sp` and `bp`,
-/// and the address of the slot holding its return address, by `rule`.
-/// `None` when the CFA is not register-based on SP or BP.
-fn frame_addresses(rule: &ferret_gort::bininfo::FrameRule, sp: u64, bp: u64) -> Option<(u64, u64)> {
-    let CfaRule::RegisterOffset { register, offset } = rule.cfa else { return None };
-    let base = match register {
-        7 => sp,
-        6 => bp,
-        _ => return None,
-    };
-    let cfa = base.wrapping_add(offset as u64);
-    let ra_offset = match rule.register(rule.return_address_register) {
-        Some(RegisterRule::AtCfaOffset(o)) => o,
-        _ => -8,
-    };
-    Some((cfa, cfa.wrapping_add(ra_offset as u64)))
-}
-
 /// Refuses `file:line` expressions whose line is not a number, in Delve's words.
 fn check_well_formed(spec: &str) -> Result<()> {
     match spec.rsplit_once(':') {
@@ -316,6 +317,15 @@ fn location_at(bi: &BinaryInfo, pc: u64, pcs: Vec<u64>) -> Location {
         }
         _ => Location { pc, pcs, ..Location::default() },
     }
+}
+
+/// How many frames are searched for a goroutine's topmost user frame.
+const USER_FRAME_SEARCH_DEPTH: usize = 64;
+
+/// The [`Location`] of a physical frame: its PC, with the source position
+/// of the instruction that describes it (the call, above the first frame).
+fn frame_location(bi: &BinaryInfo, frame: &StackFrame) -> Location {
+    Location { pc: frame.pc, ..location_at(bi, frame.lookup_pc, Vec::new()) }
 }
 
 /// The target: a live process or a core.
@@ -357,17 +367,6 @@ struct TempBreakpoint {
     frame: FrameCheck,
 }
 
-/// Offsets of the `runtime.g` fields this layer reads.
-#[derive(Debug, Clone, Copy, Default)]
-struct GLayout {
-    goid: u64,
-    gopc: Option<u64>,
-    startpc: Option<u64>,
-    status: Option<u64>,
-    waitreason: Option<u64>,
-    stack_hi: Option<u64>,
-}
-
 /// The session state, owned by the tracer thread.
 struct Session {
     target: Target,
@@ -385,7 +384,12 @@ struct Session {
     thread_breakpoint: HashMap<i32, i32>,
     stop_reason: StopKind,
     exit_status: Option<i32>,
-    g_layout: Option<GLayout>,
+    /// Where the runtime keeps goroutines; `None` for a binary whose
+    /// DWARF does not describe them.
+    runtime: Option<RuntimeLayout>,
+    /// The goroutine selected by `switchGoroutine` when it is not the one
+    /// on the current thread; cleared whenever the target runs.
+    selected_goroutine: Option<i64>,
     /// The thread whose `stepout` finished last (it shows return values
     /// until the next run command).
     returned_tid: Option<i32>,
@@ -414,7 +418,7 @@ impl Session {
             Target::Live(p) => Some(p.halt_handle()),
             Target::Core(_) => None,
         };
-        let g_layout = g_layout(&bi);
+        let runtime = RuntimeLayout::new(&bi).ok();
         let shared = Arc::new(Shared {
             pid: AtomicI32::new(pid),
             command_line: Mutex::new(command_line),
@@ -425,7 +429,7 @@ impl Session {
             attached,
         });
         let current_tid = Some(pid);
-        let breakpoints = if g_layout.is_some() { internal_breakpoints(&bi) } else { BTreeMap::new() };
+        let breakpoints = if runtime.is_some() { internal_breakpoints(&bi) } else { BTreeMap::new() };
         let mut session = Session {
             target,
             bi,
@@ -440,7 +444,8 @@ impl Session {
             thread_breakpoint: HashMap::new(),
             stop_reason,
             exit_status: None,
-            g_layout,
+            runtime,
+            selected_goroutine: None,
             returned_tid: None,
             ended: false,
         };
@@ -480,7 +485,7 @@ impl Session {
         }
         let threads = self.threads();
         let current_thread = self.current_tid.and_then(|tid| threads.iter().find(|t| t.id == tid).cloned());
-        let current_goroutine = current_thread.as_ref().and_then(|t| self.goroutine_on(t));
+        let current_goroutine = self.selected().map(|(g, thread)| self.describe(&g, thread));
         State {
             pid: self.pid,
             command_line,
@@ -519,7 +524,7 @@ impl Session {
 
     /// The `g` running on a thread (from the TLS slot at FS_BASE-8), 0 if none.
     fn g_of(&self, regs: &Registers) -> u64 {
-        if self.g_layout.is_none() || regs.fs_base == 0 {
+        if self.runtime.is_none() || regs.fs_base == 0 {
             return 0;
         }
         self.read_u64(regs.fs_base.wrapping_sub(8)).unwrap_or(0)
@@ -531,130 +536,169 @@ impl Session {
         Some(u64::from_le_bytes(word))
     }
 
-    fn goroutine_id(&self, regs: &Registers) -> i64 {
-        let g = self.g_of(regs);
-        match (g, self.g_layout) {
-            (0, _) | (_, None) => 0,
-            (g, Some(layout)) => self.read_u64(g + layout.goid).map_or(0, |id| id as i64),
-        }
+    /// The user goroutine a thread runs (through `m.curg` when the thread
+    /// is on a system stack), and whether it is on a system stack.
+    fn g_on_thread(&self, regs: &Registers) -> Option<(G, bool)> {
+        self.runtime.as_ref()?.goroutine_of_thread(self.target.state(), regs.fs_base)
     }
 
-    /// What this layer knows of the goroutine on thread `thread`.
-    fn goroutine_on(&self, thread: &Thread) -> Option<Goroutine> {
-        let regs = self.target.state().registers(thread.id).ok()?;
-        let g = self.g_of(&regs);
-        let layout = self.g_layout?;
-        if g == 0 {
-            return None;
-        }
-        let current_loc = location_at(&self.bi, thread.pc, Vec::new());
-        let user_current_loc = self
-            .stack(thread.id, 50)
-            .ok()
-            .and_then(|frames| {
-                frames.into_iter().map(|f| f.location).find(|l| {
-                    l.function.as_ref().is_some_and(|f| !f.name.starts_with("runtime.") && !f.name.starts_with("internal/"))
-                })
+    /// The id of the goroutine a thread runs (0: none), as Delve shows it.
+    fn goroutine_id(&self, regs: &Registers) -> i64 {
+        self.g_on_thread(regs).map_or(0, |(g, _)| g.id)
+    }
+
+    // ---- goroutines ---------------------------------------------------------
+
+    /// Every live goroutine, in the runtime's order, with locations.
+    fn goroutines(&self) -> Result<Vec<Goroutine>> {
+        let Some(runtime) = &self.runtime else { return Ok(Vec::new()) };
+        let threads = self.threads_by_goroutine();
+        let gs = runtime.goroutines(self.target.state())?;
+        Ok(gs.iter().map(|g| self.describe(g, threads.get(&g.addr).copied())).collect())
+    }
+
+    /// Which thread runs which `g` (by address), and whether on a system stack.
+    fn threads_by_goroutine(&self) -> HashMap<u64, (i32, bool)> {
+        let target = self.target.state();
+        target
+            .threads()
+            .into_iter()
+            .filter_map(|tid| {
+                let regs = target.registers(tid).ok()?;
+                let (g, system) = self.g_on_thread(&regs)?;
+                Some((g.addr, (tid, system)))
             })
-            .unwrap_or_else(|| current_loc.clone());
-        let pc_field = |offset: Option<u64>| {
-            offset.and_then(|o| self.read_u64(g + o)).map(|pc| location_at(&self.bi, pc, Vec::new())).unwrap_or_default()
+            .collect()
+    }
+
+    /// The goroutine with id `id`.
+    fn find_goroutine(&self, id: i64) -> Result<(G, Option<(i32, bool)>)> {
+        let runtime = self.runtime.as_ref().ok_or(SessionError::NoGoroutine(id))?;
+        let threads = self.threads_by_goroutine();
+        let g = runtime
+            .goroutines(self.target.state())?
+            .into_iter()
+            .find(|g| g.id == id)
+            .ok_or(SessionError::NoGoroutine(id))?;
+        let thread = threads.get(&g.addr).copied();
+        Ok((g, thread))
+    }
+
+    /// The goroutine selected now: the one `switchGoroutine` chose, else
+    /// the one on the current thread.
+    fn selected(&self) -> Option<(G, Option<(i32, bool)>)> {
+        if let Some(id) = self.selected_goroutine {
+            return self.find_goroutine(id).ok();
+        }
+        let tid = self.current_tid?;
+        let regs = self.target.state().registers(tid).ok()?;
+        let (g, system) = self.g_on_thread(&regs)?;
+        Some((g, Some((tid, system))))
+    }
+
+    /// The physical frames of goroutine `g`, from its thread's registers
+    /// when it runs on one, else from its saved `g.sched`.
+    fn raw_stack(&self, g: &G, thread: Option<(i32, bool)>, depth: usize) -> Result<Vec<StackFrame>> {
+        let start = match thread {
+            Some((tid, _)) => {
+                let regs = self.target.state().registers(tid)?;
+                UnwindStart { pc: regs.pc(), sp: regs.sp(), bp: regs.rbp }
+            }
+            None => UnwindStart::from_sched(g),
         };
-        Some(Goroutine {
-            id: thread.goroutine_id,
+        Ok(unwind(&self.bi, self.target.state(), start, Some(g), depth)?)
+    }
+
+    /// A goroutine as clients see it.
+    fn describe(&self, g: &G, thread: Option<(i32, bool)>) -> Goroutine {
+        let frames = self.raw_stack(g, thread, USER_FRAME_SEARCH_DEPTH).unwrap_or_default();
+        let current_loc = frames
+            .first()
+            .map(|f| frame_location(&self.bi, f))
+            .unwrap_or_else(|| location_at(&self.bi, g.sched_pc, Vec::new()));
+        let user_current_loc = frames
+            .iter()
+            .find(|f| f.function_name().is_some_and(is_user_frame))
+            .map(|f| frame_location(&self.bi, f))
+            .unwrap_or_else(|| current_loc.clone());
+        // The go statement's PC is a return address: its line is that of
+        // the call, the byte before (Delve still reports the PC itself).
+        let go_line_pc = if self.bi.function_at(g.gopc).ok().flatten().is_some() { g.gopc - 1 } else { g.gopc };
+        let start_loc = location_at(&self.bi, g.startpc, Vec::new());
+        let system = start_loc.function.as_ref().is_some_and(|f| is_system_start(&f.name));
+        Goroutine {
+            id: g.id,
             current_loc,
             user_current_loc,
-            go_statement_loc: pc_field(layout.gopc),
-            start_loc: pc_field(layout.startpc),
-            thread_id: thread.id,
-            status: layout.status.and_then(|o| self.read_u64(g + o)).map_or(2, |s| s & 0xffff_ffff & !0x1000),
-            wait_reason: layout.waitreason.and_then(|o| self.read_u64(g + o)).map_or(0, |w| w & 0xff),
-        })
+            go_statement_loc: Location { pc: g.gopc, ..location_at(&self.bi, go_line_pc, Vec::new()) },
+            start_loc,
+            thread_id: thread.map_or(0, |(tid, _)| tid),
+            status: u64::from(g.status),
+            wait_reason: u64::from(g.wait_reason),
+            wait_since: g.wait_since,
+            labels: self.runtime.as_ref().map(|r| r.labels(self.target.state(), g)).unwrap_or_default(),
+            system,
+            index: g.index,
+        }
     }
 
     // ---- stacks -----------------------------------------------------------
 
-    /// Unwinds thread `tid` through the call frame information, expanding
-    /// inlined calls into frames of their own, as Delve shows them.
-    fn stack(&self, tid: i32, depth: usize) -> Result<Vec<Frame>> {
-        let target = self.target.state();
-        let regs = target.registers(tid)?;
-        let stack_hi = match (self.g_layout.and_then(|l| l.stack_hi), self.g_of(&regs)) {
-            (Some(offset), g) if g != 0 => self.read_u64(g + offset).unwrap_or(0),
-            _ => 0,
-        };
-        let (mut pc, mut sp, mut bp) = (regs.pc(), regs.sp(), regs.rbp);
+    /// The stack of goroutine `g`, at most `depth` frames.
+    fn stack(&self, g: &G, thread: Option<(i32, bool)>, depth: usize) -> Result<Vec<Frame>> {
+        let raw = self.raw_stack(g, thread, depth)?;
+        Ok(self.expand(&raw, g.stack_hi, true, depth))
+    }
+
+    /// The stack of a thread that runs no goroutine (a non-Go program, or
+    /// a thread on g0 with nothing scheduled); frame offsets are then
+    /// relative to its stack pointer.
+    fn thread_stack(&self, tid: i32, depth: usize) -> Result<Vec<Frame>> {
+        let regs = self.target.state().registers(tid)?;
+        let start = UnwindStart { pc: regs.pc(), sp: regs.sp(), bp: regs.rbp };
+        let raw = unwind(&self.bi, self.target.state(), start, None, depth)?;
+        Ok(self.expand(&raw, regs.sp(), false, depth))
+    }
+
+    /// Physical frames to Delve's frames: inlined calls expanded into frames
+    /// of their own; offsets relative to `base` (the stack top, or the stack
+    /// pointer when `has_stack_top` is false, where frame-pointer offsets
+    /// are unknown and 0).
+    fn expand(&self, raw: &[StackFrame], base: u64, has_stack_top: bool, depth: usize) -> Vec<Frame> {
         let mut frames = Vec::new();
-        let mut first = true;
-        while frames.len() < depth && pc != 0 {
-            // Above the first frame, the PC is a return address: the call
-            // itself is the byte before.
-            let lookup = if first { pc } else { pc - 1 };
-            let info = self.bi.pc_info(lookup)?;
-            let Some(rule) = self.bi.frame_rule(lookup)? else { break };
-            let Some((cfa, ra_slot)) = frame_addresses(&rule, sp, bp) else { break };
-            let frame_offset = if stack_hi != 0 { cfa as i64 - stack_hi as i64 } else { cfa as i64 - regs.sp() as i64 };
-            let frame_pointer_offset = if stack_hi != 0 { bp as i64 - stack_hi as i64 } else { 0 };
-            let mut bottom = false;
-            match &info {
-                Some(info) => {
-                    bottom = info.function.name == "runtime.goexit";
-                    for source in &info.frames {
-                        frames.push(Frame {
-                            location: Location {
-                                pc,
-                                file: source.file.clone(),
-                                line: source.line,
-                                function: Some(FunctionRef {
-                                    optimized: self.bi.is_optimized(&info.function),
-                                    name: source.function.clone(),
-                                    entry: if source.function == info.function.name {
-                                        info.function.entry
-                                    } else {
-                                        self.bi
-                                            .function_by_name(&source.function)
-                                            .ok()
-                                            .flatten()
-                                            .map_or(0, |f| f.entry)
-                                    },
-                                }),
-                                pcs: Vec::new(),
-                            },
-                            cfa,
-                            frame_offset,
-                            frame_pointer_offset,
-                            bottom: false,
-                        });
-                    }
-                }
-                None => frames.push(Frame {
-                    location: Location { pc, ..Location::default() },
-                    cfa,
-                    frame_offset,
-                    frame_pointer_offset,
-                    bottom: false,
-                }),
-            }
-            if bottom {
-                break;
-            }
-            let Some(ra) = self.read_u64(ra_slot) else { break };
-            // Go's CFI does not describe the frame pointer; Go saves it
-            // just below the return address.
-            let saved_bp = match rule.register(6) {
-                Some(RegisterRule::AtCfaOffset(o)) => cfa.wrapping_add(o as u64),
-                _ => ra_slot.wrapping_sub(8),
+        for frame in raw {
+            let frame_offset = frame.cfa as i64 - base as i64;
+            let frame_pointer_offset = if has_stack_top { frame.bp as i64 - base as i64 } else { 0 };
+            let push = |frames: &mut Vec<Frame>, location: Location| {
+                frames.push(Frame { location, cfa: frame.cfa, frame_offset, frame_pointer_offset, bottom: false })
             };
-            bp = self.read_u64(saved_bp).unwrap_or(bp);
-            sp = cfa;
-            pc = ra;
-            first = false;
+            let Some(info) = &frame.info else {
+                push(&mut frames, Location { pc: frame.pc, ..Location::default() });
+                continue;
+            };
+            let optimized = self.bi.is_optimized(&info.function);
+            for source in &info.frames {
+                let entry = if source.function == info.function.name {
+                    info.function.entry
+                } else {
+                    self.bi.function_by_name(&source.function).ok().flatten().map_or(0, |f| f.entry)
+                };
+                let function = FunctionRef { optimized, name: source.function.clone(), entry };
+                let location = Location {
+                    pc: frame.pc,
+                    file: source.file.clone(),
+                    line: source.line,
+                    function: Some(function),
+                    pcs: Vec::new(),
+                };
+                push(&mut frames, location);
+            }
         }
         frames.truncate(depth);
         if let Some(last) = frames.last_mut() {
             last.bottom = last.location.function.as_ref().is_some_and(|f| f.name == "runtime.goexit");
         }
-        Ok(frames)
+        frames
     }
 
     // ---- breakpoints --------------------------------------------------------
@@ -853,23 +897,28 @@ impl Session {
                     return Err(SessionError::NoThread(tid));
                 }
                 self.current_tid = Some(tid);
+                self.selected_goroutine = None;
                 Ok(self.stopped_state())
             }
             Command::SwitchGoroutine(goid) => {
-                let thread = self.threads().into_iter().find(|t| t.goroutine_id == goid);
+                let (_, thread) = self.find_goroutine(goid)?;
+                // A goroutine on a thread selects that thread; a parked one
+                // is selected on its own and the thread stays (as in Delve).
                 match thread {
-                    Some(t) => {
-                        self.current_tid = Some(t.id);
-                        Ok(self.stopped_state())
+                    Some((tid, _)) => {
+                        self.current_tid = Some(tid);
+                        self.selected_goroutine = None;
                     }
-                    None => Err(SessionError::NoGoroutine(goid)),
+                    None => self.selected_goroutine = Some(goid),
                 }
+                Ok(self.stopped_state())
             }
         }
     }
 
     fn step_instruction(&mut self) -> Result<State> {
         let tid = self.current_tid.unwrap_or(self.pid);
+        self.selected_goroutine = None;
         self.sync_breakpoints()?;
         let event = self.process()?.step(tid)?;
         if let Some(state) = self.finish_if_exited(&event) {
@@ -968,6 +1017,7 @@ impl Session {
 
     /// Resumes until a stop worth reporting.
     fn run(&mut self) -> Result<State> {
+        self.selected_goroutine = None;
         loop {
             self.sync_breakpoints()?;
             self.shared.running.store(true, Ordering::SeqCst);
@@ -1070,6 +1120,7 @@ impl Session {
         self.thread_breakpoint.clear();
         self.exit_status = None;
         self.current_tid = Some(self.pid);
+        self.selected_goroutine = None;
         self.stop_reason = StopKind::Launched;
         for bp in self.breakpoints.values_mut() {
             bp.hit_count.clear();
@@ -1153,18 +1204,3 @@ fn is_user_function(bi: &BinaryInfo, function: &ferret_gort::bininfo::Function) 
         .is_some_and(|info| info.frames.first().is_some_and(|f| !f.file.is_empty() && !f.file.starts_with('<'))))
 }
 
-/// Offsets of the `runtime.g` fields read here, from DWARF.
-fn g_layout(bi: &BinaryInfo) -> Option<GLayout> {
-    let members = bi.struct_members("runtime.g").ok()??;
-    let find = |name: &str| members.iter().find(|(n, _)| n == name).map(|(_, o)| *o);
-    let stack = bi.struct_members("runtime.stack").ok().flatten();
-    let hi = stack.and_then(|m| m.iter().find(|(n, _)| n == "hi").map(|(_, o)| *o));
-    Some(GLayout {
-        goid: find("goid")?,
-        gopc: find("gopc"),
-        startpc: find("startpc"),
-        status: find("atomicstatus"),
-        waitreason: find("waitreason"),
-        stack_hi: find("stack").zip(hi).map(|(s, h)| s + h),
-    })
-}

@@ -98,6 +98,21 @@ pub enum BinaryError {
         /// The matching files.
         candidates: Vec<String>,
     },
+    /// The binary does not describe a runtime structure ferret needs to
+    /// read goroutines (a stripped runtime, or a Go version too different).
+    #[error("cannot read goroutines: the binary does not describe {what}")]
+    RuntimeMissing {
+        /// The type, field or symbol that is missing.
+        what: String,
+    },
+    /// Target memory that the runtime's structures point at is unreadable.
+    #[error("cannot read {what} from the target: {detail}")]
+    Memory {
+        /// What was being read.
+        what: String,
+        /// What the target layer said.
+        detail: String,
+    },
 }
 
 impl BinaryError {

@@ -37,7 +37,7 @@ pub fn elf_loader(data: &[u8]) {
         for spec in ["main.main", "main.go:1", "+1", "*0x401000", "/ma/"] {
             let _ = binary.resolve_location(spec);
         }
-        let _ = binary.struct_members("runtime.g");
+        let _ = binary.struct_layout("runtime.g");
         let _ = binary.build_full_index();
     })
 }

@@ -8,6 +8,8 @@
 //! - [`bininfo`]: the executable — build info, symbols, functions, line
 //!   tables, inlining, locations, call frame information.
 //! - [`disasm`]: x86-64 instruction decoding.
+//! - [`goroutine`]: goroutines read from the runtime's own structures.
+//! - [`stack`]: unwinding goroutine stacks, across the runtime's special frames.
 //! - [`error`]: [`BinaryError`], the crate's one error type.
 //! - [`fuzzing`]: what the ELF/DWARF loader fuzzer feeds bytes to.
 
@@ -15,6 +17,8 @@ pub mod bininfo;
 pub mod disasm;
 pub mod error;
 pub mod fuzzing;
+pub mod goroutine;
+pub mod stack;
 
 pub use bininfo::BinaryInfo;
 pub use error::{BinaryError, Result};

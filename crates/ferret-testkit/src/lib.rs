@@ -12,10 +12,13 @@
 //!   and the normalization and diff that compare dlv's answers with ferret's.
 //! - [`terminal`]: the real `dlv connect` terminal run through a script, with
 //!   a normalized transcript to compare dlv's own server with ferret's.
+//! - [`leak`]: the `leak` fixture's parked goroutines, live or in a core,
+//!   with its own report and dlv's `goroutines` output as oracles.
 //! - [`replay_fuzz_corpus`]: the fuzzers' corpora as regression tests.
 
 pub mod delve;
 pub mod fixture;
+pub mod leak;
 pub mod oracle;
 pub mod proto;
 pub mod rpc;

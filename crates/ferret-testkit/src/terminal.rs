@@ -26,6 +26,7 @@
 //! - stdout and stderr (where `Command failed: ...` goes) share one pipe so
 //!   their order is kept.
 
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
@@ -473,26 +474,44 @@ fn write_dlv_config(home: &Path) {
 /// and stderr after that line) is read and dropped. dlv runs with telemetry
 /// off and its default config.
 pub fn start_dlv_headless(binary: &Path, args: &[&str]) -> (Child, String) {
+    let mut dlv_args: Vec<OsString> = vec!["exec".into(), binary.into()];
+    dlv_args.extend(HEADLESS_FLAGS.iter().map(OsString::from));
+    if !args.is_empty() {
+        dlv_args.push("--".into());
+        dlv_args.extend(args.iter().map(OsString::from));
+    }
+    start_dlv_server(&dlv_args)
+}
+
+/// Starts `dlv core BINARY CORE` headless, as [`start_dlv_headless`] does
+/// `dlv exec`.
+pub fn start_dlv_core(binary: &Path, core: &Path) -> (Child, String) {
+    let mut dlv_args: Vec<OsString> = vec!["core".into(), binary.into(), core.into()];
+    dlv_args.extend(HEADLESS_FLAGS.iter().map(OsString::from));
+    start_dlv_server(&dlv_args)
+}
+
+/// The flags that make dlv a headless server for any number of clients.
+const HEADLESS_FLAGS: [&str; 4] = ["--headless", "--listen=127.0.0.1:0", "--api-version=2", "--accept-multiclient"];
+
+/// Runs dlv with `dlv_args` (a headless server) and returns it with the
+/// address it listens at; its later output is read and dropped.
+fn start_dlv_server(dlv_args: &[OsString]) -> (Child, String) {
     let dlv = Delve::path();
     assert!(dlv.exists(), "dlv is not installed at {}: run scripts/install-tools", dlv.display());
     let home = crate::target_dir().join("ferret-testkit/dlv-config");
     write_dlv_config(&home);
-    let mut command = Command::new("sh");
-    command
+    let mut child = Command::new("sh")
         .arg("-c")
         .arg(r#"exec 2>&1; exec "$0" "$@""#)
         .arg(&dlv)
-        .arg("exec")
-        .arg(binary)
-        .args(["--headless", "--listen=127.0.0.1:0", "--api-version=2", "--accept-multiclient"])
+        .args(dlv_args)
         .env("XDG_CONFIG_HOME", &home)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    if !args.is_empty() {
-        command.arg("--").args(args);
-    }
-    let mut child = command.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", dlv.display()));
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", dlv.display()));
     let mut stdout = BufReader::new(child.stdout.take().expect("dlv stdout"));
     let mut seen = String::new();
     let addr = loop {
@@ -500,7 +519,7 @@ pub fn start_dlv_headless(binary: &Path, args: &[&str]) -> (Child, String) {
         if stdout.read_line(&mut line).unwrap_or(0) == 0 {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("dlv exec {} printed no `API server listening at:` line; it said:\n{seen}", binary.display());
+            panic!("dlv {dlv_args:?} printed no `API server listening at:` line; it said:\n{seen}");
         }
         if let Some(addr) = line.trim_end().strip_prefix("API server listening at: ") {
             break addr.to_owned();
@@ -613,6 +632,22 @@ fn is_ident_char(c: char) -> bool {
 /// numbers and hit counts, goroutine ids, and source listing lines
 /// (`=>  64:\t...`, `    65:\t...`), which only lose their colors.
 pub fn normalize(text: &str, fixture_dir: &Path, goroot: &Path) -> String {
+    let text = normalize_paths(text, fixture_dir, goroot);
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        if is_source_listing(line) {
+            out.push_str(line);
+        } else {
+            out.push_str(&normalize_line(line));
+        }
+    }
+    out
+}
+
+/// The first step of [`normalize`] alone: ANSI escapes and `\r` removed,
+/// `fixture_dir` → `$FIXTURE` and `goroot` → `$GOROOT`; everything else
+/// (addresses, ids) is kept, as suits two servers reading the same core.
+pub fn normalize_paths(text: &str, fixture_dir: &Path, goroot: &Path) -> String {
     let mut text = strip_ansi(text).replace('\r', "");
     let mut paths: Vec<(String, &str)> = Vec::new();
     for (path, token) in [(fixture_dir, "$FIXTURE"), (goroot, "$GOROOT")] {
@@ -632,15 +667,7 @@ pub fn normalize(text: &str, fixture_dir: &Path, goroot: &Path) -> String {
             text = replace_path(&text, path, token);
         }
     }
-    let mut out = String::with_capacity(text.len());
-    for line in text.split_inclusive('\n') {
-        if is_source_listing(line) {
-            out.push_str(line);
-        } else {
-            out.push_str(&normalize_line(line));
-        }
-    }
-    out
+    text
 }
 
 /// Removes `ESC [ ... final` sequences (and other two-byte escapes).

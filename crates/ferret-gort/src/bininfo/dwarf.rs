@@ -76,6 +76,37 @@ pub struct TypeName {
     pub offset: u64,
 }
 
+/// A struct type's layout, read from DWARF so no offset is hard-coded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StructLayout {
+    /// Go type name.
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Members in declaration order.
+    pub members: Vec<Member>,
+}
+
+impl StructLayout {
+    /// The member called `name`.
+    pub fn member(&self, name: &str) -> Option<&Member> {
+        self.members.iter().find(|m| m.name == name)
+    }
+}
+
+/// One member of a struct.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// Field name.
+    pub name: String,
+    /// Byte offset within the struct.
+    pub offset: u64,
+    /// Its type's Go name (e.g. `*runtime.m`, `runtime.gobuf`).
+    pub type_name: String,
+    /// Its type's size in bytes (0 when DWARF does not say).
+    pub size: u64,
+}
+
 /// What one unit's debugging entries describe.
 #[derive(Debug, Default)]
 pub struct UnitEntries {
@@ -141,6 +172,11 @@ const INDEX_SECTIONS: &[gimli::SectionId] = &[
     gimli::SectionId::DebugRngLists,
     gimli::SectionId::DebugRanges,
 ];
+
+/// `DW_AT_byte_size` of a type entry.
+fn byte_size(entry: &gimli::DebuggingInformationEntry<Reader>) -> gimli::Result<Option<u64>> {
+    Ok(entry.attr_value(gimli::DW_AT_byte_size)?.and_then(|v| v.udata_value()))
+}
 
 /// Loads one DWARF section as a shared reader (empty when absent).
 pub(crate) fn load_section(image: &Image, name: &str) -> Result<Reader> {
@@ -338,9 +374,10 @@ impl DwarfIndex {
         Ok(out)
     }
 
-    /// The members (name, byte offset) of the struct type named `name`,
-    /// looked for first in the unit of its package, then everywhere.
-    pub fn struct_members(&self, name: &str) -> Result<Option<Vec<(String, u64)>>> {
+    /// The layout of the struct type `name` (e.g. `runtime.g`): its size
+    /// and every member with its offset, type name and size. `None` when
+    /// no such type is described, or when it is not a struct.
+    pub fn struct_layout(&self, name: &str) -> Result<Option<StructLayout>> {
         let mut found = None;
         for &unit in self.units_named(package_of(name.trim_start_matches('*'))) {
             found = self.entries(unit)?.types.iter().find(|t| t.name == name).map(|t| t.offset);
@@ -359,6 +396,10 @@ impl DwarfIndex {
         let Some(local) = offset.to_unit_offset(&unit.header) else { return Ok(None) };
         let mut tree = unit.entries_tree(Some(local)).map_err(err)?;
         let root = tree.root().map_err(err)?;
+        if root.entry().tag() != gimli::DW_TAG_structure_type {
+            return Ok(None);
+        }
+        let size = byte_size(root.entry()).map_err(err)?.unwrap_or(0);
         let mut members = Vec::new();
         let mut children = root.children();
         while let Some(child) = children.next().map_err(err)? {
@@ -368,9 +409,13 @@ impl DwarfIndex {
             }
             let Some(member) = self.entry_name(unit, entry).map_err(err)? else { continue };
             let at = entry.attr_value(gimli::DW_AT_data_member_location).map_err(err)?.and_then(|v| v.udata_value());
-            members.push((member, at.unwrap_or(0)));
+            let (type_name, type_size) = match entry.attr_value(gimli::DW_AT_type).map_err(err)? {
+                Some(reference) => self.type_name_and_size(unit, reference).map_err(err)?,
+                None => (String::new(), 0),
+            };
+            members.push(Member { name: member, offset: at.unwrap_or(0), type_name, size: type_size });
         }
-        Ok(Some(members))
+        Ok(Some(StructLayout { name: name.to_owned(), size, members }))
     }
 
     /// Builds (once) the whole-binary indexes and every unit's entries.
@@ -553,6 +598,31 @@ impl DwarfIndex {
                 self.entry_name(other, &origin)
             }
             _ => Ok(None),
+        }
+    }
+
+    /// The name and byte size of the type a `DW_AT_type` refers to, in this
+    /// unit or (as Go's linker writes them) in another.
+    fn type_name_and_size(
+        &self,
+        unit: &gimli::Unit<Reader>,
+        reference: gimli::AttributeValue<Reader>,
+    ) -> gimli::Result<(String, u64)> {
+        let describe = |unit: &gimli::Unit<Reader>, offset: gimli::UnitOffset| -> gimli::Result<(String, u64)> {
+            let ty = unit.entry(offset)?;
+            Ok((self.entry_name(unit, &ty)?.unwrap_or_default(), byte_size(&ty)?.unwrap_or(0)))
+        };
+        match reference {
+            gimli::AttributeValue::UnitRef(offset) => describe(unit, offset),
+            gimli::AttributeValue::DebugInfoRef(offset) => {
+                let Some(other) = self.unit_containing(offset) else { return Ok((String::new(), 0)) };
+                let other = &self.units[other].unit;
+                match offset.to_unit_offset(&other.header) {
+                    Some(local) => describe(other, local),
+                    None => Ok((String::new(), 0)),
+                }
+            }
+            _ => Ok((String::new(), 0)),
         }
     }
 

@@ -18,7 +18,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 pub use buildinfo::BuildInfo;
-pub use dwarf::{package_of, Function, InlinedCall, TypeName, UnitEntries};
+pub use dwarf::{package_of, Function, InlinedCall, Member, StructLayout, TypeName, UnitEntries};
 pub use frame::{CfaRule, FrameRule, RegisterRule};
 pub use image::{Arch, Image, SectionInfo, Symbol};
 pub use lines::{LineRow, LineTable};
@@ -146,10 +146,10 @@ impl BinaryInfo {
         self.dwarf.unit_optimized(function.unit)
     }
 
-    /// The members (name, byte offset) of the struct type named `name`
-    /// (e.g. `runtime.g`), `None` when DWARF has no such type.
-    pub fn struct_members(&self, name: &str) -> Result<Option<Vec<(String, u64)>>> {
-        self.dwarf.struct_members(name)
+    /// The layout of struct type `name` (members with offsets, type names
+    /// and sizes), `None` when the binary does not describe it.
+    pub fn struct_layout(&self, name: &str) -> Result<Option<StructLayout>> {
+        self.dwarf.struct_layout(name)
     }
 
     /// The row-level line table of the unit holding `function`.

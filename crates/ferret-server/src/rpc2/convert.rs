@@ -124,7 +124,7 @@ pub fn thread(t: &Thread, pid: i32, view: ThreadView) -> Value {
 
 /// `api.Goroutine`.
 pub fn goroutine(g: &Goroutine) -> Value {
-    json!({
+    let mut out = json!({
         "id": g.id,
         "currentLoc": location(&g.current_loc),
         "userCurrentLoc": location(&g.user_current_loc),
@@ -132,10 +132,16 @@ pub fn goroutine(g: &Goroutine) -> Value {
         "startLoc": location(&g.start_loc),
         "threadID": g.thread_id,
         "status": g.status,
-        "waitSince": 0,
+        "waitSince": g.wait_since,
         "waitReason": g.wait_reason,
         "unreadable": "",
-    })
+    });
+    // `labels` is omitted when empty (omitempty in Delve).
+    if !g.labels.is_empty() {
+        let labels: Map<String, Value> = g.labels.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+        out["labels"] = Value::Object(labels);
+    }
+    out
 }
 
 /// `api.DebuggerState`; `in_command` for Command replies.

@@ -1,0 +1,405 @@
+//! Goroutines as the Go runtime keeps them: `runtime.allgs` holds every
+//! `runtime.g` ever made, and each thread's TLS slot points at the `g` it
+//! runs. Every offset comes from the binary's DWARF (see [`RuntimeLayout`]),
+//! so one code path reads Go 1.21 through 1.27 alike; what is read comes
+//! through [`Memory`], so a live process and a core are read the same way.
+
+use ferret_target::Memory;
+
+use crate::bininfo::{BinaryInfo, StructLayout};
+use crate::error::{BinaryError, Result};
+
+/// `_Gdead`: a `g` kept for reuse, not a goroutine.
+pub const STATUS_DEAD: u32 = 6;
+/// `_Gdeadextra` (1.26+): a dead `g` parked on an extra M for cgo callbacks.
+pub const STATUS_DEAD_EXTRA: u32 = 11;
+/// `_Grunning`.
+pub const STATUS_RUNNING: u32 = 2;
+/// `_Gsyscall`.
+pub const STATUS_SYSCALL: u32 = 3;
+/// `_Gwaiting`.
+pub const STATUS_WAITING: u32 = 4;
+/// The `_Gscan` bit, set while the GC scans a stack.
+const STATUS_SCAN_BIT: u32 = 0x1000;
+
+/// Byte offsets of the `runtime.g` fields ferret reads.
+#[derive(Debug, Clone, Copy)]
+struct GFields {
+    size: u64,
+    goid: u64,
+    status: u64,
+    wait_reason: u64,
+    wait_since: u64,
+    sched_pc: u64,
+    sched_sp: u64,
+    sched_bp: Option<u64>,
+    stack_lo: u64,
+    stack_hi: u64,
+    m: u64,
+    gopc: u64,
+    startpc: u64,
+    parent_goid: Option<u64>,
+    labels: Option<u64>,
+}
+
+/// Byte offsets of the `runtime.m` fields ferret reads.
+#[derive(Debug, Clone, Copy)]
+struct MFields {
+    procid: u64,
+    curg: u64,
+}
+
+/// How `g.labels` is laid out (pprof labels).
+#[derive(Debug, Clone)]
+enum LabelsLayout {
+    /// The program has no pprof labels type (it does not import
+    /// `runtime/pprof`): there are none.
+    Absent,
+    /// Go 1.24+: a struct holding a slice of `{key, value string}` at
+    /// `slice_offset`, elements `element_size` bytes apart.
+    List { slice_offset: u64, element_size: u64, key: u64, value: u64 },
+    /// Go 1.21–1.23: `map[string]string` (classic hash map).
+    Map(MapLayout),
+}
+
+/// The classic `runtime.hmap` for `map[string]string`.
+#[derive(Debug, Clone, Copy)]
+struct MapLayout {
+    log2_buckets: u64,
+    buckets: u64,
+    bucket_size: u64,
+    keys: u64,
+    elems: u64,
+    overflow: u64,
+}
+
+/// Where the runtime keeps what ferret reads, for one binary.
+#[derive(Debug, Clone)]
+pub struct RuntimeLayout {
+    g: GFields,
+    m: MFields,
+    allgs: u64,
+    allglen: u64,
+    wait_reasons: Option<(u64, usize)>,
+    labels: LabelsLayout,
+}
+
+/// One goroutine, as read from its `runtime.g`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct G {
+    /// Index in `runtime.allgs` (Delve pages listings by it).
+    pub index: usize,
+    /// Address of the `runtime.g`.
+    pub addr: u64,
+    /// Goroutine id (0 for g0 and gsignal).
+    pub id: i64,
+    /// Status with the scan bit cleared (see `runtime/runtime2.go`).
+    pub status: u32,
+    /// Whether the GC was scanning its stack.
+    pub scanning: bool,
+    /// Wait reason number (meaningful while waiting).
+    pub wait_reason: u8,
+    /// `nanotime` when it started waiting, 0 when unknown.
+    pub wait_since: i64,
+    /// Saved PC, SP and BP (valid while not running).
+    pub sched_pc: u64,
+    /// See `sched_pc`.
+    pub sched_sp: u64,
+    /// See `sched_pc`.
+    pub sched_bp: u64,
+    /// Stack bounds.
+    pub stack_lo: u64,
+    /// See `stack_lo`.
+    pub stack_hi: u64,
+    /// The `runtime.m` running it (0: none).
+    pub m: u64,
+    /// The OS thread id of `m` (0 when no M).
+    pub thread_id: i64,
+    /// PC of the `go` statement that created it (a return address).
+    pub gopc: u64,
+    /// Entry PC of its start function.
+    pub startpc: u64,
+    /// Id of the goroutine that created it, where the runtime records it.
+    pub parent_id: i64,
+    /// The pointer behind `g.labels` (0: no labels).
+    pub labels_addr: u64,
+}
+
+/// The first member of `layout` called one of `names`.
+fn member_offset(layout: &StructLayout, names: &[&str]) -> Option<u64> {
+    names.iter().find_map(|n| layout.member(n)).map(|m| m.offset)
+}
+
+/// `outer.inner`, where `inner` is a member of the struct type of `outer`.
+fn nested_offset(bi: &BinaryInfo, layout: &StructLayout, outer: &str, inner: &str) -> Result<Option<u64>> {
+    let Some(member) = layout.member(outer) else { return Ok(None) };
+    let Some(sub) = bi.struct_layout(&member.type_name)? else { return Ok(None) };
+    Ok(member_offset(&sub, &[inner]).map(|o| member.offset + o))
+}
+
+impl RuntimeLayout {
+    /// Reads the layout from `bi`'s DWARF and symbols. Fails when the binary
+    /// does not describe the runtime's goroutine structures.
+    pub fn new(bi: &BinaryInfo) -> Result<RuntimeLayout> {
+        let missing = |what: &str| BinaryError::RuntimeMissing { what: what.to_owned() };
+        let g = bi.struct_layout("runtime.g")?.ok_or_else(|| missing("the type runtime.g"))?;
+        let field = |name: &str| member_offset(&g, &[name]).ok_or_else(|| missing(&format!("runtime.g.{name}")));
+        let nested = |outer: &str, inner: &str| {
+            nested_offset(bi, &g, outer, inner)?.ok_or_else(|| missing(&format!("runtime.g.{outer}.{inner}")))
+        };
+        let g_fields = GFields {
+            size: g.size,
+            goid: field("goid")?,
+            status: nested("atomicstatus", "value").or_else(|_| field("atomicstatus"))?,
+            wait_reason: field("waitreason")?,
+            wait_since: field("waitsince")?,
+            sched_pc: nested("sched", "pc")?,
+            sched_sp: nested("sched", "sp")?,
+            sched_bp: nested_offset(bi, &g, "sched", "bp")?,
+            stack_lo: nested("stack", "lo")?,
+            stack_hi: nested("stack", "hi")?,
+            m: field("m")?,
+            gopc: field("gopc")?,
+            startpc: field("startpc")?,
+            parent_goid: member_offset(&g, &["parentGoid"]),
+            labels: member_offset(&g, &["labels"]),
+        };
+        let m = bi.struct_layout("runtime.m")?.ok_or_else(|| missing("the type runtime.m"))?;
+        let m_fields = MFields {
+            procid: member_offset(&m, &["procid"]).ok_or_else(|| missing("runtime.m.procid"))?,
+            curg: member_offset(&m, &["curg"]).ok_or_else(|| missing("runtime.m.curg"))?,
+        };
+        let symbol = |name: &str| bi.symbols().iter().find(|s| s.name == name);
+        let allgs = symbol("runtime.allgs").ok_or_else(|| missing("runtime.allgs"))?.address;
+        let allglen = symbol("runtime.allglen").ok_or_else(|| missing("runtime.allglen"))?.address;
+        let wait_reasons = symbol("runtime.waitReasonStrings").map(|s| (s.address, (s.size / 16) as usize));
+        Ok(RuntimeLayout { g: g_fields, m: m_fields, allgs, allglen, wait_reasons, labels: labels_layout(bi)? })
+    }
+
+    /// Every goroutine in `runtime.allgs` except dead ones. A `g` that
+    /// cannot be read is skipped (a corrupted heap must not hide the rest).
+    pub fn goroutines(&self, mem: &dyn Memory) -> Result<Vec<G>> {
+        let count = read_u64(mem, self.allglen, "runtime.allglen")?;
+        let array = read_u64(mem, self.allgs, "runtime.allgs")?;
+        if count > 1 << 28 {
+            return Err(BinaryError::Memory {
+                what: "runtime.allglen".into(),
+                detail: format!("implausible goroutine count {count}"),
+            });
+        }
+        let mut pointers = vec![0u8; count as usize * 8];
+        mem.read_memory(array, &mut pointers)
+            .map_err(|e| BinaryError::Memory { what: "runtime.allgs".into(), detail: e.to_string() })?;
+        let mut out = Vec::with_capacity(count as usize);
+        let mut buf = vec![0u8; self.g.size as usize];
+        for (index, chunk) in pointers.chunks_exact(8).enumerate() {
+            let addr = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+            if addr == 0 || mem.read_memory(addr, &mut buf).is_err() {
+                continue;
+            }
+            let g = G { index, ..self.decode_g(addr, &buf, mem) };
+            if g.status != STATUS_DEAD && g.status != STATUS_DEAD_EXTRA {
+                out.push(g);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reads the `runtime.g` at `addr`.
+    pub fn read_g(&self, mem: &dyn Memory, addr: u64) -> Result<G> {
+        let mut buf = vec![0u8; self.g.size as usize];
+        mem.read_memory(addr, &mut buf)
+            .map_err(|e| BinaryError::Memory { what: format!("runtime.g at {addr:#x}"), detail: e.to_string() })?;
+        Ok(self.decode_g(addr, &buf, mem))
+    }
+
+    fn decode_g(&self, addr: u64, buf: &[u8], mem: &dyn Memory) -> G {
+        let f = &self.g;
+        let word = |offset: u64| field_u64(buf, offset);
+        let raw_status = field_u32(buf, f.status);
+        let m = word(f.m);
+        let thread_id = if m != 0 { read_u64(mem, m + self.m.procid, "m.procid").unwrap_or(0) as i64 } else { 0 };
+        G {
+            index: 0,
+            addr,
+            id: word(f.goid) as i64,
+            status: raw_status & !STATUS_SCAN_BIT,
+            scanning: raw_status & STATUS_SCAN_BIT != 0,
+            wait_reason: buf.get(f.wait_reason as usize).copied().unwrap_or(0),
+            wait_since: word(f.wait_since) as i64,
+            sched_pc: word(f.sched_pc),
+            sched_sp: word(f.sched_sp),
+            sched_bp: f.sched_bp.map_or(0, word),
+            stack_lo: word(f.stack_lo),
+            stack_hi: word(f.stack_hi),
+            m,
+            thread_id,
+            gopc: word(f.gopc),
+            startpc: word(f.startpc),
+            parent_id: f.parent_goid.map_or(0, word) as i64,
+            labels_addr: f.labels.map_or(0, word),
+        }
+    }
+
+    /// The goroutine a thread runs, from the `g` in its TLS slot (the word
+    /// below `fs_base` on linux/amd64). On a system stack (g0, gsignal)
+    /// this is the user goroutine the M was running (`m.curg`), with
+    /// `true`; `None` when the thread runs no goroutine.
+    pub fn goroutine_of_thread(&self, mem: &dyn Memory, fs_base: u64) -> Option<(G, bool)> {
+        if fs_base < 8 {
+            return None;
+        }
+        let addr = read_u64(mem, fs_base - 8, "TLS g").ok().filter(|&a| a != 0)?;
+        let g = self.read_g(mem, addr).ok()?;
+        if g.id != 0 {
+            return Some((g, false));
+        }
+        let curg = read_u64(mem, g.m.checked_add(self.m.curg)?, "m.curg").ok().filter(|&a| a != 0)?;
+        Some((self.read_g(mem, curg).ok()?, true))
+    }
+
+    /// The wait-reason names, read from the target's own
+    /// `runtime.waitReasonStrings` (so every Go version names them right).
+    pub fn wait_reason_names(&self, mem: &dyn Memory) -> Vec<String> {
+        let Some((addr, count)) = self.wait_reasons else { return Vec::new() };
+        (0..count as u64).map(|i| read_string(mem, addr + i * 16).unwrap_or_default()).collect()
+    }
+
+    /// The pprof labels of `g`, in the runtime's order.
+    pub fn labels(&self, mem: &dyn Memory, g: &G) -> Vec<(String, String)> {
+        if g.labels_addr == 0 {
+            return Vec::new();
+        }
+        match &self.labels {
+            LabelsLayout::Absent => Vec::new(),
+            LabelsLayout::List { slice_offset, element_size, key, value } => {
+                let base = g.labels_addr + slice_offset;
+                let (Ok(array), Ok(len)) = (read_u64(mem, base, "labels"), read_u64(mem, base + 8, "labels")) else {
+                    return Vec::new();
+                };
+                (0..len.min(MAX_LABELS))
+                    .filter_map(|i| {
+                        let at = array + i * element_size;
+                        Some((read_string(mem, at + key)?, read_string(mem, at + value)?))
+                    })
+                    .collect()
+            }
+            // `g.labels` points at a `labelMap` variable, itself a map
+            // (a pointer to the hash map's header).
+            LabelsLayout::Map(map) => match read_u64(mem, g.labels_addr, "labels") {
+                Ok(hmap) if hmap != 0 => read_string_map(mem, map, hmap),
+                _ => Vec::new(),
+            },
+        }
+    }
+}
+
+/// At most this many labels are read per goroutine (a guard against
+/// corrupted lengths).
+const MAX_LABELS: u64 = 64;
+
+/// The layout behind `g.labels`, from the `runtime/pprof.labelMap` type.
+fn labels_layout(bi: &BinaryInfo) -> Result<LabelsLayout> {
+    let Some(label_map) = bi.struct_layout("runtime/pprof.labelMap")? else {
+        // Up to 1.23 labelMap is a map type, not a struct.
+        return Ok(match bi.struct_layout("bucket<string,string>")?.zip(bi.struct_layout("runtime.hmap")?) {
+            Some((bucket, hmap)) if bi.types()?.iter().any(|t| t.name == "runtime/pprof.labelMap") => {
+                match (
+                    member_offset(&hmap, &["B"]),
+                    member_offset(&hmap, &["buckets"]),
+                    member_offset(&bucket, &["keys"]),
+                    member_offset(&bucket, &["elems", "values"]),
+                    member_offset(&bucket, &["overflow"]),
+                ) {
+                    (Some(log2_buckets), Some(buckets), Some(keys), Some(elems), Some(overflow)) => {
+                        LabelsLayout::Map(MapLayout { log2_buckets, buckets, bucket_size: bucket.size, keys, elems, overflow })
+                    }
+                    _ => LabelsLayout::Absent,
+                }
+            }
+            _ => LabelsLayout::Absent,
+        });
+    };
+    // labelMap{ LabelSet | label.Set { list | List []{key|Key, value|Value} } }
+    let Some(set) = label_map.members.first() else { return Ok(LabelsLayout::Absent) };
+    let Some(set_layout) = bi.struct_layout(&set.type_name)? else { return Ok(LabelsLayout::Absent) };
+    let Some(list) = set_layout.members.iter().find(|m| m.name.eq_ignore_ascii_case("list")) else {
+        return Ok(LabelsLayout::Absent);
+    };
+    let element_type = list.type_name.trim_start_matches("[]");
+    let Some(element) = bi.struct_layout(element_type)? else { return Ok(LabelsLayout::Absent) };
+    let (Some(key), Some(value)) = (member_offset(&element, &["key", "Key"]), member_offset(&element, &["value", "Value"]))
+    else {
+        return Ok(LabelsLayout::Absent);
+    };
+    Ok(LabelsLayout::List { slice_offset: set.offset + list.offset, element_size: element.size, key, value })
+}
+
+/// Reads every entry of a classic `map[string]string` (Go 1.21–1.23
+/// labels), bucket by bucket; order is the map's own.
+fn read_string_map(mem: &dyn Memory, map: &MapLayout, hmap: u64) -> Vec<(String, String)> {
+    // tophash values below this mark empty or evacuated slots.
+    const MIN_TOP_HASH: u8 = 5;
+    const SLOTS: u64 = 8;
+    let mut log2 = [0u8; 1];
+    if mem.read_memory(hmap + map.log2_buckets, &mut log2).is_err() || log2[0] > 16 {
+        return Vec::new();
+    }
+    let Ok(buckets) = read_u64(mem, hmap + map.buckets, "hmap.buckets") else { return Vec::new() };
+    let mut out = Vec::new();
+    for index in 0..(1u64 << log2[0]) {
+        let mut bucket = buckets + index * map.bucket_size;
+        // Follow overflow buckets, with a bound against cycles.
+        for _ in 0..16 {
+            if bucket == 0 {
+                break;
+            }
+            let mut tophash = [0u8; SLOTS as usize];
+            if mem.read_memory(bucket, &mut tophash).is_err() {
+                break;
+            }
+            for slot in 0..SLOTS {
+                if tophash[slot as usize] < MIN_TOP_HASH || out.len() as u64 >= MAX_LABELS {
+                    continue;
+                }
+                let key = read_string(mem, bucket + map.keys + slot * 16);
+                let value = read_string(mem, bucket + map.elems + slot * 16);
+                if let (Some(key), Some(value)) = (key, value) {
+                    out.push((key, value));
+                }
+            }
+            bucket = read_u64(mem, bucket + map.overflow, "bucket.overflow").unwrap_or(0);
+        }
+    }
+    out
+}
+
+/// Longest string read for a label or wait reason.
+const MAX_STRING: u64 = 4096;
+
+/// The Go string whose header is at `addr`.
+fn read_string(mem: &dyn Memory, addr: u64) -> Option<String> {
+    let data = read_u64(mem, addr, "string").ok()?;
+    let len = read_u64(mem, addr + 8, "string").ok()?;
+    if len == 0 {
+        return Some(String::new());
+    }
+    let mut bytes = vec![0u8; len.min(MAX_STRING) as usize];
+    mem.read_memory(data, &mut bytes).ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn read_u64(mem: &dyn Memory, addr: u64, what: &str) -> Result<u64> {
+    let mut word = [0u8; 8];
+    mem.read_memory(addr, &mut word)
+        .map_err(|e| BinaryError::Memory { what: what.to_owned(), detail: e.to_string() })?;
+    Ok(u64::from_le_bytes(word))
+}
+
+fn field_u64(buf: &[u8], offset: u64) -> u64 {
+    buf.get(offset as usize..offset as usize + 8).map_or(0, |b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+}
+
+fn field_u32(buf: &[u8], offset: u64) -> u32 {
+    buf.get(offset as usize..offset as usize + 4).map_or(0, |b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
+}
