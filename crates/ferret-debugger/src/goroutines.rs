@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use ferret_gort::bininfo::is_private_runtime;
+
 use crate::model::{Goroutine, Location};
 
 /// What a filter or grouping looks at (Delve's `api.GoroutineField`).
@@ -164,20 +166,15 @@ pub fn is_system_start(start_function: &str) -> bool {
     start_function.starts_with("runtime.") && !matches!(start_function, "runtime.main" | "runtime.handleAsyncEvent")
 }
 
-/// Delve's rule for the "user" frame: a function outside the runtime
-/// (exported runtime functions such as `runtime.Gosched` count as user),
-/// `internal/` packages and `iter`.
+/// Delve's rule for the "user" frame: a function outside the runtime's
+/// private ones (exported runtime functions such as `runtime.Gosched`
+/// count as user), `internal/` packages and `iter`.
 pub fn is_user_frame(function: &str) -> bool {
-    if !function.contains('.') || function.starts_with("internal/") || function.starts_with("runtime/internal/") {
-        return false;
-    }
-    if function.starts_with("iter.") {
-        return false;
-    }
-    match function.strip_prefix("runtime.") {
-        Some(rest) => rest.starts_with(|c: char| c.is_ascii_uppercase()),
-        None => true,
-    }
+    function.contains('.')
+        && !is_private_runtime(function)
+        && !function.starts_with("internal/")
+        && !function.starts_with("runtime/internal/")
+        && !function.starts_with("iter.")
 }
 
 #[cfg(test)]

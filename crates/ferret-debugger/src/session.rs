@@ -624,7 +624,12 @@ impl Session {
         // The go statement's PC is a return address: its line is that of
         // the call, the byte before (Delve still reports the PC itself).
         let go_line_pc = if self.bi.function_at(g.gopc).ok().flatten().is_some() { g.gopc - 1 } else { g.gopc };
-        let start_loc = location_at(&self.bi, g.startpc, Vec::new());
+        // A goroutine started by `go f(x)` starts in a wrapper; Delve shows f.
+        let start_pc = match self.bi.function_at(g.startpc).ok().flatten() {
+            Some(f) if f.entry == g.startpc => self.bi.unwrap_trampoline(&f).map_or(g.startpc, |f| f.entry),
+            _ => g.startpc,
+        };
+        let start_loc = location_at(&self.bi, start_pc, Vec::new());
         let system = start_loc.function.as_ref().is_some_and(|f| is_system_start(&f.name));
         Goroutine {
             id: g.id,

@@ -69,7 +69,6 @@ pub const GOROUTINES_SCRIPT: &[&str] = &[
     "goroutines -group user",
     "goroutines -group label kind",
     "goroutines -s -with user -group startloc",
-    "goroutines -chan main.recvCh",
     "exit",
 ];
 

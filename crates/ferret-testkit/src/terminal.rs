@@ -491,6 +491,14 @@ pub fn start_dlv_core(binary: &Path, core: &Path) -> (Child, String) {
     start_dlv_server(&dlv_args)
 }
 
+/// Starts `dlv attach PID` headless, as [`start_dlv_headless`] does
+/// `dlv exec`.
+pub fn start_dlv_attach(pid: u32) -> (Child, String) {
+    let mut dlv_args: Vec<OsString> = vec!["attach".into(), pid.to_string().into()];
+    dlv_args.extend(HEADLESS_FLAGS.iter().map(OsString::from));
+    start_dlv_server(&dlv_args)
+}
+
 /// The flags that make dlv a headless server for any number of clients.
 const HEADLESS_FLAGS: [&str; 4] = ["--headless", "--listen=127.0.0.1:0", "--api-version=2", "--accept-multiclient"];
 

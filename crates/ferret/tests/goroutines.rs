@@ -7,9 +7,11 @@ use std::collections::BTreeMap;
 use ferret_testkit::delve::Delve;
 use ferret_testkit::fixture::{build_fixture, BuildOptions};
 use ferret_testkit::leak::{
-    dlv_goroutines_transcript, leak_core, normalize_same_core, start_leak, wait_reasons, GOROUTINES_SCRIPT, WORKERS,
+    dlv_goroutines_transcript, goroutines_transcript, leak_core, normalize_same_core, start_leak, wait_reasons, GOROUTINES_SCRIPT, WORKERS,
 };
+use ferret_testkit::rpc::RpcClient;
 use ferret_testkit::target_dir;
+use ferret_testkit::terminal::{start_dlv_attach, wait_or_kill, Transcript};
 use ferret_testkit::toolchain::GoToolchain;
 
 /// `leak 3` reports three goroutines per wait reason and start function,
@@ -51,7 +53,6 @@ fn dlv_goroutines_on_a_core_is_stable() {
                 normalize_same_core(&transcript.render(), &toolchain)
             })
             .collect();
-        eprintln!("{version}: dlv goroutines on a leak 2 core:\n{}", runs[0]);
         assert_eq!(runs[0], runs[1], "{version}: two dlv runs on one core differ");
 
         let grouped = block(&runs[0], "goroutines -group startloc");
@@ -70,4 +71,120 @@ fn block<'a>(rendered: &'a str, command: &str) -> &'a str {
     let start = rendered.find(&prompt).unwrap_or_else(|| panic!("no {command:?} in:\n{rendered}")) + prompt.len();
     let rest = &rendered[start..];
     &rest[..rest.find("(dlv) ").unwrap_or(rest.len())]
+}
+
+/// The real `dlv connect` prints the same for every `goroutines` command of
+/// [`GOROUTINES_SCRIPT`] against ferret as against dlv, both serving the
+/// same core.
+#[test]
+fn dlv_connect_goroutines_read_the_same_against_ferret_and_dlv() {
+    for toolchain in GoToolchain::selected().into_iter().filter(Delve::supports) {
+        let version = &toolchain.version;
+        let exe = build_fixture("leak", &toolchain, &BuildOptions::debug());
+        let dir = target_dir().join(format!("goroutines-tests/ferret-{version}-{}", std::process::id()));
+        let (core, _) = leak_core(&exe, 2, &dir);
+        let dlv = dlv_goroutines_transcript(&exe, &core, GOROUTINES_SCRIPT);
+        let mut server = FerretServer::core(&exe, &core);
+        let ferret = goroutines_transcript(&server.addr, GOROUTINES_SCRIPT);
+        server.stop();
+        assert_same_transcripts(&dlv, &ferret, &toolchain, "core");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// The real `dlv connect` prints the same against ferret as against dlv,
+/// both attached in turn to one live `leak` process (each detaches and
+/// leaves it running).
+#[test]
+fn dlv_connect_goroutines_read_the_same_against_ferret_and_dlv_on_a_live_process() {
+    // Without the final `exit`, which would kill the attached process.
+    let script = &GOROUTINES_SCRIPT[..GOROUTINES_SCRIPT.len() - 1];
+    for toolchain in GoToolchain::selected().into_iter().filter(Delve::supports) {
+        let exe = build_fixture("leak", &toolchain, &BuildOptions::debug());
+        let leak = start_leak(&exe, 2);
+        let mut ferret_server = FerretServer::attach(leak.pid);
+        let ferret = goroutines_transcript(&ferret_server.addr, script);
+        detach(&ferret_server.addr);
+        ferret_server.stop();
+        let (mut dlv_server, addr) = start_dlv_attach(leak.pid);
+        let dlv = goroutines_transcript(&addr, script);
+        detach(&addr);
+        let _ = wait_or_kill(&mut dlv_server, std::time::Duration::from_secs(10));
+        assert_same_transcripts(&dlv, &ferret, &toolchain, "live");
+    }
+}
+
+/// Asks a server to detach and leave its target running.
+fn detach(addr: &str) {
+    let mut client = RpcClient::connect(addr).expect("connect");
+    client.call("Detach", serde_json::json!({"Kill": false})).expect("detach");
+}
+
+/// Compares two `dlv connect` transcripts line by line after path
+/// normalization, listing the first differences.
+fn assert_same_transcripts(dlv: &Transcript, ferret: &Transcript, toolchain: &GoToolchain, what: &str) {
+    let version = &toolchain.version;
+    assert!(!ferret.timed_out, "{version} {what}: ferret's session timed out:\n{}", ferret.raw);
+    let dlv = normalize_same_core(&dlv.render(), toolchain);
+    let ferret = normalize_same_core(&ferret.render(), toolchain);
+    let differences: Vec<String> = dlv
+        .lines()
+        .zip(ferret.lines())
+        .enumerate()
+        .filter(|(_, (a, b))| a != b)
+        .map(|(i, (a, b))| format!("line {}:\n  dlv:    {a}\n  ferret: {b}", i + 1))
+        .collect();
+    assert!(
+        differences.is_empty() && dlv.lines().count() == ferret.lines().count(),
+        "{version} {what}: {} differing lines ({} vs {} lines):\n{}\n\nferret's transcript:\n{ferret}",
+        differences.len(),
+        dlv.lines().count(),
+        ferret.lines().count(),
+        differences.iter().take(40).cloned().collect::<Vec<_>>().join("\n")
+    );
+}
+
+/// A headless multiclient `ferret` server.
+struct FerretServer {
+    child: std::process::Child,
+    addr: String,
+}
+
+impl FerretServer {
+    fn core(binary: &std::path::Path, core: &std::path::Path) -> FerretServer {
+        FerretServer::start(&[std::ffi::OsStr::new("core"), binary.as_os_str(), core.as_os_str()])
+    }
+
+    fn attach(pid: u32) -> FerretServer {
+        FerretServer::start(&[std::ffi::OsStr::new("attach"), std::ffi::OsStr::new(&pid.to_string())])
+    }
+
+    fn start(args: &[&std::ffi::OsStr]) -> FerretServer {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(ferret_testkit::ferret_binary())
+            .args(args)
+            .args(["--headless", "--listen=127.0.0.1:0", "--api-version=2", "--accept-multiclient"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start ferret core");
+        let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("ferret's startup line");
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        let addr = line.trim().strip_prefix("API server listening at: ").expect("listening line").to_owned();
+        FerretServer { child, addr }
+    }
+
+    fn stop(&mut self) {
+        let _ = wait_or_kill(&mut self.child, std::time::Duration::from_secs(10));
+    }
+}
+
+impl Drop for FerretServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -146,6 +146,28 @@ impl BinaryInfo {
         self.dwarf.unit_optimized(function.unit)
     }
 
+    /// The function a compiler-made wrapper calls (`DW_AT_trampoline`, such
+    /// as `main.f.gowrap1` for `go f(x)`): the first direct call in its code
+    /// to a function outside the runtime's private ones (so stack growth is
+    /// skipped, and, as in Delve, so are wrappers of private runtime
+    /// functions). Any other function is itself.
+    pub fn unwrap_trampoline(&self, function: &Function) -> Result<Function> {
+        if !function.trampoline {
+            return Ok(function.clone());
+        }
+        let Some(code) = self.image.read_at(function.entry, function.end.saturating_sub(function.entry) as usize) else {
+            return Ok(function.clone());
+        };
+        for instruction in crate::disasm::disassemble(code, function.entry, crate::disasm::Syntax::Intel) {
+            let Some(target) = instruction.branch_target.filter(|_| instruction.is_call) else { continue };
+            match self.function_at(target)? {
+                Some(callee) if !is_private_runtime(&callee.name) => return Ok(callee),
+                _ => {}
+            }
+        }
+        Ok(function.clone())
+    }
+
     /// The layout of struct type `name` (members with offsets, type names
     /// and sizes), `None` when the binary does not describe it.
     pub fn struct_layout(&self, name: &str) -> Result<Option<StructLayout>> {
@@ -366,4 +388,10 @@ impl BinaryInfo {
         }
         Ok(pcs)
     }
+}
+
+/// `runtime.` followed by a lower-case name: the runtime's own machinery, as
+/// opposed to its API (`runtime.Gosched`).
+pub fn is_private_runtime(name: &str) -> bool {
+    name.strip_prefix("runtime.").is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_uppercase()))
 }
