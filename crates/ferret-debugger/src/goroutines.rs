@@ -185,8 +185,8 @@ mod tests {
     fn g(id: i64, function: &str, labels: &[(&str, &str)]) -> Goroutine {
         let loc = Location {
             file: "/src/main.go".into(),
-            line: id as u32,
-            function: Some(FunctionRef { name: function.into(), ..FunctionRef::default() }),
+            line: 10,
+            function: Some(FunctionRef { name: function.into(), entry: 0, optimized: false }),
             ..Location::default()
         };
         Goroutine {
