@@ -14,6 +14,10 @@ use object::{Object, ObjectSection, ObjectSymbol, SectionFlags, SectionKind, Sym
 
 use crate::error::{BinaryError, Result};
 
+/// The most a compressed section may grow when decompressed (deflate's
+/// limit is about 1032:1; zstd on DWARF stays far below).
+const MAX_EXPANSION: u64 = 1100;
+
 /// CPU architecture of the executable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arch {
@@ -159,7 +163,21 @@ impl Image {
             return Ok(Some(Cow::Borrowed(&[])));
         }
         let err = |e: object::Error| BinaryError::Section { section: name.to_owned(), detail: e.to_string() };
-        let data = section.compressed_data().map_err(err)?.decompress().map_err(err)?;
+        let compressed = section.compressed_data().map_err(err)?;
+        // A damaged header can claim any size; deflate cannot expand data
+        // more than about 1032 times, so anything beyond is not real.
+        let limit = compressed.data.len() as u64 * MAX_EXPANSION + 4096;
+        if compressed.format != object::CompressionFormat::None && compressed.uncompressed_size > limit {
+            return Err(BinaryError::Section {
+                section: name.to_owned(),
+                detail: format!(
+                    "it claims {} bytes once decompressed, from {} compressed bytes",
+                    compressed.uncompressed_size,
+                    compressed.data.len()
+                ),
+            });
+        }
+        let data = compressed.decompress().map_err(err)?;
         // Re-borrow from the map rather than from the short-lived object::File.
         Ok(Some(match data {
             Cow::Borrowed(bytes) => Cow::Borrowed(self.rebase(bytes)),
