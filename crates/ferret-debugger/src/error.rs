@@ -53,7 +53,9 @@ pub enum SessionError {
         line: u32,
     },
     /// A `file:line` whose line part is not a number.
-    #[error("Malformed breakpoint location {spec:?} at {at}: line offset negative or not a number")]
+    #[error(
+        "Malformed breakpoint location {spec:?} at {at}: line offset negative or not a number"
+    )]
     MalformedLocation {
         /// The expression.
         spec: String,

@@ -111,7 +111,9 @@ pub fn matches(g: &Goroutine, filter: &GoroutineFilter) -> bool {
         GoroutineField::Running => g.thread_id != 0,
         GoroutineField::User => !g.system,
         GoroutineField::Other(_) => true,
-        field => location_of(g, field).is_some_and(|loc| format_location(loc).contains(&filter.arg)),
+        field => {
+            location_of(g, field).is_some_and(|loc| format_location(loc).contains(&filter.arg))
+        }
     };
     hit != filter.negated
 }
@@ -120,20 +122,29 @@ pub fn matches(g: &Goroutine, filter: &GoroutineFilter) -> bool {
 fn group_key(g: &Goroutine, options: &GroupOptions) -> String {
     match options.field {
         GoroutineField::Label => {
-            let value = g.labels.iter().find(|(k, _)| *k == options.key).map_or("", |(_, v)| v.as_str());
+            let value = g
+                .labels
+                .iter()
+                .find(|(k, _)| *k == options.key)
+                .map_or("", |(_, v)| v.as_str());
             format!("{}={}", options.key, value)
         }
         GoroutineField::Running => format!("running={}", g.thread_id != 0),
         GoroutineField::User => format!("user={}", !g.system),
         GoroutineField::Other(_) => String::new(),
-        field => location_of(g, field).map(format_location).unwrap_or_default(),
+        field => location_of(g, field)
+            .map(format_location)
+            .unwrap_or_default(),
     }
 }
 
 /// Groups `goroutines` (in their listing order) sorted by key; returns the
 /// kept members concatenated group by group, the groups, and whether
 /// groups were dropped beyond `max_groups`.
-pub fn group(goroutines: Vec<Goroutine>, options: &GroupOptions) -> (Vec<Goroutine>, Vec<GoroutineGroup>, bool) {
+pub fn group(
+    goroutines: Vec<Goroutine>,
+    options: &GroupOptions,
+) -> (Vec<Goroutine>, Vec<GoroutineGroup>, bool) {
     let mut by_key: BTreeMap<String, (Vec<Goroutine>, usize)> = BTreeMap::new();
     for g in goroutines {
         let entry = by_key.entry(group_key(&g, options)).or_default();
@@ -154,7 +165,12 @@ pub fn group(goroutines: Vec<Goroutine>, options: &GroupOptions) -> (Vec<Gorouti
         if members.is_empty() {
             continue;
         }
-        groups.push(GoroutineGroup { name, offset: listed.len(), count: members.len(), total });
+        groups.push(GoroutineGroup {
+            name,
+            offset: listed.len(),
+            count: members.len(),
+            total,
+        });
         listed.extend(members);
     }
     (listed, groups, too_many)
@@ -163,7 +179,8 @@ pub fn group(goroutines: Vec<Goroutine>, options: &GroupOptions) -> (Vec<Gorouti
 /// Delve's rule for a system goroutine: its start function is in the
 /// runtime, except `runtime.main` and `runtime.handleAsyncEvent`.
 pub fn is_system_start(start_function: &str) -> bool {
-    start_function.starts_with("runtime.") && !matches!(start_function, "runtime.main" | "runtime.handleAsyncEvent")
+    start_function.starts_with("runtime.")
+        && !matches!(start_function, "runtime.main" | "runtime.handleAsyncEvent")
 }
 
 /// Delve's rule for the "user" frame: a function outside the runtime's
@@ -186,14 +203,21 @@ mod tests {
         let loc = Location {
             file: "/src/main.go".into(),
             line: 10,
-            function: Some(FunctionRef { name: function.into(), entry: 0, optimized: false }),
+            function: Some(FunctionRef {
+                name: function.into(),
+                entry: 0,
+                optimized: false,
+            }),
             ..Location::default()
         };
         Goroutine {
             id,
             user_current_loc: loc.clone(),
             start_loc: loc,
-            labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             ..Goroutine::default()
         }
     }
@@ -201,24 +225,70 @@ mod tests {
     #[test]
     fn filters_match_substrings_labels_and_negation() {
         let worker = g(1, "main.worker", &[("kind", "recv")]);
-        let filter = |field, negated, arg: &str| GoroutineFilter { field, negated, arg: arg.into() };
-        assert!(matches(&worker, &filter(GoroutineField::UserLoc, false, "main.work")));
-        assert!(!matches(&worker, &filter(GoroutineField::UserLoc, true, "main.work")));
-        assert!(matches(&worker, &filter(GoroutineField::Label, false, "kind")));
-        assert!(matches(&worker, &filter(GoroutineField::Label, false, "kind=recv")));
-        assert!(!matches(&worker, &filter(GoroutineField::Label, false, "kind=send")));
-        assert!(matches(&worker, &filter(GoroutineField::Other(99), false, "")));
+        let filter = |field, negated, arg: &str| GoroutineFilter {
+            field,
+            negated,
+            arg: arg.into(),
+        };
+        assert!(matches(
+            &worker,
+            &filter(GoroutineField::UserLoc, false, "main.work")
+        ));
+        assert!(!matches(
+            &worker,
+            &filter(GoroutineField::UserLoc, true, "main.work")
+        ));
+        assert!(matches(
+            &worker,
+            &filter(GoroutineField::Label, false, "kind")
+        ));
+        assert!(matches(
+            &worker,
+            &filter(GoroutineField::Label, false, "kind=recv")
+        ));
+        assert!(!matches(
+            &worker,
+            &filter(GoroutineField::Label, false, "kind=send")
+        ));
+        assert!(matches(
+            &worker,
+            &filter(GoroutineField::Other(99), false, "")
+        ));
     }
 
     #[test]
     fn groups_are_sorted_by_key_and_capped() {
-        let all = vec![g(3, "main.b", &[]), g(1, "main.a", &[]), g(2, "main.b", &[]), g(4, "main.b", &[])];
-        let options = GroupOptions { field: GoroutineField::StartLoc, key: String::new(), max_members: 2, max_groups: 0 };
+        let all = vec![
+            g(3, "main.b", &[]),
+            g(1, "main.a", &[]),
+            g(2, "main.b", &[]),
+            g(4, "main.b", &[]),
+        ];
+        let options = GroupOptions {
+            field: GoroutineField::StartLoc,
+            key: String::new(),
+            max_members: 2,
+            max_groups: 0,
+        };
         let (listed, groups, too_many) = group(all.clone(), &options);
         assert!(!too_many);
-        assert_eq!(listed.iter().map(|g| g.id).collect::<Vec<_>>(), vec![1, 3, 2]);
-        assert_eq!(groups.iter().map(|g| (g.offset, g.count, g.total)).collect::<Vec<_>>(), vec![(0, 1, 1), (1, 2, 3)]);
-        let by_label = GroupOptions { field: GoroutineField::Label, key: "role".into(), max_members: 5, max_groups: 1 };
+        assert_eq!(
+            listed.iter().map(|g| g.id).collect::<Vec<_>>(),
+            vec![1, 3, 2]
+        );
+        assert_eq!(
+            groups
+                .iter()
+                .map(|g| (g.offset, g.count, g.total))
+                .collect::<Vec<_>>(),
+            vec![(0, 1, 1), (1, 2, 3)]
+        );
+        let by_label = GroupOptions {
+            field: GoroutineField::Label,
+            key: "role".into(),
+            max_members: 5,
+            max_groups: 1,
+        };
         let (_, groups, too_many) = group(all, &by_label);
         assert_eq!(groups.len(), 1);
         assert_eq!(groups[0].name, "role=");

@@ -14,9 +14,9 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 use ferret_gort::bininfo::LocationSpec;
+use ferret_gort::disasm::{disassemble, Syntax};
 use ferret_gort::goroutine::{RuntimeLayout, G};
 use ferret_gort::stack::{frame_addresses, unwind, StackFrame, UnwindStart};
-use ferret_gort::disasm::{disassemble, Syntax};
 use ferret_gort::{BinaryError, BinaryInfo};
 use ferret_target::core::CoreFile;
 use ferret_target::linux::{Event, HaltHandle, LaunchOptions, Process, StopReason};
@@ -25,7 +25,8 @@ use ferret_target::{Memory, Registers, ThreadState};
 use crate::error::{Result, SessionError};
 use crate::goroutines::{is_system_start, is_user_frame};
 use crate::model::{
-    Breakpoint, BreakpointRequest, Command, Frame, FunctionRef, Goroutine, Location, State, StopKind, Thread,
+    Breakpoint, BreakpointRequest, Command, Frame, FunctionRef, Goroutine, Location, State,
+    StopKind, Thread,
 };
 
 /// What to debug.
@@ -77,9 +78,14 @@ impl Debugger {
     pub fn start(spec: TargetSpec) -> Result<Debugger> {
         let binary = match &spec {
             TargetSpec::Launch(options) => options.program.clone(),
-            TargetSpec::Attach { binary: Some(binary), .. } => binary.clone(),
-            TargetSpec::Attach { pid, binary: None } => std::fs::read_link(format!("/proc/{pid}/exe"))
-                .map_err(|_| SessionError::Target(format!("no process with pid {pid}")))?,
+            TargetSpec::Attach {
+                binary: Some(binary),
+                ..
+            } => binary.clone(),
+            TargetSpec::Attach { pid, binary: None } => {
+                std::fs::read_link(format!("/proc/{pid}/exe"))
+                    .map_err(|_| SessionError::Target(format!("no process with pid {pid}")))?
+            }
             TargetSpec::Core { binary, .. } => binary.clone(),
         };
         let bininfo = Arc::new(BinaryInfo::open(&binary)?);
@@ -109,7 +115,10 @@ impl Debugger {
     }
 
     /// Runs `f` on the tracer thread and waits for its result.
-    fn call<R: Send + 'static>(&self, f: impl FnOnce(&mut Session) -> R + Send + 'static) -> Result<R> {
+    fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Session) -> R + Send + 'static,
+    ) -> Result<R> {
         let (tx, rx) = mpsc::channel();
         self.jobs
             .send(Box::new(move |session: &mut Session| {
@@ -149,7 +158,10 @@ impl Debugger {
     /// once with a `running` state and nothing else.
     pub fn state(&self, non_blocking: bool) -> Result<State> {
         if non_blocking && self.is_running() {
-            return Ok(State { running: true, ..State::default() });
+            return Ok(State {
+                running: true,
+                ..State::default()
+            });
         }
         self.call(|s| s.state())?
     }
@@ -162,7 +174,13 @@ impl Debugger {
     /// Stops a running target and returns the state once it has stopped
     /// (a stopped target is left as it is).
     pub fn halt(&self) -> Result<State> {
-        if let Some(handle) = self.shared.halt.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        if let Some(handle) = self
+            .shared
+            .halt
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
             handle.halt();
         }
         self.call(|s| s.state())?
@@ -228,7 +246,10 @@ impl Debugger {
     pub fn thread(&self, id: i32) -> Result<Thread> {
         self.call(move |s| {
             s.live_state()?;
-            s.threads().into_iter().find(|t| t.id == id).ok_or(SessionError::NoThreadWithId(id))
+            s.threads()
+                .into_iter()
+                .find(|t| t.id == id)
+                .ok_or(SessionError::NoThreadWithId(id))
         })?
     }
 
@@ -250,11 +271,13 @@ impl Debugger {
         })?
     }
 
-    /// Every goroutine of the target, in the runtime's order (`allgs`).
-    pub fn goroutines(&self) -> Result<Vec<Goroutine>> {
-        self.call(|s| {
+    /// Goroutines in the runtime's order (`allgs`), from index `start`, at
+    /// most `count` of them (0: all), and the index to continue from (-1
+    /// when there are no more), as Delve pages them.
+    pub fn goroutine_page(&self, start: usize, count: usize) -> Result<(Vec<Goroutine>, i64)> {
+        self.call(move |s| {
             s.live_state()?;
-            s.goroutines()
+            s.goroutine_page(start, count)
         })?
     }
 
@@ -277,9 +300,11 @@ fn resolve(bi: &BinaryInfo, spec: &str) -> Result<ferret_gort::bininfo::Location
         Ok(location) => Ok(location),
         Err(BinaryError::LocationNotFound { .. }) => Err(match LocationSpec::parse(spec)? {
             LocationSpec::Function(name) => SessionError::NoFunction(name),
-            LocationSpec::FileLine { file, line } => match bi.source_files()?.into_iter().find(|f| {
-                f == &file || f.ends_with(&format!("/{file}"))
-            }) {
+            LocationSpec::FileLine { file, line } => match bi
+                .source_files()?
+                .into_iter()
+                .find(|f| f == &file || f.ends_with(&format!("/{file}")))
+            {
                 Some(path) => SessionError::NoStatement { file: path, line },
                 None => SessionError::LocationNotFound(spec.to_owned()),
             },
@@ -291,9 +316,10 @@ fn resolve(bi: &BinaryInfo, spec: &str) -> Result<ferret_gort::bininfo::Location
 /// Refuses `file:line` expressions whose line is not a number, in Delve's words.
 fn check_well_formed(spec: &str) -> Result<()> {
     match spec.rsplit_once(':') {
-        Some((_, line)) if line.parse::<u32>().is_err() => {
-            Err(SessionError::MalformedLocation { spec: spec.to_owned(), at: spec.len() - line.len() })
-        }
+        Some((_, line)) if line.parse::<u32>().is_err() => Err(SessionError::MalformedLocation {
+            spec: spec.to_owned(),
+            at: spec.len() - line.len(),
+        }),
         _ => Ok(()),
     }
 }
@@ -315,8 +341,23 @@ fn location_at(bi: &BinaryInfo, pc: u64, pcs: Vec<u64>) -> Location {
                 pcs,
             }
         }
-        _ => Location { pc, pcs, ..Location::default() },
+        _ => Location {
+            pc,
+            pcs,
+            ..Location::default()
+        },
     }
+}
+
+/// The target's goroutines at one stop.
+#[derive(Default)]
+struct GoroutineList {
+    /// Live goroutines in `allgs` order.
+    gs: Vec<G>,
+    /// Goroutine id -> index in `gs`.
+    by_id: HashMap<i64, usize>,
+    /// `g` address -> the thread running it, and whether on a system stack.
+    threads: HashMap<u64, (i32, bool)>,
 }
 
 /// How many frames are searched for a goroutine's topmost user frame.
@@ -325,7 +366,10 @@ const USER_FRAME_SEARCH_DEPTH: usize = 64;
 /// The [`Location`] of a physical frame: its PC, with the source position
 /// of the instruction that describes it (the call, above the first frame).
 fn frame_location(bi: &BinaryInfo, frame: &StackFrame) -> Location {
-    Location { pc: frame.pc, ..location_at(bi, frame.lookup_pc, Vec::new()) }
+    Location {
+        pc: frame.pc,
+        ..location_at(bi, frame.lookup_pc, Vec::new())
+    }
 }
 
 /// The target: a live process or a core.
@@ -390,6 +434,10 @@ struct Session {
     /// The goroutine selected by `switchGoroutine` when it is not the one
     /// on the current thread; cleared whenever the target runs.
     selected_goroutine: Option<i64>,
+    /// The goroutines as of this stop (filled on first need).
+    goroutine_list: std::cell::RefCell<Option<GoroutineList>>,
+    /// Goroutines described for clients this stop, by `g` address.
+    described: std::cell::RefCell<HashMap<u64, Goroutine>>,
     /// The thread whose `stepout` finished last (it shows return values
     /// until the next run command).
     returned_tid: Option<i32>,
@@ -399,20 +447,37 @@ struct Session {
 impl Session {
     fn open(spec: TargetSpec, binary: PathBuf, bi: Arc<BinaryInfo>) -> Result<Session> {
         let (target, launch, stop_reason, attached) = match spec {
-            TargetSpec::Launch(options) => {
-                (Target::Live(Process::launch(&options)?), Some(options), StopKind::Launched, false)
-            }
-            TargetSpec::Attach { pid, .. } => (Target::Live(Process::attach(pid)?), None, StopKind::Attached, true),
-            TargetSpec::Core { binary, core } => {
-                (Target::Core(CoreFile::open(&core, &binary, false)?), None, StopKind::Unknown, false)
-            }
+            TargetSpec::Launch(options) => (
+                Target::Live(Process::launch(&options)?),
+                Some(options),
+                StopKind::Launched,
+                false,
+            ),
+            TargetSpec::Attach { pid, .. } => (
+                Target::Live(Process::attach(pid)?),
+                None,
+                StopKind::Attached,
+                true,
+            ),
+            TargetSpec::Core { binary, core } => (
+                Target::Core(CoreFile::open(&core, &binary, false)?),
+                None,
+                StopKind::Unknown,
+                false,
+            ),
         };
         let pid = match &target {
             Target::Live(p) => p.pid(),
             Target::Core(c) => c.pid(),
         };
         let command_line = std::fs::read(format!("/proc/{pid}/cmdline"))
-            .map(|b| b.split(|&c| c == 0).filter(|a| !a.is_empty()).map(String::from_utf8_lossy).collect::<Vec<_>>().join(" "))
+            .map(|b| {
+                b.split(|&c| c == 0)
+                    .filter(|a| !a.is_empty())
+                    .map(String::from_utf8_lossy)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
             .unwrap_or_else(|_| binary.display().to_string());
         let halt = match &target {
             Target::Live(p) => Some(p.halt_handle()),
@@ -429,7 +494,11 @@ impl Session {
             attached,
         });
         let current_tid = Some(pid);
-        let breakpoints = if runtime.is_some() { internal_breakpoints(&bi) } else { BTreeMap::new() };
+        let breakpoints = if runtime.is_some() {
+            internal_breakpoints(&bi)
+        } else {
+            BTreeMap::new()
+        };
         let mut session = Session {
             target,
             bi,
@@ -446,6 +515,8 @@ impl Session {
             exit_status: None,
             runtime,
             selected_goroutine: None,
+            goroutine_list: Default::default(),
+            described: Default::default(),
             returned_tid: None,
             ended: false,
         };
@@ -456,7 +527,10 @@ impl Session {
     /// Fails when the target can no longer be inspected.
     fn live_state(&self) -> Result<()> {
         match self.exit_status {
-            Some(status) => Err(SessionError::Exited { pid: self.pid, status }),
+            Some(status) => Err(SessionError::Exited {
+                pid: self.pid,
+                status,
+            }),
             None => Ok(()),
         }
     }
@@ -478,14 +552,28 @@ impl Session {
 
     /// The state of a stopped (or exited) target.
     fn stopped_state(&self) -> State {
-        let command_line = self.shared.command_line.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let command_line = self
+            .shared
+            .command_line
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         if let Some(status) = self.exit_status {
             let _ = command_line;
-            return State { pid: self.pid, exited: true, exit_status: status, ..State::default() };
+            return State {
+                pid: self.pid,
+                exited: true,
+                exit_status: status,
+                ..State::default()
+            };
         }
         let threads = self.threads();
-        let current_thread = self.current_tid.and_then(|tid| threads.iter().find(|t| t.id == tid).cloned());
-        let current_goroutine = self.selected().map(|(g, thread)| self.describe(&g, thread));
+        let current_thread = self
+            .current_tid
+            .and_then(|tid| threads.iter().find(|t| t.id == tid).cloned());
+        let current_goroutine = self
+            .selected()
+            .map(|(g, thread)| self.describe_cached(&g, thread));
         State {
             pid: self.pid,
             command_line,
@@ -515,7 +603,11 @@ impl Session {
                     line: location.line,
                     function: location.function,
                     goroutine_id: self.goroutine_id(&regs),
-                    breakpoint: self.thread_breakpoint.get(&tid).and_then(|id| self.breakpoints.get(id)).cloned(),
+                    breakpoint: self
+                        .thread_breakpoint
+                        .get(&tid)
+                        .and_then(|id| self.breakpoints.get(id))
+                        .cloned(),
                     returned: self.returned_tid == Some(tid),
                 })
             })
@@ -539,7 +631,9 @@ impl Session {
     /// The user goroutine a thread runs (through `m.curg` when the thread
     /// is on a system stack), and whether it is on a system stack.
     fn g_on_thread(&self, regs: &Registers) -> Option<(G, bool)> {
-        self.runtime.as_ref()?.goroutine_of_thread(self.target.state(), regs.fs_base)
+        self.runtime
+            .as_ref()?
+            .goroutine_of_thread(self.target.state(), regs.fs_base)
     }
 
     /// The id of the goroutine a thread runs (0: none), as Delve shows it.
@@ -549,12 +643,60 @@ impl Session {
 
     // ---- goroutines ---------------------------------------------------------
 
-    /// Every live goroutine, in the runtime's order, with locations.
-    fn goroutines(&self) -> Result<Vec<Goroutine>> {
-        let Some(runtime) = &self.runtime else { return Ok(Vec::new()) };
-        let threads = self.threads_by_goroutine();
-        let gs = runtime.goroutines(self.target.state())?;
-        Ok(gs.iter().map(|g| self.describe(g, threads.get(&g.addr).copied())).collect())
+    /// The goroutines as of this stop, read once per stop.
+    fn goroutine_list(&self) -> Result<std::cell::Ref<'_, GoroutineList>> {
+        if self.goroutine_list.borrow().is_none() {
+            let list = match &self.runtime {
+                Some(runtime) => {
+                    let gs = runtime.goroutines(self.target.state())?;
+                    let by_id = gs.iter().enumerate().map(|(i, g)| (g.id, i)).collect();
+                    GoroutineList {
+                        gs,
+                        by_id,
+                        threads: self.threads_by_goroutine(),
+                    }
+                }
+                None => GoroutineList::default(),
+            };
+            *self.goroutine_list.borrow_mut() = Some(list);
+        }
+        Ok(std::cell::Ref::map(self.goroutine_list.borrow(), |l| {
+            l.as_ref().expect("filled above")
+        }))
+    }
+
+    /// Forgets what was read of the target's goroutines (it is about to run).
+    fn forget_goroutines(&mut self) {
+        *self.goroutine_list.get_mut() = None;
+        self.described.get_mut().clear();
+        self.selected_goroutine = None;
+    }
+
+    /// See [`Debugger::goroutine_page`].
+    fn goroutine_page(&self, start: usize, count: usize) -> Result<(Vec<Goroutine>, i64)> {
+        let list = self.goroutine_list()?;
+        let mut page = Vec::new();
+        let mut next = -1;
+        for g in list.gs.iter().filter(|g| g.index >= start) {
+            if count > 0 && page.len() == count {
+                next = g.index as i64;
+                break;
+            }
+            page.push(self.describe_cached(g, list.threads.get(&g.addr).copied()));
+        }
+        Ok((page, next))
+    }
+
+    /// [`Session::describe`], kept until the target runs again.
+    fn describe_cached(&self, g: &G, thread: Option<(i32, bool)>) -> Goroutine {
+        if let Some(known) = self.described.borrow().get(&g.addr) {
+            return known.clone();
+        }
+        let described = self.describe(g, thread);
+        self.described
+            .borrow_mut()
+            .insert(g.addr, described.clone());
+        described
     }
 
     /// Which thread runs which `g` (by address), and whether on a system stack.
@@ -571,16 +713,15 @@ impl Session {
             .collect()
     }
 
-    /// The goroutine with id `id`.
+    /// The goroutine with id `id`, and the thread running it.
     fn find_goroutine(&self, id: i64) -> Result<(G, Option<(i32, bool)>)> {
-        let runtime = self.runtime.as_ref().ok_or(SessionError::NoGoroutine(id))?;
-        let threads = self.threads_by_goroutine();
-        let g = runtime
-            .goroutines(self.target.state())?
-            .into_iter()
-            .find(|g| g.id == id)
+        let list = self.goroutine_list()?;
+        let g = list
+            .by_id
+            .get(&id)
+            .map(|&i| list.gs[i].clone())
             .ok_or(SessionError::NoGoroutine(id))?;
-        let thread = threads.get(&g.addr).copied();
+        let thread = list.threads.get(&g.addr).copied();
         Ok((g, thread))
     }
 
@@ -598,20 +739,37 @@ impl Session {
 
     /// The physical frames of goroutine `g`, from its thread's registers
     /// when it runs on one, else from its saved `g.sched`.
-    fn raw_stack(&self, g: &G, thread: Option<(i32, bool)>, depth: usize) -> Result<Vec<StackFrame>> {
+    fn raw_stack(
+        &self,
+        g: &G,
+        thread: Option<(i32, bool)>,
+        depth: usize,
+    ) -> Result<Vec<StackFrame>> {
         let start = match thread {
             Some((tid, _)) => {
                 let regs = self.target.state().registers(tid)?;
-                UnwindStart { pc: regs.pc(), sp: regs.sp(), bp: regs.rbp }
+                UnwindStart {
+                    pc: regs.pc(),
+                    sp: regs.sp(),
+                    bp: regs.rbp,
+                }
             }
             None => UnwindStart::from_sched(g),
         };
-        Ok(unwind(&self.bi, self.target.state(), start, Some(g), depth)?)
+        Ok(unwind(
+            &self.bi,
+            self.target.state(),
+            start,
+            Some(g),
+            depth,
+        )?)
     }
 
     /// A goroutine as clients see it.
     fn describe(&self, g: &G, thread: Option<(i32, bool)>) -> Goroutine {
-        let frames = self.raw_stack(g, thread, USER_FRAME_SEARCH_DEPTH).unwrap_or_default();
+        let frames = self
+            .raw_stack(g, thread, USER_FRAME_SEARCH_DEPTH)
+            .unwrap_or_default();
         let current_loc = frames
             .first()
             .map(|f| frame_location(&self.bi, f))
@@ -623,25 +781,41 @@ impl Session {
             .unwrap_or_else(|| current_loc.clone());
         // The go statement's PC is a return address: its line is that of
         // the call, the byte before (Delve still reports the PC itself).
-        let go_line_pc = if self.bi.function_at(g.gopc).ok().flatten().is_some() { g.gopc - 1 } else { g.gopc };
+        let go_line_pc = if self.bi.function_at(g.gopc).ok().flatten().is_some() {
+            g.gopc - 1
+        } else {
+            g.gopc
+        };
         // A goroutine started by `go f(x)` starts in a wrapper; Delve shows f.
         let start_pc = match self.bi.function_at(g.startpc).ok().flatten() {
-            Some(f) if f.entry == g.startpc => self.bi.unwrap_trampoline(&f).map_or(g.startpc, |f| f.entry),
+            Some(f) if f.entry == g.startpc => {
+                self.bi.unwrap_trampoline(&f).map_or(g.startpc, |f| f.entry)
+            }
             _ => g.startpc,
         };
         let start_loc = location_at(&self.bi, start_pc, Vec::new());
-        let system = start_loc.function.as_ref().is_some_and(|f| is_system_start(&f.name));
+        let system = start_loc
+            .function
+            .as_ref()
+            .is_some_and(|f| is_system_start(&f.name));
         Goroutine {
             id: g.id,
             current_loc,
             user_current_loc,
-            go_statement_loc: Location { pc: g.gopc, ..location_at(&self.bi, go_line_pc, Vec::new()) },
+            go_statement_loc: Location {
+                pc: g.gopc,
+                ..location_at(&self.bi, go_line_pc, Vec::new())
+            },
             start_loc,
             thread_id: thread.map_or(0, |(tid, _)| tid),
             status: u64::from(g.status),
             wait_reason: u64::from(g.wait_reason),
             wait_since: g.wait_since,
-            labels: self.runtime.as_ref().map(|r| r.labels(self.target.state(), g)).unwrap_or_default(),
+            labels: self
+                .runtime
+                .as_ref()
+                .map(|r| r.labels(self.target.state(), g))
+                .unwrap_or_default(),
             system,
             index: g.index,
         }
@@ -660,7 +834,11 @@ impl Session {
     /// relative to its stack pointer.
     fn thread_stack(&self, tid: i32, depth: usize) -> Result<Vec<Frame>> {
         let regs = self.target.state().registers(tid)?;
-        let start = UnwindStart { pc: regs.pc(), sp: regs.sp(), bp: regs.rbp };
+        let start = UnwindStart {
+            pc: regs.pc(),
+            sp: regs.sp(),
+            bp: regs.rbp,
+        };
         let raw = unwind(&self.bi, self.target.state(), start, None, depth)?;
         Ok(self.expand(&raw, regs.sp(), false, depth))
     }
@@ -669,16 +847,38 @@ impl Session {
     /// of their own; offsets relative to `base` (the stack top, or the stack
     /// pointer when `has_stack_top` is false, where frame-pointer offsets
     /// are unknown and 0).
-    fn expand(&self, raw: &[StackFrame], base: u64, has_stack_top: bool, depth: usize) -> Vec<Frame> {
+    fn expand(
+        &self,
+        raw: &[StackFrame],
+        base: u64,
+        has_stack_top: bool,
+        depth: usize,
+    ) -> Vec<Frame> {
         let mut frames = Vec::new();
         for frame in raw {
             let frame_offset = frame.cfa as i64 - base as i64;
-            let frame_pointer_offset = if has_stack_top { frame.bp as i64 - base as i64 } else { 0 };
+            let frame_pointer_offset = if has_stack_top {
+                frame.bp as i64 - base as i64
+            } else {
+                0
+            };
             let push = |frames: &mut Vec<Frame>, location: Location| {
-                frames.push(Frame { location, cfa: frame.cfa, frame_offset, frame_pointer_offset, bottom: false })
+                frames.push(Frame {
+                    location,
+                    cfa: frame.cfa,
+                    frame_offset,
+                    frame_pointer_offset,
+                    bottom: false,
+                })
             };
             let Some(info) = &frame.info else {
-                push(&mut frames, Location { pc: frame.pc, ..Location::default() });
+                push(
+                    &mut frames,
+                    Location {
+                        pc: frame.pc,
+                        ..Location::default()
+                    },
+                );
                 continue;
             };
             let optimized = self.bi.is_optimized(&info.function);
@@ -686,9 +886,17 @@ impl Session {
                 let entry = if source.function == info.function.name {
                     info.function.entry
                 } else {
-                    self.bi.function_by_name(&source.function).ok().flatten().map_or(0, |f| f.entry)
+                    self.bi
+                        .function_by_name(&source.function)
+                        .ok()
+                        .flatten()
+                        .map_or(0, |f| f.entry)
                 };
-                let function = FunctionRef { optimized, name: source.function.clone(), entry };
+                let function = FunctionRef {
+                    optimized,
+                    name: source.function.clone(),
+                    entry,
+                };
                 let location = Location {
                     pc: frame.pc,
                     file: source.file.clone(),
@@ -701,7 +909,11 @@ impl Session {
         }
         frames.truncate(depth);
         if let Some(last) = frames.last_mut() {
-            last.bottom = last.location.function.as_ref().is_some_and(|f| f.name == "runtime.goexit");
+            last.bottom = last
+                .location
+                .function
+                .as_ref()
+                .is_some_and(|f| f.name == "runtime.goexit");
         }
         frames
     }
@@ -716,7 +928,9 @@ impl Session {
                 .find(|b| b.name == name)
                 .ok_or_else(|| SessionError::NoBreakpointName(name.to_owned()));
         }
-        self.breakpoints.get(&id).ok_or(SessionError::NoBreakpointId(id))
+        self.breakpoints
+            .get(&id)
+            .ok_or(SessionError::NoBreakpointId(id))
     }
 
     fn create_breakpoint(&mut self, request: BreakpointRequest) -> Result<Breakpoint> {
@@ -732,10 +946,14 @@ impl Session {
         }
         if !template.name.is_empty() {
             if template.name.parse::<i64>().is_ok() {
-                return Err(SessionError::BadBreakpointName("breakpoint name can not be a number"));
+                return Err(SessionError::BadBreakpointName(
+                    "breakpoint name can not be a number",
+                ));
             }
             if self.breakpoints.values().any(|b| b.name == template.name) {
-                return Err(SessionError::BadBreakpointName("breakpoint name already exists"));
+                return Err(SessionError::BadBreakpointName(
+                    "breakpoint name already exists",
+                ));
             }
         }
         // Delve's precedence: file+line, then function (+line), then
@@ -760,7 +978,11 @@ impl Session {
             }
         };
         let location = location_at(&self.bi, pcs[0], pcs.clone());
-        if let Some(existing) = self.breakpoints.values().find(|b| b.addrs.iter().any(|a| pcs.contains(a))) {
+        if let Some(existing) = self
+            .breakpoints
+            .values()
+            .find(|b| b.addrs.iter().any(|a| pcs.contains(a)))
+        {
             return Err(SessionError::BreakpointExists {
                 file: existing.file.clone(),
                 line: existing.line,
@@ -769,7 +991,11 @@ impl Session {
         }
         let id = if template.id > 0 {
             if self.breakpoints.contains_key(&template.id) {
-                return Err(SessionError::BreakpointExists { file: location.file, line: location.line, addr: pcs[0] });
+                return Err(SessionError::BreakpointExists {
+                    file: location.file,
+                    line: location.line,
+                    addr: pcs[0],
+                });
             }
             template.id
         } else {
@@ -795,7 +1021,11 @@ impl Session {
     /// A breakpoint whose location matches nothing (yet): no addresses,
     /// just the expression.
     fn pending_breakpoint(&mut self, template: Breakpoint, expr: String) -> Breakpoint {
-        let id = if template.id > 0 { template.id } else { self.last_breakpoint_id };
+        let id = if template.id > 0 {
+            template.id
+        } else {
+            self.last_breakpoint_id
+        };
         self.last_breakpoint_id = self.last_breakpoint_id.max(id);
         let breakpoint = Breakpoint {
             id,
@@ -814,14 +1044,20 @@ impl Session {
 
     fn clear_breakpoint(&mut self, id: i32, name: &str) -> Result<Breakpoint> {
         let id = self.find_breakpoint(id, name)?.id;
-        let removed = self.breakpoints.remove(&id).ok_or(SessionError::NoBreakpointId(id))?;
+        let removed = self
+            .breakpoints
+            .remove(&id)
+            .ok_or(SessionError::NoBreakpointId(id))?;
         self.thread_breakpoint.retain(|_, b| *b != id);
         self.sync_breakpoints()?;
         Ok(removed)
     }
 
     fn amend_breakpoint(&mut self, update: Breakpoint) -> Result<()> {
-        let existing = self.breakpoints.get_mut(&update.id).ok_or(SessionError::NoBreakpointId(update.id))?;
+        let existing = self
+            .breakpoints
+            .get_mut(&update.id)
+            .ok_or(SessionError::NoBreakpointId(update.id))?;
         // Everything but where it is and how often it was hit comes from the
         // client.
         let kept = std::mem::take(existing);
@@ -841,7 +1077,10 @@ impl Session {
 
     fn toggle_breakpoint(&mut self, id: i32, name: &str) -> Result<Breakpoint> {
         let id = self.find_breakpoint(id, name)?.id;
-        let bp = self.breakpoints.get_mut(&id).ok_or(SessionError::NoBreakpointId(id))?;
+        let bp = self
+            .breakpoints
+            .get_mut(&id)
+            .ok_or(SessionError::NoBreakpointId(id))?;
         let was_disabled = bp.disabled;
         bp.disabled = !bp.disabled;
         let mut out = bp.clone();
@@ -857,12 +1096,18 @@ impl Session {
     /// Makes the int3s in the target match the enabled user breakpoints
     /// and the temporary ones.
     fn sync_breakpoints(&mut self) -> Result<()> {
-        let Target::Live(process) = &mut self.target else { return Ok(()) };
+        let Target::Live(process) = &mut self.target else {
+            return Ok(());
+        };
         if self.exit_status.is_some() {
             return Ok(());
         }
-        let mut wanted: BTreeSet<u64> =
-            self.breakpoints.values().filter(|b| !b.disabled).flat_map(|b| b.addrs.iter().copied()).collect();
+        let mut wanted: BTreeSet<u64> = self
+            .breakpoints
+            .values()
+            .filter(|b| !b.disabled)
+            .flat_map(|b| b.addrs.iter().copied())
+            .collect();
         wanted.extend(self.temps.iter().map(|t| t.addr));
         for &addr in self.inserted.difference(&wanted) {
             process.clear_breakpoint(addr)?;
@@ -881,7 +1126,10 @@ impl Session {
         if let Target::Core(_) = self.target {
             return Err(SessionError::CoreFile("continue execution of"));
         }
-        if matches!(command, Command::Continue | Command::Next | Command::Step | Command::StepOut) {
+        if matches!(
+            command,
+            Command::Continue | Command::Next | Command::Step | Command::StepOut
+        ) {
             self.returned_tid = None;
         }
         match command {
@@ -923,7 +1171,7 @@ impl Session {
 
     fn step_instruction(&mut self) -> Result<State> {
         let tid = self.current_tid.unwrap_or(self.pid);
-        self.selected_goroutine = None;
+        self.forget_goroutines();
         self.sync_breakpoints()?;
         let event = self.process()?.step(tid)?;
         if let Some(state) = self.finish_if_exited(&event) {
@@ -953,21 +1201,35 @@ impl Session {
         let regs = self.target.state().registers(tid)?;
         let pc = regs.pc();
         let g = self.g_of(&regs);
-        let Some(function) = self.bi.function_at(pc)? else { return self.step_instruction() };
+        let Some(function) = self.bi.function_at(pc)? else {
+            return self.step_instruction();
+        };
         let (cfa, return_address) = self.frame_of(tid)?;
         let lines = self.bi.line_table(&function)?;
         let here = lines.row_at(pc).map(|r| (r.file, r.line));
-        let in_function = |r: &&ferret_gort::bininfo::LineRow| r.address >= function.entry && r.address < function.end;
+        let in_function = |r: &&ferret_gort::bininfo::LineRow| {
+            r.address >= function.entry && r.address < function.end
+        };
         let mut temps: Vec<TempBreakpoint> = lines
             .rows
             .iter()
             .filter(in_function)
-            .filter(|r| r.is_stmt && !r.end_sequence && Some((r.file, r.line)) != here && r.address != pc)
-            .map(|r| TempBreakpoint { addr: r.address, g, frame: FrameCheck::Same(cfa) })
+            .filter(|r| {
+                r.is_stmt && !r.end_sequence && Some((r.file, r.line)) != here && r.address != pc
+            })
+            .map(|r| TempBreakpoint {
+                addr: r.address,
+                g,
+                frame: FrameCheck::Same(cfa),
+            })
             .collect();
         if let Some(ra) = return_address {
             if self.bi.function_at(ra)?.is_some() {
-                temps.push(TempBreakpoint { addr: ra, g, frame: FrameCheck::Above(cfa) });
+                temps.push(TempBreakpoint {
+                    addr: ra,
+                    g,
+                    frame: FrameCheck::Above(cfa),
+                });
             }
         }
         if step_into {
@@ -979,17 +1241,30 @@ impl Session {
                 }
                 let end = rows.get(i + 1).map_or(function.end, |next| next.address);
                 let mut code = vec![0u8; (end - row.address) as usize];
-                if self.target.state().read_memory(row.address, &mut code).is_err() {
+                if self
+                    .target
+                    .state()
+                    .read_memory(row.address, &mut code)
+                    .is_err()
+                {
                     continue;
                 }
                 for insn in disassemble(&code, row.address, Syntax::Intel) {
-                    let Some(target) = insn.branch_target.filter(|_| insn.is_call) else { continue };
-                    let Some(callee) = self.bi.function_at(target)? else { continue };
+                    let Some(target) = insn.branch_target.filter(|_| insn.is_call) else {
+                        continue;
+                    };
+                    let Some(callee) = self.bi.function_at(target)? else {
+                        continue;
+                    };
                     if !is_user_function(&self.bi, &callee)? {
                         continue;
                     }
                     let entry = self.bi.first_pc_after_prologue(&callee)?;
-                    temps.push(TempBreakpoint { addr: entry, g, frame: FrameCheck::Any });
+                    temps.push(TempBreakpoint {
+                        addr: entry,
+                        g,
+                        frame: FrameCheck::Any,
+                    });
                 }
             }
         }
@@ -1002,14 +1277,22 @@ impl Session {
         let regs = self.target.state().registers(tid)?;
         let g = self.g_of(&regs);
         let (cfa, return_address) = self.frame_of(tid)?;
-        let Some(ra) = return_address else { return self.run() };
-        self.temps = vec![TempBreakpoint { addr: ra, g, frame: FrameCheck::Above(cfa) }];
+        let Some(ra) = return_address else {
+            return self.run();
+        };
+        self.temps = vec![TempBreakpoint {
+            addr: ra,
+            g,
+            frame: FrameCheck::Above(cfa),
+        }];
         self.run()
     }
 
     /// Whether a temporary breakpoint's conditions hold for thread `tid`.
     fn temp_matches(&self, temp: &TempBreakpoint, tid: i32) -> bool {
-        let Ok(regs) = self.target.state().registers(tid) else { return false };
+        let Ok(regs) = self.target.state().registers(tid) else {
+            return false;
+        };
         if temp.g != 0 && self.g_of(&regs) != temp.g {
             return false;
         }
@@ -1022,7 +1305,7 @@ impl Session {
 
     /// Resumes until a stop worth reporting.
     fn run(&mut self) -> Result<State> {
-        self.selected_goroutine = None;
+        self.forget_goroutines();
         loop {
             self.sync_breakpoints()?;
             self.shared.running.store(true, Ordering::SeqCst);
@@ -1036,7 +1319,9 @@ impl Session {
             if let Some(state) = self.finish_if_exited(&event) {
                 return Ok(state);
             }
-            let Event::Stopped { stops, .. } = event else { continue };
+            let Event::Stopped { stops, .. } = event else {
+                continue;
+            };
             self.thread_breakpoint.clear();
             let mut report: Option<(i32, StopKind)> = None;
             let mut next_done = false;
@@ -1052,7 +1337,10 @@ impl Session {
                             .map(|b| b.id)
                             .collect();
                         for id in hit {
-                            let bp = self.breakpoints.get_mut(&id).expect("breakpoint id from the map");
+                            let bp = self
+                                .breakpoints
+                                .get_mut(&id)
+                                .expect("breakpoint id from the map");
                             *bp.hit_count.entry(goid).or_default() += 1;
                             bp.total_hit_count += 1;
                             if !bp.tracepoint {
@@ -1060,7 +1348,12 @@ impl Session {
                                 report.get_or_insert((stop.tid, StopKind::Breakpoint));
                             }
                         }
-                        let temps: Vec<TempBreakpoint> = self.temps.iter().filter(|t| t.addr == addr).copied().collect();
+                        let temps: Vec<TempBreakpoint> = self
+                            .temps
+                            .iter()
+                            .filter(|t| t.addr == addr)
+                            .copied()
+                            .collect();
                         if temps.iter().any(|t| self.temp_matches(t, stop.tid)) && !next_done {
                             next_done = true;
                             if report.is_none() {
@@ -1110,13 +1403,19 @@ impl Session {
     // ---- lifecycle ----------------------------------------------------------
 
     fn restart(&mut self) -> Result<()> {
-        let Some(options) = self.launch.clone() else { return Err(SessionError::CannotRestart) };
-        if let Target::Live(mut process) = std::mem::replace(&mut self.target, Target::Live(Process::launch(&options)?)) {
+        let Some(options) = self.launch.clone() else {
+            return Err(SessionError::CannotRestart);
+        };
+        if let Target::Live(mut process) =
+            std::mem::replace(&mut self.target, Target::Live(Process::launch(&options)?))
+        {
             if !process.has_exited() {
                 let _ = process.kill();
             }
         }
-        let Target::Live(process) = &self.target else { unreachable!("just launched") };
+        let Target::Live(process) = &self.target else {
+            unreachable!("just launched")
+        };
         self.pid = process.pid();
         self.shared.pid.store(self.pid, Ordering::SeqCst);
         *self.shared.halt.lock().unwrap_or_else(|e| e.into_inner()) = Some(process.halt_handle());
@@ -1125,7 +1424,7 @@ impl Session {
         self.thread_breakpoint.clear();
         self.exit_status = None;
         self.current_tid = Some(self.pid);
-        self.selected_goroutine = None;
+        self.forget_goroutines();
         self.stop_reason = StopKind::Launched;
         for bp in self.breakpoints.values_mut() {
             bp.hit_count.clear();
@@ -1177,8 +1476,15 @@ fn internal_breakpoints(bi: &BinaryInfo) -> BTreeMap<i32, Breakpoint> {
             },
         );
     }
-    let throw: Vec<u64> =
-        ["runtime.throw", "runtime.fatal", "runtime.winthrow", "runtime.fatalsignal"].iter().filter_map(|n| first_pc(n)).collect();
+    let throw: Vec<u64> = [
+        "runtime.throw",
+        "runtime.fatal",
+        "runtime.winthrow",
+        "runtime.fatalsignal",
+    ]
+    .iter()
+    .filter_map(|n| first_pc(n))
+    .collect();
     if !throw.is_empty() {
         out.insert(
             -2,
@@ -1204,8 +1510,9 @@ fn is_user_function(bi: &BinaryInfo, function: &ferret_gort::bininfo::Function) 
     {
         return Ok(false);
     }
-    Ok(bi
-        .pc_info(function.entry)?
-        .is_some_and(|info| info.frames.first().is_some_and(|f| !f.file.is_empty() && !f.file.starts_with('<'))))
+    Ok(bi.pc_info(function.entry)?.is_some_and(|info| {
+        info.frames
+            .first()
+            .is_some_and(|f| !f.file.is_empty() && !f.file.starts_with('<'))
+    }))
 }
-

@@ -2,7 +2,9 @@
 //! Intel syntax, and direct call targets (what `step` needs to find the
 //! functions a line calls).
 
-use iced_x86::{Decoder, DecoderOptions, FlowControl, Formatter, GasFormatter, IntelFormatter, Mnemonic, OpKind};
+use iced_x86::{
+    Decoder, DecoderOptions, FlowControl, Formatter, GasFormatter, IntelFormatter, Mnemonic, OpKind,
+};
 
 /// Assembly syntax for [`disassemble`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,13 +46,19 @@ pub fn disassemble(code: &[u8], address: u64, syntax: Syntax) -> Vec<Instruction
         }
         let start = (instruction.ip() - address) as usize;
         let bytes = code[start..start + instruction.len()].to_vec();
-        let direct = matches!(instruction.op0_kind(), OpKind::NearBranch64 | OpKind::NearBranch32 | OpKind::NearBranch16);
+        let direct = matches!(
+            instruction.op0_kind(),
+            OpKind::NearBranch64 | OpKind::NearBranch32 | OpKind::NearBranch16
+        );
         out.push(Instruction {
             address: instruction.ip(),
             bytes,
             text,
             branch_target: direct.then(|| instruction.near_branch_target()),
-            is_call: matches!(instruction.flow_control(), FlowControl::Call | FlowControl::IndirectCall),
+            is_call: matches!(
+                instruction.flow_control(),
+                FlowControl::Call | FlowControl::IndirectCall
+            ),
             is_return: instruction.mnemonic() == Mnemonic::Ret,
         });
     }

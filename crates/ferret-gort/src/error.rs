@@ -37,7 +37,9 @@ pub enum BinaryError {
         detail: String,
     },
     /// The ELF file has no trace of the Go toolchain.
-    #[error("{path} is not a Go executable (no .go.buildinfo, .gopclntab or runtime.buildVersion)")]
+    #[error(
+        "{path} is not a Go executable (no .go.buildinfo, .gopclntab or runtime.buildVersion)"
+    )]
     NotGo {
         /// The file asked for.
         path: PathBuf,
@@ -118,7 +120,10 @@ pub enum BinaryError {
 impl BinaryError {
     /// Wraps a gimli error with a description of where it happened.
     pub(crate) fn dwarf(what: impl Into<String>, source: gimli::Error) -> Self {
-        BinaryError::Dwarf { what: what.into(), source }
+        BinaryError::Dwarf {
+            what: what.into(),
+            source,
+        }
     }
 }
 

@@ -14,17 +14,32 @@ const FUNCTIONS_PROBED: usize = 16;
 /// locations, call frame information and the full index.
 pub fn elf_loader(data: &[u8]) {
     with_scratch_file(data, |path| {
-        let Ok(binary) = BinaryInfo::open(path) else { return };
-        let _ = (binary.symbols().len(), binary.packages(), binary.source_files(), binary.types());
+        let Ok(binary) = BinaryInfo::open(path) else {
+            return;
+        };
+        let _ = (
+            binary.symbols().len(),
+            binary.packages(),
+            binary.source_files(),
+            binary.types(),
+        );
         let functions = match binary.functions() {
-            Ok(functions) => functions.iter().take(FUNCTIONS_PROBED).cloned().collect::<Vec<_>>(),
+            Ok(functions) => functions
+                .iter()
+                .take(FUNCTIONS_PROBED)
+                .cloned()
+                .collect::<Vec<_>>(),
             Err(_) => Vec::new(),
         };
         for function in &functions {
             let _ = binary.is_optimized(function);
             let _ = binary.first_pc_after_prologue(function);
             let _ = binary.function_at(function.entry);
-            for pc in [function.entry, function.end.saturating_sub(1), function.entry + function.end.saturating_sub(function.entry) / 2] {
+            for pc in [
+                function.entry,
+                function.end.saturating_sub(1),
+                function.entry + function.end.saturating_sub(function.entry) / 2,
+            ] {
                 if let Ok(Some(info)) = binary.pc_info(pc) {
                     for frame in &info.frames {
                         let _ = binary.line_to_pcs(&frame.file, frame.line);

@@ -57,7 +57,12 @@ enum LabelsLayout {
     Absent,
     /// Go 1.24+: a struct holding a slice of `{key, value string}` at
     /// `slice_offset`, elements `element_size` bytes apart.
-    List { slice_offset: u64, element_size: u64, key: u64, value: u64 },
+    List {
+        slice_offset: u64,
+        element_size: u64,
+        key: u64,
+        value: u64,
+    },
     /// Go 1.21–1.23: `map[string]string` (classic hash map).
     Map(MapLayout),
 }
@@ -127,13 +132,25 @@ pub struct G {
 
 /// The first member of `layout` called one of `names`.
 fn member_offset(layout: &StructLayout, names: &[&str]) -> Option<u64> {
-    names.iter().find_map(|n| layout.member(n)).map(|m| m.offset)
+    names
+        .iter()
+        .find_map(|n| layout.member(n))
+        .map(|m| m.offset)
 }
 
 /// `outer.inner`, where `inner` is a member of the struct type of `outer`.
-fn nested_offset(bi: &BinaryInfo, layout: &StructLayout, outer: &str, inner: &str) -> Result<Option<u64>> {
-    let Some(member) = layout.member(outer) else { return Ok(None) };
-    let Some(sub) = bi.struct_layout(&member.type_name)? else { return Ok(None) };
+fn nested_offset(
+    bi: &BinaryInfo,
+    layout: &StructLayout,
+    outer: &str,
+    inner: &str,
+) -> Result<Option<u64>> {
+    let Some(member) = layout.member(outer) else {
+        return Ok(None);
+    };
+    let Some(sub) = bi.struct_layout(&member.type_name)? else {
+        return Ok(None);
+    };
     Ok(member_offset(&sub, &[inner]).map(|o| member.offset + o))
 }
 
@@ -141,11 +158,18 @@ impl RuntimeLayout {
     /// Reads the layout from `bi`'s DWARF and symbols. Fails when the binary
     /// does not describe the runtime's goroutine structures.
     pub fn new(bi: &BinaryInfo) -> Result<RuntimeLayout> {
-        let missing = |what: &str| BinaryError::RuntimeMissing { what: what.to_owned() };
-        let g = bi.struct_layout("runtime.g")?.ok_or_else(|| missing("the type runtime.g"))?;
-        let field = |name: &str| member_offset(&g, &[name]).ok_or_else(|| missing(&format!("runtime.g.{name}")));
+        let missing = |what: &str| BinaryError::RuntimeMissing {
+            what: what.to_owned(),
+        };
+        let g = bi
+            .struct_layout("runtime.g")?
+            .ok_or_else(|| missing("the type runtime.g"))?;
+        let field = |name: &str| {
+            member_offset(&g, &[name]).ok_or_else(|| missing(&format!("runtime.g.{name}")))
+        };
         let nested = |outer: &str, inner: &str| {
-            nested_offset(bi, &g, outer, inner)?.ok_or_else(|| missing(&format!("runtime.g.{outer}.{inner}")))
+            nested_offset(bi, &g, outer, inner)?
+                .ok_or_else(|| missing(&format!("runtime.g.{outer}.{inner}")))
         };
         let g_fields = GFields {
             size: g.size,
@@ -164,16 +188,30 @@ impl RuntimeLayout {
             parent_goid: member_offset(&g, &["parentGoid"]),
             labels: member_offset(&g, &["labels"]),
         };
-        let m = bi.struct_layout("runtime.m")?.ok_or_else(|| missing("the type runtime.m"))?;
+        let m = bi
+            .struct_layout("runtime.m")?
+            .ok_or_else(|| missing("the type runtime.m"))?;
         let m_fields = MFields {
             procid: member_offset(&m, &["procid"]).ok_or_else(|| missing("runtime.m.procid"))?,
             curg: member_offset(&m, &["curg"]).ok_or_else(|| missing("runtime.m.curg"))?,
         };
         let symbol = |name: &str| bi.symbols().iter().find(|s| s.name == name);
-        let allgs = symbol("runtime.allgs").ok_or_else(|| missing("runtime.allgs"))?.address;
-        let allglen = symbol("runtime.allglen").ok_or_else(|| missing("runtime.allglen"))?.address;
-        let wait_reasons = symbol("runtime.waitReasonStrings").map(|s| (s.address, (s.size / 16) as usize));
-        Ok(RuntimeLayout { g: g_fields, m: m_fields, allgs, allglen, wait_reasons, labels: labels_layout(bi)? })
+        let allgs = symbol("runtime.allgs")
+            .ok_or_else(|| missing("runtime.allgs"))?
+            .address;
+        let allglen = symbol("runtime.allglen")
+            .ok_or_else(|| missing("runtime.allglen"))?
+            .address;
+        let wait_reasons =
+            symbol("runtime.waitReasonStrings").map(|s| (s.address, (s.size / 16) as usize));
+        Ok(RuntimeLayout {
+            g: g_fields,
+            m: m_fields,
+            allgs,
+            allglen,
+            wait_reasons,
+            labels: labels_layout(bi)?,
+        })
     }
 
     /// Every goroutine in `runtime.allgs` except dead ones. A `g` that
@@ -189,7 +227,10 @@ impl RuntimeLayout {
         }
         let mut pointers = vec![0u8; count as usize * 8];
         mem.read_memory(array, &mut pointers)
-            .map_err(|e| BinaryError::Memory { what: "runtime.allgs".into(), detail: e.to_string() })?;
+            .map_err(|e| BinaryError::Memory {
+                what: "runtime.allgs".into(),
+                detail: e.to_string(),
+            })?;
         let mut out = Vec::with_capacity(count as usize);
         let mut buf = vec![0u8; self.g.size as usize];
         for (index, chunk) in pointers.chunks_exact(8).enumerate() {
@@ -197,7 +238,10 @@ impl RuntimeLayout {
             if addr == 0 || mem.read_memory(addr, &mut buf).is_err() {
                 continue;
             }
-            let g = G { index, ..self.decode_g(addr, &buf, mem) };
+            let g = G {
+                index,
+                ..self.decode_g(addr, &buf, mem)
+            };
             if g.status != STATUS_DEAD && g.status != STATUS_DEAD_EXTRA {
                 out.push(g);
             }
@@ -209,7 +253,10 @@ impl RuntimeLayout {
     pub fn read_g(&self, mem: &dyn Memory, addr: u64) -> Result<G> {
         let mut buf = vec![0u8; self.g.size as usize];
         mem.read_memory(addr, &mut buf)
-            .map_err(|e| BinaryError::Memory { what: format!("runtime.g at {addr:#x}"), detail: e.to_string() })?;
+            .map_err(|e| BinaryError::Memory {
+                what: format!("runtime.g at {addr:#x}"),
+                detail: e.to_string(),
+            })?;
         Ok(self.decode_g(addr, &buf, mem))
     }
 
@@ -218,7 +265,11 @@ impl RuntimeLayout {
         let word = |offset: u64| field_u64(buf, offset);
         let raw_status = field_u32(buf, f.status);
         let m = word(f.m);
-        let thread_id = if m != 0 { read_u64(mem, m + self.m.procid, "m.procid").unwrap_or(0) as i64 } else { 0 };
+        let thread_id = if m != 0 {
+            read_u64(mem, m + self.m.procid, "m.procid").unwrap_or(0) as i64
+        } else {
+            0
+        };
         G {
             index: 0,
             addr,
@@ -249,20 +300,28 @@ impl RuntimeLayout {
         if fs_base < 8 {
             return None;
         }
-        let addr = read_u64(mem, fs_base - 8, "TLS g").ok().filter(|&a| a != 0)?;
+        let addr = read_u64(mem, fs_base - 8, "TLS g")
+            .ok()
+            .filter(|&a| a != 0)?;
         let g = self.read_g(mem, addr).ok()?;
         if g.id != 0 {
             return Some((g, false));
         }
-        let curg = read_u64(mem, g.m.checked_add(self.m.curg)?, "m.curg").ok().filter(|&a| a != 0)?;
+        let curg = read_u64(mem, g.m.checked_add(self.m.curg)?, "m.curg")
+            .ok()
+            .filter(|&a| a != 0)?;
         Some((self.read_g(mem, curg).ok()?, true))
     }
 
     /// The wait-reason names, read from the target's own
     /// `runtime.waitReasonStrings` (so every Go version names them right).
     pub fn wait_reason_names(&self, mem: &dyn Memory) -> Vec<String> {
-        let Some((addr, count)) = self.wait_reasons else { return Vec::new() };
-        (0..count as u64).map(|i| read_string(mem, addr + i * 16).unwrap_or_default()).collect()
+        let Some((addr, count)) = self.wait_reasons else {
+            return Vec::new();
+        };
+        (0..count as u64)
+            .map(|i| read_string(mem, addr + i * 16).unwrap_or_default())
+            .collect()
     }
 
     /// The pprof labels of `g`, in the runtime's order.
@@ -272,9 +331,17 @@ impl RuntimeLayout {
         }
         match &self.labels {
             LabelsLayout::Absent => Vec::new(),
-            LabelsLayout::List { slice_offset, element_size, key, value } => {
+            LabelsLayout::List {
+                slice_offset,
+                element_size,
+                key,
+                value,
+            } => {
                 let base = g.labels_addr + slice_offset;
-                let (Ok(array), Ok(len)) = (read_u64(mem, base, "labels"), read_u64(mem, base + 8, "labels")) else {
+                let (Ok(array), Ok(len)) = (
+                    read_u64(mem, base, "labels"),
+                    read_u64(mem, base + 8, "labels"),
+                ) else {
                     return Vec::new();
                 };
                 (0..len.min(MAX_LABELS))
@@ -302,37 +369,75 @@ const MAX_LABELS: u64 = 64;
 fn labels_layout(bi: &BinaryInfo) -> Result<LabelsLayout> {
     let Some(label_map) = bi.struct_layout("runtime/pprof.labelMap")? else {
         // Up to 1.23 labelMap is a map type, not a struct.
-        return Ok(match bi.struct_layout("bucket<string,string>")?.zip(bi.struct_layout("runtime.hmap")?) {
-            Some((bucket, hmap)) if bi.types()?.iter().any(|t| t.name == "runtime/pprof.labelMap") => {
-                match (
-                    member_offset(&hmap, &["B"]),
-                    member_offset(&hmap, &["buckets"]),
-                    member_offset(&bucket, &["keys"]),
-                    member_offset(&bucket, &["elems", "values"]),
-                    member_offset(&bucket, &["overflow"]),
-                ) {
-                    (Some(log2_buckets), Some(buckets), Some(keys), Some(elems), Some(overflow)) => {
-                        LabelsLayout::Map(MapLayout { log2_buckets, buckets, bucket_size: bucket.size, keys, elems, overflow })
+        return Ok(
+            match bi
+                .struct_layout("bucket<string,string>")?
+                .zip(bi.struct_layout("runtime.hmap")?)
+            {
+                Some((bucket, hmap))
+                    if bi
+                        .types()?
+                        .iter()
+                        .any(|t| t.name == "runtime/pprof.labelMap") =>
+                {
+                    match (
+                        member_offset(&hmap, &["B"]),
+                        member_offset(&hmap, &["buckets"]),
+                        member_offset(&bucket, &["keys"]),
+                        member_offset(&bucket, &["elems", "values"]),
+                        member_offset(&bucket, &["overflow"]),
+                    ) {
+                        (
+                            Some(log2_buckets),
+                            Some(buckets),
+                            Some(keys),
+                            Some(elems),
+                            Some(overflow),
+                        ) => LabelsLayout::Map(MapLayout {
+                            log2_buckets,
+                            buckets,
+                            bucket_size: bucket.size,
+                            keys,
+                            elems,
+                            overflow,
+                        }),
+                        _ => LabelsLayout::Absent,
                     }
-                    _ => LabelsLayout::Absent,
                 }
-            }
-            _ => LabelsLayout::Absent,
-        });
+                _ => LabelsLayout::Absent,
+            },
+        );
     };
     // labelMap{ LabelSet | label.Set { list | List []{key|Key, value|Value} } }
-    let Some(set) = label_map.members.first() else { return Ok(LabelsLayout::Absent) };
-    let Some(set_layout) = bi.struct_layout(&set.type_name)? else { return Ok(LabelsLayout::Absent) };
-    let Some(list) = set_layout.members.iter().find(|m| m.name.eq_ignore_ascii_case("list")) else {
+    let Some(set) = label_map.members.first() else {
         return Ok(LabelsLayout::Absent);
     };
-    let element_type = list.type_name.trim_start_matches("[]");
-    let Some(element) = bi.struct_layout(element_type)? else { return Ok(LabelsLayout::Absent) };
-    let (Some(key), Some(value)) = (member_offset(&element, &["key", "Key"]), member_offset(&element, &["value", "Value"]))
+    let Some(set_layout) = bi.struct_layout(&set.type_name)? else {
+        return Ok(LabelsLayout::Absent);
+    };
+    let Some(list) = set_layout
+        .members
+        .iter()
+        .find(|m| m.name.eq_ignore_ascii_case("list"))
     else {
         return Ok(LabelsLayout::Absent);
     };
-    Ok(LabelsLayout::List { slice_offset: set.offset + list.offset, element_size: element.size, key, value })
+    let element_type = list.type_name.trim_start_matches("[]");
+    let Some(element) = bi.struct_layout(element_type)? else {
+        return Ok(LabelsLayout::Absent);
+    };
+    let (Some(key), Some(value)) = (
+        member_offset(&element, &["key", "Key"]),
+        member_offset(&element, &["value", "Value"]),
+    ) else {
+        return Ok(LabelsLayout::Absent);
+    };
+    Ok(LabelsLayout::List {
+        slice_offset: set.offset + list.offset,
+        element_size: element.size,
+        key,
+        value,
+    })
 }
 
 /// Reads every entry of a classic `map[string]string` (Go 1.21–1.23
@@ -345,7 +450,9 @@ fn read_string_map(mem: &dyn Memory, map: &MapLayout, hmap: u64) -> Vec<(String,
     if mem.read_memory(hmap + map.log2_buckets, &mut log2).is_err() || log2[0] > 16 {
         return Vec::new();
     }
-    let Ok(buckets) = read_u64(mem, hmap + map.buckets, "hmap.buckets") else { return Vec::new() };
+    let Ok(buckets) = read_u64(mem, hmap + map.buckets, "hmap.buckets") else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     for index in 0..(1u64 << log2[0]) {
         let mut bucket = buckets + index * map.bucket_size;
@@ -392,14 +499,19 @@ fn read_string(mem: &dyn Memory, addr: u64) -> Option<String> {
 fn read_u64(mem: &dyn Memory, addr: u64, what: &str) -> Result<u64> {
     let mut word = [0u8; 8];
     mem.read_memory(addr, &mut word)
-        .map_err(|e| BinaryError::Memory { what: what.to_owned(), detail: e.to_string() })?;
+        .map_err(|e| BinaryError::Memory {
+            what: what.to_owned(),
+            detail: e.to_string(),
+        })?;
     Ok(u64::from_le_bytes(word))
 }
 
 fn field_u64(buf: &[u8], offset: u64) -> u64 {
-    buf.get(offset as usize..offset as usize + 8).map_or(0, |b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+    buf.get(offset as usize..offset as usize + 8)
+        .map_or(0, |b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
 }
 
 fn field_u32(buf: &[u8], offset: u64) -> u32 {
-    buf.get(offset as usize..offset as usize + 4).map_or(0, |b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
+    buf.get(offset as usize..offset as usize + 4)
+        .map_or(0, |b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
 }

@@ -36,7 +36,11 @@ pub struct UnwindStart {
 impl UnwindStart {
     /// A parked goroutine's saved registers (`g.sched`).
     pub fn from_sched(g: &G) -> UnwindStart {
-        UnwindStart { pc: g.sched_pc, sp: g.sched_sp, bp: g.sched_bp }
+        UnwindStart {
+            pc: g.sched_pc,
+            sp: g.sched_sp,
+            bp: g.sched_bp,
+        }
     }
 }
 
@@ -81,7 +85,12 @@ pub fn unwind(
     goroutine: Option<&G>,
     depth: usize,
 ) -> Result<Vec<StackFrame>> {
-    let UnwindStart { mut pc, mut sp, mut bp } = start;
+    let UnwindStart {
+        mut pc,
+        mut sp,
+        mut bp,
+    } = start;
+    let mut stack = StackWindow::new(mem, sp, goroutine);
     let mut frames: Vec<StackFrame> = Vec::new();
     // The first frame's PC is where it stands; so is an interrupted one's.
     let mut interrupted = true;
@@ -89,18 +98,38 @@ pub fn unwind(
     while frames.len() < depth && pc != 0 {
         let lookup_pc = if interrupted { pc } else { pc - 1 };
         let info = bi.pc_info(lookup_pc)?;
-        let name = info.as_ref().map(|i| i.function.name.clone()).unwrap_or_default();
+        let name = info
+            .as_ref()
+            .map(|i| i.function.name.clone())
+            .unwrap_or_default();
         let rule = bi.frame_rule(lookup_pc)?;
         let addresses = rule.as_ref().and_then(|r| frame_addresses(r, sp, bp));
-        frames.push(StackFrame { pc, lookup_pc, cfa: addresses.map_or(0, |a| a.0), bp, info });
-        if matches!(name.as_str(), "runtime.goexit" | "runtime.mstart" | "runtime.rt0_go") {
+        frames.push(StackFrame {
+            pc,
+            lookup_pc,
+            cfa: addresses.map_or(0, |a| a.0),
+            bp,
+            info,
+        });
+        if matches!(
+            name.as_str(),
+            "runtime.goexit" | "runtime.mstart" | "runtime.rt0_go"
+        ) {
             break;
         }
         // Back onto the goroutine's stack from a system stack.
-        if !switched && matches!(name.as_str(), "runtime.systemstack" | "runtime.mcall" | "runtime.morestack") {
-            if let Some(g) = goroutine.filter(|g| g.sched_sp != 0 && !(g.stack_lo..g.stack_hi).contains(&sp)) {
+        if !switched
+            && matches!(
+                name.as_str(),
+                "runtime.systemstack" | "runtime.mcall" | "runtime.morestack"
+            )
+        {
+            if let Some(g) =
+                goroutine.filter(|g| g.sched_sp != 0 && !(g.stack_lo..g.stack_hi).contains(&sp))
+            {
                 switched = true;
                 (pc, sp, bp) = (g.sched_pc, g.sched_sp, g.sched_bp);
+                stack = StackWindow::new(mem, sp, goroutine);
                 // sched.pc of systemstack_switch/morestack is a return
                 // address into the function that switched.
                 interrupted = false;
@@ -108,19 +137,27 @@ pub fn unwind(
                 continue;
             }
         }
-        let (Some(rule), Some((cfa, ra_slot))) = (rule, addresses) else { break };
-        let Some(ra) = read_u64(mem, ra_slot) else { break };
-        if bi.function_at(ra)?.is_some_and(|f| f.name.starts_with("runtime.sigreturn")) {
+        let (Some(rule), Some((cfa, ra_slot))) = (rule, addresses) else {
+            break;
+        };
+        let Some(ra) = stack.read_u64(ra_slot) else {
+            break;
+        };
+        if bi
+            .function_at(ra)?
+            .is_some_and(|f| f.name.starts_with("runtime.sigreturn"))
+        {
             // A signal handler's frame: resume from the interrupted context.
             let context = ra_slot + 8;
             let (Some(rip), Some(rsp), Some(rbp)) = (
-                read_u64(mem, context + UCONTEXT_RIP),
-                read_u64(mem, context + UCONTEXT_RSP),
-                read_u64(mem, context + UCONTEXT_RBP),
+                stack.read_u64(context + UCONTEXT_RIP),
+                stack.read_u64(context + UCONTEXT_RSP),
+                stack.read_u64(context + UCONTEXT_RBP),
             ) else {
                 break;
             };
             (pc, sp, bp) = (rip, rsp, rbp);
+            stack = StackWindow::new(mem, sp, goroutine);
             interrupted = true;
             continue;
         }
@@ -130,7 +167,7 @@ pub fn unwind(
             Some(RegisterRule::AtCfaOffset(o)) => cfa.wrapping_add(o as u64),
             _ => ra_slot.wrapping_sub(8),
         };
-        bp = read_u64(mem, saved_bp).unwrap_or(bp);
+        bp = stack.read_u64(saved_bp).unwrap_or(bp);
         sp = cfa;
         pc = ra;
         interrupted = matches!(name.as_str(), "runtime.sigpanic" | "runtime.asyncPreempt");
@@ -142,7 +179,9 @@ pub fn unwind(
 /// and the address of the slot holding its return address, by `rule`.
 /// `None` when the CFA is not register-based on SP or BP.
 pub fn frame_addresses(rule: &FrameRule, sp: u64, bp: u64) -> Option<(u64, u64)> {
-    let CfaRule::RegisterOffset { register, offset } = rule.cfa else { return None };
+    let CfaRule::RegisterOffset { register, offset } = rule.cfa else {
+        return None;
+    };
     let base = match register {
         7 => sp,
         6 => bp,
@@ -156,8 +195,47 @@ pub fn frame_addresses(rule: &FrameRule, sp: u64, bp: u64) -> Option<(u64, u64)>
     Some((cfa, cfa.wrapping_add(ra_offset as u64)))
 }
 
-fn read_u64(mem: &dyn Memory, addr: u64) -> Option<u64> {
-    let mut word = [0u8; 8];
-    mem.read_memory(addr, &mut word).ok()?;
-    Some(u64::from_le_bytes(word))
+/// How much of a stack is read at once, from the stack pointer up: most
+/// goroutine stacks unwind within it, so a stack costs one read instead of
+/// two per frame.
+const WINDOW_BYTES: u64 = 4096;
+
+/// The top of a stack read in one go, with reads outside it going to the
+/// target.
+struct StackWindow<'a> {
+    mem: &'a dyn Memory,
+    base: u64,
+    bytes: Vec<u8>,
+}
+
+impl<'a> StackWindow<'a> {
+    /// Reads up to [`WINDOW_BYTES`] from `sp`, not past the goroutine's
+    /// stack top when it is known (and `sp` is on that stack).
+    fn new(mem: &'a dyn Memory, sp: u64, goroutine: Option<&G>) -> StackWindow<'a> {
+        let end = match goroutine {
+            Some(g) if (g.stack_lo..g.stack_hi).contains(&sp) => g.stack_hi.min(sp + WINDOW_BYTES),
+            _ => sp.saturating_add(WINDOW_BYTES / 4),
+        };
+        let mut bytes = vec![0u8; end.saturating_sub(sp) as usize];
+        if mem.read_memory(sp, &mut bytes).is_err() {
+            bytes.clear();
+        }
+        StackWindow {
+            mem,
+            base: sp,
+            bytes,
+        }
+    }
+
+    fn read_u64(&self, addr: u64) -> Option<u64> {
+        let inside = addr
+            .checked_sub(self.base)
+            .and_then(|o| self.bytes.get(o as usize..o as usize + 8));
+        if let Some(word) = inside {
+            return Some(u64::from_le_bytes(word.try_into().expect("8 bytes")));
+        }
+        let mut word = [0u8; 8];
+        self.mem.read_memory(addr, &mut word).ok()?;
+        Some(u64::from_le_bytes(word))
+    }
 }

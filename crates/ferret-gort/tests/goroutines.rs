@@ -36,8 +36,7 @@ fn start_function(bi: &BinaryInfo, mem: &dyn Memory, g: &G) -> Option<String> {
         .iter()
         .filter_map(|f| f.info.as_ref())
         .flat_map(|i| i.frames.iter().map(|s| s.function.clone()))
-        .filter(|name| WORKERS.contains(&name.as_str()))
-        .last()
+        .rfind(|name| WORKERS.contains(&name.as_str()))
 }
 
 /// Checks what ferret reads against the fixture's own report.
@@ -45,22 +44,44 @@ fn check(bi: &BinaryInfo, mem: &dyn Memory, report: &LeakReport, context: &str) 
     let layout = RuntimeLayout::new(bi).expect("runtime layout");
     let gs = layout.goroutines(mem).expect("goroutines");
     let names = layout.wait_reason_names(mem);
-    assert!(names.iter().any(|n| n == "chan receive"), "{context}: wait reasons {names:?}");
+    assert!(
+        names.iter().any(|n| n == "chan receive"),
+        "{context}: wait reasons {names:?}"
+    );
     let workers: Vec<&G> = gs.iter().filter(|g| g.id != 1 && g.status == 4).collect();
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     let mut starts: BTreeMap<String, usize> = BTreeMap::new();
     for g in &gs {
-        let Some(start) = (g.id != 1).then(|| start_function(bi, mem, g)).flatten() else { continue };
+        let Some(start) = (g.id != 1).then(|| start_function(bi, mem, g)).flatten() else {
+            continue;
+        };
         *starts.entry(start).or_default() += 1;
-        *counts.entry(names[g.wait_reason as usize].clone()).or_default() += 1;
+        *counts
+            .entry(names[g.wait_reason as usize].clone())
+            .or_default() += 1;
     }
     assert_eq!(starts, report.start, "{context}: start functions");
     assert_eq!(counts, report.counts, "{context}: wait reasons");
-    assert!(workers.len() >= WORKERS.len() * N, "{context}: {} waiting goroutines", workers.len());
-    let labelled: Vec<Vec<(String, String)>> =
-        gs.iter().map(|g| layout.labels(mem, g)).filter(|l| l.iter().any(|(k, v)| k == "kind" && v == "recv")).collect();
-    assert_eq!(labelled.len(), N, "{context}: goroutines labelled kind=recv");
-    let mut workers: Vec<&str> = labelled.iter().flat_map(|l| l.iter().filter(|(k, _)| k == "worker")).map(|(_, v)| v.as_str()).collect();
+    assert!(
+        workers.len() >= WORKERS.len() * N,
+        "{context}: {} waiting goroutines",
+        workers.len()
+    );
+    let labelled: Vec<Vec<(String, String)>> = gs
+        .iter()
+        .map(|g| layout.labels(mem, g))
+        .filter(|l| l.iter().any(|(k, v)| k == "kind" && v == "recv"))
+        .collect();
+    assert_eq!(
+        labelled.len(),
+        N,
+        "{context}: goroutines labelled kind=recv"
+    );
+    let mut workers: Vec<&str> = labelled
+        .iter()
+        .flat_map(|l| l.iter().filter(|(k, _)| k == "worker"))
+        .map(|(_, v)| v.as_str())
+        .collect();
     workers.sort();
     assert_eq!(workers, ["0", "1", "2"], "{context}: worker labels");
 }
@@ -69,13 +90,22 @@ fn check(bi: &BinaryInfo, mem: &dyn Memory, report: &LeakReport, context: &str) 
 fn goroutines_of_a_core_match_the_fixture() {
     for toolchain in GoToolchain::selected() {
         let exe = build_fixture("leak", &toolchain, &BuildOptions::debug());
-        let dir = target_dir().join("scratch").join(format!("gort-goroutines-{}-{}", toolchain.version, std::process::id()));
+        let dir = target_dir().join("scratch").join(format!(
+            "gort-goroutines-{}-{}",
+            toolchain.version,
+            std::process::id()
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let (core_path, report) = leak_core(&exe, N, &dir);
         let bi = BinaryInfo::open(&exe).unwrap();
         let core = CoreFile::open(&core_path, &exe, false).unwrap();
-        check(&bi, &core, &report, &format!("core, Go {}", toolchain.version));
+        check(
+            &bi,
+            &core,
+            &report,
+            &format!("core, Go {}", toolchain.version),
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
@@ -87,7 +117,12 @@ fn goroutines_of_a_live_process_match_the_fixture() {
         let leak = start_leak(&exe, N);
         let mut process = Process::attach(leak.pid as i32).expect("attach");
         let bi = BinaryInfo::open(Path::new(&exe)).unwrap();
-        check(&bi, &process, &leak.report, &format!("live, Go {}", toolchain.version));
+        check(
+            &bi,
+            &process,
+            &leak.report,
+            &format!("live, Go {}", toolchain.version),
+        );
         process.detach().expect("detach");
     }
 }

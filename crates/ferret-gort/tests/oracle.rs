@@ -24,7 +24,12 @@ struct Case {
 
 impl Case {
     fn label(&self) -> String {
-        format!("{} {} {}", self.fixture, self.toolchain.version, self.options.tag())
+        format!(
+            "{} {} {}",
+            self.fixture,
+            self.toolchain.version,
+            self.options.tag()
+        )
     }
 }
 
@@ -33,14 +38,22 @@ fn cases() -> Vec<Case> {
     let variants = [
         BuildOptions::debug(),
         BuildOptions::optimized(),
-        BuildOptions { trimpath: true, ..BuildOptions::debug() },
+        BuildOptions {
+            trimpath: true,
+            ..BuildOptions::debug()
+        },
     ];
     let mut out = Vec::new();
     for toolchain in GoToolchain::selected() {
         for fixture in FIXTURES {
             for options in &variants {
                 let binary = build_fixture(fixture, &toolchain, options);
-                out.push(Case { toolchain: toolchain.clone(), fixture, options: options.clone(), binary });
+                out.push(Case {
+                    toolchain: toolchain.clone(),
+                    fixture,
+                    options: options.clone(),
+                    binary,
+                });
             }
         }
     }
@@ -62,8 +75,12 @@ fn main_instructions(case: &Case) -> Vec<ObjdumpInsn> {
 
 /// The 1-based line of the first source line of `file` containing `needle`.
 fn source_line(fixture: &str, file: &str, needle: &str) -> u32 {
-    let text = std::fs::read_to_string(fixture_dir(fixture).join(file)).expect("read fixture source");
-    let index = text.lines().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("{needle:?} not in {file}"));
+    let text =
+        std::fs::read_to_string(fixture_dir(fixture).join(file)).expect("read fixture source");
+    let index = text
+        .lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle:?} not in {file}"));
     index as u32 + 1
 }
 
@@ -78,16 +95,27 @@ fn symbol_table_matches_go_tool_nm() {
             'b' if old_nm => 'd',
             other => other,
         };
-        let ours: BTreeSet<(u64, String, char, u64)> =
-            info.symbols().iter().map(|s| (s.address, s.name.clone(), as_old_nm(s.code), s.size)).collect();
+        let ours: BTreeSet<(u64, String, char, u64)> = info
+            .symbols()
+            .iter()
+            .map(|s| (s.address, s.name.clone(), as_old_nm(s.code), s.size))
+            .collect();
         let theirs: BTreeSet<(u64, String, char, u64)> = oracle::nm(&case.toolchain, &case.binary)
             .into_iter()
             .map(|s| (s.address, s.name, s.code, s.size))
             .collect();
         let missing: Vec<_> = theirs.difference(&ours).take(5).collect();
         let extra: Vec<_> = ours.difference(&theirs).take(5).collect();
-        assert!(missing.is_empty() && extra.is_empty(), "{}: nm only {missing:?}; ferret only {extra:?}", case.label());
-        assert!(theirs.len() > 1000, "{}: suspiciously few symbols", case.label());
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{}: nm only {missing:?}; ferret only {extra:?}",
+            case.label()
+        );
+        assert!(
+            theirs.len() > 1000,
+            "{}: suspiciously few symbols",
+            case.label()
+        );
     }
 }
 
@@ -96,10 +124,18 @@ fn function_entries_match_go_tool_nm() {
     for case in cases() {
         let info = open(&case);
         let nm = oracle::nm(&case.toolchain, &case.binary);
-        let text: HashMap<&str, u64> =
-            nm.iter().filter(|s| s.code.eq_ignore_ascii_case(&'T')).map(|s| (s.name.as_str(), s.address)).collect();
+        let text: HashMap<&str, u64> = nm
+            .iter()
+            .filter(|s| s.code.eq_ignore_ascii_case(&'T'))
+            .map(|s| (s.name.as_str(), s.address))
+            .collect();
         let functions = info.functions().expect("function index");
-        assert!(functions.len() > 1000, "{}: only {} functions", case.label(), functions.len());
+        assert!(
+            functions.len() > 1000,
+            "{}: only {} functions",
+            case.label(),
+            functions.len()
+        );
         for f in functions {
             // Every DWARF function is a text symbol at the same address;
             // assembly functions are `name.abi0` in the symbol table.
@@ -117,15 +153,31 @@ fn function_entries_match_go_tool_nm() {
         }
         // Every main-package text symbol is found by name, at nm's address.
         let mut main_symbols = 0;
-        for s in nm.iter().filter(|s| s.code == 'T' && s.name.starts_with("main.") && s.size > 0) {
+        for s in nm
+            .iter()
+            .filter(|s| s.code == 'T' && s.name.starts_with("main.") && s.size > 0)
+        {
             main_symbols += 1;
-            let f = info.function_by_name(&s.name).expect("lookup").unwrap_or_else(|| {
-                panic!("{}: {} not found by name", case.label(), s.name);
-            });
+            let f = info
+                .function_by_name(&s.name)
+                .expect("lookup")
+                .unwrap_or_else(|| {
+                    panic!("{}: {} not found by name", case.label(), s.name);
+                });
             assert_eq!(f.entry, s.address, "{}: entry of {}", case.label(), s.name);
-            assert_eq!(f.end, s.address + s.size, "{}: end of {}", case.label(), s.name);
+            assert_eq!(
+                f.end,
+                s.address + s.size,
+                "{}: end of {}",
+                case.label(),
+                s.name
+            );
         }
-        assert!(main_symbols >= 2, "{}: expected the fixture's functions in nm", case.label());
+        assert!(
+            main_symbols >= 2,
+            "{}: expected the fixture's functions in nm",
+            case.label()
+        );
     }
 }
 
@@ -144,12 +196,26 @@ fn pc_to_line_matches_go_tool_addr2line() {
         for (pc, want) in pcs.iter().zip(&answers) {
             let got = info.pc_info(*pc).expect("pc_info");
             if want.function == "?" {
-                assert!(got.is_none(), "{}: {pc:#x}: addr2line knows nothing, ferret says {got:?}", case.label());
+                assert!(
+                    got.is_none(),
+                    "{}: {pc:#x}: addr2line knows nothing, ferret says {got:?}",
+                    case.label()
+                );
                 continue;
             }
-            let got = got.unwrap_or_else(|| panic!("{}: {pc:#x}: ferret has nothing, addr2line {want:?}", case.label()));
+            let got = got.unwrap_or_else(|| {
+                panic!(
+                    "{}: {pc:#x}: ferret has nothing, addr2line {want:?}",
+                    case.label()
+                )
+            });
             let innermost = &got.frames[0];
-            assert_eq!(got.function.name, want.function, "{}: function at {pc:#x}", case.label());
+            assert_eq!(
+                got.function.name,
+                want.function,
+                "{}: function at {pc:#x}",
+                case.label()
+            );
             assert_eq!(
                 (innermost.file.as_str(), innermost.line),
                 (want.file.as_str(), want.line),
@@ -159,7 +225,11 @@ fn pc_to_line_matches_go_tool_addr2line() {
             );
             compared += 1;
         }
-        assert!(compared > 3000, "{}: only {compared} addresses compared", case.label());
+        assert!(
+            compared > 3000,
+            "{}: only {compared} addresses compared",
+            case.label()
+        );
     }
 }
 
@@ -168,13 +238,32 @@ fn every_main_instruction_matches_go_tool_objdump() {
     for case in cases() {
         let info = open(&case);
         let insns = main_instructions(&case);
-        assert!(insns.len() > 100, "{}: objdump gave {} instructions", case.label(), insns.len());
+        assert!(
+            insns.len() > 100,
+            "{}: objdump gave {} instructions",
+            case.label(),
+            insns.len()
+        );
         for insn in &insns {
-            let got = info.pc_info(insn.address).expect("pc_info").unwrap_or_else(|| {
-                panic!("{}: no info at {:#x} ({})", case.label(), insn.address, insn.function)
-            });
+            let got = info
+                .pc_info(insn.address)
+                .expect("pc_info")
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{}: no info at {:#x} ({})",
+                        case.label(),
+                        insn.address,
+                        insn.function
+                    )
+                });
             let innermost = &got.frames[0];
-            assert_eq!(got.function.name, insn.function, "{}: function at {:#x}", case.label(), insn.address);
+            assert_eq!(
+                got.function.name,
+                insn.function,
+                "{}: function at {:#x}",
+                case.label(),
+                insn.address
+            );
             assert_eq!(
                 (basename(&innermost.file), innermost.line),
                 (insn.file.as_str(), insn.line),
@@ -215,7 +304,12 @@ fn line_to_pcs_agrees_with_go_tool_objdump() {
                 );
             }
             // Suffix and absolute spellings give the same answer.
-            assert_eq!(info.line_to_pcs("main.go", *line).unwrap(), pcs, "{}: main.go:{line}", case.label());
+            assert_eq!(
+                info.line_to_pcs("main.go", *line).unwrap(),
+                pcs,
+                "{}: main.go:{line}",
+                case.label()
+            );
             if !pcs.is_empty() {
                 lines_with_statements += 1;
             }
@@ -236,44 +330,107 @@ fn locations_resolve_like_go_tools_say() {
         let nm = oracle::nm(&case.toolchain, &case.binary);
         let insns = main_instructions(&case);
         let symbol = |name: &str| nm.iter().find(|s| s.name == name && s.code == 'T').cloned();
-        for name in ["main.main", "main.(*Counter).Add", "main.Counter.Describe", "main.worker"] {
+        for name in [
+            "main.main",
+            "main.(*Counter).Add",
+            "main.Counter.Describe",
+            "main.worker",
+        ] {
             let Some(sym) = symbol(name) else {
                 // The optimizer may inline a function away entirely.
-                assert!(case.options.optimized, "{}: {name} missing from nm", case.label());
+                assert!(
+                    case.options.optimized,
+                    "{}: {name} missing from nm",
+                    case.label()
+                );
                 continue;
             };
-            let l = info.resolve_location(name).unwrap_or_else(|e| panic!("{}: {name}: {e}", case.label()));
-            assert_eq!(l.function.as_deref(), Some(name), "{}: {name}", case.label());
-            assert!(sym.address <= l.pc && l.pc < sym.address + sym.size, "{}: {name} at {:#x}", case.label(), l.pc);
+            let l = info
+                .resolve_location(name)
+                .unwrap_or_else(|e| panic!("{}: {name}: {e}", case.label()));
+            assert_eq!(
+                l.function.as_deref(),
+                Some(name),
+                "{}: {name}",
+                case.label()
+            );
+            assert!(
+                sym.address <= l.pc && l.pc < sym.address + sym.size,
+                "{}: {name} at {:#x}",
+                case.label(),
+                l.pc
+            );
             // The address is an instruction start on the line objdump shows.
             let insn = insns.iter().find(|i| i.address == l.pc).unwrap_or_else(|| {
-                panic!("{}: {name} resolved to {:#x}, not an instruction start", case.label(), l.pc)
+                panic!(
+                    "{}: {name} resolved to {:#x}, not an instruction start",
+                    case.label(),
+                    l.pc
+                )
             });
-            assert_eq!((basename(&l.file), l.line), (insn.file.as_str(), insn.line), "{}: {name}", case.label());
+            assert_eq!(
+                (basename(&l.file), l.line),
+                (insn.file.as_str(), insn.line),
+                "{}: {name}",
+                case.label()
+            );
         }
 
         // A source line: the lowest statement address of the line, per function.
         // (Optimized builds may keep no instruction on it: then not found.)
         let line = source_line(case.fixture, "main.go", "fmt.Println(c.Describe())");
         let spec = format!("main.go:{line}");
-        let on_line: Vec<u64> =
-            insns.iter().filter(|i| i.file == "main.go" && i.line == line).map(|i| i.address).collect();
+        let on_line: Vec<u64> = insns
+            .iter()
+            .filter(|i| i.file == "main.go" && i.line == line)
+            .map(|i| i.address)
+            .collect();
         if on_line.is_empty() {
-            assert!(matches!(info.resolve_location(&spec), Err(BinaryError::LocationNotFound { .. })));
+            assert!(matches!(
+                info.resolve_location(&spec),
+                Err(BinaryError::LocationNotFound { .. })
+            ));
             continue;
         }
-        let location = info.resolve_location(&spec).unwrap_or_else(|e| panic!("{}: {spec}: {e}", case.label()));
-        assert!(on_line.contains(&location.pc), "{}: {spec} -> {:#x}", case.label(), location.pc);
+        let location = info
+            .resolve_location(&spec)
+            .unwrap_or_else(|e| panic!("{}: {spec}: {e}", case.label()));
+        assert!(
+            on_line.contains(&location.pc),
+            "{}: {spec} -> {:#x}",
+            case.label(),
+            location.pc
+        );
         assert_eq!(location.line, line);
         let absolute = format!("{}:{line}", location.file);
-        assert_eq!(info.resolve_location(&absolute).unwrap(), location, "{}: {absolute}", case.label());
+        assert_eq!(
+            info.resolve_location(&absolute).unwrap(),
+            location,
+            "{}: {absolute}",
+            case.label()
+        );
 
         // Errors say what went wrong.
-        assert!(matches!(info.resolve_location("main.nosuch"), Err(BinaryError::LocationNotFound { .. })));
-        assert!(matches!(info.resolve_location("main.go:100000"), Err(BinaryError::LocationNotFound { .. })));
-        assert!(matches!(info.resolve_location("nosuchfile.go:3"), Err(BinaryError::LocationNotFound { .. })));
-        assert!(matches!(info.resolve_location("proc.go:10"), Err(BinaryError::AmbiguousLocation { .. })));
-        assert!(matches!(info.resolve_location("+2"), Err(BinaryError::BadLocation { .. })));
+        assert!(matches!(
+            info.resolve_location("main.nosuch"),
+            Err(BinaryError::LocationNotFound { .. })
+        ));
+        assert!(matches!(
+            info.resolve_location("main.go:100000"),
+            Err(BinaryError::LocationNotFound { .. })
+        ));
+        assert!(matches!(
+            info.resolve_location("nosuchfile.go:3"),
+            Err(BinaryError::LocationNotFound { .. })
+        ));
+        assert!(matches!(
+            info.resolve_location("proc.go:10"),
+            Err(BinaryError::AmbiguousLocation { .. })
+        ));
+        assert!(matches!(
+            info.resolve_location("+2"),
+            Err(BinaryError::BadLocation { .. })
+        ));
     }
 }
 
@@ -284,16 +441,45 @@ fn inlined_calls_have_their_call_chain() {
     for case in cases().into_iter().filter(|c| c.options.optimized) {
         let info = open(&case);
         let insns = main_instructions(&case);
-        let inlined: Vec<&ObjdumpInsn> =
-            insns.iter().filter(|i| i.file == "main.go" && i.line == body_line).collect();
-        assert!(!inlined.is_empty(), "{}: square's body not found in objdump", case.label());
+        let inlined: Vec<&ObjdumpInsn> = insns
+            .iter()
+            .filter(|i| i.file == "main.go" && i.line == body_line)
+            .collect();
+        assert!(
+            !inlined.is_empty(),
+            "{}: square's body not found in objdump",
+            case.label()
+        );
         for insn in inlined {
             let got = info.pc_info(insn.address).unwrap().unwrap();
             let names: Vec<&str> = got.frames.iter().map(|f| f.function.as_str()).collect();
-            assert_eq!(names[0], "main.square", "{}: {:#x}: {names:?}", case.label(), insn.address);
-            assert_eq!(got.frames[0].line, body_line, "{}: {:#x}", case.label(), insn.address);
-            assert_eq!(got.frames[1].line, call_line, "{}: call site of square at {:#x}", case.label(), insn.address);
-            assert_eq!(names.last().copied(), Some(insn.function.as_str()), "{}: outermost", case.label());
+            assert_eq!(
+                names[0],
+                "main.square",
+                "{}: {:#x}: {names:?}",
+                case.label(),
+                insn.address
+            );
+            assert_eq!(
+                got.frames[0].line,
+                body_line,
+                "{}: {:#x}",
+                case.label(),
+                insn.address
+            );
+            assert_eq!(
+                got.frames[1].line,
+                call_line,
+                "{}: call site of square at {:#x}",
+                case.label(),
+                insn.address
+            );
+            assert_eq!(
+                names.last().copied(),
+                Some(insn.function.as_str()),
+                "{}: outermost",
+                case.label()
+            );
         }
     }
 }
@@ -316,27 +502,44 @@ fn cfa_follows_the_stack_pointer_through_each_prologue() {
             let mut sp_moved: i64 = 0;
             for insn in body {
                 let rule = info.frame_rule(insn.address).unwrap().unwrap_or_else(|| {
-                    panic!("{}: no CFI at {:#x} in {function}", case.label(), insn.address)
+                    panic!(
+                        "{}: no CFI at {:#x} in {function}",
+                        case.label(),
+                        insn.address
+                    )
                 });
                 assert_eq!(
                     rule.cfa,
-                    CfaRule::RegisterOffset { register: RSP, offset: 8 + sp_moved },
+                    CfaRule::RegisterOffset {
+                        register: RSP,
+                        offset: 8 + sp_moved
+                    },
                     "{}: CFA at {:#x} in {function} ({})",
                     case.label(),
                     insn.address,
                     insn.asm
                 );
                 assert_eq!(rule.return_address_register, RETURN_ADDRESS);
-                assert_eq!(rule.register(RETURN_ADDRESS), Some(RegisterRule::AtCfaOffset(-8)));
+                assert_eq!(
+                    rule.register(RETURN_ADDRESS),
+                    Some(RegisterRule::AtCfaOffset(-8))
+                );
                 checked += 1;
                 let asm = insn.asm.as_str();
-                if asm.starts_with("RET") || asm.starts_with("JMP") || asm.starts_with("CALL runtime.morestack") {
+                if asm.starts_with("RET")
+                    || asm.starts_with("JMP")
+                    || asm.starts_with("CALL runtime.morestack")
+                {
                     break;
                 }
                 sp_moved += stack_adjustment(asm);
             }
         }
-        assert!(checked > 50, "{}: only {checked} instructions checked", case.label());
+        assert!(
+            checked > 50,
+            "{}: only {checked} instructions checked",
+            case.label()
+        );
     }
 }
 
@@ -351,9 +554,15 @@ fn stack_adjustment(asm: &str) -> i64 {
         8
     } else if asm.starts_with("POPQ") {
         -8
-    } else if let Some(rest) = asm.strip_prefix("SUBQ ").filter(|r| r.trim_end().ends_with(", SP")) {
+    } else if let Some(rest) = asm
+        .strip_prefix("SUBQ ")
+        .filter(|r| r.trim_end().ends_with(", SP"))
+    {
         imm(rest.trim_end().trim_end_matches(", SP"))
-    } else if let Some(rest) = asm.strip_prefix("ADDQ ").filter(|r| r.trim_end().ends_with(", SP")) {
+    } else if let Some(rest) = asm
+        .strip_prefix("ADDQ ")
+        .filter(|r| r.trim_end().ends_with(", SP"))
+    {
         -imm(rest.trim_end().trim_end_matches(", SP"))
     } else {
         0
@@ -370,7 +579,10 @@ fn build_info_matches_go_version_m() {
         assert_eq!(build.module_lines, lines, "{}", case.label());
         assert_eq!(build.main_path, "example.com/hello", "{}", case.label());
         assert_eq!(build.main_module, "example.com/hello", "{}", case.label());
-        let trimpath = build.settings.iter().any(|(k, v)| k == "-trimpath" && v == "true");
+        let trimpath = build
+            .settings
+            .iter()
+            .any(|(k, v)| k == "-trimpath" && v == "true");
         assert_eq!(trimpath, case.options.trimpath, "{}", case.label());
     }
 }
@@ -381,25 +593,45 @@ fn packages_files_and_types_are_listed() {
         let info = open(&case);
         let packages = info.packages();
         for p in ["main", "runtime", "fmt", "sync"] {
-            assert!(packages.iter().any(|x| x == p), "{}: package {p} missing", case.label());
+            assert!(
+                packages.iter().any(|x| x == p),
+                "{}: package {p} missing",
+                case.label()
+            );
         }
         let files = info.source_files().unwrap();
-        assert!(files.iter().any(|f| f.ends_with("main.go") && f.contains("hello")), "{}", case.label());
-        assert!(files.iter().any(|f| f.ends_with("runtime/proc.go")), "{}", case.label());
+        assert!(
+            files
+                .iter()
+                .any(|f| f.ends_with("main.go") && f.contains("hello")),
+            "{}",
+            case.label()
+        );
+        assert!(
+            files.iter().any(|f| f.ends_with("runtime/proc.go")),
+            "{}",
+            case.label()
+        );
         let types = info.types().unwrap();
         let mut expected = vec!["main.Counter", "int", "string"];
         if !case.options.optimized {
             expected.push("*main.Counter");
         }
         for t in expected {
-            assert!(types.iter().any(|x| x.name == t), "{}: type {t} missing", case.label());
+            assert!(
+                types.iter().any(|x| x.name == t),
+                "{}: type {t} missing",
+                case.label()
+            );
         }
     }
 }
 
 /// A scratch directory for one test.
 fn scratch(name: &str) -> PathBuf {
-    let dir = ferret_testkit::target_dir().join("scratch").join(format!("{name}-{}", std::process::id()));
+    let dir = ferret_testkit::target_dir()
+        .join("scratch")
+        .join(format!("{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -411,30 +643,57 @@ fn bad_binaries_get_clear_errors() {
     let good = build_fixture("hello", toolchain, &BuildOptions::debug());
 
     let missing = dir.join("does-not-exist");
-    assert!(matches!(BinaryInfo::open(&missing), Err(BinaryError::Io { .. })));
-    assert!(matches!(BinaryInfo::open(&dir), Err(BinaryError::IsDirectory { .. })));
+    assert!(matches!(
+        BinaryInfo::open(&missing),
+        Err(BinaryError::Io { .. })
+    ));
+    assert!(matches!(
+        BinaryInfo::open(&dir),
+        Err(BinaryError::IsDirectory { .. })
+    ));
 
     let text = dir.join("script.sh");
     std::fs::write(&text, "#!/bin/sh\necho hi\n").unwrap();
-    assert!(matches!(BinaryInfo::open(&text), Err(BinaryError::NotElf { .. })));
+    assert!(matches!(
+        BinaryInfo::open(&text),
+        Err(BinaryError::NotElf { .. })
+    ));
     let empty = dir.join("empty");
     std::fs::write(&empty, "").unwrap();
-    assert!(matches!(BinaryInfo::open(&empty), Err(BinaryError::NotElf { .. })));
+    assert!(matches!(
+        BinaryInfo::open(&empty),
+        Err(BinaryError::NotElf { .. })
+    ));
 
     // A C program is ELF but not Go.
     let c_source = dir.join("hello.c");
     std::fs::write(&c_source, "int main(void) { return 0; }\n").unwrap();
     let c_binary = dir.join("hello-c");
-    let status = std::process::Command::new("gcc").arg("-g").arg("-o").arg(&c_binary).arg(&c_source).status();
+    let status = std::process::Command::new("gcc")
+        .arg("-g")
+        .arg("-o")
+        .arg(&c_binary)
+        .arg(&c_source)
+        .status();
     assert!(status.is_ok_and(|s| s.success()), "gcc failed");
     let err = BinaryInfo::open(&c_binary).unwrap_err();
     assert!(matches!(err, BinaryError::NotGo { .. }), "{err}");
 
     // Stripped: the message says how to rebuild.
-    let stripped = build_fixture("hello", toolchain, &BuildOptions { ldflags: Some("-s -w".into()), ..Default::default() });
+    let stripped = build_fixture(
+        "hello",
+        toolchain,
+        &BuildOptions {
+            ldflags: Some("-s -w".into()),
+            ..Default::default()
+        },
+    );
     let err = BinaryInfo::open(&stripped).unwrap_err();
     assert!(matches!(err, BinaryError::Stripped { .. }), "{err}");
-    assert!(err.to_string().contains("-s -w") && err.to_string().contains("rebuild"), "{err}");
+    assert!(
+        err.to_string().contains("-s -w") && err.to_string().contains("rebuild"),
+        "{err}"
+    );
 
     // Truncated at several points: inside the ELF header, inside section
     // data, and just before the section header table at the end.
@@ -443,7 +702,10 @@ fn bad_binaries_get_clear_errors() {
         let path = dir.join(format!("truncated-{cut}"));
         std::fs::write(&path, &bytes[..cut]).unwrap();
         let err = BinaryInfo::open(&path).unwrap_err();
-        assert!(matches!(err, BinaryError::Truncated { .. }), "cut at {cut}: {err}");
+        assert!(
+            matches!(err, BinaryError::Truncated { .. }),
+            "cut at {cut}: {err}"
+        );
     }
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -460,22 +722,38 @@ fn the_cli_prints_binary_info() {
         .output()
         .expect("run ferret");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains(&format!("go:      {}", toolchain.version)), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("go:      {}", toolchain.version)),
+        "{stdout}"
+    );
     assert!(stdout.contains("location main.main: 0x"), "{stdout}");
 
-    let out = std::process::Command::new(&ferret).arg("bininfo").arg("/nonexistent/prog").output().unwrap();
+    let out = std::process::Command::new(&ferret)
+        .arg("bininfo")
+        .arg("/nonexistent/prog")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open /nonexistent/prog"));
 }
 
-
 #[test]
 fn locations_match_dlv_find_location() {
     use ferret_testkit::delve::Delve;
-    let source_lines = std::fs::read_to_string(fixture_dir("hello").join("main.go")).unwrap().lines().count() as u32;
+    let source_lines = std::fs::read_to_string(fixture_dir("hello").join("main.go"))
+        .unwrap()
+        .lines()
+        .count() as u32;
     let mut compared = 0;
-    for case in cases().into_iter().filter(|c| Delve::supports(&c.toolchain)) {
+    for case in cases()
+        .into_iter()
+        .filter(|c| Delve::supports(&c.toolchain))
+    {
         let info = open(&case);
         let mut dlv = Delve::exec(&case.binary);
         let mut specs: Vec<String> = [
@@ -502,8 +780,19 @@ fn locations_match_dlv_find_location() {
             let ours = info.resolve_location(spec);
             match (&theirs, &ours) {
                 (Ok(theirs), Ok(ours)) => {
-                    assert_eq!(theirs.len(), 1, "{}: {spec}: dlv gave {theirs:?}", case.label());
-                    let ours = (ours.pc, ours.pcs.clone(), ours.file.clone(), ours.line, ours.function.clone());
+                    assert_eq!(
+                        theirs.len(),
+                        1,
+                        "{}: {spec}: dlv gave {theirs:?}",
+                        case.label()
+                    );
+                    let ours = (
+                        ours.pc,
+                        ours.pcs.clone(),
+                        ours.file.clone(),
+                        ours.line,
+                        ours.function.clone(),
+                    );
                     assert_eq!(ours, theirs[0], "{}: {spec}", case.label());
                 }
                 (Err(_), Err(_)) => {}
@@ -513,5 +802,8 @@ fn locations_match_dlv_find_location() {
         }
     }
     let any_supported = GoToolchain::selected().iter().any(Delve::supports);
-    assert!(!any_supported || compared > 0, "no location was compared with dlv");
+    assert!(
+        !any_supported || compared > 0,
+        "no location was compared with dlv"
+    );
 }

@@ -19,7 +19,9 @@ fn split(data: &[u8]) -> Option<(usize, &[u8])> {
 
 /// The JSON-RPC request framer and envelope decoder.
 pub fn json_rpc_decoder(data: &[u8]) {
-    let Some((chunk, input)) = split(data) else { return };
+    let Some((chunk, input)) = split(data) else {
+        return;
+    };
     let frame = |pieces: &mut dyn Iterator<Item = &[u8]>, limit: usize| {
         let mut framer = JsonFramer::new(limit);
         let mut values = Vec::new();
@@ -37,7 +39,10 @@ pub fn json_rpc_decoder(data: &[u8]) {
     };
     let whole = frame(&mut std::iter::once(input), input.len());
     let pieces = frame(&mut input.chunks(chunk), input.len());
-    assert_eq!(whole.0, pieces.0, "framing depends on how the bytes were split");
+    assert_eq!(
+        whole.0, pieces.0,
+        "framing depends on how the bytes were split"
+    );
     // The framer parses only when a `}` arrives (so big requests are not
     // re-parsed per read), so a syntax error in a tail that arrived in
     // pieces may show only once more bytes come: `Invalid` whole may be
@@ -59,7 +64,9 @@ pub fn json_rpc_decoder(data: &[u8]) {
 fn decode_request(value: &Value) {
     let request = Request::decode(value);
     let Ok(params) = request.params else { return };
-    let Some(Value::Object(object)) = value.get("params").and_then(|p| p.get(0)) else { return };
+    let Some(Value::Object(object)) = value.get("params").and_then(|p| p.get(0)) else {
+        return;
+    };
     for key in object.keys() {
         let _ = params.bool(key);
         let _ = params.i64(key);
@@ -75,7 +82,9 @@ fn decode_request(value: &Value) {
 
 /// The DAP base-protocol framer.
 pub fn dap_framer(data: &[u8]) {
-    let Some((chunk, input)) = split(data) else { return };
+    let Some((chunk, input)) = split(data) else {
+        return;
+    };
     let frame = |pieces: &mut dyn Iterator<Item = &[u8]>| {
         let mut framer = DapFramer::new(1 << 16);
         let mut messages = Vec::new();

@@ -219,23 +219,32 @@ async fn serve_stream(
         None => sniff_and_serve(stream, peer, None, ctx).await,
         Some(tls) => {
             let handshake = tls.acceptor().accept(stream);
-            let stream = match tokio::time::timeout(std::time::Duration::from_secs(10), handshake).await {
-                Ok(Ok(stream)) => stream,
-                Ok(Err(e)) => {
-                    eprintln!("TLS handshake with {peer} failed: {e}");
-                    return;
-                }
-                Err(_) => {
-                    eprintln!("TLS handshake with {peer} timed out");
-                    return;
-                }
-            };
-            let subject = stream.get_ref().1.peer_certificates().and_then(|c| c.first()).and_then(|c| tls::subject_of(c));
+            let stream =
+                match tokio::time::timeout(std::time::Duration::from_secs(10), handshake).await {
+                    Ok(Ok(stream)) => stream,
+                    Ok(Err(e)) => {
+                        eprintln!("TLS handshake with {peer} failed: {e}");
+                        return;
+                    }
+                    Err(_) => {
+                        eprintln!("TLS handshake with {peer} timed out");
+                        return;
+                    }
+                };
+            let subject = stream
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|c| c.first())
+                .and_then(|c| tls::subject_of(c));
             if !tls.subject_allowed(subject.as_deref()) {
                 eprintln!("closing connection from {peer}: client certificate subject {subject:?} is not allowed");
                 return;
             }
-            eprintln!("TLS client {peer} connected, certificate subject {}", subject.as_deref().unwrap_or("(none)"));
+            eprintln!(
+                "TLS client {peer} connected, certificate subject {}",
+                subject.as_deref().unwrap_or("(none)")
+            );
             sniff_and_serve(stream, peer, subject, ctx).await
         }
     }
@@ -258,13 +267,21 @@ struct Registered<'a> {
 
 impl Drop for Registered<'_> {
     fn drop(&mut self) {
-        self.ctx.clients.lock().unwrap_or_else(|e| e.into_inner()).retain(|c| c.id != self.id);
+        self.ctx
+            .clients
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|c| c.id != self.id);
     }
 }
 
 /// Sniffs the first byte (`C` = DAP) and serves the connection.
-async fn sniff_and_serve<S>(stream: S, peer: std::net::SocketAddr, subject: Option<String>, ctx: Arc<Context>)
-where
+async fn sniff_and_serve<S>(
+    stream: S,
+    peer: std::net::SocketAddr,
+    subject: Option<String>,
+    ctx: Arc<Context>,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let mut buffered = BufReader::new(stream);
@@ -278,12 +295,21 @@ where
         let mut clients = ctx.clients.lock().unwrap_or_else(|e| e.into_inner());
         let room = clients.len() < ctx.max_clients;
         if room {
-            clients.push(ClientInfo { id, address: peer.to_string(), protocol, subject, since: std::time::SystemTime::now() });
+            clients.push(ClientInfo {
+                id,
+                address: peer.to_string(),
+                protocol,
+                subject,
+                since: std::time::SystemTime::now(),
+            });
         }
         room
     };
     if !admitted {
-        let message = format!("too many clients: this server accepts at most {} at once", ctx.max_clients);
+        let message = format!(
+            "too many clients: this server accepts at most {} at once",
+            ctx.max_clients
+        );
         eprintln!("refusing {peer}: {message}");
         refuse(buffered, protocol, &message).await;
         return;

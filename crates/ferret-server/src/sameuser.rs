@@ -51,15 +51,26 @@ fn owner_by_sock_diag(peer: SocketAddr, local: SocketAddr) -> Option<u32> {
     // the receive does not need to wait.
     let mut reply = [0u8; 256];
     let received = unsafe {
-        let fd = libc::socket(libc::AF_NETLINK, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, libc::NETLINK_SOCK_DIAG);
+        let fd = libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
+            libc::NETLINK_SOCK_DIAG,
+        );
         if fd < 0 {
             return None;
         }
         let fd = OwnedFd::from_raw_fd(fd);
-        if libc::send(fd.as_raw_fd(), request.as_ptr().cast(), request.len(), 0) != request.len() as isize {
+        if libc::send(fd.as_raw_fd(), request.as_ptr().cast(), request.len(), 0)
+            != request.len() as isize
+        {
             return None;
         }
-        libc::recv(fd.as_raw_fd(), reply.as_mut_ptr().cast(), reply.len(), libc::MSG_DONTWAIT)
+        libc::recv(
+            fd.as_raw_fd(),
+            reply.as_mut_ptr().cast(),
+            reply.len(),
+            libc::MSG_DONTWAIT,
+        )
     };
     // An inet_diag_msg after the 16-byte header has the uid at offset 64;
     // an error reply (no such socket, no diagnostics) is shorter or typed
@@ -67,7 +78,9 @@ fn owner_by_sock_diag(peer: SocketAddr, local: SocketAddr) -> Option<u32> {
     if received < 84 || u16::from_ne_bytes([reply[4], reply[5]]) != SOCK_DIAG_BY_FAMILY {
         return None;
     }
-    Some(u32::from_ne_bytes([reply[80], reply[81], reply[82], reply[83]]))
+    Some(u32::from_ne_bytes([
+        reply[80], reply[81], reply[82], reply[83],
+    ]))
 }
 
 /// An IPv4 address in the 16 bytes of an `inet_diag_sockid` address.
@@ -85,9 +98,14 @@ fn owner_in_proc(peer: SocketAddr) -> Option<u32> {
         IpAddr::V6(_) => &["/proc/net/tcp6"],
     };
     for table in tables {
-        let Ok(file) = std::fs::File::open(table) else { continue };
+        let Ok(file) = std::fs::File::open(table) else {
+            continue;
+        };
         let reader = std::io::BufReader::with_capacity(64 * 1024, file);
-        for line in std::io::BufRead::lines(reader).skip(1).map_while(Result::ok) {
+        for line in std::io::BufRead::lines(reader)
+            .skip(1)
+            .map_while(Result::ok)
+        {
             if let Some(uid) = owner_of(&line, peer) {
                 return Some(uid);
             }
@@ -109,7 +127,9 @@ fn owner_of(line: &str, peer: SocketAddr) -> Option<u32> {
 /// Compares the kernel's hex address (native-endian 32-bit words) with `ip`;
 /// an IPv4 peer also matches its IPv4-mapped IPv6 form.
 fn address_matches(hex: &str, ip: IpAddr) -> bool {
-    let words: Option<Vec<u32>> = (0..hex.len() / 8).map(|i| u32::from_str_radix(&hex[i * 8..i * 8 + 8], 16).ok()).collect();
+    let words: Option<Vec<u32>> = (0..hex.len() / 8)
+        .map(|i| u32::from_str_radix(&hex[i * 8..i * 8 + 8], 16).ok())
+        .collect();
     let Some(words) = words else { return false };
     let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_ne_bytes()).collect();
     match (ip, bytes.len()) {

@@ -36,7 +36,10 @@ impl TlsState {
     /// Loads the files; errors name the file and what is wrong with it.
     pub fn load(settings: TlsSettings) -> Result<TlsState, String> {
         let config = build(&settings)?;
-        Ok(TlsState { settings, config: RwLock::new(Arc::new(config)) })
+        Ok(TlsState {
+            settings,
+            config: RwLock::new(Arc::new(config)),
+        })
     }
 
     /// Reads the files again; on error the old configuration stays.
@@ -48,7 +51,12 @@ impl TlsState {
 
     /// An acceptor with the current configuration.
     pub fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
-        tokio_rustls::TlsAcceptor::from(self.config.read().unwrap_or_else(|e| e.into_inner()).clone())
+        tokio_rustls::TlsAcceptor::from(
+            self.config
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        )
     }
 
     /// Whether a client with this certificate subject may stay.
@@ -75,24 +83,37 @@ fn build(settings: &TlsSettings) -> Result<rustls::ServerConfig, String> {
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| e.to_string())?;
     let certs = read_certs(&settings.cert)?;
-    let key = PrivateKeyDer::from_pem_file(&settings.key)
-        .map_err(|e| format!("cannot read a private key from {}: {e}", settings.key.display()))?;
+    let key = PrivateKeyDer::from_pem_file(&settings.key).map_err(|e| {
+        format!(
+            "cannot read a private key from {}: {e}",
+            settings.key.display()
+        )
+    })?;
     let builder = match &settings.client_ca {
         Some(ca) => {
             let mut roots = rustls::RootCertStore::empty();
             for cert in read_certs(ca)? {
-                roots.add(cert).map_err(|e| format!("bad CA certificate in {}: {e}", ca.display()))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("bad CA certificate in {}: {e}", ca.display()))?;
             }
-            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-                .build()
-                .map_err(|e| format!("client CA {}: {e}", ca.display()))?;
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .map_err(|e| format!("client CA {}: {e}", ca.display()))?;
             builder.with_client_cert_verifier(verifier)
         }
         None => builder.with_no_client_auth(),
     };
-    builder
-        .with_single_cert(certs, key)
-        .map_err(|e| format!("{} and {} do not make a usable certificate: {e}", settings.cert.display(), settings.key.display()))
+    builder.with_single_cert(certs, key).map_err(|e| {
+        format!(
+            "{} and {} do not make a usable certificate: {e}",
+            settings.cert.display(),
+            settings.key.display()
+        )
+    })
 }
 
 /// The subject of a DER certificate in RFC 4514 form (`CN=...`).

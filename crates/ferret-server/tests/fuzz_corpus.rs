@@ -2,7 +2,10 @@
 
 #[test]
 fn json_rpc_decoder_corpus() {
-    ferret_testkit::replay_fuzz_corpus("json_rpc_decoder", ferret_server::fuzzing::json_rpc_decoder);
+    ferret_testkit::replay_fuzz_corpus(
+        "json_rpc_decoder",
+        ferret_server::fuzzing::json_rpc_decoder,
+    );
 }
 
 #[test]

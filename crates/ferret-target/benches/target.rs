@@ -71,8 +71,14 @@ fn round_trips(program: &Path, args: &[&str], addr: u64, stop_at: Option<u64>) -
         process.resume().expect("resume");
         match process.wait().expect("wait") {
             Event::Stopped { stops, .. } => {
-                hits += stops.iter().filter(|s| s.reason == StopReason::Breakpoint { addr }).count() as u64;
-                if stops.iter().any(|s| Some(s.reason) == stop_at.map(|a| StopReason::Breakpoint { addr: a })) {
+                hits += stops
+                    .iter()
+                    .filter(|s| s.reason == StopReason::Breakpoint { addr })
+                    .count() as u64;
+                if stops
+                    .iter()
+                    .any(|s| Some(s.reason) == stop_at.map(|a| StopReason::Breakpoint { addr: a }))
+                {
                     break;
                 }
             }
@@ -87,10 +93,15 @@ fn round_trips(program: &Path, args: &[&str], addr: u64, stop_at: Option<u64>) -
 /// The same loop through dlv: CreateBreakpoint, then `continue` per hit.
 fn dlv_round_trips(program: &Path, hits: u64) -> f64 {
     let mut dlv = Delve::exec_with_args(program, &["loop", "100000000"]);
-    dlv.call("CreateBreakpoint", json!({"Breakpoint": {"functionName": "main.work"}})).expect("dlv breakpoint");
+    dlv.call(
+        "CreateBreakpoint",
+        json!({"Breakpoint": {"functionName": "main.work"}}),
+    )
+    .expect("dlv breakpoint");
     let start = Instant::now();
     for _ in 0..hits {
-        dlv.call("Command", json!({"name": "continue"})).expect("dlv continue");
+        dlv.call("Command", json!({"name": "continue"}))
+            .expect("dlv continue");
     }
     hits as f64 / start.elapsed().as_secs_f64()
 }
@@ -101,7 +112,11 @@ fn main() {
     let busy = build_fixture("busy", &toolchain, &BuildOptions::debug());
     let c = build_c_program("threads");
     let c_symbols = oracle::gnu_nm(&c);
-    let go_work = oracle::nm(&toolchain, &busy).into_iter().find(|s| s.name == "main.work").expect("main.work").address;
+    let go_work = oracle::nm(&toolchain, &busy)
+        .into_iter()
+        .find(|s| s.name == "main.work")
+        .expect("main.work")
+        .address;
 
     println!("ferret-target benchmark (pinned to CPU 1, medians of {RUNS} runs)");
     println!("{:62} {:>14}", "what", "figure");
@@ -114,21 +129,55 @@ fn main() {
     // below: a breakpoint hit costs two (the hit, and the single step over
     // the breakpoint), a hit with N threads running costs N more.
     let rate = median((0..RUNS).map(|_| single_steps(&c, 20_000)).collect());
-    println!("{:62} {:>10.0} /s", "single steps (one stop cycle each), C, 1 thread", rate);
+    println!(
+        "{:62} {:>10.0} /s",
+        "single steps (one stop cycle each), C, 1 thread", rate
+    );
 
-    let rate = median((0..RUNS).map(|_| round_trips(&c, &["loop", "100000"], c_symbols["hit"], Some(c_symbols["done"]))).collect());
-    println!("{:62} {:>10.0} /s", "breakpoint round trips, C, 1 thread", rate);
+    let rate = median(
+        (0..RUNS)
+            .map(|_| {
+                round_trips(
+                    &c,
+                    &["loop", "100000"],
+                    c_symbols["hit"],
+                    Some(c_symbols["done"]),
+                )
+            })
+            .collect(),
+    );
+    println!(
+        "{:62} {:>10.0} /s",
+        "breakpoint round trips, C, 1 thread", rate
+    );
 
-    let rate = median((0..RUNS).map(|_| round_trips(&busy, &["loop", "100000"], go_work, None)).collect());
-    println!("{:62} {:>10.0} /s", "breakpoint round trips, Go, 1 goroutine", rate);
+    let rate = median(
+        (0..RUNS)
+            .map(|_| round_trips(&busy, &["loop", "100000"], go_work, None))
+            .collect(),
+    );
+    println!(
+        "{:62} {:>10.0} /s",
+        "breakpoint round trips, Go, 1 goroutine", rate
+    );
 
     if Delve::path().exists() {
         let rate = median((0..3).map(|_| dlv_round_trips(&busy, 2000)).collect());
-        println!("{:62} {:>10.0} /s", "  dlv: same Go loop, CreateBreakpoint + Command continue", rate);
+        println!(
+            "{:62} {:>10.0} /s",
+            "  dlv: same Go loop, CreateBreakpoint + Command continue", rate
+        );
     }
 
-    let rate = median((0..RUNS).map(|_| round_trips(&busy, &["spin", "2"], go_work, None)).collect());
-    println!("{:62} {:>10.0} /s", "breakpoint round trips, Go, 8 busy threads (hits of all)", rate);
+    let rate = median(
+        (0..RUNS)
+            .map(|_| round_trips(&busy, &["spin", "2"], go_work, None))
+            .collect(),
+    );
+    println!(
+        "{:62} {:>10.0} /s",
+        "breakpoint round trips, Go, 8 busy threads (hits of all)", rate
+    );
 
     // Memory: one 256 MiB region of a live process, then of a core of it.
     let dir = scratch("memory");
@@ -140,11 +189,14 @@ fn main() {
         ..LaunchOptions::default()
     })
     .expect("launch mem");
-    process.set_breakpoint(c_symbols["done"]).expect("breakpoint");
+    process
+        .set_breakpoint(c_symbols["done"])
+        .expect("breakpoint");
     process.resume().expect("resume");
     process.wait().expect("wait");
     let text = std::fs::read_to_string(&out).expect("address line");
-    let region = u64::from_str_radix(text.trim().trim_start_matches("0x"), 16).expect("hex address");
+    let region =
+        u64::from_str_radix(text.trim().trim_start_matches("0x"), 16).expect("hex address");
     let mut buf = vec![0u8; 256 << 20];
     // Touch the destination once so page faults on it are not counted.
     buf.iter_mut().for_each(|b| *b = 1);
@@ -184,7 +236,10 @@ fn main() {
             .collect(),
     );
     assert!(buf.iter().all(|&b| b == 0x5a), "core region content");
-    println!("{:62} {:>9.2} GB/s", "memory read, core, one 256 MiB region", from_core);
+    println!(
+        "{:62} {:>9.2} GB/s",
+        "memory read, core, one 256 MiB region", from_core
+    );
     drop(core);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -207,7 +262,10 @@ fn big_core(busy: &Path) {
     let dir = scratch("bigcore");
     let status = Command::new("sh")
         .arg("-c")
-        .arg(format!("ulimit -c unlimited; GOTRACEBACK=crash exec '{}' crash 4096", busy.display()))
+        .arg(format!(
+            "ulimit -c unlimited; GOTRACEBACK=crash exec '{}' crash 4096",
+            busy.display()
+        ))
         .current_dir(&dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -216,10 +274,17 @@ fn big_core(busy: &Path) {
     let core = std::fs::read_dir(&dir)
         .expect("scratch")
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("core")));
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("core"))
+        });
     let Some(core) = core else {
-        println!("big core: the kernel wrote no core (exit {status}); core_pattern is {:?}",
-            std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap_or_default().trim());
+        println!(
+            "big core: the kernel wrote no core (exit {status}); core_pattern is {:?}",
+            std::fs::read_to_string("/proc/sys/kernel/core_pattern")
+                .unwrap_or_default()
+                .trim()
+        );
         return;
     };
     let size = std::fs::metadata(&core).map(|m| m.len()).unwrap_or(0);
@@ -233,7 +298,10 @@ fn big_core(busy: &Path) {
     }
     println!(
         "{:62} {:>9.1} ms, {:.1} MiB RSS",
-        format!("open a {:.1} GiB core (process spawn to exit)", size as f64 / (1u64 << 30) as f64),
+        format!(
+            "open a {:.1} GiB core (process spawn to exit)",
+            size as f64 / (1u64 << 30) as f64
+        ),
         median(walls) * 1e3,
         median(rss) / 1024.0
     );

@@ -158,7 +158,11 @@ pub enum TargetError {
 impl TargetError {
     /// A failed ptrace request.
     pub(crate) fn ptrace(request: &'static str, tid: Tid, errno: nix::errno::Errno) -> Self {
-        TargetError::Ptrace { request, tid, errno }
+        TargetError::Ptrace {
+            request,
+            tid,
+            errno,
+        }
     }
 }
 

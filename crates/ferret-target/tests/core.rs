@@ -16,7 +16,9 @@ use std::time::Instant;
 
 use ferret_target::arch::amd64::REGISTER_NAMES;
 use ferret_target::core::{write_core, CoreFile, CoreSource};
-use ferret_target::{FpRegisters, Mapping, Memory, Pid, Registers, Result, TargetError, ThreadState, Tid};
+use ferret_target::{
+    FpRegisters, Mapping, Memory, Pid, Registers, Result, TargetError, ThreadState, Tid,
+};
 use ferret_testkit::fixture::{build_fixture, BuildOptions};
 use ferret_testkit::toolchain::GoToolchain;
 
@@ -31,8 +33,16 @@ fn scratch(name: &str) -> PathBuf {
     static CLEANED: OnceLock<()> = OnceLock::new();
     CLEANED.get_or_init(|| {
         for entry in std::fs::read_dir(&base).into_iter().flatten().flatten() {
-            let pid = entry.file_name().to_string_lossy().split('-').next().unwrap_or("").to_owned();
-            if pid.parse::<u32>().is_ok_and(|p| p != std::process::id() && !Path::new(&format!("/proc/{p}")).exists()) {
+            let pid = entry
+                .file_name()
+                .to_string_lossy()
+                .split('-')
+                .next()
+                .unwrap_or("")
+                .to_owned();
+            if pid.parse::<u32>().is_ok_and(|p| {
+                p != std::process::id() && !Path::new(&format!("/proc/{p}")).exists()
+            }) {
                 let _ = std::fs::remove_dir_all(entry.path());
             }
         }
@@ -47,7 +57,8 @@ fn scratch(name: &str) -> PathBuf {
 /// The `crash` fixture, built once.
 fn crash_exe() -> PathBuf {
     static EXE: OnceLock<PathBuf> = OnceLock::new();
-    EXE.get_or_init(|| build_fixture("crash", &GoToolchain::find("1.26"), &BuildOptions::debug())).clone()
+    EXE.get_or_init(|| build_fixture("crash", &GoToolchain::find("1.26"), &BuildOptions::debug()))
+        .clone()
 }
 
 /// Runs `exe args` in `dir` with core dumps enabled and returns the core
@@ -68,13 +79,22 @@ fn kernel_core(exe: &Path, args: &[&str], dir: &Path) -> (PathBuf, String) {
         .expect("read scratch directory")
         .flatten()
         .map(|e| e.path())
-        .find(|p| p.file_name().is_some_and(|n| n == "core" || n.to_string_lossy().starts_with("core.")));
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n == "core" || n.to_string_lossy().starts_with("core."))
+        });
     match core {
         Some(core) => (core, stdout),
         None => {
-            let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap_or_default();
-            let limit = Command::new("sh").arg("-c").arg("ulimit -c unlimited; ulimit -c").output();
-            let limit = limit.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default();
+            let pattern =
+                std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap_or_default();
+            let limit = Command::new("sh")
+                .arg("-c")
+                .arg("ulimit -c unlimited; ulimit -c")
+                .output();
+            let limit = limit
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+                .unwrap_or_default();
             panic!(
                 "the kernel wrote no core for {} in {} (exit status {}); core_pattern is {:?}, ulimit -c after \
                  raising it is {limit:?}\nstderr:\n{}",
@@ -101,7 +121,8 @@ fn printed(stdout: &str, name: &str) -> (u64, u64) {
 
 /// Parses `0x…` (or bare) hexadecimal.
 fn hex(s: &str) -> u64 {
-    u64::from_str_radix(s.trim().trim_start_matches("0x"), 16).unwrap_or_else(|_| panic!("not hex: {s:?}"))
+    u64::from_str_radix(s.trim().trim_start_matches("0x"), 16)
+        .unwrap_or_else(|_| panic!("not hex: {s:?}"))
 }
 
 /// The kernel core of the Go fixture, made once and shared.
@@ -124,8 +145,20 @@ fn go_crash() -> &'static GoCrash {
         let exe = crash_exe();
         let dir = scratch("go-crash");
         let (core, stdout) = kernel_core(&exe, &[], &dir);
-        let pid = stdout.lines().find_map(|l| l.strip_prefix("pid=")).expect("pid printed").trim().parse().unwrap();
-        GoCrash { exe, core, marker: printed(&stdout, "marker"), heap_marker: printed(&stdout, "heapmarker"), pid }
+        let pid = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("pid="))
+            .expect("pid printed")
+            .trim()
+            .parse()
+            .unwrap();
+        GoCrash {
+            exe,
+            core,
+            marker: printed(&stdout, "marker"),
+            heap_marker: printed(&stdout, "heapmarker"),
+            pid,
+        }
     })
 }
 
@@ -176,7 +209,11 @@ fn compile_c(dir: &Path, name: &str, flags: &[&str]) -> PathBuf {
         .args(flags)
         .output()
         .expect("run gcc");
-    assert!(out.status.success(), "gcc failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "gcc failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     exe
 }
 
@@ -211,16 +248,43 @@ struct GdbView {
 /// Runs `gdb -batch` on `exe` and `core` and parses what it prints.
 fn gdb(exe: &Path, core: &Path, addrs: &[u64]) -> GdbView {
     let mut cmd = Command::new("timeout");
-    cmd.args(["60", "gdb", "-nx", "-batch", "-iex", "set auto-load python-scripts off"]);
+    cmd.args([
+        "60",
+        "gdb",
+        "-nx",
+        "-batch",
+        "-iex",
+        "set auto-load python-scripts off",
+    ]);
     for (i, addr) in addrs.iter().enumerate() {
-        cmd.args(["-ex", &format!("echo @@word {i}\\n"), "-ex", &format!("x/gx {addr:#x}")]);
+        cmd.args([
+            "-ex",
+            &format!("echo @@word {i}\\n"),
+            "-ex",
+            &format!("x/gx {addr:#x}"),
+        ]);
     }
     for i in 0..16 {
-        cmd.args(["-ex", &format!("echo @@xmm {i}\\n"), "-ex", &format!("p/x $xmm{i}.v2_int64")]);
+        cmd.args([
+            "-ex",
+            &format!("echo @@xmm {i}\\n"),
+            "-ex",
+            &format!("p/x $xmm{i}.v2_int64"),
+        ]);
     }
     cmd.args(["-ex", "echo @@threads\\n", "-ex", "info threads"]);
-    cmd.args(["-ex", "echo @@registers\\n", "-ex", "thread apply all info registers"]);
-    let out = cmd.arg(exe).arg(core).stdin(Stdio::null()).output().expect("run gdb");
+    cmd.args([
+        "-ex",
+        "echo @@registers\\n",
+        "-ex",
+        "thread apply all info registers",
+    ]);
+    let out = cmd
+        .arg(exe)
+        .arg(core)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run gdb");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
 
     let mut view = GdbView {
@@ -245,18 +309,24 @@ fn gdb(exe: &Path, core: &Path, addrs: &[u64]) -> GdbView {
             index = arg.parse().unwrap_or(0);
             continue;
         }
-        let lwp_in =
-            |l: &str| l.split("LWP ").nth(1).and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok());
+        let lwp_in = |l: &str| {
+            l.split("LWP ")
+                .nth(1)
+                .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+        };
         match section {
             "word" => {
                 if let Some((_, value)) = line.split_once(":\t") {
-                    view.words[index] = u64::from_str_radix(value.trim().trim_start_matches("0x"), 16).ok();
+                    view.words[index] =
+                        u64::from_str_radix(value.trim().trim_start_matches("0x"), 16).ok();
                 }
             }
             "xmm" => {
                 if let Some(body) = line.split_once("= {").map(|(_, b)| b.trim_end_matches('}')) {
-                    let parts: Vec<Option<u64>> =
-                        body.split(", ").map(|p| u64::from_str_radix(p.trim_start_matches("0x"), 16).ok()).collect();
+                    let parts: Vec<Option<u64>> = body
+                        .split(", ")
+                        .map(|p| u64::from_str_radix(p.trim_start_matches("0x"), 16).ok())
+                        .collect();
                     if let [Some(low), Some(high)] = parts[..] {
                         view.xmm[index] = Some((low, high));
                     }
@@ -266,7 +336,11 @@ fn gdb(exe: &Path, core: &Path, addrs: &[u64]) -> GdbView {
                 let trimmed = line.trim_start();
                 let current = trimmed.starts_with('*');
                 let rest = trimmed.trim_start_matches('*').trim_start();
-                if rest.split_whitespace().next().is_some_and(|id| id.parse::<u32>().is_ok()) {
+                if rest
+                    .split_whitespace()
+                    .next()
+                    .is_some_and(|id| id.parse::<u32>().is_ok())
+                {
                     if let Some(tid) = lwp_in(rest) {
                         view.threads.push((current, tid));
                     }
@@ -275,9 +349,17 @@ fn gdb(exe: &Path, core: &Path, addrs: &[u64]) -> GdbView {
             _ => {
                 if line.starts_with("Thread ") {
                     lwp = lwp_in(line);
-                } else if let (Some(tid), [name, value, ..]) = (lwp, &line.split_whitespace().collect::<Vec<_>>()[..]) {
-                    if let Some(v) = value.strip_prefix("0x").and_then(|v| u64::from_str_radix(v, 16).ok()) {
-                        view.registers.entry(tid).or_default().insert((*name).to_owned(), v);
+                } else if let (Some(tid), [name, value, ..]) =
+                    (lwp, &line.split_whitespace().collect::<Vec<_>>()[..])
+                {
+                    if let Some(v) = value
+                        .strip_prefix("0x")
+                        .and_then(|v| u64::from_str_radix(v, 16).ok())
+                    {
+                        view.registers
+                            .entry(tid)
+                            .or_default()
+                            .insert((*name).to_owned(), v);
                     }
                 }
             }
@@ -289,7 +371,11 @@ fn gdb(exe: &Path, core: &Path, addrs: &[u64]) -> GdbView {
 /// What dlv says about a core: (is current, thread id, pc) per thread.
 fn dlv_threads(exe: &Path, core: &Path) -> Vec<(bool, Tid, u64)> {
     let dlv = ferret_testkit::delve::Delve::path();
-    assert!(dlv.exists(), "dlv is not installed at {}: run scripts/install-tools", dlv.display());
+    assert!(
+        dlv.exists(),
+        "dlv is not installed at {}: run scripts/install-tools",
+        dlv.display()
+    );
     let init = core.with_extension("dlv-init");
     std::fs::write(&init, "threads\nexit\n").expect("write dlv init file");
     let out = Command::new("timeout")
@@ -309,14 +395,21 @@ fn dlv_threads(exe: &Path, core: &Path) -> Vec<(bool, Tid, u64)> {
         .lines()
         .filter_map(|line| {
             let current = line.trim_start().starts_with('*');
-            let words: Vec<&str> = line.trim_start_matches(['*', ' ']).split_whitespace().collect();
+            let words: Vec<&str> = line
+                .trim_start_matches(['*', ' '])
+                .split_whitespace()
+                .collect();
             match words[..] {
                 ["Thread", tid, "at", pc, ..] => Some((current, tid.parse().ok()?, hex(pc))),
                 _ => None,
             }
         })
         .collect();
-    assert!(!threads.is_empty(), "dlv listed no threads:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        !threads.is_empty(),
+        "dlv listed no threads:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     threads
 }
 
@@ -325,7 +418,11 @@ fn dlv_threads(exe: &Path, core: &Path) -> Vec<(bool, Tid, u64)> {
 
 /// Our registers by `info registers` name.
 fn named(registers: &Registers) -> HashMap<&'static str, u64> {
-    REGISTER_NAMES.iter().copied().zip(registers.to_words()).collect()
+    REGISTER_NAMES
+        .iter()
+        .copied()
+        .zip(registers.to_words())
+        .collect()
 }
 
 /// The core as CoreFile reads it agrees with gdb: same threads (the first
@@ -336,16 +433,32 @@ fn assert_matches_gdb(core: &CoreFile, addrs: &[u64]) -> GdbView {
     let context = || format!("{}\ngdb said:\n{}", core.core_path().display(), view.text);
     let mut gdb_tids: Vec<Tid> = view.threads.iter().map(|&(_, t)| t).collect();
     gdb_tids.sort_unstable();
-    assert_eq!(core.threads(), gdb_tids, "thread ids differ from gdb's: {}", context());
+    assert_eq!(
+        core.threads(),
+        gdb_tids,
+        "thread ids differ from gdb's: {}",
+        context()
+    );
     let current = view.threads.iter().find(|t| t.0).map(|t| t.1);
-    assert_eq!(current, Some(core.threads_in_note_order()[0].tid), "current thread: {}", context());
+    assert_eq!(
+        current,
+        Some(core.threads_in_note_order()[0].tid),
+        "current thread: {}",
+        context()
+    );
 
     for tid in core.threads() {
         let ours = named(&core.registers(tid).unwrap());
-        let theirs =
-            view.registers.get(&tid).unwrap_or_else(|| panic!("gdb showed no registers of {tid}: {}", context()));
+        let theirs = view
+            .registers
+            .get(&tid)
+            .unwrap_or_else(|| panic!("gdb showed no registers of {tid}: {}", context()));
         for must in ["rip", "rsp", "rbp", "rax", "eflags"] {
-            assert!(theirs.contains_key(must), "gdb showed no {must} for thread {tid}: {}", context());
+            assert!(
+                theirs.contains_key(must),
+                "gdb showed no {must} for thread {tid}: {}",
+                context()
+            );
         }
         for (name, value) in theirs {
             if let Some(&mine) = ours.get(name.as_str()) {
@@ -356,22 +469,45 @@ fn assert_matches_gdb(core: &CoreFile, addrs: &[u64]) -> GdbView {
 
     for (addr, word) in addrs.iter().zip(&view.words) {
         let mut buf = [0u8; 8];
-        core.read_memory(*addr, &mut buf).unwrap_or_else(|e| panic!("reading {addr:#x}: {e}"));
+        core.read_memory(*addr, &mut buf)
+            .unwrap_or_else(|e| panic!("reading {addr:#x}: {e}"));
         let word = word.unwrap_or_else(|| panic!("gdb could not read {addr:#x}: {}", context()));
-        assert_eq!(u64::from_le_bytes(buf), word, "word at {addr:#x}: {}", context());
+        assert_eq!(
+            u64::from_le_bytes(buf),
+            word,
+            "word at {addr:#x}: {}",
+            context()
+        );
     }
 
-    let fp = core.fp_registers(core.threads_in_note_order()[0].tid).unwrap();
+    let fp = core
+        .fp_registers(core.threads_in_note_order()[0].tid)
+        .unwrap();
     let mut compared = 0;
     for (i, theirs) in view.xmm.iter().enumerate() {
         if let Some((low, high)) = theirs {
             let ours = fp.xmm(i).expect("xmm register present");
-            assert_eq!(u64::from_le_bytes(ours[..8].try_into().unwrap()), *low, "xmm{i} low: {}", context());
-            assert_eq!(u64::from_le_bytes(ours[8..].try_into().unwrap()), *high, "xmm{i} high: {}", context());
+            assert_eq!(
+                u64::from_le_bytes(ours[..8].try_into().unwrap()),
+                *low,
+                "xmm{i} low: {}",
+                context()
+            );
+            assert_eq!(
+                u64::from_le_bytes(ours[8..].try_into().unwrap()),
+                *high,
+                "xmm{i} high: {}",
+                context()
+            );
             compared += 1;
         }
     }
-    assert_eq!(compared, 16, "gdb showed not all xmm registers: {}", context());
+    assert_eq!(
+        compared,
+        16,
+        "gdb showed not all xmm registers: {}",
+        context()
+    );
     view
 }
 
@@ -383,30 +519,56 @@ fn assert_matches_dlv(core: &CoreFile) {
     let ours: Vec<(bool, Tid, u64)> = core
         .threads()
         .into_iter()
-        .map(|tid| (tid == core.threads_in_note_order()[0].tid, tid, core.registers(tid).unwrap().rip))
+        .map(|tid| {
+            (
+                tid == core.threads_in_note_order()[0].tid,
+                tid,
+                core.registers(tid).unwrap().rip,
+            )
+        })
         .collect();
-    assert_eq!(ours, theirs, "threads (current, tid, pc) differ from dlv's for {}", core.core_path().display());
+    assert_eq!(
+        ours,
+        theirs,
+        "threads (current, tid, pc) differ from dlv's for {}",
+        core.core_path().display()
+    );
 }
 
 /// Reads a u64.
 fn word(memory: &impl Memory, addr: u64) -> u64 {
     let mut buf = [0u8; 8];
-    memory.read_memory(addr, &mut buf).unwrap_or_else(|e| panic!("reading {addr:#x}: {e}"));
+    memory
+        .read_memory(addr, &mut buf)
+        .unwrap_or_else(|e| panic!("reading {addr:#x}: {e}"));
     u64::from_le_bytes(buf)
 }
 
 /// A few addresses inside every mapping of the executable (including the
 /// parts a core omits and serves from the file), for comparing with gdb.
 fn executable_addresses(core: &CoreFile) -> Vec<u64> {
-    let name = core.executable_path().file_name().unwrap().to_string_lossy().into_owned();
+    let name = core
+        .executable_path()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     let mut addrs: Vec<u64> = core
         .mappings()
         .iter()
-        .filter(|m| m.path.as_deref().is_some_and(|p| p.ends_with(&format!("/{name}"))))
+        .filter(|m| {
+            m.path
+                .as_deref()
+                .is_some_and(|p| p.ends_with(&format!("/{name}")))
+        })
         .flat_map(|m| [m.start, m.start + (m.end - m.start) / 2 / 8 * 8, m.end - 8])
         .collect();
     addrs.extend(core.entry_point());
-    assert!(addrs.len() >= 4, "no mappings of {name} in {:?}", core.mappings());
+    assert!(
+        addrs.len() >= 4,
+        "no mappings of {name} in {:?}",
+        core.mappings()
+    );
     addrs
 }
 
@@ -414,10 +576,17 @@ fn executable_addresses(core: &CoreFile) -> Vec<u64> {
 fn assert_same_core(a: &CoreFile, b: &CoreFile, addrs: &[u64]) {
     assert_eq!(a.pid(), b.pid());
     // The current thread stays first; the writer orders the rest by id.
-    assert_eq!(a.threads_in_note_order()[0].tid, b.threads_in_note_order()[0].tid);
+    assert_eq!(
+        a.threads_in_note_order()[0].tid,
+        b.threads_in_note_order()[0].tid
+    );
     assert_eq!(a.threads(), b.threads());
     for x in a.threads_in_note_order() {
-        let y = b.threads_in_note_order().iter().find(|y| y.tid == x.tid).unwrap();
+        let y = b
+            .threads_in_note_order()
+            .iter()
+            .find(|y| y.tid == x.tid)
+            .unwrap();
         assert_eq!(x, y, "thread {}", x.tid);
     }
     assert_eq!(a.fault_address(), b.fault_address());
@@ -425,7 +594,12 @@ fn assert_same_core(a: &CoreFile, b: &CoreFile, addrs: &[u64]) {
     assert_eq!(a.process_name(), b.process_name());
     assert_eq!(a.command_line(), b.command_line());
     assert_eq!(a.fatal_signal(), b.fatal_signal());
-    let spans = |c: &CoreFile| c.mappings().iter().map(|m| (m.start, m.end, m.path.clone())).collect::<Vec<_>>();
+    let spans = |c: &CoreFile| {
+        c.mappings()
+            .iter()
+            .map(|m| (m.start, m.end, m.path.clone()))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(spans(a), spans(b));
     for &addr in addrs {
         assert_eq!(word(a, addr), word(b, addr), "word at {addr:#x}");
@@ -438,7 +612,12 @@ fn rewrite(source: &impl CoreSource, out: &Path) {
     write_core(out, source, &mut |done, total| reports.push((done, total))).expect("write_core");
     let total = reports.last().expect("progress reported").1;
     assert!(total > 0);
-    assert!(reports.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 == w[1].1), "progress must grow: {reports:?}");
+    assert!(
+        reports
+            .windows(2)
+            .all(|w| w[0].0 <= w[1].0 && w[0].1 == w[1].1),
+        "progress must grow: {reports:?}"
+    );
     assert_eq!(reports.last(), Some(&(total, total)));
     let leftovers: Vec<_> = std::fs::read_dir(out.parent().unwrap())
         .unwrap()
@@ -461,11 +640,21 @@ fn kernel_core_of_go_program_matches_gdb_and_dlv() {
 
     assert_eq!(core.pid(), crash.pid);
     assert_eq!(core.process_name(), "crash");
-    assert!(core.threads().len() >= 5, "expected the locked threads too: {:?}", core.threads());
+    assert!(
+        core.threads().len() >= 5,
+        "expected the locked threads too: {:?}",
+        core.threads()
+    );
     assert_eq!(core.fatal_signal(), Some(libc::SIGABRT));
     assert_eq!(core.fault_address(), None, "SIGABRT has no fault address");
-    assert!(core.threads_in_note_order().iter().all(|t| t.signal == libc::SIGABRT));
-    assert!(core.threads_in_note_order().iter().all(|t| t.fp_registers.as_ref().is_some_and(|f| f.raw.len() > 512)));
+    assert!(core
+        .threads_in_note_order()
+        .iter()
+        .all(|t| t.signal == libc::SIGABRT));
+    assert!(core
+        .threads_in_note_order()
+        .iter()
+        .all(|t| t.fp_registers.as_ref().is_some_and(|f| f.raw.len() > 512)));
 
     assert_eq!(word(&core, crash.marker.0), crash.marker.1);
     assert_eq!(word(&core, crash.heap_marker.0), crash.heap_marker.1);
@@ -499,7 +688,12 @@ fn gcore_of_live_go_program_and_its_rewrite() {
     let exe = crash_exe();
     let dir = scratch("gcore");
     let mut child = Live(
-        Command::new(&exe).arg("sleep").current_dir(&dir).stdout(Stdio::piped()).spawn().expect("start the fixture"),
+        Command::new(&exe)
+            .arg("sleep")
+            .current_dir(&dir)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the fixture"),
     );
     let mut stdout = String::new();
     let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
@@ -511,7 +705,10 @@ fn gcore_of_live_go_program_and_its_rewrite() {
             break;
         }
     }
-    assert!(stdout.ends_with("sleeping\n"), "the fixture did not start sleeping: {stdout}");
+    assert!(
+        stdout.ends_with("sleeping\n"),
+        "the fixture did not start sleeping: {stdout}"
+    );
     let pid = child.0.id();
     let gcore = Command::new("timeout")
         .arg("60")
@@ -606,7 +803,13 @@ impl CoreSource for WithoutFiles<'_> {
         self.0.pid()
     }
     fn mappings(&self) -> Vec<Mapping> {
-        let exe = self.0.executable_path().file_name().unwrap().to_string_lossy().into_owned();
+        let exe = self
+            .0
+            .executable_path()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         CoreFile::mappings(self.0)
             .into_iter()
             .map(|mut m| {
@@ -642,10 +845,17 @@ fn core_without_nt_file_reads_text_from_the_executable() {
 
     let copy = CoreFile::open(&out, &crash.exe, false).expect("open a core without NT_FILE");
     assert!(copy.mappings().iter().all(|m| m.path.is_none()));
-    assert_eq!(copy.threads_in_note_order()[0].tid, original.threads_in_note_order()[0].tid);
+    assert_eq!(
+        copy.threads_in_note_order()[0].tid,
+        original.threads_in_note_order()[0].tid
+    );
     assert_eq!(word(&copy, crash.marker.0), crash.marker.1);
     for addr in executable_addresses(&original) {
-        assert_eq!(word(&copy, addr), word(&original, addr), "word at {addr:#x}");
+        assert_eq!(
+            word(&copy, addr),
+            word(&original, addr),
+            "word at {addr:#x}"
+        );
     }
     // Another program's executable is still refused: the build ids are
     // found at the executable's link-time addresses.
@@ -659,18 +869,33 @@ fn core_without_nt_file_reads_text_from_the_executable() {
 fn threads_memory_and_mappings_errors() {
     let crash = go_crash();
     let core = CoreFile::open(&crash.core, &crash.exe, false).unwrap();
-    assert!(matches!(core.registers(-1), Err(TargetError::NoSuchThread { tid: -1 })));
-    assert!(matches!(core.fp_registers(0), Err(TargetError::NoSuchThread { tid: 0 })));
+    assert!(matches!(
+        core.registers(-1),
+        Err(TargetError::NoSuchThread { tid: -1 })
+    ));
+    assert!(matches!(
+        core.fp_registers(0),
+        Err(TargetError::NoSuchThread { tid: 0 })
+    ));
 
     let mut buf = [0u8; 8];
     let err = core.read_memory(0x10, &mut buf).unwrap_err();
-    assert!(matches!(err, TargetError::Memory { addr: 0x10, .. }), "{err}");
+    assert!(
+        matches!(err, TargetError::Memory { addr: 0x10, .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains("0x10"), "{err}");
     // A mapping the kernel did not dump and no file backs (a PROT_NONE
     // reservation of the Go runtime).
-    let reserved = core.mappings().into_iter().find(|m| m.perms == (false, false, false) && m.path.is_none());
+    let reserved = core
+        .mappings()
+        .into_iter()
+        .find(|m| m.perms == (false, false, false) && m.path.is_none());
     let reserved = reserved.expect("the Go runtime reserves address space");
-    assert!(matches!(core.read_memory(reserved.start, &mut buf), Err(TargetError::Memory { .. })));
+    assert!(matches!(
+        core.read_memory(reserved.start, &mut buf),
+        Err(TargetError::Memory { .. })
+    ));
     // A read running off the end of the last mapping fails; one spanning
     // two adjacent dumped mappings works.
     let maps = core.mappings();
@@ -678,13 +903,22 @@ fn threads_memory_and_mappings_errors() {
     assert!(core.read_memory(last.end - 4, &mut buf).is_err());
     let pair = maps.windows(2).find(|w| {
         w[0].end == w[1].start
-            && [&w[0], &w[1]].iter().all(|m| m.perms.0 && core.read_memory(m.start, &mut [0u8; 1]).is_ok())
+            && [&w[0], &w[1]]
+                .iter()
+                .all(|m| m.perms.0 && core.read_memory(m.start, &mut [0u8; 1]).is_ok())
     });
     let pair = pair.expect("two adjacent readable mappings");
     let mut span = [0u8; 16];
-    core.read_memory(pair[0].end - 8, &mut span).expect("read across a segment boundary");
-    assert_eq!(u64::from_le_bytes(span[..8].try_into().unwrap()), word(&core, pair[0].end - 8));
-    assert_eq!(u64::from_le_bytes(span[8..].try_into().unwrap()), word(&core, pair[1].start));
+    core.read_memory(pair[0].end - 8, &mut span)
+        .expect("read across a segment boundary");
+    assert_eq!(
+        u64::from_le_bytes(span[..8].try_into().unwrap()),
+        word(&core, pair[0].end - 8)
+    );
+    assert_eq!(
+        u64::from_le_bytes(span[8..].try_into().unwrap()),
+        word(&core, pair[1].start)
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -702,7 +936,11 @@ fn assert_not_a_core(path: &Path, exe: &Path) {
 fn assert_corrupt(path: &Path, exe: &Path, needle: &str) {
     match CoreFile::open(path, exe, false) {
         Err(e @ TargetError::CorruptCore { .. }) => {
-            assert!(e.to_string().contains(needle), "{}: {e} should mention {needle:?}", path.display())
+            assert!(
+                e.to_string().contains(needle),
+                "{}: {e} should mention {needle:?}",
+                path.display()
+            )
         }
         other => panic!("{}: expected CorruptCore, got {other:?}", path.display()),
     }
@@ -721,7 +959,10 @@ fn files_that_are_not_cores() {
     assert_not_a_core(&text, &exe);
     assert_not_a_core(&exe, &exe);
     let missing = dir.join("missing");
-    assert!(matches!(CoreFile::open(&missing, &exe, false), Err(TargetError::Io { .. })));
+    assert!(matches!(
+        CoreFile::open(&missing, &exe, false),
+        Err(TargetError::Io { .. })
+    ));
     // A good core with a missing executable.
     let crash = go_crash();
     match CoreFile::open(&crash.core, &missing, true) {
@@ -734,7 +975,10 @@ fn files_that_are_not_cores() {
 /// Little-endian integers of the core's headers, read by hand so the test
 /// does not trust the code it tests.
 fn le(bytes: &[u8], at: usize, size: usize) -> u64 {
-    bytes[at..at + size].iter().rev().fold(0, |acc, &b| acc << 8 | u64::from(b))
+    bytes[at..at + size]
+        .iter()
+        .rev()
+        .fold(0, |acc, &b| acc << 8 | u64::from(b))
 }
 
 #[test]
@@ -750,7 +994,12 @@ fn truncated_cores_are_corrupt() {
     let (phoff, phnum) = (le(&head, 32, 8) as usize, le(&head, 56, 2) as usize);
     let phdr = |i: usize| {
         let at = phoff + 56 * i;
-        (le(&head, at, 4) as u32, le(&head, at + 8, 8), le(&head, at + 16, 8), le(&head, at + 32, 8))
+        (
+            le(&head, at, 4) as u32,
+            le(&head, at + 8, 8),
+            le(&head, at + 16, 8),
+            le(&head, at + 32, 8),
+        )
     };
     let note = (0..phnum).map(phdr).find(|p| p.0 == 4).expect("a PT_NOTE");
     let (last_index, last_load) = (0..phnum)
@@ -762,21 +1011,41 @@ fn truncated_cores_are_corrupt() {
     let cut = |name: &str, len: u64| {
         let path = dir.join(name);
         std::fs::copy(&crash.core, &path).unwrap();
-        std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(len).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(len)
+            .unwrap();
         path
     };
     assert_corrupt(&cut("in-header", 40), &crash.exe, "ELF header");
-    assert_corrupt(&cut("in-phdrs", (phoff + 56 * phnum / 2) as u64), &crash.exe, "program headers");
+    assert_corrupt(
+        &cut("in-phdrs", (phoff + 56 * phnum / 2) as u64),
+        &crash.exe,
+        "program headers",
+    );
     assert_corrupt(&cut("in-notes", note.1 + note.3 / 2), &crash.exe, "PT_NOTE");
     let in_load = cut("in-load", last_load.1 + last_load.3 / 2);
-    assert_corrupt(&in_load, &crash.exe, &format!("program header {last_index} (PT_LOAD at {:#x})", last_load.2));
+    assert_corrupt(
+        &in_load,
+        &crash.exe,
+        &format!(
+            "program header {last_index} (PT_LOAD at {:#x})",
+            last_load.2
+        ),
+    );
 
     // A note whose size runs past its segment.
     let bad_note = cut("bad-note", std::fs::metadata(&crash.core).unwrap().len());
     {
         use std::os::unix::fs::FileExt;
-        let f = std::fs::OpenOptions::new().write(true).open(&bad_note).unwrap();
-        f.write_all_at(&0x7fff_0000u32.to_le_bytes(), note.1 + 4).unwrap(); // n_descsz of the first note
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&bad_note)
+            .unwrap();
+        f.write_all_at(&0x7fff_0000u32.to_le_bytes(), note.1 + 4)
+            .unwrap(); // n_descsz of the first note
     }
     assert_corrupt(&bad_note, &crash.exe, "note");
     let _ = std::fs::remove_dir_all(dir);
@@ -791,24 +1060,42 @@ fn core_of_another_program_is_refused() {
             let text = e.to_string();
             assert!(text.contains("build id"), "{text}");
             assert!(text.contains(&hello.display().to_string()), "{text}");
-            assert!(text.contains(&crash.exe.display().to_string()), "the core's own path: {text}");
+            assert!(
+                text.contains(&crash.exe.display().to_string()),
+                "the core's own path: {text}"
+            );
         }
         other => panic!("expected CoreMismatch, got {other:?}"),
     }
     // Asked to, it opens anyway.
     let core = CoreFile::open(&crash.core, &hello, true).expect("allow_mismatch");
-    assert_eq!(core.threads().len(), CoreFile::open(&crash.core, &crash.exe, false).unwrap().threads().len());
+    assert_eq!(
+        core.threads().len(),
+        CoreFile::open(&crash.core, &crash.exe, false)
+            .unwrap()
+            .threads()
+            .len()
+    );
 
     // A C program's core with the Go executable, and the other way round.
     let dir = scratch("mismatch");
     let c_exe = compile_c(&dir, "cprog", &[]);
     let (c_core, _) = kernel_core(&c_exe, &[], &dir);
-    assert!(matches!(CoreFile::open(&c_core, &crash.exe, false), Err(TargetError::CoreMismatch { .. })));
-    assert!(matches!(CoreFile::open(&crash.core, &c_exe, false), Err(TargetError::CoreMismatch { .. })));
+    assert!(matches!(
+        CoreFile::open(&c_core, &crash.exe, false),
+        Err(TargetError::CoreMismatch { .. })
+    ));
+    assert!(matches!(
+        CoreFile::open(&crash.core, &c_exe, false),
+        Err(TargetError::CoreMismatch { .. })
+    ));
     // The same C source built again differently has another GNU build id.
     let other_c = compile_c(&dir, "cprog2", &["-DBIG"]);
     let err = CoreFile::open(&c_core, &other_c, false).unwrap_err();
-    assert!(matches!(err, TargetError::CoreMismatch { .. }) && err.to_string().contains("GNU build id"), "{err}");
+    assert!(
+        matches!(err, TargetError::CoreMismatch { .. }) && err.to_string().contains("GNU build id"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -820,16 +1107,28 @@ fn fault_address_of_a_segfault_matches_gdb() {
     let core = CoreFile::open(&core_path, &exe, false).expect("open the C core");
     assert_eq!(core.fatal_signal(), Some(libc::SIGSEGV));
     let out = Command::new("gdb")
-        .args(["-nx", "-batch", "-ex", "p/x $_siginfo._sifields._sigfault.si_addr"])
+        .args([
+            "-nx",
+            "-batch",
+            "-ex",
+            "p/x $_siginfo._sifields._sigfault.si_addr",
+        ])
         .arg(&exe)
         .arg(&core_path)
         .stdin(Stdio::null())
         .output()
         .expect("run gdb");
     let text = String::from_utf8_lossy(&out.stdout);
-    let addr = text.lines().find_map(|l| l.strip_prefix("$1 = ")).unwrap_or_else(|| panic!("gdb said: {text}"));
+    let addr = text
+        .lines()
+        .find_map(|l| l.strip_prefix("$1 = "))
+        .unwrap_or_else(|| panic!("gdb said: {text}"));
     assert_eq!(core.fault_address(), Some(hex(addr)));
-    assert_eq!(core.fault_address(), Some(0x18), "the address the program wrote to");
+    assert_eq!(
+        core.fault_address(),
+        Some(0x18),
+        "the address the program wrote to"
+    );
 
     let out = dir.join("rewritten.core");
     rewrite(&core, &out);
@@ -855,7 +1154,9 @@ fn without_build_ids_the_layout_decides() {
     let opened = CoreFile::open(&core, &exe, false).expect("the right executable fits");
     assert_eq!(word(&opened, marker.0), marker.1);
     match CoreFile::open(&core, &other, false) {
-        Err(e @ TargetError::CoreMismatch { .. }) => assert!(e.to_string().contains("maps its file bytes"), "{e}"),
+        Err(e @ TargetError::CoreMismatch { .. }) => {
+            assert!(e.to_string().contains("maps its file bytes"), "{e}")
+        }
         other => panic!("expected CoreMismatch, got {other:?}"),
     }
     let _ = std::fs::remove_dir_all(dir);
@@ -868,11 +1169,24 @@ fn opening_a_4gib_core_is_cheap() {
     let big = dir.join("big.core");
     std::fs::copy(&crash.core, &big).unwrap();
     // Sparse: the file is 4 GiB long but takes no space.
-    std::fs::OpenOptions::new().write(true).open(&big).unwrap().set_len(4 << 30).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&big)
+        .unwrap()
+        .set_len(4 << 30)
+        .unwrap();
     let rss = || {
         let status = std::fs::read_to_string("/proc/self/status").unwrap();
-        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap().to_owned();
-        line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap()
+        let line = status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .unwrap()
+            .to_owned();
+        line.split_whitespace()
+            .nth(1)
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
     };
     let before = rss();
     let started = Instant::now();
@@ -934,17 +1248,31 @@ fn failed_dumps_leave_nothing_behind() {
     let dir = scratch("failed-dump");
     let out = dir.join("out.core");
     let err = write_core(&out, &Broken(&core), &mut |_, _| {}).unwrap_err();
-    assert!(matches!(err, TargetError::NoSuchThread { tid: i32::MAX }), "{err}");
+    assert!(
+        matches!(err, TargetError::NoSuchThread { tid: i32::MAX }),
+        "{err}"
+    );
     // The output path is a directory: the final rename fails after all the
     // writing.
     std::fs::create_dir(&out).unwrap();
     std::fs::write(out.join("keep"), b"x").unwrap();
     let err = write_core(&out, &core, &mut |_, _| {}).unwrap_err();
     assert!(matches!(err, TargetError::Io { .. }), "{err}");
-    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name()).collect();
-    assert_eq!(left, vec![std::ffi::OsString::from("out.core")], "only the directory remains");
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(
+        left,
+        vec![std::ffi::OsString::from("out.core")],
+        "only the directory remains"
+    );
     let missing_dir = dir.join("no/such/dir/out.core");
-    assert!(matches!(write_core(&missing_dir, &core, &mut |_, _| {}), Err(TargetError::Io { .. })));
+    assert!(matches!(
+        write_core(&missing_dir, &core, &mut |_, _| {}),
+        Err(TargetError::Io { .. })
+    ));
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -958,7 +1286,12 @@ fn run_to(process: &mut ferret_target::linux::Process, addr: u64) {
     process.resume().expect("resume");
     match process.wait().expect("wait") {
         Event::Stopped { stops, .. } => {
-            assert!(stops.iter().any(|s| s.reason == StopReason::Breakpoint { addr }), "{stops:?}")
+            assert!(
+                stops
+                    .iter()
+                    .any(|s| s.reason == StopReason::Breakpoint { addr }),
+                "{stops:?}"
+            )
         }
         other => panic!("expected a stop, got {other:?}"),
     }
@@ -983,11 +1316,16 @@ fn dump_of_a_live_c_process_opens_in_ferret_and_gdb() {
     let region = hex(std::fs::read_to_string(&out).expect("address").trim());
     let core_path = dir.join("live.core");
     let mut last = (0, 0);
-    write_core(&core_path, &process, &mut |done, total| last = (done, total)).expect("dump");
+    write_core(&core_path, &process, &mut |done, total| {
+        last = (done, total)
+    })
+    .expect("dump");
     assert_eq!(last.0, last.1, "progress reaches the total");
     let live_threads = process.threads();
     let mut live_word = [0u8; 8];
-    process.read_memory(symbols["done"], &mut live_word).expect("read text");
+    process
+        .read_memory(symbols["done"], &mut live_word)
+        .expect("read text");
     process.kill().expect("kill");
 
     let core = CoreFile::open(&core_path, &exe, false).expect("open dump");
@@ -996,12 +1334,23 @@ fn dump_of_a_live_c_process_opens_in_ferret_and_gdb() {
     core.read_memory(region, &mut word).expect("read region");
     assert_eq!(word, [0x5a; 8]);
     // The breakpoint's int3 is not in the dump: text reads as the original.
-    core.read_memory(symbols["done"], &mut word).expect("read text");
+    core.read_memory(symbols["done"], &mut word)
+        .expect("read text");
     assert_eq!(word, live_word);
 
     let view = gdb(&exe, &core_path, &[region]);
-    assert_eq!(view.threads.len(), live_threads.len(), "gdb threads:\n{}", view.text);
-    assert_eq!(view.words[0], Some(0x5a5a_5a5a_5a5a_5a5a), "gdb x/gx:\n{}", view.text);
+    assert_eq!(
+        view.threads.len(),
+        live_threads.len(),
+        "gdb threads:\n{}",
+        view.text
+    );
+    assert_eq!(
+        view.words[0],
+        Some(0x5a5a_5a5a_5a5a_5a5a),
+        "gdb x/gx:\n{}",
+        view.text
+    );
 }
 
 #[test]
@@ -1010,8 +1359,16 @@ fn dump_of_a_live_go_process_opens_in_ferret_gdb_and_dlv() {
     let toolchain = GoToolchain::find("1.26");
     let exe = build_fixture("busy", &toolchain, &BuildOptions::debug());
     let nm = ferret_testkit::oracle::nm(&toolchain, &exe);
-    let work = nm.iter().find(|s| s.name == "main.work").expect("main.work").address;
-    let total = nm.iter().find(|s| s.name == "main.total").expect("main.total").address;
+    let work = nm
+        .iter()
+        .find(|s| s.name == "main.work")
+        .expect("main.work")
+        .address;
+    let total = nm
+        .iter()
+        .find(|s| s.name == "main.total")
+        .expect("main.total")
+        .address;
     let dir = scratch("live-dump-go");
     let mut process = Process::launch(&LaunchOptions {
         program: exe.clone(),
@@ -1031,7 +1388,9 @@ fn dump_of_a_live_go_process_opens_in_ferret_gdb_and_dlv() {
     write_core(&core_path, &process, &mut |_, _| {}).expect("dump");
     let live_threads = process.threads();
     let mut live_total = [0u8; 8];
-    process.read_memory(total, &mut live_total).expect("read total");
+    process
+        .read_memory(total, &mut live_total)
+        .expect("read total");
     process.kill().expect("kill");
 
     let core = CoreFile::open(&core_path, &exe, false).expect("open dump");
@@ -1041,8 +1400,18 @@ fn dump_of_a_live_go_process_opens_in_ferret_gdb_and_dlv() {
     assert_eq!(word, live_total);
 
     let view = gdb(&exe, &core_path, &[total]);
-    assert_eq!(view.threads.len(), live_threads.len(), "gdb threads:\n{}", view.text);
-    assert_eq!(view.words[0], Some(u64::from_le_bytes(live_total)), "gdb x/gx:\n{}", view.text);
+    assert_eq!(
+        view.threads.len(),
+        live_threads.len(),
+        "gdb threads:\n{}",
+        view.text
+    );
+    assert_eq!(
+        view.words[0],
+        Some(u64::from_le_bytes(live_total)),
+        "gdb x/gx:\n{}",
+        view.text
+    );
     let dlv = dlv_threads(&exe, &core_path);
     let mut dlv_tids: Vec<Tid> = dlv.iter().map(|t| t.1).collect();
     dlv_tids.sort_unstable();

@@ -23,7 +23,9 @@ fn go_busy() -> PathBuf {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = ferret_testkit::target_dir().join("scratch").join(format!("{name}-{}", std::process::id()));
+    let dir = ferret_testkit::target_dir()
+        .join("scratch")
+        .join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -70,7 +72,12 @@ fn launch_stops_at_the_first_instruction() {
     // A static Go binary: the first instruction is the ELF entry point.
     assert_eq!(regs.pc(), oracle::elf_entry(&busy));
     assert_eq!(process.threads(), vec![process.pid()]);
-    let entry = process.auxv().unwrap().into_iter().find(|&(k, _)| k == libc::AT_ENTRY).map(|(_, v)| v);
+    let entry = process
+        .auxv()
+        .unwrap()
+        .into_iter()
+        .find(|&(k, _)| k == libc::AT_ENTRY)
+        .map(|(_, v)| v);
     assert_eq!(entry, Some(regs.pc()));
 }
 
@@ -93,9 +100,15 @@ fn launch_passes_args_env_cwd_and_redirects() {
     let out = std::fs::read_to_string(dir.join("out.txt")).unwrap();
     assert_eq!(
         out,
-        format!("args one two words\nenv hello\ncwd {}\nstdin from stdin\n", dir.canonicalize().unwrap().display())
+        format!(
+            "args one two words\nenv hello\ncwd {}\nstdin from stdin\n",
+            dir.canonicalize().unwrap().display()
+        )
     );
-    assert_eq!(std::fs::read_to_string(dir.join("err.txt")).unwrap(), "to stderr\n");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("err.txt")).unwrap(),
+        "to stderr\n"
+    );
 }
 
 #[test]
@@ -105,27 +118,76 @@ fn bad_launches_are_clear_errors_and_leave_nothing_behind() {
     let text = dir.join("not-exec");
     std::fs::write(&text, "just text").unwrap();
     let cases: Vec<(LaunchOptions, &str)> = vec![
-        (LaunchOptions { program: dir.join("missing"), ..Default::default() }, "No such file"),
-        (LaunchOptions { program: dir.clone(), ..Default::default() }, "directory"),
-        (LaunchOptions { program: text.clone(), ..Default::default() }, "execute permission"),
-        (LaunchOptions { program: exe.clone(), stdin: Some(dir.join("no-input")), ..Default::default() }, "no-input"),
-        (LaunchOptions { program: exe.clone(), cwd: Some(dir.join("no-dir")), ..Default::default() }, "working directory"),
+        (
+            LaunchOptions {
+                program: dir.join("missing"),
+                ..Default::default()
+            },
+            "No such file",
+        ),
+        (
+            LaunchOptions {
+                program: dir.clone(),
+                ..Default::default()
+            },
+            "directory",
+        ),
+        (
+            LaunchOptions {
+                program: text.clone(),
+                ..Default::default()
+            },
+            "execute permission",
+        ),
+        (
+            LaunchOptions {
+                program: exe.clone(),
+                stdin: Some(dir.join("no-input")),
+                ..Default::default()
+            },
+            "no-input",
+        ),
+        (
+            LaunchOptions {
+                program: exe.clone(),
+                cwd: Some(dir.join("no-dir")),
+                ..Default::default()
+            },
+            "working directory",
+        ),
     ];
     for (options, needle) in cases {
         let err = Process::launch(&options).expect_err("launch must fail");
-        assert!(matches!(err, TargetError::NotExecutable { .. } | TargetError::Redirect { .. }), "{err}");
-        assert!(err.to_string().contains(needle), "{err} should mention {needle}");
+        assert!(
+            matches!(
+                err,
+                TargetError::NotExecutable { .. } | TargetError::Redirect { .. }
+            ),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains(needle),
+            "{err} should mention {needle}"
+        );
     }
     // An executable bit on a file that is not a program: execve fails.
     let script = dir.join("garbage");
     std::fs::write(&script, [0u8, 1, 2, 3]).unwrap();
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let err = Process::launch(&LaunchOptions { program: script, ..Default::default() }).unwrap_err();
+    let err = Process::launch(&LaunchOptions {
+        program: script,
+        ..Default::default()
+    })
+    .unwrap_err();
     assert!(matches!(err, TargetError::NotExecutable { .. }), "{err}");
     // No child is left behind (stopped, traced or zombie).
     let leftover = nix::sys::wait::waitpid(
         None,
-        Some(nix::sys::wait::WaitPidFlag::WNOHANG | nix::sys::wait::WaitPidFlag::__WALL | nix::sys::wait::WaitPidFlag::__WNOTHREAD),
+        Some(
+            nix::sys::wait::WaitPidFlag::WNOHANG
+                | nix::sys::wait::WaitPidFlag::__WALL
+                | nix::sys::wait::WaitPidFlag::__WNOTHREAD,
+        ),
     );
     assert_eq!(leftover, Err(nix::errno::Errno::ECHILD));
 }
@@ -160,14 +222,25 @@ fn a_breakpoint_hit_by_8_threads_is_reported_for_every_hit() {
         process.resume().unwrap();
         match process.wait().unwrap() {
             Event::Stopped { stops, .. } => {
-                let at_hit: Vec<_> = stops.iter().filter(|s| s.reason == StopReason::Breakpoint { addr: hit }).collect();
+                let at_hit: Vec<_> = stops
+                    .iter()
+                    .filter(|s| s.reason == StopReason::Breakpoint { addr: hit })
+                    .collect();
                 max_simultaneous = max_simultaneous.max(at_hit.len());
                 for stop in &at_hit {
-                    assert_eq!(process.registers(stop.tid).unwrap().pc(), hit, "thread {} pc", stop.tid);
+                    assert_eq!(
+                        process.registers(stop.tid).unwrap().pc(),
+                        hit,
+                        "thread {} pc",
+                        stop.tid
+                    );
                     hitting_threads.insert(stop.tid);
                 }
                 hits += at_hit.len();
-                if stops.iter().any(|s| s.reason == StopReason::Breakpoint { addr: done }) {
+                if stops
+                    .iter()
+                    .any(|s| s.reason == StopReason::Breakpoint { addr: done })
+                {
                     break;
                 }
                 for stop in &stops {
@@ -187,7 +260,10 @@ fn a_breakpoint_hit_by_8_threads_is_reported_for_every_hit() {
     assert_eq!(run_to_exit(&mut process), 0);
     // The program's own sum says every call ran exactly once.
     let expected: i64 = 8 * (0..per_thread as i64).sum::<i64>();
-    assert_eq!(std::fs::read_to_string(dir.join("out.txt")).unwrap(), format!("counter {expected}\n"));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("out.txt")).unwrap(),
+        format!("counter {expected}\n")
+    );
 }
 
 #[test]
@@ -197,7 +273,9 @@ fn single_step_moves_one_thread_one_instruction() {
     let mut process = launch(&exe, &["loop", "3"]);
     process.set_breakpoint(hit).unwrap();
     process.resume().unwrap();
-    let Event::Stopped { stops, .. } = process.wait().unwrap() else { panic!("no stop") };
+    let Event::Stopped { stops, .. } = process.wait().unwrap() else {
+        panic!("no stop")
+    };
     let tid = stops[0].tid;
     assert_eq!(process.registers(tid).unwrap().pc(), hit);
     // objdump says what the next instruction address is.
@@ -214,12 +292,16 @@ fn single_step_moves_one_thread_one_instruction() {
         .filter_map(|l| u64::from_str_radix(l.trim().split(':').next()?.trim(), 16).ok())
         .collect();
     assert!(addresses.len() >= 2, "objdump output: {text}");
-    let Event::Stopped { stops, .. } = process.step(tid).unwrap() else { panic!("no stop") };
+    let Event::Stopped { stops, .. } = process.step(tid).unwrap() else {
+        panic!("no stop")
+    };
     assert_eq!(stops[0].reason, StopReason::StepDone);
     assert_eq!(process.registers(tid).unwrap().pc(), addresses[1]);
     // The breakpoint is back in place: the next call stops again.
     process.resume().unwrap();
-    let Event::Stopped { stops, .. } = process.wait().unwrap() else { panic!("no stop") };
+    let Event::Stopped { stops, .. } = process.wait().unwrap() else {
+        panic!("no stop")
+    };
     assert_eq!(stops[0].reason, StopReason::Breakpoint { addr: hit });
     process.kill().unwrap();
 }
@@ -239,13 +321,24 @@ fn halt_stops_a_process_running_flat_out() {
         let started = Instant::now();
         let event = process.wait().unwrap();
         asker.join().unwrap();
-        let Event::Stopped { stops, .. } = event else { panic!("round {round}: {event:?}") };
-        assert!(stops.iter().any(|s| s.reason == StopReason::Halted), "round {round}: {stops:?}");
+        let Event::Stopped { stops, .. } = event else {
+            panic!("round {round}: {event:?}")
+        };
+        assert!(
+            stops.iter().any(|s| s.reason == StopReason::Halted),
+            "round {round}: {stops:?}"
+        );
         assert!(started.elapsed() < Duration::from_secs(10));
         // Every thread is in a tracing stop.
         let states = task_states(pid);
-        assert!(states.len() >= 8, "expected the busy threads, got {states:?}");
-        assert!(states.iter().all(|&s| s == 't'), "round {round}: task states {states:?}");
+        assert!(
+            states.len() >= 8,
+            "expected the busy threads, got {states:?}"
+        );
+        assert!(
+            states.iter().all(|&s| s == 't'),
+            "round {round}: task states {states:?}"
+        );
         assert_eq!(process.threads().len(), states.len());
     }
     process.kill().unwrap();
@@ -264,7 +357,10 @@ fn go_runtime_signals_pass_through() {
     };
     let mut process = Process::launch(&options).unwrap();
     assert_eq!(run_to_exit(&mut process), 0);
-    assert_eq!(std::fs::read_to_string(dir.join("out.txt")).unwrap(), "ok\n");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("out.txt")).unwrap(),
+        "ok\n"
+    );
 }
 
 #[test]
@@ -293,10 +389,27 @@ fn threads_created_and_exiting_are_tracked() {
     let mut process = launch(&exe, &["churn", "100"]);
     process.set_breakpoint(symbols["done"]).unwrap();
     process.resume().unwrap();
-    let Event::Stopped { stops, thread_events } = process.wait().unwrap() else { panic!("no stop") };
-    assert_eq!(stops[0].reason, StopReason::Breakpoint { addr: symbols["done"] });
-    let created = thread_events.iter().filter(|e| matches!(e, ThreadEvent::Created(_))).count();
-    let exited = thread_events.iter().filter(|e| matches!(e, ThreadEvent::Exited(_))).count();
+    let Event::Stopped {
+        stops,
+        thread_events,
+    } = process.wait().unwrap()
+    else {
+        panic!("no stop")
+    };
+    assert_eq!(
+        stops[0].reason,
+        StopReason::Breakpoint {
+            addr: symbols["done"]
+        }
+    );
+    let created = thread_events
+        .iter()
+        .filter(|e| matches!(e, ThreadEvent::Created(_)))
+        .count();
+    let exited = thread_events
+        .iter()
+        .filter(|e| matches!(e, ThreadEvent::Exited(_)))
+        .count();
     assert_eq!((created, exited), (100, 100));
     assert_eq!(process.threads(), vec![process.pid()]);
     assert_eq!(run_to_exit(&mut process), 0);
@@ -315,12 +428,22 @@ fn watchpoints_fire_on_every_thread_including_new_ones() {
     };
     let mut process = Process::launch(&options).unwrap();
     let pid = process.pid();
-    let slot = process.set_watchpoint(watched, 8, WatchKind::Write).unwrap();
+    let slot = process
+        .set_watchpoint(watched, 8, WatchKind::Write)
+        .unwrap();
     let mut writers = Vec::new();
     for expected in [1i64, 42] {
         process.resume().unwrap();
-        let Event::Stopped { stops, .. } = process.wait().unwrap() else { panic!("no stop") };
-        assert_eq!(stops[0].reason, StopReason::Watchpoint { slot, addr: watched });
+        let Event::Stopped { stops, .. } = process.wait().unwrap() else {
+            panic!("no stop")
+        };
+        assert_eq!(
+            stops[0].reason,
+            StopReason::Watchpoint {
+                slot,
+                addr: watched
+            }
+        );
         let mut value = [0u8; 8];
         process.read_memory(watched, &mut value).unwrap();
         assert_eq!(i64::from_le_bytes(value), expected);
@@ -330,15 +453,35 @@ fn watchpoints_fire_on_every_thread_including_new_ones() {
     assert_ne!(writers[1], pid, "the new thread's write was caught too");
     process.clear_watchpoint(slot).unwrap();
     assert_eq!(run_to_exit(&mut process), 0);
-    assert_eq!(std::fs::read_to_string(dir.join("out.txt")).unwrap(), "watched 42\n");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("out.txt")).unwrap(),
+        "watched 42\n"
+    );
 
     let mut process = launch(&build_c_program("threads"), &["watch"]);
-    assert!(process.set_watchpoint(watched + 1, 8, WatchKind::Write).is_err(), "misaligned");
-    assert!(process.set_watchpoint(watched, 3, WatchKind::Write).is_err(), "bad size");
+    assert!(
+        process
+            .set_watchpoint(watched + 1, 8, WatchKind::Write)
+            .is_err(),
+        "misaligned"
+    );
+    assert!(
+        process
+            .set_watchpoint(watched, 3, WatchKind::Write)
+            .is_err(),
+        "bad size"
+    );
     for _ in 0..4 {
-        process.set_watchpoint(watched, 8, WatchKind::ReadWrite).unwrap();
+        process
+            .set_watchpoint(watched, 8, WatchKind::ReadWrite)
+            .unwrap();
     }
-    assert!(process.set_watchpoint(watched, 8, WatchKind::Write).is_err(), "only 4 slots");
+    assert!(
+        process
+            .set_watchpoint(watched, 8, WatchKind::Write)
+            .is_err(),
+        "only 4 slots"
+    );
 }
 
 #[test]
@@ -348,7 +491,9 @@ fn registers_and_vector_state_read_and_write() {
     let mut process = launch(&exe, &["regs"]);
     process.set_breakpoint(with_xmm).unwrap();
     process.resume().unwrap();
-    let Event::Stopped { stops, .. } = process.wait().unwrap() else { panic!("no stop") };
+    let Event::Stopped { stops, .. } = process.wait().unwrap() else {
+        panic!("no stop")
+    };
     let tid = stops[0].tid;
     // The System V ABI passes the double argument 1.5 in xmm0.
     let fp = process.fp_registers(tid).unwrap();
@@ -381,8 +526,14 @@ fn writes_reach_text_and_respect_breakpoints() {
     process.clear_breakpoint(hit).unwrap();
     process.read_memory(hit, &mut seen).unwrap();
     assert_eq!(seen, original);
-    assert!(matches!(process.clear_breakpoint(hit), Err(TargetError::Breakpoint { .. })));
-    assert!(process.read_memory(0x10, &mut seen).is_err(), "unmapped address");
+    assert!(matches!(
+        process.clear_breakpoint(hit),
+        Err(TargetError::Breakpoint { .. })
+    ));
+    assert!(
+        process.read_memory(0x10, &mut seen).is_err(),
+        "unmapped address"
+    );
 }
 
 /// Starts `program args` outside this process's children (as an attach
@@ -401,13 +552,19 @@ fn spawn_detached(program: &Path, args: &[&str]) -> i32 {
 }
 
 fn line_count(path: &Path) -> usize {
-    std::fs::read_to_string(path).map(|s| s.lines().count()).unwrap_or(0)
+    std::fs::read_to_string(path)
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
 }
 
 fn wait_for_lines(path: &Path, n: usize) {
     let start = Instant::now();
     while line_count(path) < n {
-        assert!(start.elapsed() < Duration::from_secs(10), "{} never reached {n} lines", path.display());
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{} never reached {n} lines",
+            path.display()
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -427,19 +584,40 @@ fn attach_then_detach_leaves_the_program_running_untouched() {
         wait_for_lines(&log, 3);
 
         let mut process = Process::attach(pid).unwrap_or_else(|e| panic!("{label}: attach: {e}"));
-        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap().count();
-        assert_eq!(process.threads().len(), tasks, "{label}: every thread attached");
-        assert!(task_states(pid).iter().all(|&s| s == 't'), "{label}: attached and stopped");
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+            .unwrap()
+            .count();
+        assert_eq!(
+            process.threads().len(),
+            tasks,
+            "{label}: every thread attached"
+        );
+        assert!(
+            task_states(pid).iter().all(|&s| s == 't'),
+            "{label}: attached and stopped"
+        );
         let mut original = [0u8];
         process.read_memory(beat, &mut original).unwrap();
         process.set_breakpoint(beat).unwrap();
         process.resume().unwrap();
-        let Event::Stopped { stops, .. } = process.wait().unwrap() else { panic!("{label}: no stop") };
-        assert_eq!(stops[0].reason, StopReason::Breakpoint { addr: beat }, "{label}");
+        let Event::Stopped { stops, .. } = process.wait().unwrap() else {
+            panic!("{label}: no stop")
+        };
+        assert_eq!(
+            stops[0].reason,
+            StopReason::Breakpoint { addr: beat },
+            "{label}"
+        );
 
         // Attaching twice is refused while we hold it.
         let second = std::thread::spawn(move || Process::attach(pid).map(|p| p.pid()));
-        assert!(matches!(second.join().unwrap(), Err(TargetError::AlreadyTraced { .. })), "{label}");
+        assert!(
+            matches!(
+                second.join().unwrap(),
+                Err(TargetError::AlreadyTraced { .. })
+            ),
+            "{label}"
+        );
 
         process.detach().unwrap();
         let before = line_count(&log);
@@ -451,19 +629,32 @@ fn attach_then_detach_leaves_the_program_running_untouched() {
             .and_then(|f| std::os::unix::fs::FileExt::read_exact_at(&f, &mut now, beat))
             .unwrap();
         assert_eq!(now, original, "{label}: breakpoint byte left behind");
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).unwrap();
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
     }
 }
 
 #[test]
 fn attach_refuses_what_cannot_be_traced() {
     // A pid above pid_max exists nowhere.
-    assert!(matches!(Process::attach(0x3fff_ffff), Err(TargetError::NoSuchProcess { .. })));
-    assert!(matches!(Process::attach(-5), Err(TargetError::NoSuchProcess { .. })));
+    assert!(matches!(
+        Process::attach(0x3fff_ffff),
+        Err(TargetError::NoSuchProcess { .. })
+    ));
+    assert!(matches!(
+        Process::attach(-5),
+        Err(TargetError::NoSuchProcess { .. })
+    ));
     // kthreadd (pid 2) is a kernel thread wherever a kernel runs one.
     if let Ok(stat) = std::fs::read_to_string("/proc/2/stat") {
         if stat.contains("(kthreadd)") {
-            assert!(matches!(Process::attach(2), Err(TargetError::KernelThread { .. })));
+            assert!(matches!(
+                Process::attach(2),
+                Err(TargetError::KernelThread { .. })
+            ));
         }
     }
     // Another user's process: run the attach example as nobody.
@@ -478,9 +669,16 @@ fn attach_refuses_what_cannot_be_traced() {
         .expect("run setpriv");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("not permitted to trace process"), "{stderr}");
+    assert!(
+        stderr.contains("not permitted to trace process"),
+        "{stderr}"
+    );
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     assert!(status.contains("TracerPid:\t0"));
     assert!(task_states(pid).iter().all(|&s| s == 'R' || s == 'S'));
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
 }

@@ -49,27 +49,47 @@ impl Delve {
 
     /// Starts `dlv core` on an executable and its core.
     pub fn core(binary: &Path, core: &Path) -> Delve {
-        let mut dlv_args: Vec<String> = vec!["core".into(), binary.display().to_string(), core.display().to_string()];
+        let mut dlv_args: Vec<String> = vec![
+            "core".into(),
+            binary.display().to_string(),
+            core.display().to_string(),
+        ];
         dlv_args.extend(Delve::server_flags());
         Delve::start(&dlv_args)
     }
 
     fn server_flags() -> Vec<String> {
-        ["--headless", "--listen=127.0.0.1:0", "--api-version=2", "--accept-multiclient"].map(String::from).to_vec()
+        [
+            "--headless",
+            "--listen=127.0.0.1:0",
+            "--api-version=2",
+            "--accept-multiclient",
+        ]
+        .map(String::from)
+        .to_vec()
     }
 
     /// The dlv server's peak resident memory so far (VmHWM), in KiB.
     pub fn peak_rss_kib(&self) -> u64 {
         std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .ok()
-            .and_then(|s| s.lines().find_map(|l| l.strip_prefix("VmHWM:").map(|v| v.trim().trim_end_matches(" kB").trim().to_owned())))
+            .and_then(|s| {
+                s.lines().find_map(|l| {
+                    l.strip_prefix("VmHWM:")
+                        .map(|v| v.trim().trim_end_matches(" kB").trim().to_owned())
+                })
+            })
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
     }
 
     fn start(args: &[String]) -> Delve {
         let dlv = Delve::path();
-        assert!(dlv.exists(), "dlv is not installed at {}: run scripts/install-tools", dlv.display());
+        assert!(
+            dlv.exists(),
+            "dlv is not installed at {}: run scripts/install-tools",
+            dlv.display()
+        );
         let mut child = Command::new(&dlv)
             .args(args)
             .stdin(Stdio::null())
@@ -78,7 +98,9 @@ impl Delve {
             .spawn()
             .expect("start dlv");
         let mut first = String::new();
-        BufReader::new(child.stdout.take().expect("dlv stdout")).read_line(&mut first).expect("read dlv banner");
+        BufReader::new(child.stdout.take().expect("dlv stdout"))
+            .read_line(&mut first)
+            .expect("read dlv banner");
         let addr = first
             .trim()
             .strip_prefix("API server listening at: ")
@@ -97,8 +119,14 @@ impl Delve {
     /// `FindLocation` of `spec` in the global scope: each location's
     /// (pc, pcs, file, line, function name), or dlv's error text.
     #[allow(clippy::type_complexity)]
-    pub fn find_location(&mut self, spec: &str) -> Result<Vec<(u64, Vec<u64>, String, u32, Option<String>)>, String> {
-        let result = self.call("FindLocation", json!({"Scope": {"GoroutineID": -1}, "Loc": spec}))?;
+    pub fn find_location(
+        &mut self,
+        spec: &str,
+    ) -> Result<Vec<(u64, Vec<u64>, String, u32, Option<String>)>, String> {
+        let result = self.call(
+            "FindLocation",
+            json!({"Scope": {"GoroutineID": -1}, "Loc": spec}),
+        )?;
         Ok(result["Locations"]
             .as_array()
             .map(Vec::as_slice)
@@ -107,7 +135,13 @@ impl Delve {
             .map(|l| {
                 (
                     l["pc"].as_u64().unwrap_or(0),
-                    l["pcs"].as_array().map(Vec::as_slice).unwrap_or_default().iter().filter_map(Value::as_u64).collect(),
+                    l["pcs"]
+                        .as_array()
+                        .map(Vec::as_slice)
+                        .unwrap_or_default()
+                        .iter()
+                        .filter_map(Value::as_u64)
+                        .collect(),
                     l["file"].as_str().unwrap_or("").to_owned(),
                     l["line"].as_u64().unwrap_or(0) as u32,
                     l["function"]["name"].as_str().map(str::to_owned),

@@ -29,7 +29,10 @@ impl BuildOptions {
 
     /// An optimized build (inlining on).
     pub fn optimized() -> BuildOptions {
-        BuildOptions { optimized: true, ..BuildOptions::default() }
+        BuildOptions {
+            optimized: true,
+            ..BuildOptions::default()
+        }
     }
 
     /// A short tag for cache paths and test messages.
@@ -63,7 +66,12 @@ pub fn build_fixture(name: &str, toolchain: &GoToolchain, options: &BuildOptions
     hash_tree(&source, &mut hasher);
     toolchain.version.hash(&mut hasher);
     options.hash(&mut hasher);
-    let key = format!("{name}-{}-{}-{:016x}", toolchain.version, options.tag(), hasher.finish());
+    let key = format!(
+        "{name}-{}-{}-{:016x}",
+        toolchain.version,
+        options.tag(),
+        hasher.finish()
+    );
     let dir = target_dir().join("fixtures").join(key);
     let exe = dir.join(name);
     let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
@@ -73,7 +81,10 @@ pub fn build_fixture(name: &str, toolchain: &GoToolchain, options: &BuildOptions
     let staging = dir.with_extension(format!("tmp{}", std::process::id()));
     std::fs::create_dir_all(&staging).expect("create fixture staging directory");
     let mut cmd = toolchain.command();
-    cmd.current_dir(&source).arg("build").arg("-o").arg(staging.join(name));
+    cmd.current_dir(&source)
+        .arg("build")
+        .arg("-o")
+        .arg(staging.join(name));
     if !options.optimized {
         cmd.arg("-gcflags=all=-N -l");
     }
@@ -84,7 +95,9 @@ pub fn build_fixture(name: &str, toolchain: &GoToolchain, options: &BuildOptions
         cmd.arg(format!("-ldflags={ldflags}"));
     }
     cmd.arg(".");
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {}: {e}", toolchain.go.display()));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", toolchain.go.display()));
     assert!(
         out.status.success(),
         "building fixture {name} with {} failed:\n{}",
@@ -95,7 +108,11 @@ pub fn build_fixture(name: &str, toolchain: &GoToolchain, options: &BuildOptions
     if std::fs::rename(&staging, &dir).is_err() {
         let _ = std::fs::remove_dir_all(&staging);
     }
-    assert!(exe.exists(), "fixture build left no executable at {}", exe.display());
+    assert!(
+        exe.exists(),
+        "fixture build left no executable at {}",
+        exe.display()
+    );
     exe
 }
 
@@ -111,7 +128,9 @@ fn hash_tree(dir: &Path, hasher: &mut DefaultHasher) {
         if path.is_dir() {
             hash_tree(&path, hasher);
         } else {
-            std::fs::read(&path).expect("read fixture file").hash(hasher);
+            std::fs::read(&path)
+                .expect("read fixture file")
+                .hash(hasher);
         }
     }
 }
@@ -120,10 +139,13 @@ fn hash_tree(dir: &Path, hasher: &mut DefaultHasher) {
 /// addresses are fixed and `nm` gives them directly), once per source hash.
 pub fn build_c_program(name: &str) -> PathBuf {
     let source = repo_root().join("tests/c").join(format!("{name}.c"));
-    let text = std::fs::read(&source).unwrap_or_else(|e| panic!("cannot read {}: {e}", source.display()));
+    let text =
+        std::fs::read(&source).unwrap_or_else(|e| panic!("cannot read {}: {e}", source.display()));
     let mut hasher = DefaultHasher::new();
     text.hash(&mut hasher);
-    let dir = target_dir().join("fixtures").join(format!("c-{name}-{:016x}", hasher.finish()));
+    let dir = target_dir()
+        .join("fixtures")
+        .join(format!("c-{name}-{:016x}", hasher.finish()));
     let exe = dir.join(name);
     let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     if exe.exists() {
@@ -137,7 +159,11 @@ pub fn build_c_program(name: &str) -> PathBuf {
         .arg(&source)
         .output()
         .expect("run gcc");
-    assert!(out.status.success(), "gcc {name}.c failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "gcc {name}.c failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     if std::fs::rename(&staging, &dir).is_err() {
         let _ = std::fs::remove_dir_all(&staging);
     }

@@ -34,8 +34,21 @@ pub const WORKERS: &[&str] = &[
 /// order of [`WORKERS`]) in binaries built by `toolchain`: before Go 1.24 a
 /// WaitGroup wait is plain `semacquire`.
 pub fn wait_reasons(toolchain: &GoToolchain) -> [&'static str; 8] {
-    let wait_group = if toolchain.minor() >= (1, 24) { "sync.WaitGroup.Wait" } else { "semacquire" };
-    ["chan receive", "chan send", "select", "sync.Mutex.Lock", wait_group, "sleep", "IO wait", "sync.Cond.Wait"]
+    let wait_group = if toolchain.minor() >= (1, 24) {
+        "sync.WaitGroup.Wait"
+    } else {
+        "semacquire"
+    };
+    [
+        "chan receive",
+        "chan send",
+        "select",
+        "sync.Mutex.Lock",
+        wait_group,
+        "sleep",
+        "IO wait",
+        "sync.Cond.Wait",
+    ]
 }
 
 /// The `goroutines` commands of dlv's terminal (v1.27.2) worth comparing
@@ -94,8 +107,13 @@ pub struct LeakReport {
 impl LeakReport {
     /// Parses the fixture's JSON line.
     pub fn parse(line: &str) -> LeakReport {
-        let value: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("bad leak report {line:?}: {e}"));
-        let number = |key: &str| value[key].as_u64().unwrap_or_else(|| panic!("leak report lacks {key}: {line}"));
+        let value: Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("bad leak report {line:?}: {e}"));
+        let number = |key: &str| {
+            value[key]
+                .as_u64()
+                .unwrap_or_else(|| panic!("leak report lacks {key}: {line}"))
+        };
         let counts = |key: &str| -> BTreeMap<String, usize> {
             value[key]
                 .as_object()
@@ -144,10 +162,18 @@ pub fn start_leak(binary: &Path, n: usize) -> LeakProcess {
     let report = read_report(child.stdout.take().expect("leak stdout"));
     let Some(report) = report else {
         let _ = child.kill();
-        panic!("{} {n} exited before reporting: {:?}", binary.display(), child.wait());
+        panic!(
+            "{} {n} exited before reporting: {:?}",
+            binary.display(),
+            child.wait()
+        );
     };
     wait_until_asleep(child.id());
-    LeakProcess { pid: child.id(), child, report }
+    LeakProcess {
+        pid: child.id(),
+        child,
+        report,
+    }
 }
 
 /// Reads the fixture's stdout up to `ready` and returns the report after it;
@@ -165,16 +191,27 @@ fn wait_until_asleep(pid: u32) {
     let mut asleep_polls = 0;
     loop {
         let states: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/task"))
-            .map(|tasks| tasks.flatten().filter_map(|t| std::fs::read_to_string(t.path().join("stat")).ok()).collect())
+            .map(|tasks| {
+                tasks
+                    .flatten()
+                    .filter_map(|t| std::fs::read_to_string(t.path().join("stat")).ok())
+                    .collect()
+            })
             .unwrap_or_default();
         // The state follows the command name, which ends at the last `)`.
         let asleep = !states.is_empty()
-            && states.iter().all(|s| s.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('S')));
+            && states.iter().all(|s| {
+                s.rsplit_once(") ")
+                    .is_some_and(|(_, rest)| rest.starts_with('S'))
+            });
         asleep_polls = if asleep { asleep_polls + 1 } else { 0 };
         if asleep_polls == 3 {
             return;
         }
-        assert!(Instant::now() < deadline, "the threads of process {pid} never all slept: {states:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the threads of process {pid} never all slept: {states:?}"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -207,13 +244,21 @@ pub fn leak_core(binary: &Path, n: usize, dir: &Path) -> (PathBuf, LeakReport) {
     let reported = report.is_some();
     if reported {
         wait_until_asleep(pid);
-        let killed = Command::new("kill").args(["-QUIT", &pid.to_string()]).status();
+        let killed = Command::new("kill")
+            .args(["-QUIT", &pid.to_string()])
+            .status();
         assert!(killed.is_ok_and(|s| s.success()), "kill -QUIT {pid} failed");
     }
     let status = wait_or_kill(&mut child, Duration::from_secs(30));
     let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
-    assert!(reported, "{} {n} exited before reporting ({status:?}):\n{stderr}", binary.display());
-    let core = [dir.join(format!("core.{pid}")), dir.join("core")].into_iter().find(|p| p.exists());
+    assert!(
+        reported,
+        "{} {n} exited before reporting ({status:?}):\n{stderr}",
+        binary.display()
+    );
+    let core = [dir.join(format!("core.{pid}")), dir.join("core")]
+        .into_iter()
+        .find(|p| p.exists());
     let Some(core) = core else {
         let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap_or_default();
         panic!(
@@ -249,7 +294,11 @@ pub fn goroutines_transcript(addr: &str, commands: &[&str]) -> Transcript {
 /// replaced ([`normalize_paths`]); addresses, goroutine and thread ids are
 /// the core's and stay.
 pub fn normalize_same_core(text: &str, toolchain: &GoToolchain) -> String {
-    let out = toolchain.command().args(["env", "GOROOT"]).output().expect("go env GOROOT");
+    let out = toolchain
+        .command()
+        .args(["env", "GOROOT"])
+        .output()
+        .expect("go env GOROOT");
     let goroot = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
     normalize_paths(text, &fixture_dir("leak"), &goroot)
 }

@@ -29,12 +29,17 @@ use std::path::PathBuf;
 
 /// The repository root (two levels above this crate).
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root exists")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repository root exists")
 }
 
 /// Cargo's target directory (honours `CARGO_TARGET_DIR`).
 pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target"))
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"))
 }
 
 /// The `ferret` executable built by `scripts/test` (release) or a plain
@@ -67,5 +72,10 @@ pub fn replay_fuzz_corpus(target: &str, fuzz_target: fn(&[u8])) {
         })
         .map(|path| path.display().to_string())
         .collect();
-    assert!(failed.is_empty(), "{} of {} inputs panicked: {failed:#?}", failed.len(), inputs.len());
+    assert!(
+        failed.is_empty(),
+        "{} of {} inputs panicked: {failed:#?}",
+        failed.len(),
+        inputs.len()
+    );
 }

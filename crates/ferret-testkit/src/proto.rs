@@ -170,7 +170,8 @@ pub fn load_scenarios_from(dir: &Path) -> Vec<Scenario> {
     paths
         .iter()
         .map(|p| {
-            let text = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()));
+            let text =
+                std::fs::read_to_string(p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()));
             Scenario::from_json(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
         })
         .collect()
@@ -220,8 +221,13 @@ impl Scenario {
         };
         if let Some(l) = &exchange.line_of {
             let path = fixture_dir.join(&l.file);
-            let now = line_of(&path, &l.needle)
-                .unwrap_or_else(|| panic!("{:?} is not on exactly one line of {}", l.needle, path.display()));
+            let now = line_of(&path, &l.needle).unwrap_or_else(|| {
+                panic!(
+                    "{:?} is not on exactly one line of {}",
+                    l.needle,
+                    path.display()
+                )
+            });
             if now != l.line {
                 request = relocate(&request, &l.file, l.line, now);
             }
@@ -237,20 +243,39 @@ impl Exchange {
         let line_of = match v.get("line_of") {
             None | Some(Value::Null) => None,
             Some(l) => Some(LineOf {
-                needle: l.get("needle").and_then(Value::as_str).ok_or("line_of without needle")?.to_owned(),
-                file: l.get("file").and_then(Value::as_str).ok_or("line_of without file")?.to_owned(),
-                line: l.get("line").and_then(Value::as_u64).ok_or("line_of without line")?,
+                needle: l
+                    .get("needle")
+                    .and_then(Value::as_str)
+                    .ok_or("line_of without needle")?
+                    .to_owned(),
+                file: l
+                    .get("file")
+                    .and_then(Value::as_str)
+                    .ok_or("line_of without file")?
+                    .to_owned(),
+                line: l
+                    .get("line")
+                    .and_then(Value::as_u64)
+                    .ok_or("line_of without line")?,
             }),
         };
         let fill = v
             .get("fill")
             .and_then(Value::as_object)
-            .map(|m| m.iter().map(|(k, p)| (k.clone(), p.as_str().unwrap_or("").to_owned())).collect())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, p)| (k.clone(), p.as_str().unwrap_or("").to_owned()))
+                    .collect()
+            })
             .unwrap_or_default();
         Ok(Exchange {
             request,
             response,
-            conn: v.get("conn").and_then(Value::as_str).unwrap_or("A").to_owned(),
+            conn: v
+                .get("conn")
+                .and_then(Value::as_str)
+                .unwrap_or("A")
+                .to_owned(),
             is_async: v.get("async").and_then(Value::as_bool).unwrap_or(false),
             line_of,
             fill,
@@ -260,7 +285,11 @@ impl Exchange {
     /// The request's method without the `RPCServer.` prefix (`""` for a
     /// request without one).
     pub fn method(&self) -> &str {
-        let m = self.request.get("method").and_then(Value::as_str).unwrap_or("");
+        let m = self
+            .request
+            .get("method")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         m.strip_prefix("RPCServer.").unwrap_or(m)
     }
 
@@ -280,7 +309,12 @@ impl Exchange {
                     }
                 }
             }
-            if let (true, Some(params)) = (found, request.pointer_mut("/params/0").and_then(Value::as_object_mut)) {
+            if let (true, Some(params)) = (
+                found,
+                request
+                    .pointer_mut("/params/0")
+                    .and_then(Value::as_object_mut),
+            ) {
                 params.insert(key.clone(), v.clone());
             }
         }
@@ -290,7 +324,11 @@ impl Exchange {
 /// The 1-based line of the only line of `file` that contains `needle`.
 pub fn line_of(file: &Path, needle: &str) -> Option<u64> {
     let text = std::fs::read_to_string(file).ok()?;
-    let mut hits = text.lines().enumerate().filter(|(_, l)| l.contains(needle)).map(|(i, _)| i as u64 + 1);
+    let mut hits = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains(needle))
+        .map(|(i, _)| i as u64 + 1);
     let first = hits.next()?;
     hits.next().is_none().then_some(first)
 }
@@ -300,10 +338,14 @@ pub fn line_of(file: &Path, needle: &str) -> Option<u64> {
 fn relocate(request: &Value, file: &str, old: u64, new: u64) -> Value {
     fn walk(v: &Value, key: Option<&str>, file: &str, old: u64, new: u64) -> Value {
         match v {
-            Value::Object(m) => {
-                Value::Object(m.iter().map(|(k, x)| (k.clone(), walk(x, Some(k), file, old, new))).collect())
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .map(|(k, x)| (k.clone(), walk(x, Some(k), file, old, new)))
+                    .collect(),
+            ),
+            Value::Array(a) => {
+                Value::Array(a.iter().map(|x| walk(x, None, file, old, new)).collect())
             }
-            Value::Array(a) => Value::Array(a.iter().map(|x| walk(x, None, file, old, new)).collect()),
             Value::Number(n) if key == Some("line") && n.as_u64() == Some(old) => Value::from(new),
             Value::String(s) => Value::String(replace_line(s, file, old, new)),
             _ => v.clone(),
@@ -333,7 +375,11 @@ fn replace_line(s: &str, file: &str, old: u64, new: u64) -> String {
 
 fn map_strings(v: &Value, f: &dyn Fn(&str) -> String) -> Value {
     match v {
-        Value::Object(m) => Value::Object(m.iter().map(|(k, x)| (k.clone(), map_strings(x, f))).collect()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, x)| (k.clone(), map_strings(x, f)))
+                .collect(),
+        ),
         Value::Array(a) => Value::Array(a.iter().map(|x| map_strings(x, f)).collect()),
         Value::String(s) => Value::String(f(s)),
         _ => v.clone(),
@@ -441,7 +487,10 @@ fn norm_object(m: &Map<String, Value>) -> Value {
 /// A breakpoint on several addresses with `addrs` sorted, `addrpid` along,
 /// and `addr` the lowest (when it was one of them); `None` for anything else.
 fn sort_breakpoint_addrs(m: &Map<String, Value>) -> Option<Map<String, Value>> {
-    let (Some(Value::Array(addrs)), Some(Value::Array(pids))) = (m.get("addrs"), m.get("addrpid")) else { return None };
+    let (Some(Value::Array(addrs)), Some(Value::Array(pids))) = (m.get("addrs"), m.get("addrpid"))
+    else {
+        return None;
+    };
     if addrs.len() < 2 || addrs.len() != pids.len() {
         return None;
     }
@@ -467,14 +516,20 @@ fn norm_array(a: &[Value], key: Option<&str>) -> Value {
             let mut kept: Vec<Value> = Vec::new();
             for t in a {
                 let is_idle = t.as_str() == Some("$IDLE_THREADS")
-                    || (t.get("goroutineID").and_then(Value::as_i64) == Some(0) && t.get("breakPoint").is_none());
+                    || (t.get("goroutineID").and_then(Value::as_i64) == Some(0)
+                        && t.get("breakPoint").is_none());
                 if is_idle {
                     idle = true;
                 } else {
                     kept.push(norm(t, None));
                 }
             }
-            kept.sort_by_cached_key(|t| (t.get("goroutineID").and_then(Value::as_i64).unwrap_or(0), t.to_string()));
+            kept.sort_by_cached_key(|t| {
+                (
+                    t.get("goroutineID").and_then(Value::as_i64).unwrap_or(0),
+                    t.to_string(),
+                )
+            });
             if idle {
                 kept.push(Value::String("$IDLE_THREADS".into()));
             }
@@ -609,7 +664,13 @@ fn show(v: &Value) -> String {
 }
 
 fn diff_at(path: &mut String, expected: &Value, actual: &Value, out: &mut Vec<String>) {
-    let here = |path: &str| if path.is_empty() { ".".to_owned() } else { path.to_owned() };
+    let here = |path: &str| {
+        if path.is_empty() {
+            ".".to_owned()
+        } else {
+            path.to_owned()
+        }
+    };
     match (expected, actual) {
         (Value::Object(e), Value::Object(a)) => {
             for (k, ev) in e {
@@ -630,7 +691,12 @@ fn diff_at(path: &mut String, expected: &Value, actual: &Value, out: &mut Vec<St
         }
         (Value::Array(e), Value::Array(a)) => {
             if e.len() != a.len() {
-                out.push(format!("{}: expected {} elements, got {}", here(path), e.len(), a.len()));
+                out.push(format!(
+                    "{}: expected {} elements, got {}",
+                    here(path),
+                    e.len(),
+                    a.len()
+                ));
             }
             for i in 0..e.len().max(a.len()) {
                 let len = path.len();
@@ -644,9 +710,12 @@ fn diff_at(path: &mut String, expected: &Value, actual: &Value, out: &mut Vec<St
                 path.truncate(len);
             }
         }
-        _ if expected != actual => {
-            out.push(format!("{}: expected {}, got {}", here(path), show(expected), show(actual)))
-        }
+        _ if expected != actual => out.push(format!(
+            "{}: expected {}, got {}",
+            here(path),
+            show(expected),
+            show(actual)
+        )),
         _ => {}
     }
 }
@@ -666,12 +735,16 @@ mod tests {
     const LIST_BREAKPOINTS_2: &str = r#"{"id":24,"result":{"Breakpoints":[{"id":-1,"name":"unrecovered-panic","addr":4519364,"addrs":[4519364],"addrpid":[12784],"file":"/usr/local/go/src/runtime/panic.go","line":1456,"functionName":"runtime.fatalpanic","ExprString":"","Cond":"","HitCond":"","HitCondPerG":false,"continue":false,"traceReturn":false,"goroutine":false,"stacktrace":0,"variables":["runtime.curg._panic.arg"],"LoadArgs":null,"LoadLocals":null,"WatchExpr":"","WatchType":0,"hitCount":{},"totalHitCount":0,"disabled":false,"RootFuncName":"","TraceFollowCalls":0},{"id":-2,"name":"runtime-fatal-throw","addr":4737732,"addrs":[4737732,4517828,4620238],"addrpid":[12784,12784,12784],"file":"<multiple locations>","line":0,"functionName":"(multiple functions)","ExprString":"","Cond":"","HitCond":"","HitCondPerG":false,"continue":false,"traceReturn":false,"goroutine":false,"stacktrace":0,"LoadArgs":null,"LoadLocals":null,"WatchExpr":"","WatchType":0,"hitCount":{},"totalHitCount":0,"disabled":false,"RootFuncName":"","TraceFollowCalls":0},{"id":2,"name":"","addr":4979327,"addrs":[4979327],"addrpid":[12784],"file":"/work/main/tests/fixtures/hello/main.go","line":66,"functionName":"main.main","ExprString":"","Cond":"c.Total > 0","HitCond":"","HitCondPerG":false,"continue":false,"traceReturn":false,"goroutine":false,"stacktrace":0,"LoadArgs":null,"LoadLocals":null,"WatchExpr":"","WatchType":0,"hitCount":{},"totalHitCount":0,"disabled":false,"RootFuncName":"","TraceFollowCalls":0},{"id":3,"name":"","addr":4978634,"addrs":[4978634],"addrpid":[12784],"file":"/work/main/tests/fixtures/hello/main.go","line":43,"functionName":"main.sumSquares","ExprString":"","Cond":"","HitCond":"","HitCondPerG":false,"continue":false,"traceReturn":false,"goroutine":false,"stacktrace":0,"LoadArgs":null,"LoadLocals":null,"WatchExpr":"","WatchType":0,"hitCount":{},"totalHitCount":0,"disabled":false,"RootFuncName":"","TraceFollowCalls":0},{"id":6,"name":"","addr":0,"addrs":null,"addrpid":null,"file":"","line":0,"ExprString":"main.nosuchfn","Cond":"","HitCond":"","HitCondPerG":false,"continue":false,"traceReturn":false,"goroutine":false,"stacktrace":0,"LoadArgs":null,"LoadLocals":null,"WatchExpr":"","WatchType":0,"hitCount":{},"totalHitCount":0,"disabled":false,"RootFuncName":"","TraceFollowCalls":0}]},"error":null}"#;
     const GET_VERSION_1: &str = r#"{"id":6,"result":{"DelveVersion":"Version: 1.27.2\nBuild: $Id: 360e7b2181d3da54115aaee4f569954bca95cfe3 $","APIVersion":2,"Backend":"native","TargetGoVersion":"Go cmd/compile go1.26.8","MinSupportedVersionOfGo":"1.25.0","MaxSupportedVersionOfGo":"1.27.0"},"error":null}"#;
     const GET_VERSION_2: &str = r#"{"id":6,"result":{"DelveVersion":"Version: 1.27.2\nBuild: $Id: 360e7b2181d3da54115aaee4f569954bca95cfe3 $","APIVersion":2,"Backend":"native","TargetGoVersion":"Go cmd/compile go1.26.8","MinSupportedVersionOfGo":"1.25.0","MaxSupportedVersionOfGo":"1.27.0"},"error":null}"#;
-    const LAST_MODIFIED_1: &str = r#"{"id":8,"result":{"Time":"2026-11-26T10:26:56.743699242Z"},"error":null}"#;
-    const LAST_MODIFIED_2: &str = r#"{"id":8,"result":{"Time":"2026-11-26T10:26:59.551699344Z"},"error":null}"#;
+    const LAST_MODIFIED_1: &str =
+        r#"{"id":8,"result":{"Time":"2026-11-26T10:26:56.743699242Z"},"error":null}"#;
+    const LAST_MODIFIED_2: &str =
+        r#"{"id":8,"result":{"Time":"2026-11-26T10:26:59.551699344Z"},"error":null}"#;
     const LIST_TARGETS_1: &str = r#"{"id":12,"result":{"Targets":[{"Pid":12549,"CmdLine":"/tmp/ferret-proto-voj6z72i/hello","CurrentThread":{"id":12549,"pc":4766240,"file":"/usr/local/go/src/runtime/rt0_linux_amd64.s","line":8,"function":{"name":"_rt0_amd64_linux","value":4766240,"type":0,"goType":0,"optimized":true},"goroutineID":0,"ReturnValues":null,"CallReturn":false}}]},"error":null}"#;
     const LIST_TARGETS_2: &str = r#"{"id":12,"result":{"Targets":[{"Pid":12764,"CmdLine":"/tmp/ferret-proto-e6iwwepb/hello","CurrentThread":{"id":12764,"pc":4766240,"file":"/usr/local/go/src/runtime/rt0_linux_amd64.s","line":8,"function":{"name":"_rt0_amd64_linux","value":4766240,"type":0,"goType":0,"optimized":true},"goroutineID":0,"ReturnValues":null,"CallReturn":false}}]},"error":null}"#;
-    const STATE_AFTER_EXIT_1: &str = r#"{"id":20,"result":null,"error":"Process 12586 has exited with status 0"}"#;
-    const STATE_AFTER_EXIT_2: &str = r#"{"id":20,"result":null,"error":"Process 12800 has exited with status 0"}"#;
+    const STATE_AFTER_EXIT_1: &str =
+        r#"{"id":20,"result":null,"error":"Process 12586 has exited with status 0"}"#;
+    const STATE_AFTER_EXIT_2: &str =
+        r#"{"id":20,"result":null,"error":"Process 12800 has exited with status 0"}"#;
     const PROCESS_PID_AFTER_EXIT_1: &str = r#"{"id":21,"result":{"Pid":12586},"error":null}"#;
     const PROCESS_PID_AFTER_EXIT_2: &str = r#"{"id":21,"result":{"Pid":12800},"error":null}"#;
 
@@ -718,7 +791,10 @@ mod tests {
         assert_eq!(t["pc"], 4979337);
         assert_eq!(t["file"], "$FIXTURE/main.go");
         assert_eq!(t["line"], 67);
-        assert_eq!(t["function"], json!({"name":"main.main","value":4979200,"type":0,"goType":0,"optimized":false}));
+        assert_eq!(
+            t["function"],
+            json!({"name":"main.main","value":4979200,"type":0,"goType":0,"optimized":false})
+        );
         assert_eq!(st["currentGoroutine"]["threadID"], "$TID");
         assert_eq!(st["currentGoroutine"]["waitReason"], 19);
         // g1's thread, then the idle ones (three futex/usleep threads) as one marker.
@@ -785,13 +861,19 @@ mod tests {
         assert_eq!(v["result"]["TargetGoVersion"], "$GO_VERSION");
         assert_eq!(v["result"]["APIVersion"], 2);
         assert_eq!(v["result"]["MaxSupportedVersionOfGo"], "1.27.0");
-        assert_eq!(normalize(&parse(LAST_MODIFIED_1))["result"]["Time"], "$TIME");
+        assert_eq!(
+            normalize(&parse(LAST_MODIFIED_1))["result"]["Time"],
+            "$TIME"
+        );
         let t = normalize(&parse(LIST_TARGETS_1));
         let target = &t["result"]["Targets"][0];
         assert_eq!(target["Pid"], "$PID");
         assert_eq!(target["CmdLine"], "$BIN");
         assert_eq!(target["CurrentThread"]["id"], "$TID");
-        assert_eq!(target["CurrentThread"]["file"], "$GOROOT/src/runtime/rt0_linux_amd64.s");
+        assert_eq!(
+            target["CurrentThread"]["file"],
+            "$GOROOT/src/runtime/rt0_linux_amd64.s"
+        );
         assert_eq!(target["CurrentThread"]["pc"], 4766240);
         let b = normalize(
             &json!({"id": 1, "result": {"BuildID": "dbcb6c2dcad24496cfe2c3e715b33f6a6fd127e5"}, "error": null}),
@@ -803,9 +885,14 @@ mod tests {
     fn exited_process() {
         let n = normalize(&parse(STATE_AFTER_EXIT_1));
         assert_eq!(n["error"], "Process $PID has exited with status 0");
-        assert_eq!(normalize(&parse(PROCESS_PID_AFTER_EXIT_1))["result"]["Pid"], "$PID");
         assert_eq!(
-            normalize(&json!("Process 12 has exited with status 3; Process x has exited")),
+            normalize(&parse(PROCESS_PID_AFTER_EXIT_1))["result"]["Pid"],
+            "$PID"
+        );
+        assert_eq!(
+            normalize(&json!(
+                "Process 12 has exited with status 3; Process x has exited"
+            )),
             json!("Process $PID has exited with status 3; Process x has exited")
         );
     }
@@ -853,7 +940,10 @@ mod tests {
             assert_eq!(normalize(&json!(input)), json!(want), "{input}");
         }
         let cmd = json!({"TargetCommandLine": "/tmp/ferret-proto-x/hello a /tmp/tests/fixtures/hello/b.txt"});
-        assert_eq!(normalize(&cmd)["TargetCommandLine"], "$BIN a $FIXTURE/b.txt");
+        assert_eq!(
+            normalize(&cmd)["TargetCommandLine"],
+            "$BIN a $FIXTURE/b.txt"
+        );
     }
 
     #[test]
@@ -899,12 +989,31 @@ mod tests {
     fn recorded_scenarios_are_well_formed() {
         let scenarios = load_scenarios();
         let names: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
-        for want in ["breakpoints", "connect", "errors", "events", "restart", "run_control"] {
-            assert!(names.contains(&want), "proto-fixtures/{want}.json is missing");
+        for want in [
+            "breakpoints",
+            "connect",
+            "errors",
+            "events",
+            "restart",
+            "run_control",
+        ] {
+            assert!(
+                names.contains(&want),
+                "proto-fixtures/{want}.json is missing"
+            );
         }
         for s in &scenarios {
-            assert!(!s.exchanges.is_empty() && !s.fixture_dir.is_empty() && !s.go_version.is_empty(), "{}", s.name);
-            assert_eq!(s.exchanges.last().unwrap().method(), "Detach", "{} ends with Detach", s.name);
+            assert!(
+                !s.exchanges.is_empty() && !s.fixture_dir.is_empty() && !s.go_version.is_empty(),
+                "{}",
+                s.name
+            );
+            assert_eq!(
+                s.exchanges.last().unwrap().method(),
+                "Detach",
+                "{} ends with Detach",
+                s.name
+            );
             for (i, x) in s.exchanges.iter().enumerate() {
                 assert_eq!(x.response["id"], x.request["id"], "{} #{i}", s.name);
                 let keys: Vec<&String> = x.response.as_object().unwrap().keys().collect();
@@ -912,7 +1021,11 @@ mod tests {
                 let n = normalize(&x.response);
                 assert_eq!(normalize(&n), n, "{} #{i}: normalize is idempotent", s.name);
                 let text = n.to_string();
-                assert!(!text.contains(&s.fixture_dir) && !text.contains("/tmp/"), "{} #{i}: {text}", s.name);
+                assert!(
+                    !text.contains(&s.fixture_dir) && !text.contains("/tmp/"),
+                    "{} #{i}: {text}",
+                    s.name
+                );
             }
         }
     }
@@ -935,7 +1048,8 @@ mod tests {
                 let new = format!("{}:{}", l.file, l.line + 1);
                 assert!(!text.contains(&format!("{old}\"")), "{text}");
                 assert!(
-                    text.contains(&format!("{new}\"")) || r["params"][0]["Breakpoint"]["line"] == l.line + 1,
+                    text.contains(&format!("{new}\""))
+                        || r["params"][0]["Breakpoint"]["line"] == l.line + 1,
                     "{text}"
                 );
                 moved += 1;
@@ -952,7 +1066,11 @@ mod tests {
     fn fill_takes_the_current_thread() {
         let scenarios = load_scenarios();
         let s = scenarios.iter().find(|s| s.name == "run_control").unwrap();
-        let x = s.exchanges.iter().find(|x| x.method() == "GetThread").unwrap();
+        let x = s
+            .exchanges
+            .iter()
+            .find(|x| x.method() == "GetThread")
+            .unwrap();
         assert_eq!(x.fill, [("Id".to_owned(), "currentThread.id".to_owned())]);
         let mut r = x.request.clone();
         x.fill_from_state(&mut r, &json!({"currentThread": {"id": 4242}}));
@@ -964,7 +1082,9 @@ mod tests {
     /// must normalize to the same value as in `proto-fixtures/`.
     #[test]
     fn rerecordings_normalize_equal() {
-        let Some(dirs) = std::env::var_os("FERRET_PROTO_COMPARE") else { return };
+        let Some(dirs) = std::env::var_os("FERRET_PROTO_COMPARE") else {
+            return;
+        };
         let base = load_scenarios();
         for dir in std::env::split_paths(&dirs) {
             let other = load_scenarios_from(&dir);
@@ -987,7 +1107,12 @@ mod tests {
                     }
                 }
             }
-            assert!(problems.is_empty(), "{}:\n{}", dir.display(), problems.join("\n"));
+            assert!(
+                problems.is_empty(),
+                "{}:\n{}",
+                dir.display(),
+                problems.join("\n")
+            );
         }
     }
 }

@@ -10,7 +10,11 @@ use serde_json::{json, Value};
 /// One connection to a JSON-RPC server.
 pub struct RpcClient {
     stream: TcpStream,
-    responses: serde_json::StreamDeserializer<'static, serde_json::de::IoRead<BufReader<TcpStream>>, Value>,
+    responses: serde_json::StreamDeserializer<
+        'static,
+        serde_json::de::IoRead<BufReader<TcpStream>>,
+        Value,
+    >,
     next_id: u64,
 }
 
@@ -21,7 +25,11 @@ impl RpcClient {
         stream.set_read_timeout(Some(Duration::from_secs(60)))?;
         let reader = BufReader::new(stream.try_clone()?);
         let responses = serde_json::Deserializer::from_reader(reader).into_iter::<Value>();
-        Ok(RpcClient { stream, responses, next_id: 0 })
+        Ok(RpcClient {
+            stream,
+            responses,
+            next_id: 0,
+        })
     }
 
     /// Calls `RPCServer.<method>` with one parameter object; returns the
@@ -29,7 +37,9 @@ impl RpcClient {
     pub fn call(&mut self, method: &str, params: Value) -> Result<Value, String> {
         self.next_id += 1;
         let request = json!({"method": format!("RPCServer.{method}"), "params": [params], "id": self.next_id});
-        let response = self.request(&request).ok_or("the server closed the connection")?;
+        let response = self
+            .request(&request)
+            .ok_or("the server closed the connection")?;
         match response.get("error") {
             Some(Value::String(message)) => Err(message.clone()),
             _ => Ok(response["result"].clone()),

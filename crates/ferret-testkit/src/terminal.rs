@@ -118,7 +118,10 @@ impl Transcript {
 
     /// The output of the first block whose command is `command`.
     pub fn output_of(&self, command: &str) -> Option<&str> {
-        self.blocks.iter().find(|(c, _)| c == command).map(|(_, o)| o.as_str())
+        self.blocks
+            .iter()
+            .find(|(c, _)| c == command)
+            .map(|(_, o)| o.as_str())
     }
 }
 
@@ -131,7 +134,11 @@ impl Transcript {
 pub fn run_dlv_connect(addr: &str, commands: &[&str], timeout: Duration) -> Transcript {
     let deadline = Instant::now() + timeout;
     let dlv = Delve::path();
-    assert!(dlv.exists(), "dlv is not installed at {}: run scripts/install-tools", dlv.display());
+    assert!(
+        dlv.exists(),
+        "dlv is not installed at {}: run scripts/install-tools",
+        dlv.display()
+    );
     let home = PrivateDir::new("connect");
     write_dlv_config(home.path());
     let mut child = Command::new("sh")
@@ -149,8 +156,16 @@ pub fn run_dlv_connect(addr: &str, commands: &[&str], timeout: Duration) -> Tran
         .unwrap_or_else(|e| panic!("cannot start {} connect: {e}", dlv.display()));
     let output = Output::spawn_reader(child.stdout.take().expect("dlv connect stdout"));
     let stdin = child.stdin.take();
-    let mut session =
-        Session { child, stdin, output, cursor: 0, deadline, timeout, timed_out: false, notes: Vec::new() };
+    let mut session = Session {
+        child,
+        stdin,
+        output,
+        cursor: 0,
+        deadline,
+        timeout,
+        timed_out: false,
+        notes: Vec::new(),
+    };
 
     let mut blocks = Vec::new();
     let (text, mut end) = session.collect(CONNECT);
@@ -172,7 +187,11 @@ pub fn run_dlv_connect(addr: &str, commands: &[&str], timeout: Duration) -> Tran
     }
     let status = session.finish();
     if sent < commands.len() {
-        let unsent = commands[sent..].iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ");
+        let unsent = commands[sent..]
+            .iter()
+            .map(|c| format!("`{c}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let note = if end == End::TimedOut {
             format!("[ferret-testkit: not sent after the time-out: {unsent}]\n")
         } else {
@@ -194,7 +213,12 @@ pub fn run_dlv_connect(addr: &str, commands: &[&str], timeout: Duration) -> Tran
         }
         raw.push_str(note);
     }
-    Transcript { raw, blocks, timed_out: session.timed_out, status }
+    Transcript {
+        raw,
+        blocks,
+        timed_out: session.timed_out,
+        status,
+    }
 }
 
 /// How a block of output ended.
@@ -216,7 +240,10 @@ struct Output {
 
 impl Output {
     fn spawn_reader(mut pipe: impl Read + Send + 'static) -> Arc<Output> {
-        let output = Arc::new(Output { state: Mutex::new((Vec::new(), false)), grew: Condvar::new() });
+        let output = Arc::new(Output {
+            state: Mutex::new((Vec::new(), false)),
+            grew: Condvar::new(),
+        });
         let writer = Arc::clone(&output);
         std::thread::spawn(move || {
             let mut chunk = [0u8; 8192];
@@ -270,7 +297,9 @@ impl Session {
     fn send(&mut self, line: &str) {
         if let Some(stdin) = &mut self.stdin {
             // A failed write means the client is gone; `collect` will see it.
-            let _ = stdin.write_all(format!("{line}\n").as_bytes()).and_then(|()| stdin.flush());
+            let _ = stdin
+                .write_all(format!("{line}\n").as_bytes())
+                .and_then(|()| stdin.flush());
         }
     }
 
@@ -362,7 +391,9 @@ impl Session {
             // Something the client started may keep the pipe open after it
             // exits: give the reader a moment, then stop waiting for EOF.
             match exited_at {
-                Some(at) if now.duration_since(at) > Duration::from_millis(500) => return Event::Exited,
+                Some(at) if now.duration_since(at) > Duration::from_millis(500) => {
+                    return Event::Exited
+                }
                 Some(_) => {}
                 None => {
                     if matches!(self.child.try_wait(), Ok(Some(_))) {
@@ -371,7 +402,11 @@ impl Session {
                 }
             }
             let pause = (self.deadline - now).min(Duration::from_millis(50));
-            state = output.grew.wait_timeout(state, pause).unwrap_or_else(|e| e.into_inner()).0;
+            state = output
+                .grew
+                .wait_timeout(state, pause)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
     }
 
@@ -382,7 +417,9 @@ impl Session {
                 // Let the reader catch the last bytes.
                 let output = Arc::clone(&self.output);
                 let state = output.state.lock().unwrap_or_else(|e| e.into_inner());
-                let _ = output.grew.wait_timeout_while(state, Duration::from_millis(500), |s| !s.1);
+                let _ = output
+                    .grew
+                    .wait_timeout_while(state, Duration::from_millis(500), |s| !s.1);
                 return Event::Exited;
             }
             if Instant::now() >= self.deadline {
@@ -420,7 +457,9 @@ impl Session {
 
 /// Whether `text` ends with a yes/no question such as `... [Y/n] `.
 fn ends_with_question(text: &[u8]) -> bool {
-    [b"[Y/n] ", b"[y/N] ", b"[y/n] "].iter().any(|q| text.ends_with(&q[..]))
+    [b"[Y/n] ", b"[y/N] ", b"[y/n] "]
+        .iter()
+        .any(|q| text.ends_with(&q[..]))
 }
 
 /// A private directory under the system's temporary directory, removed on
@@ -431,9 +470,13 @@ impl PrivateDir {
     fn new(purpose: &str) -> PrivateDir {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("ferret-testkit-dlv-{purpose}-{}-{n}", std::process::id()));
+        let path = std::env::temp_dir().join(format!(
+            "ferret-testkit-dlv-{purpose}-{}-{n}",
+            std::process::id()
+        ));
         let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
+        std::fs::create_dir_all(&path)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
         PrivateDir(path)
     }
 
@@ -458,13 +501,22 @@ fn write_dlv_config(home: &Path) {
             return;
         }
         let dir = path.parent().expect("config file has a parent");
-        std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+        std::fs::create_dir_all(dir)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
         // Write aside and rename, as several processes may share `home`.
-        let staging = dir.join(format!(".{}.{}", std::process::id(), path.file_name().unwrap().to_string_lossy()));
-        std::fs::write(&staging, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", staging.display()));
+        let staging = dir.join(format!(
+            ".{}.{}",
+            std::process::id(),
+            path.file_name().unwrap().to_string_lossy()
+        ));
+        std::fs::write(&staging, text)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", staging.display()));
         let _ = std::fs::rename(&staging, &path);
     };
-    write("dlv/config.yml", "# Written by ferret-testkit: dlv's defaults.\n");
+    write(
+        "dlv/config.yml",
+        "# Written by ferret-testkit: dlv's defaults.\n",
+    );
     write("go/telemetry/mode", "off\n");
 }
 
@@ -500,13 +552,22 @@ pub fn start_dlv_attach(pid: u32) -> (Child, String) {
 }
 
 /// The flags that make dlv a headless server for any number of clients.
-const HEADLESS_FLAGS: [&str; 4] = ["--headless", "--listen=127.0.0.1:0", "--api-version=2", "--accept-multiclient"];
+const HEADLESS_FLAGS: [&str; 4] = [
+    "--headless",
+    "--listen=127.0.0.1:0",
+    "--api-version=2",
+    "--accept-multiclient",
+];
 
 /// Runs dlv with `dlv_args` (a headless server) and returns it with the
 /// address it listens at; its later output is read and dropped.
 fn start_dlv_server(dlv_args: &[OsString]) -> (Child, String) {
     let dlv = Delve::path();
-    assert!(dlv.exists(), "dlv is not installed at {}: run scripts/install-tools", dlv.display());
+    assert!(
+        dlv.exists(),
+        "dlv is not installed at {}: run scripts/install-tools",
+        dlv.display()
+    );
     let home = crate::target_dir().join("ferret-testkit/dlv-config");
     write_dlv_config(&home);
     let mut child = Command::new("sh")
@@ -571,13 +632,20 @@ pub fn basic_session(fixture_main_go: &Path) -> Vec<String> {
     let source = std::fs::read_to_string(fixture_main_go)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", fixture_main_go.display()));
     let lines: Vec<&str> = source.lines().collect();
-    let functions: Vec<&str> = lines.iter().filter_map(|l| declared_function(l)).filter(|n| *n != "main").collect();
+    let functions: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| declared_function(l))
+        .filter(|n| *n != "main")
+        .collect();
     let main_index = lines
         .iter()
         .position(|l| l.starts_with("func main()"))
         .unwrap_or_else(|| panic!("{} has no func main()", fixture_main_go.display()));
     let main_line = main_index + 1;
-    let basename = fixture_main_go.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let basename = fixture_main_go
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut stops = vec![main_line];
     for (index, line) in lines.iter().enumerate().skip(main_index + 1) {
         if *line == "}" {
@@ -590,22 +658,35 @@ pub fn basic_session(fixture_main_go: &Path) -> Vec<String> {
         let deferred = text.starts_with("go ") || text.starts_with("defer ");
         if !deferred && stops.len() >= 3 && calls_any(text, &functions) {
             let stop = stops[stops.len() - 3];
-            let brk = if stop == main_line { "break main.main".to_owned() } else { format!("break {basename}:{stop}") };
+            let brk = if stop == main_line {
+                "break main.main".to_owned()
+            } else {
+                format!("break {basename}:{stop}")
+            };
             let mut session = vec![brk];
             session.extend(BASIC_SESSION[1..].iter().map(|c| (*c).to_owned()));
             return session;
         }
         stops.push(index + 1);
     }
-    panic!("no line of main in {} calls a function of that file three lines in", fixture_main_go.display())
+    panic!(
+        "no line of main in {} calls a function of that file three lines in",
+        fixture_main_go.display()
+    )
 }
 
 /// The name declared by a `func` line (`func name(`, `func (r T) Name(`,
 /// `func Name[T any](`).
 fn declared_function(line: &str) -> Option<&str> {
     let rest = line.strip_prefix("func ")?;
-    let rest = if rest.starts_with('(') { rest[rest.find(')')? + 1..].trim_start() } else { rest };
-    let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
+    let rest = if rest.starts_with('(') {
+        rest[rest.find(')')? + 1..].trim_start()
+    } else {
+        rest
+    };
+    let end = rest
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
     (end > 0).then(|| &rest[..end])
 }
 
@@ -706,7 +787,8 @@ fn replace_path(text: &str, path: &str, token: &str) -> String {
     let mut rest = text;
     while let Some(at) = rest.find(path) {
         let after = rest[at + path.len()..].chars().next();
-        let whole = !after.is_some_and(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '@' | '+'));
+        let whole =
+            !after.is_some_and(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '@' | '+'));
         out.push_str(&rest[..at]);
         out.push_str(if whole { token } else { path });
         rest = &rest[at + path.len()..];
@@ -717,7 +799,10 @@ fn replace_path(text: &str, path: &str, token: &str) -> String {
 
 /// A line of a source listing: `=>  64:\t...` or `    65:\t...`.
 fn is_source_listing(line: &str) -> bool {
-    let rest = line.strip_prefix("=>").unwrap_or(line).trim_start_matches(' ');
+    let rest = line
+        .strip_prefix("=>")
+        .unwrap_or(line)
+        .trim_start_matches(' ');
     let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
     digits > 0 && rest[digits..].starts_with(":\t")
 }
@@ -725,7 +810,11 @@ fn is_source_listing(line: &str) -> bool {
 fn normalize_line(line: &str) -> String {
     if let Some(at) = line.find("Build: $Id: ") {
         if let Some(end) = line[at + 12..].find('$') {
-            return format!("{}Build: <build>{}", &line[..at], &line[at + 12 + end + 1..]);
+            return format!(
+                "{}Build: <build>{}",
+                &line[..at],
+                &line[at + 12 + end + 1..]
+            );
         }
     }
     let chars: Vec<char> = line.chars().collect();
@@ -760,7 +849,10 @@ fn replace_at(chars: &[char], i: usize, before: &str) -> Option<(usize, String)>
     };
     // Hex numbers: addresses when at least 0x10000.
     if rest.len() > 2 && rest[0] == '0' && (rest[1] == 'x' || rest[1] == 'X') {
-        let end = 2 + rest[2..].iter().take_while(|c| c.is_ascii_hexdigit()).count();
+        let end = 2 + rest[2..]
+            .iter()
+            .take_while(|c| c.is_ascii_hexdigit())
+            .count();
         if end > 2 && word_end(end) == end {
             let digits: String = rest[2..end].iter().collect();
             let significant = digits.trim_start_matches('0');
@@ -778,29 +870,46 @@ fn replace_at(chars: &[char], i: usize, before: &str) -> Option<(usize, String)>
     // Identifiers of processes and threads.
     let lower = before.to_ascii_lowercase();
     if word_end(number) == number {
-        for (context, token) in
-            [("process ", "<pid>"), ("pid ", "<pid>"), ("pid: ", "<pid>"), ("pid=", "<pid>"), ("thread ", "<tid>")]
-        {
+        for (context, token) in [
+            ("process ", "<pid>"),
+            ("pid ", "<pid>"),
+            ("pid: ", "<pid>"),
+            ("pid=", "<pid>"),
+            ("thread ", "<tid>"),
+        ] {
             if lower.ends_with(context) {
                 let start = before.len() - context.len();
-                if start == 0 || !before[..start].chars().next_back().is_some_and(is_ident_char) {
+                if start == 0
+                    || !before[..start]
+                        .chars()
+                        .next_back()
+                        .is_some_and(is_ident_char)
+                {
                     return Some((number, token.to_owned()));
                 }
             }
         }
         if before.ends_with("Version: ") {
-            let end = rest.iter().position(|c| c.is_whitespace()).unwrap_or(rest.len());
+            let end = rest
+                .iter()
+                .position(|c| c.is_whitespace())
+                .unwrap_or(rest.len());
             return Some((end, "<version>".to_owned()));
         }
     }
     // RFC 3339 times: 2026-11-26T10:21:05.059686525Z.
     if number == 4 && rest.get(4) == Some(&'-') && rest.get(10) == Some(&'T') {
-        let end = rest.iter().position(|c| c.is_whitespace() || *c == '"' || *c == ')').unwrap_or(rest.len());
+        let end = rest
+            .iter()
+            .position(|c| c.is_whitespace() || *c == '"' || *c == ')')
+            .unwrap_or(rest.len());
         return Some((end, "<time>".to_owned()));
     }
     // `N minutes` (goroutine wait times).
     let tail: String = rest[number..].iter().take(8).collect();
-    if tail.starts_with(" minutes") || tail.starts_with(" minute") && word_end(number + 7) == number + 7 {
+    if tail.starts_with(" minutes")
+        || tail.starts_with(" minute") && word_end(number + 7) == number + 7
+    {
         return Some((number, "<n>".to_owned()));
     }
     // Go durations: 1.5s, 20ms, 1m2.5s, 3µs.
@@ -822,7 +931,13 @@ fn replace_at(chars: &[char], i: usize, before: &str) -> Option<(usize, String)>
         }
         let unit_len = ["ns", "us", "µs", "ms", "s", "m", "h"]
             .iter()
-            .find(|u| rest[j..].iter().take(u.chars().count()).copied().eq(u.chars()))
+            .find(|u| {
+                rest[j..]
+                    .iter()
+                    .take(u.chars().count())
+                    .copied()
+                    .eq(u.chars())
+            })
             .map(|u| u.chars().count());
         let Some(unit_len) = unit_len else { break };
         j += unit_len;
@@ -864,7 +979,10 @@ mod tests {
 
     #[test]
     fn basic_session_matches_the_constant_for_hello() {
-        assert_eq!(basic_session(&fixture_dir("hello").join("main.go")), BASIC_SESSION);
+        assert_eq!(
+            basic_session(&fixture_dir("hello").join("main.go")),
+            BASIC_SESSION
+        );
     }
 
     /// A server that accepts and never answers: the session ends at the
@@ -880,12 +998,21 @@ mod tests {
             }
         });
         let started = Instant::now();
-        let transcript = run_dlv_connect(&addr, &["break main.main", "exit"], Duration::from_secs(2));
-        assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+        let transcript =
+            run_dlv_connect(&addr, &["break main.main", "exit"], Duration::from_secs(2));
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "took {:?}",
+            started.elapsed()
+        );
         assert!(transcript.timed_out);
         assert_eq!(transcript.blocks.len(), 1, "{:?}", transcript.blocks);
-        assert!(transcript.raw.contains("[ferret-testkit: timed out after 2s waiting for the output of `<connect>`"));
-        assert!(transcript.raw.contains("[ferret-testkit: not sent after the time-out: `break main.main`, `exit`]"));
+        assert!(transcript
+            .raw
+            .contains("[ferret-testkit: timed out after 2s waiting for the output of `<connect>`"));
+        assert!(transcript
+            .raw
+            .contains("[ferret-testkit: not sent after the time-out: `break main.main`, `exit`]"));
         eprintln!("{}", transcript.render());
     }
 
@@ -893,7 +1020,11 @@ mod tests {
     /// reported as never sent.
     #[test]
     fn terminal_reports_a_refused_connection() {
-        let addr = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").to_string();
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("address")
+            .to_string();
         let transcript = run_dlv_connect(&addr, &["continue"], Duration::from_secs(30));
         assert!(!transcript.timed_out);
         assert!(!transcript.status.expect("status").success());
@@ -919,13 +1050,25 @@ mod tests {
         eprintln!("{}", first.render());
         let last = first.blocks.last().expect("blocks");
         assert_eq!(last.0, END_OF_INPUT);
-        assert_eq!(last.1, "exit\nWould you like to kill the headless instance? [Y/n] EOF\n");
+        assert_eq!(
+            last.1,
+            "exit\nWould you like to kill the headless instance? [Y/n] EOF\n"
+        );
         assert_eq!(first.status.and_then(|s| s.code()), Some(2));
-        assert!(matches!(server.try_wait(), Ok(None)), "the server exited after the first client left");
+        assert!(
+            matches!(server.try_wait(), Ok(None)),
+            "the server exited after the first client left"
+        );
         let second = run_dlv_connect(&addr, &["breakpoints", "exit"], Duration::from_secs(60));
         eprintln!("{}", second.render());
-        assert!(second.output_of("breakpoints").expect("breakpoints block").contains("Breakpoint 1 (enabled) at 0x"));
-        assert!(wait_or_kill(&mut server, Duration::from_secs(10)).is_some(), "exit answered y left the server up");
+        assert!(second
+            .output_of("breakpoints")
+            .expect("breakpoints block")
+            .contains("Breakpoint 1 (enabled) at 0x"));
+        assert!(
+            wait_or_kill(&mut server, Duration::from_secs(10)).is_some(),
+            "exit answered y left the server up"
+        );
     }
 
     /// The basic session against two fresh dlv servers gives the same
@@ -936,7 +1079,11 @@ mod tests {
         let exe = build_fixture("hello", &toolchain, &BuildOptions::debug());
         let fixture = fixture_dir("hello");
         let main_go = fixture.join("main.go");
-        let goroot = toolchain.command().args(["env", "GOROOT"]).output().expect("go env GOROOT");
+        let goroot = toolchain
+            .command()
+            .args(["env", "GOROOT"])
+            .output()
+            .expect("go env GOROOT");
         let goroot = PathBuf::from(String::from_utf8_lossy(&goroot.stdout).trim());
         let session = basic_session(&main_go);
         let session: Vec<&str> = session.iter().map(String::as_str).collect();
@@ -946,18 +1093,45 @@ mod tests {
             let (mut server, addr) = start_dlv_headless(&exe, &[]);
             let transcript = run_dlv_connect(&addr, &session, Duration::from_secs(60));
             let server_status = wait_or_kill(&mut server, Duration::from_secs(10));
-            assert!(!transcript.timed_out, "run {run} timed out:\n{}", transcript.raw);
-            assert!(server_status.is_some(), "run {run}: the dlv server was still up after `exit` answered y");
-            assert_eq!(transcript.blocks.len(), session.len() + 1, "run {run}:\n{}", transcript.raw);
+            assert!(
+                !transcript.timed_out,
+                "run {run} timed out:\n{}",
+                transcript.raw
+            );
+            assert!(
+                server_status.is_some(),
+                "run {run}: the dlv server was still up after `exit` answered y"
+            );
+            assert_eq!(
+                transcript.blocks.len(),
+                session.len() + 1,
+                "run {run}:\n{}",
+                transcript.raw
+            );
             normalized.push(transcript.normalized(&fixture, &goroot));
         }
-        eprintln!("normalized transcript of the basic session:\n{}", normalized[0]);
-        assert_eq!(normalized[0], normalized[1], "two runs differ after normalization");
+        eprintln!(
+            "normalized transcript of the basic session:\n{}",
+            normalized[0]
+        );
+        assert_eq!(
+            normalized[0], normalized[1],
+            "two runs differ after normalization"
+        );
 
         let source = std::fs::read_to_string(&main_go).expect("read main.go");
-        let line_of = |prefix: &str| source.lines().position(|l| l.trim_start().starts_with(prefix)).expect(prefix) + 1;
-        let (main_line, add_line, add4_line) =
-            (line_of("func main()"), line_of("func (c *Counter) Add"), line_of("c.Add(4)"));
+        let line_of = |prefix: &str| {
+            source
+                .lines()
+                .position(|l| l.trim_start().starts_with(prefix))
+                .expect(prefix)
+                + 1
+        };
+        let (main_line, add_line, add4_line) = (
+            line_of("func main()"),
+            line_of("func (c *Counter) Add"),
+            line_of("c.Add(4)"),
+        );
         let t = &normalized[0];
         for marker in [
             "Type 'help' for list of commands.\n(dlv) break main.main\n".to_owned(),

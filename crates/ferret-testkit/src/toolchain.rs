@@ -29,18 +29,32 @@ impl GoToolchain {
     /// The toolchains selected for this run. Panics with the fix (run
     /// `scripts/install-tools`) when one is missing.
     pub fn selected() -> Vec<GoToolchain> {
-        let list = std::env::var("FERRET_GO_VERSIONS").unwrap_or_else(|_| DEFAULT_VERSIONS.to_owned());
-        list.split(',').map(str::trim).filter(|v| !v.is_empty()).map(GoToolchain::find).collect()
+        let list =
+            std::env::var("FERRET_GO_VERSIONS").unwrap_or_else(|_| DEFAULT_VERSIONS.to_owned());
+        list.split(',')
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(GoToolchain::find)
+            .collect()
     }
 
     /// Finds the toolchain for `selected`.
     pub fn find(selected: &str) -> GoToolchain {
-        let installed = repo_root().join(".toolchains").join(format!("go{selected}")).join("go/bin/go");
+        let installed = repo_root()
+            .join(".toolchains")
+            .join(format!("go{selected}"))
+            .join("go/bin/go");
         let candidates = [installed, PathBuf::from("go")];
         for go in candidates {
-            let Some(version) = go_version(&go) else { continue };
+            let Some(version) = go_version(&go) else {
+                continue;
+            };
             if version_matches(&version, selected) {
-                return GoToolchain { selected: selected.to_owned(), version, go };
+                return GoToolchain {
+                    selected: selected.to_owned(),
+                    version,
+                    go,
+                };
             }
         }
         panic!(
@@ -63,9 +77,17 @@ impl GoToolchain {
 
     /// `(major, minor)` of this toolchain, e.g. `(1, 26)`.
     pub fn minor(&self) -> (u32, u32) {
-        let digits: Vec<u32> =
-            self.version.trim_start_matches("go").split('.').take(2).filter_map(|p| p.parse().ok()).collect();
-        (digits.first().copied().unwrap_or(0), digits.get(1).copied().unwrap_or(0))
+        let digits: Vec<u32> = self
+            .version
+            .trim_start_matches("go")
+            .split('.')
+            .take(2)
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        (
+            digits.first().copied().unwrap_or(0),
+            digits.get(1).copied().unwrap_or(0),
+        )
     }
 }
 
@@ -77,13 +99,18 @@ fn go_version(go: &Path) -> Option<String> {
         .env_remove("GOROOT")
         .output()
         .ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 /// Whether `go1.26.8` satisfies a selection such as `1.26` or `1.26.8`.
 fn version_matches(version: &str, selected: &str) -> bool {
     let version = version.trim_start_matches("go");
-    version == selected || version.strip_prefix(selected).is_some_and(|rest| rest.starts_with('.'))
+    version == selected
+        || version
+            .strip_prefix(selected)
+            .is_some_and(|rest| rest.starts_with('.'))
 }
 
 #[cfg(test)]

@@ -220,10 +220,12 @@ fn main() -> ExitCode {
 /// Refuses flag combinations Delve refuses.
 fn check_flags(flags: &ServerFlags) -> Result<(), String> {
     if !flags.headless {
-        return Err("ferret has no built-in terminal client: start it with --headless and connect one, \
+        return Err(
+            "ferret has no built-in terminal client: start it with --headless and connect one, \
                     e.g. `ferret exec ./prog --headless --listen=127.0.0.1:40000 --api-version=2` \
                     then `dlv connect 127.0.0.1:40000`"
-            .into());
+                .into(),
+        );
     }
     if flags.api_version != 2 {
         return Err(format!(
@@ -238,16 +240,31 @@ fn check_flags(flags: &ServerFlags) -> Result<(), String> {
 }
 
 /// The launch options from `exec`/`debug` flags.
-fn launch_options(binary: PathBuf, args: Vec<String>, flags: &ServerFlags) -> Result<LaunchOptions, String> {
-    let mut options = LaunchOptions { program: binary, args, cwd: flags.wd.clone(), ..LaunchOptions::default() };
+fn launch_options(
+    binary: PathBuf,
+    args: Vec<String>,
+    flags: &ServerFlags,
+) -> Result<LaunchOptions, String> {
+    let mut options = LaunchOptions {
+        program: binary,
+        args,
+        cwd: flags.wd.clone(),
+        ..LaunchOptions::default()
+    };
     for redirect in &flags.redirect {
-        let (stream, file) = redirect.split_once(':').unwrap_or(("stdin", redirect.as_str()));
+        let (stream, file) = redirect
+            .split_once(':')
+            .unwrap_or(("stdin", redirect.as_str()));
         let file = Some(PathBuf::from(file));
         match stream {
             "stdin" => options.stdin = file,
             "stdout" => options.stdout = file,
             "stderr" => options.stderr = file,
-            other => return Err(format!("unknown redirect {other:?}: use stdin:FILE, stdout:FILE or stderr:FILE")),
+            other => {
+                return Err(format!(
+                    "unknown redirect {other:?}: use stdin:FILE, stdout:FILE or stderr:FILE"
+                ))
+            }
         }
     }
     Ok(options)
@@ -382,11 +399,20 @@ fn run_server(spec: TargetSpec, flags: &ServerFlags, core: bool) -> Result<(), S
 }
 
 /// The `bininfo` subcommand.
-fn bininfo(binary: &Path, resolve: &[String], pcs: &[String], full_index: bool, timings: bool) -> Result<(), String> {
+fn bininfo(
+    binary: &Path,
+    resolve: &[String],
+    pcs: &[String],
+    full_index: bool,
+    timings: bool,
+) -> Result<(), String> {
     let start = Instant::now();
     let lap = |what: &str| {
         if timings {
-            eprintln!("timing: {what}: {:.2} ms", start.elapsed().as_secs_f64() * 1e3);
+            eprintln!(
+                "timing: {what}: {:.2} ms",
+                start.elapsed().as_secs_f64() * 1e3
+            );
         }
     };
     let info = BinaryInfo::open(binary).map_err(|e| e.to_string())?;
@@ -396,7 +422,10 @@ fn bininfo(binary: &Path, resolve: &[String], pcs: &[String], full_index: bool, 
     println!("arch:    {:?}", info.arch());
     println!("go:      {}", build.go_version);
     println!("path:    {}", build.main_path);
-    println!("module:  {} {}", build.main_module, build.main_module_version);
+    println!(
+        "module:  {} {}",
+        build.main_module, build.main_module_version
+    );
     for (key, value) in &build.settings {
         println!("build:   {key}={value}");
     }
@@ -418,11 +447,15 @@ fn bininfo(binary: &Path, resolve: &[String], pcs: &[String], full_index: bool, 
     }
     lap("resolve");
     for text in pcs {
-        let pc = u64::from_str_radix(text.trim_start_matches("0x"), 16).map_err(|e| format!("bad address {text}: {e}"))?;
+        let pc = u64::from_str_radix(text.trim_start_matches("0x"), 16)
+            .map_err(|e| format!("bad address {text}: {e}"))?;
         match info.pc_info(pc).map_err(|e| e.to_string())? {
             Some(pc_info) => {
                 for frame in &pc_info.frames {
-                    println!("pc {pc:#x}: {} {}:{}", frame.function, frame.file, frame.line);
+                    println!(
+                        "pc {pc:#x}: {} {}:{}",
+                        frame.function, frame.file, frame.line
+                    );
                 }
             }
             None => println!("pc {pc:#x}: no function"),
@@ -432,8 +465,14 @@ fn bininfo(binary: &Path, resolve: &[String], pcs: &[String], full_index: bool, 
         info.build_full_index().map_err(|e| e.to_string())?;
         lap("full index");
         println!("packages: {}", info.packages().len());
-        println!("functions: {}", info.functions().map_err(|e| e.to_string())?.len());
-        println!("files: {}", info.source_files().map_err(|e| e.to_string())?.len());
+        println!(
+            "functions: {}",
+            info.functions().map_err(|e| e.to_string())?.len()
+        );
+        println!(
+            "files: {}",
+            info.source_files().map_err(|e| e.to_string())?.len()
+        );
         println!("types: {}", info.types().map_err(|e| e.to_string())?.len());
         println!("symbols: {}", info.symbols().len());
     }

@@ -29,7 +29,9 @@ pub async fn run(settings: TunnelSettings) -> Result<(), String> {
         .collect::<Result<_, _>>()
         .map_err(|e| format!("bad certificate PEM in {}: {e}", settings.ca.display()))?;
     for ca in cas {
-        roots.add(ca).map_err(|e| format!("bad CA certificate in {}: {e}", settings.ca.display()))?;
+        roots
+            .add(ca)
+            .map_err(|e| format!("bad CA certificate in {}: {e}", settings.ca.display()))?;
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider)
@@ -42,22 +44,39 @@ pub async fn run(settings: TunnelSettings) -> Result<(), String> {
                 .map_err(|e| format!("cannot read {}: {e}", cert.display()))?
                 .collect::<Result<_, _>>()
                 .map_err(|e| format!("bad certificate PEM in {}: {e}", cert.display()))?;
-            let key = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("cannot read {}: {e}", key.display()))?;
-            builder.with_client_auth_cert(chain, key).map_err(|e| e.to_string())?
+            let key = PrivateKeyDer::from_pem_file(key)
+                .map_err(|e| format!("cannot read {}: {e}", key.display()))?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| e.to_string())?
         }
         None => builder.with_no_client_auth(),
     };
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let host = settings.connect.rsplit_once(':').map_or(settings.connect.as_str(), |(h, _)| h);
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
-    let server_name =
-        ServerName::try_from(host.clone()).map_err(|_| format!("{host} is not a valid host name or address"))?;
+    let host = settings
+        .connect
+        .rsplit_once(':')
+        .map_or(settings.connect.as_str(), |(h, _)| h);
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let server_name = ServerName::try_from(host.clone())
+        .map_err(|_| format!("{host} is not a valid host name or address"))?;
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
-        .map_err(|e| format!("couldn't start listener: listen tcp {}: {e}", settings.listen))?;
+        .map_err(|e| {
+            format!(
+                "couldn't start listener: listen tcp {}: {e}",
+                settings.listen
+            )
+        })?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     println!("Tunnel listening at: {local}");
-    println!("Forwarding to {} over TLS; connect a client to {local}", settings.connect);
+    println!(
+        "Forwarding to {} over TLS; connect a client to {local}",
+        settings.connect
+    );
     use std::io::Write;
     let _ = std::io::stdout().flush();
     loop {

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use ferret_testkit::delve::Delve;
 use ferret_testkit::fixture::{build_fixture, BuildOptions};
 use ferret_testkit::leak::{
-    dlv_goroutines_transcript, goroutines_transcript, leak_core, normalize_same_core, start_leak, wait_reasons, GOROUTINES_SCRIPT, WORKERS,
+    dlv_goroutines_transcript, goroutines_transcript, leak_core, normalize_same_core, start_leak,
+    wait_reasons, GOROUTINES_SCRIPT, WORKERS,
 };
 use ferret_testkit::rpc::RpcClient;
 use ferret_testkit::target_dir;
@@ -24,13 +25,21 @@ fn leak_fixture_reports_itself() {
             let leak = start_leak(&exe, n);
             let report = &leak.report;
             let per_name = |names: &[&str]| -> BTreeMap<String, usize> {
-                names.iter().filter(|_| n > 0).map(|name| (name.to_string(), n)).collect()
+                names
+                    .iter()
+                    .filter(|_| n > 0)
+                    .map(|name| (name.to_string(), n))
+                    .collect()
             };
             let context = format!("{} leak {n}: {report:?}", toolchain.version);
             assert_eq!(report.pid, leak.pid, "{context}");
             assert_eq!(report.n, n, "{context}");
             assert_eq!(report.goroutines, WORKERS.len() * n + 1, "{context}");
-            assert_eq!(report.counts, per_name(&wait_reasons(&toolchain)), "{context}");
+            assert_eq!(
+                report.counts,
+                per_name(&wait_reasons(&toolchain)),
+                "{context}"
+            );
             assert_eq!(report.start, per_name(WORKERS), "{context}");
         }
     }
@@ -49,18 +58,33 @@ fn dlv_goroutines_on_a_core_is_stable() {
             .map(|_| {
                 let transcript = dlv_goroutines_transcript(&exe, &core, GOROUTINES_SCRIPT);
                 assert!(!transcript.timed_out, "{version}:\n{}", transcript.raw);
-                assert_eq!(transcript.blocks.len(), GOROUTINES_SCRIPT.len() + 1, "{version}:\n{}", transcript.raw);
+                assert_eq!(
+                    transcript.blocks.len(),
+                    GOROUTINES_SCRIPT.len() + 1,
+                    "{version}:\n{}",
+                    transcript.raw
+                );
                 normalize_same_core(&transcript.render(), &toolchain)
             })
             .collect();
-        assert_eq!(runs[0], runs[1], "{version}: two dlv runs on one core differ");
+        assert_eq!(
+            runs[0], runs[1],
+            "{version}: two dlv runs on one core differ"
+        );
 
         let grouped = block(&runs[0], "goroutines -group startloc");
         for worker in WORKERS {
-            assert!(grouped.contains(&format!(" in {worker}\n")), "{version}: no group for {worker}:\n{grouped}");
+            assert!(
+                grouped.contains(&format!(" in {worker}\n")),
+                "{version}: no group for {worker}:\n{grouped}"
+            );
         }
         let labelled = block(&runs[0], "goroutines -with label kind=recv");
-        assert_eq!(labelled.matches("main.recvWorker.func1").count(), 2, "{version}:\n{labelled}");
+        assert_eq!(
+            labelled.matches("main.recvWorker.func1").count(),
+            2,
+            "{version}:\n{labelled}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
@@ -68,7 +92,10 @@ fn dlv_goroutines_on_a_core_is_stable() {
 /// The output of `command` in a rendered transcript.
 fn block<'a>(rendered: &'a str, command: &str) -> &'a str {
     let prompt = format!("(dlv) {command}\n");
-    let start = rendered.find(&prompt).unwrap_or_else(|| panic!("no {command:?} in:\n{rendered}")) + prompt.len();
+    let start = rendered
+        .find(&prompt)
+        .unwrap_or_else(|| panic!("no {command:?} in:\n{rendered}"))
+        + prompt.len();
     let rest = &rendered[start..];
     &rest[..rest.find("(dlv) ").unwrap_or(rest.len())]
 }
@@ -81,7 +108,10 @@ fn dlv_connect_goroutines_read_the_same_against_ferret_and_dlv() {
     for toolchain in GoToolchain::selected().into_iter().filter(Delve::supports) {
         let version = &toolchain.version;
         let exe = build_fixture("leak", &toolchain, &BuildOptions::debug());
-        let dir = target_dir().join(format!("goroutines-tests/ferret-{version}-{}", std::process::id()));
+        let dir = target_dir().join(format!(
+            "goroutines-tests/ferret-{version}-{}",
+            std::process::id()
+        ));
         let (core, _) = leak_core(&exe, 2, &dir);
         let dlv = dlv_goroutines_transcript(&exe, &core, GOROUTINES_SCRIPT);
         let mut server = FerretServer::core(&exe, &core);
@@ -117,14 +147,25 @@ fn dlv_connect_goroutines_read_the_same_against_ferret_and_dlv_on_a_live_process
 /// Asks a server to detach and leave its target running.
 fn detach(addr: &str) {
     let mut client = RpcClient::connect(addr).expect("connect");
-    client.call("Detach", serde_json::json!({"Kill": false})).expect("detach");
+    client
+        .call("Detach", serde_json::json!({"Kill": false}))
+        .expect("detach");
 }
 
 /// Compares two `dlv connect` transcripts line by line after path
 /// normalization, listing the first differences.
-fn assert_same_transcripts(dlv: &Transcript, ferret: &Transcript, toolchain: &GoToolchain, what: &str) {
+fn assert_same_transcripts(
+    dlv: &Transcript,
+    ferret: &Transcript,
+    toolchain: &GoToolchain,
+    what: &str,
+) {
     let version = &toolchain.version;
-    assert!(!ferret.timed_out, "{version} {what}: ferret's session timed out:\n{}", ferret.raw);
+    assert!(
+        !ferret.timed_out,
+        "{version} {what}: ferret's session timed out:\n{}",
+        ferret.raw
+    );
     let dlv = normalize_same_core(&dlv.render(), toolchain);
     let ferret = normalize_same_core(&ferret.render(), toolchain);
     let differences: Vec<String> = dlv
@@ -152,18 +193,30 @@ struct FerretServer {
 
 impl FerretServer {
     fn core(binary: &std::path::Path, core: &std::path::Path) -> FerretServer {
-        FerretServer::start(&[std::ffi::OsStr::new("core"), binary.as_os_str(), core.as_os_str()])
+        FerretServer::start(&[
+            std::ffi::OsStr::new("core"),
+            binary.as_os_str(),
+            core.as_os_str(),
+        ])
     }
 
     fn attach(pid: u32) -> FerretServer {
-        FerretServer::start(&[std::ffi::OsStr::new("attach"), std::ffi::OsStr::new(&pid.to_string())])
+        FerretServer::start(&[
+            std::ffi::OsStr::new("attach"),
+            std::ffi::OsStr::new(&pid.to_string()),
+        ])
     }
 
     fn start(args: &[&std::ffi::OsStr]) -> FerretServer {
         use std::io::BufRead;
         let mut child = std::process::Command::new(ferret_testkit::ferret_binary())
             .args(args)
-            .args(["--headless", "--listen=127.0.0.1:0", "--api-version=2", "--accept-multiclient"])
+            .args([
+                "--headless",
+                "--listen=127.0.0.1:0",
+                "--api-version=2",
+                "--accept-multiclient",
+            ])
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
@@ -173,7 +226,11 @@ impl FerretServer {
         let mut line = String::new();
         stdout.read_line(&mut line).expect("ferret's startup line");
         std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        let addr = line.trim().strip_prefix("API server listening at: ").expect("listening line").to_owned();
+        let addr = line
+            .trim()
+            .strip_prefix("API server listening at: ")
+            .expect("listening line")
+            .to_owned();
         FerretServer { child, addr }
     }
 

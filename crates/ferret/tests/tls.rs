@@ -13,7 +13,6 @@ use ferret_testkit::terminal;
 use ferret_testkit::toolchain::GoToolchain;
 use serde_json::json;
 
-
 /// A ferret process (server or tunnel) and the address it printed.
 struct Running {
     child: Child,
@@ -45,15 +44,26 @@ fn start(args: &[&str]) -> Running {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = ferret_testkit::target_dir().join("scratch").join(format!("{name}-{}", std::process::id()));
+    let dir = ferret_testkit::target_dir()
+        .join("scratch")
+        .join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
 fn certs(dir: &Path) {
-    let out = Command::new(ferret_testkit::ferret_binary()).arg("certs").arg("--out").arg(dir).output().expect("ferret certs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(ferret_testkit::ferret_binary())
+        .arg("certs")
+        .arg("--out")
+        .arg(dir)
+        .output()
+        .expect("ferret certs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn p(path: &Path, file: &str) -> String {
@@ -77,7 +87,11 @@ fn mtls_server(binary: &Path, certs: &Path, extra: &[&str]) -> Running {
 }
 
 fn tunnel(server: &str, certs: &Path, client_cert: bool) -> Running {
-    let mut args = vec!["tunnel".to_owned(), format!("--connect={server}"), format!("--tls-ca={}", p(certs, "ca.pem"))];
+    let mut args = vec![
+        "tunnel".to_owned(),
+        format!("--connect={server}"),
+        format!("--tls-ca={}", p(certs, "ca.pem")),
+    ];
     if client_cert {
         args.push(format!("--tls-cert={}", p(certs, "client.pem")));
         args.push(format!("--tls-key={}", p(certs, "client.key")));
@@ -88,7 +102,9 @@ fn tunnel(server: &str, certs: &Path, client_cert: bool) -> Running {
 
 /// Whether a JSON-RPC call through `addr` is answered.
 fn answered(addr: &str) -> bool {
-    let Ok(mut client) = RpcClient::connect(addr) else { return false };
+    let Ok(mut client) = RpcClient::connect(addr) else {
+        return false;
+    };
     client.call("IsMulticlient", json!({})).is_ok()
 }
 
@@ -105,7 +121,10 @@ fn dlv_connect_works_through_the_tunnel_with_client_certificates() {
     let text = transcript.render();
     assert!(!transcript.timed_out, "{text}");
     assert!(text.contains("[Breakpoint 1] main.main()"), "{text}");
-    assert!(text.contains("main.(*Counter).Add()"), "step entered Add:\n{text}");
+    assert!(
+        text.contains("main.(*Counter).Add()"),
+        "step entered Add:\n{text}"
+    );
     assert!(text.contains("has exited with status 0"), "{text}");
 }
 
@@ -120,40 +139,74 @@ fn clients_without_the_right_certificate_are_refused() {
 
     // Plain JSON-RPC on the TLS port gets nothing back.
     let mut plain = std::net::TcpStream::connect(&server.addr).unwrap();
-    plain.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
-    plain.write_all(b"{\"method\":\"RPCServer.IsMulticlient\",\"params\":[{}],\"id\":1}").unwrap();
+    plain
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    plain
+        .write_all(b"{\"method\":\"RPCServer.IsMulticlient\",\"params\":[{}],\"id\":1}")
+        .unwrap();
     let mut reply = Vec::new();
     let _ = plain.read_to_end(&mut reply);
-    assert!(!String::from_utf8_lossy(&reply).contains("IsMulticlient"), "plain client was answered");
+    assert!(
+        !String::from_utf8_lossy(&reply).contains("IsMulticlient"),
+        "plain client was answered"
+    );
 
     // No client certificate, or one from another CA: refused.
     let no_cert = tunnel(&server.addr, &dir, false);
-    assert!(!answered(&no_cert.addr), "client without a certificate was served");
+    assert!(
+        !answered(&no_cert.addr),
+        "client without a certificate was served"
+    );
     let mut foreign = vec!["tunnel".to_owned(), format!("--connect={}", server.addr)];
     foreign.push(format!("--tls-ca={}", p(&dir, "ca.pem")));
     foreign.push(format!("--tls-cert={}", p(&other, "client.pem")));
     foreign.push(format!("--tls-key={}", p(&other, "client.key")));
     let foreign: Vec<&str> = foreign.iter().map(String::as_str).collect();
     let foreign = start(&foreign);
-    assert!(!answered(&foreign.addr), "client certificate from another CA was served");
+    assert!(
+        !answered(&foreign.addr),
+        "client certificate from another CA was served"
+    );
 
     // The right certificate is served, and Ferret.Clients shows its subject.
     let good = tunnel(&server.addr, &dir, true);
     let mut client = RpcClient::connect(&good.addr).unwrap();
-    let reply = client.request(&json!({"method": "Ferret.Clients", "params": [{}], "id": 1})).unwrap();
-    let clients = reply["result"]["Clients"].as_array().expect("client list").clone();
-    assert!(clients.iter().any(|c| c["Subject"] == json!("CN=ferret client") && c["Protocol"] == json!("json-rpc")), "{reply}");
+    let reply = client
+        .request(&json!({"method": "Ferret.Clients", "params": [{}], "id": 1}))
+        .unwrap();
+    let clients = reply["result"]["Clients"]
+        .as_array()
+        .expect("client list")
+        .clone();
+    assert!(
+        clients.iter().any(
+            |c| c["Subject"] == json!("CN=ferret client") && c["Protocol"] == json!("json-rpc")
+        ),
+        "{reply}"
+    );
 
     // A server that allows another subject refuses this one.
     let strict = mtls_server(&binary, &dir, &["--tls-allowed-subjects=CN=someone else"]);
     let strict_tunnel = tunnel(&strict.addr, &dir, true);
-    assert!(!answered(&strict_tunnel.addr), "a subject outside the allowed list was served");
+    assert!(
+        !answered(&strict_tunnel.addr),
+        "a subject outside the allowed list was served"
+    );
 }
 
 /// Runs `openssl ARGS` in `dir`; panics with its stderr if it fails.
 fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl").args(args).current_dir(dir).output().expect("run openssl");
-    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -169,30 +222,94 @@ fn an_expired_client_certificate_from_the_right_ca_is_refused() {
     .unwrap();
     std::fs::write(dir.join("index.txt"), "").unwrap();
     std::fs::write(dir.join("serial"), "01\n").unwrap();
-    std::fs::write(dir.join("expired.ext"), "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n").unwrap();
-    openssl(&dir, &[
-        "req", "-new", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-subj", "/CN=ferret client",
-        "-keyout", "expired.key", "-out", "expired.csr",
-    ]);
-    openssl(&dir, &[
-        "ca", "-batch", "-config", "ca.cnf", "-cert", "ca.pem", "-keyfile", "ca.key", "-in", "expired.csr", "-out",
-        "expired.pem", "-startdate", "20200101000000Z", "-enddate", "20200102000000Z", "-extfile", "expired.ext", "-notext",
-    ]);
+    std::fs::write(
+        dir.join("expired.ext"),
+        "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
+    )
+    .unwrap();
+    openssl(
+        &dir,
+        &[
+            "req",
+            "-new",
+            "-nodes",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-subj",
+            "/CN=ferret client",
+            "-keyout",
+            "expired.key",
+            "-out",
+            "expired.csr",
+        ],
+    );
+    openssl(
+        &dir,
+        &[
+            "ca",
+            "-batch",
+            "-config",
+            "ca.cnf",
+            "-cert",
+            "ca.pem",
+            "-keyfile",
+            "ca.key",
+            "-in",
+            "expired.csr",
+            "-out",
+            "expired.pem",
+            "-startdate",
+            "20200101000000Z",
+            "-enddate",
+            "20200102000000Z",
+            "-extfile",
+            "expired.ext",
+            "-notext",
+        ],
+    );
     // Only its dates are wrong.
-    openssl(&dir, &["verify", "-no_check_time", "-purpose", "sslclient", "-CAfile", "ca.pem", "expired.pem"]);
+    openssl(
+        &dir,
+        &[
+            "verify",
+            "-no_check_time",
+            "-purpose",
+            "sslclient",
+            "-CAfile",
+            "ca.pem",
+            "expired.pem",
+        ],
+    );
     let binary = build_fixture("hello", &GoToolchain::find("1.26"), &BuildOptions::debug());
     let server = mtls_server(&binary, &dir, &[]);
 
     // The handshake fails with a certificate_expired alert from the server.
     let out = Command::new("timeout")
-        .args(["30", "openssl", "s_client", "-connect", &server.addr, "-CAfile", "ca.pem"])
+        .args([
+            "30",
+            "openssl",
+            "s_client",
+            "-connect",
+            &server.addr,
+            "-CAfile",
+            "ca.pem",
+        ])
         .args(["-cert", "expired.pem", "-key", "expired.key", "-ign_eof"])
         .current_dir(&dir)
         .stdin(Stdio::null())
         .output()
         .expect("run openssl s_client");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(!out.status.success() && text.contains("alert certificate expired"), "{text}");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !out.status.success() && text.contains("alert certificate expired"),
+        "{text}"
+    );
     // Nor is it served through `ferret tunnel`.
     let mut expired = vec!["tunnel".to_owned(), format!("--connect={}", server.addr)];
     expired.push(format!("--tls-ca={}", p(&dir, "ca.pem")));
@@ -200,11 +317,17 @@ fn an_expired_client_certificate_from_the_right_ca_is_refused() {
     expired.push(format!("--tls-key={}", p(&dir, "expired.key")));
     let expired: Vec<&str> = expired.iter().map(String::as_str).collect();
     let expired = start(&expired);
-    assert!(!answered(&expired.addr), "an expired client certificate was served");
+    assert!(
+        !answered(&expired.addr),
+        "an expired client certificate was served"
+    );
 
     // The server is still up, and serves a valid certificate.
     let good = tunnel(&server.addr, &dir, true);
-    assert!(answered(&good.addr), "a valid client was not served after the refusal");
+    assert!(
+        answered(&good.addr),
+        "a valid client was not served after the refusal"
+    );
 }
 
 #[test]
@@ -229,40 +352,102 @@ fn sighup_reloads_certificates_without_dropping_clients() {
     for file in ["server.pem", "server.key", "ca.pem"] {
         std::fs::copy(second.join(file), live.join(file)).unwrap();
     }
-    let status = Command::new("kill").arg("-HUP").arg(server.child.id().to_string()).status().unwrap();
+    let status = Command::new("kill")
+        .arg("-HUP")
+        .arg(server.child.id().to_string())
+        .status()
+        .unwrap();
     assert!(status.success());
     std::thread::sleep(Duration::from_millis(300));
 
     let new_tunnel = tunnel(&server.addr, &second, true);
-    assert!(answered(&new_tunnel.addr), "the reloaded certificates are not served");
+    assert!(
+        answered(&new_tunnel.addr),
+        "the reloaded certificates are not served"
+    );
     let stale = tunnel(&server.addr, &first, true);
-    assert!(!answered(&stale.addr), "the old CA still works after reload");
+    assert!(
+        !answered(&stale.addr),
+        "the old CA still works after reload"
+    );
     // The client connected before the reload is still served.
-    assert_eq!(connected.call("IsMulticlient", json!({})).unwrap(), json!({"IsMulticlient": true}));
+    assert_eq!(
+        connected.call("IsMulticlient", json!({})).unwrap(),
+        json!({"IsMulticlient": true})
+    );
 }
 
 #[test]
 fn rsa_and_ed25519_server_keys_work_too() {
     let binary = build_fixture("hello", &GoToolchain::find("1.26"), &BuildOptions::debug());
-    for (name, key_args) in [("rsa", vec!["-newkey", "rsa:2048"]), ("ed25519", vec!["-newkey", "ed25519"])] {
+    for (name, key_args) in [
+        ("rsa", vec!["-newkey", "rsa:2048"]),
+        ("ed25519", vec!["-newkey", "ed25519"]),
+    ] {
         let dir = scratch(&format!("tls-{name}"));
         let ext = dir.join("server.ext");
-        std::fs::write(&ext, "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n").unwrap();
+        std::fs::write(
+            &ext,
+            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+        )
+        .unwrap();
         let openssl = |args: Vec<String>| {
-            let out = Command::new("openssl").args(&args).current_dir(&dir).output().expect("run openssl");
-            assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            let out = Command::new("openssl")
+                .args(&args)
+                .current_dir(&dir)
+                .output()
+                .expect("run openssl");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         };
         let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         // A CA, and a server certificate it signs, both with this key type.
-        let mut ca = own(&["req", "-x509", "-nodes", "-days", "2", "-subj", "/CN=test CA", "-keyout", "ca.key", "-out", "ca.pem"]);
+        let mut ca = own(&[
+            "req",
+            "-x509",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+        ]);
         ca.extend(own(&key_args));
         openssl(ca);
-        let mut csr = own(&["req", "-nodes", "-subj", "/CN=localhost", "-keyout", "server.key", "-out", "server.csr"]);
+        let mut csr = own(&[
+            "req",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ]);
         csr.extend(own(&key_args));
         openssl(csr);
         openssl(own(&[
-            "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
-            "-out", "server.pem", "-extfile", "server.ext",
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-out",
+            "server.pem",
+            "-extfile",
+            "server.ext",
         ]));
         let server = start(&[
             "exec",
@@ -273,7 +458,11 @@ fn rsa_and_ed25519_server_keys_work_too() {
             &format!("--tls-cert={}", p(&dir, "server.pem")),
             &format!("--tls-key={}", p(&dir, "server.key")),
         ]);
-        let tunnel = start(&["tunnel", &format!("--connect={}", server.addr), &format!("--tls-ca={}", p(&dir, "ca.pem"))]);
+        let tunnel = start(&[
+            "tunnel",
+            &format!("--connect={}", server.addr),
+            &format!("--tls-ca={}", p(&dir, "ca.pem")),
+        ]);
         assert!(answered(&tunnel.addr), "{name} server key not served");
     }
 }
@@ -287,11 +476,15 @@ fn dap_over_tls_gets_a_dap_answer() {
     let tunnel = tunnel(&server.addr, &dir, true);
     let mut dap = std::net::TcpStream::connect(&tunnel.addr).unwrap();
     let body = r#"{"seq":1,"type":"request","command":"initialize","arguments":{}}"#;
-    dap.write_all(format!("Content-Length: {}\r\n\r\n{body}", body.len()).as_bytes()).unwrap();
+    dap.write_all(format!("Content-Length: {}\r\n\r\n{body}", body.len()).as_bytes())
+        .unwrap();
     dap.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut answer = String::new();
     let _ = dap.read_to_string(&mut answer);
-    assert!(answer.starts_with("Content-Length:") && answer.contains("\"command\":\"initialize\""), "{answer}");
+    assert!(
+        answer.starts_with("Content-Length:") && answer.contains("\"command\":\"initialize\""),
+        "{answer}"
+    );
 }
 
 #[test]
@@ -301,18 +494,27 @@ fn sixty_four_clients_at_once_and_the_sixty_fifth_refused() {
     let binary = build_fixture("hello", &GoToolchain::find("1.26"), &BuildOptions::debug());
     let server = mtls_server(&binary, &dir, &[]);
     let tunnel = tunnel(&server.addr, &dir, true);
-    let mut clients: Vec<RpcClient> = (0..64).map(|_| RpcClient::connect(&tunnel.addr).unwrap()).collect();
+    let mut clients: Vec<RpcClient> = (0..64)
+        .map(|_| RpcClient::connect(&tunnel.addr).unwrap())
+        .collect();
     for client in &mut clients {
         client.call("IsMulticlient", json!({})).unwrap();
     }
     let mut extra = RpcClient::connect(&tunnel.addr).unwrap();
-    let reply = extra.request(&json!({"method": "RPCServer.State", "params": [{}], "id": 1})).expect("an error reply");
-    assert_eq!(reply["error"], json!("too many clients: this server accepts at most 64 at once"));
+    let reply = extra
+        .request(&json!({"method": "RPCServer.State", "params": [{}], "id": 1}))
+        .expect("an error reply");
+    assert_eq!(
+        reply["error"],
+        json!("too many clients: this server accepts at most 64 at once")
+    );
     let workers: Vec<_> = clients
         .into_iter()
         .map(|mut client| {
             std::thread::spawn(move || {
-                (0..200).filter(|_| client.call("State", json!({"NonBlocking": true})).is_err()).count()
+                (0..200)
+                    .filter(|_| client.call("State", json!({"NonBlocking": true})).is_err())
+                    .count()
             })
         })
         .collect();

@@ -34,11 +34,17 @@ impl BuildInfo {
     /// string for the version alone. `None` when neither is there, which
     /// means the file was not made by the Go linker.
     pub fn read(image: &Image) -> Option<BuildInfo> {
-        if let Some(info) = image.loaded_section(".go.buildinfo").and_then(|(_, data)| parse_section(image, data)) {
+        if let Some(info) = image
+            .loaded_section(".go.buildinfo")
+            .and_then(|(_, data)| parse_section(image, data))
+        {
             return Some(info);
         }
         let version = runtime_build_version(image)?;
-        Some(BuildInfo { go_version: version, ..BuildInfo::default() })
+        Some(BuildInfo {
+            go_version: version,
+            ..BuildInfo::default()
+        })
     }
 }
 
@@ -63,8 +69,14 @@ fn parse_section(image: &Image, data: &[u8]) -> Option<BuildInfo> {
             read_string_header(image, modinfo_ptr, ptr_size, big_endian).unwrap_or_default(),
         )
     };
-    let mut info = BuildInfo { go_version: String::from_utf8_lossy(&version).into_owned(), ..BuildInfo::default() };
-    parse_modinfo(&String::from_utf8_lossy(strip_sentinels(&modinfo)), &mut info);
+    let mut info = BuildInfo {
+        go_version: String::from_utf8_lossy(&version).into_owned(),
+        ..BuildInfo::default()
+    };
+    parse_modinfo(
+        &String::from_utf8_lossy(strip_sentinels(&modinfo)),
+        &mut info,
+    );
     Some(info)
 }
 
@@ -147,7 +159,12 @@ fn read_varint_bytes<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
 
 /// Reads a Go string header (pointer, length) at `addr` and the bytes it
 /// points to.
-fn read_string_header(image: &Image, addr: u64, ptr_size: usize, big_endian: bool) -> Option<Vec<u8>> {
+fn read_string_header(
+    image: &Image,
+    addr: u64,
+    ptr_size: usize,
+    big_endian: bool,
+) -> Option<Vec<u8>> {
     let header = image.read_at(addr, 2 * ptr_size)?;
     let data = read_uint(&header[..ptr_size], big_endian);
     let len = usize::try_from(read_uint(&header[ptr_size..], big_endian)).ok()?;
@@ -156,7 +173,10 @@ fn read_string_header(image: &Image, addr: u64, ptr_size: usize, big_endian: boo
 
 /// The `runtime.buildVersion` string, found through the symbol table.
 fn runtime_build_version(image: &Image) -> Option<String> {
-    let symbol = image.symbols().into_iter().find(|s| s.name == "runtime.buildVersion")?;
+    let symbol = image
+        .symbols()
+        .into_iter()
+        .find(|s| s.name == "runtime.buildVersion")?;
     let bytes = read_string_header(image, symbol.address, 8, !image.is_little_endian())?;
     Some(String::from_utf8_lossy(&bytes).into_owned())
 }
@@ -184,10 +204,16 @@ mod tests {
         assert!(rest.is_empty());
 
         let mut info = BuildInfo::default();
-        parse_modinfo("path\ta/b\nmod\ta/b\t(devel)\t\nbuild\t-gcflags=\"all=-N -l\"\nbuild\tGOOS=linux\n", &mut info);
+        parse_modinfo(
+            "path\ta/b\nmod\ta/b\t(devel)\t\nbuild\t-gcflags=\"all=-N -l\"\nbuild\tGOOS=linux\n",
+            &mut info,
+        );
         assert_eq!(info.main_path, "a/b");
         assert_eq!(info.main_module_version, "(devel)");
-        assert_eq!(info.settings[0], ("-gcflags".to_owned(), "all=-N -l".to_owned()));
+        assert_eq!(
+            info.settings[0],
+            ("-gcflags".to_owned(), "all=-N -l".to_owned())
+        );
         assert_eq!(info.settings[1], ("GOOS".to_owned(), "linux".to_owned()));
     }
 

@@ -58,7 +58,9 @@ pub struct InlinedCall {
 impl InlinedCall {
     /// Whether `pc` is inside the inlined body.
     pub fn contains(&self, pc: u64) -> bool {
-        self.ranges.iter().any(|&(begin, end)| begin <= pc && pc < end)
+        self.ranges
+            .iter()
+            .any(|&(begin, end)| begin <= pc && pc < end)
     }
 
     /// Where the inlined body starts: the start of its first range.
@@ -175,12 +177,18 @@ const INDEX_SECTIONS: &[gimli::SectionId] = &[
 
 /// `DW_AT_byte_size` of a type entry.
 fn byte_size(entry: &gimli::DebuggingInformationEntry<Reader>) -> gimli::Result<Option<u64>> {
-    Ok(entry.attr_value(gimli::DW_AT_byte_size)?.and_then(|v| v.udata_value()))
+    Ok(entry
+        .attr_value(gimli::DW_AT_byte_size)?
+        .and_then(|v| v.udata_value()))
 }
 
 /// Loads one DWARF section as a shared reader (empty when absent).
 pub(crate) fn load_section(image: &Image, name: &str) -> Result<Reader> {
-    let endian = if image.is_little_endian() { gimli::RunTimeEndian::Little } else { gimli::RunTimeEndian::Big };
+    let endian = if image.is_little_endian() {
+        gimli::RunTimeEndian::Little
+    } else {
+        gimli::RunTimeEndian::Big
+    };
     let data: Arc<[u8]> = match image.section_data(name)? {
         Some(bytes) => Arc::from(bytes.as_ref()),
         None => Arc::from(&[][..]),
@@ -195,7 +203,10 @@ impl DwarfIndex {
         let (mut loaded, line) = std::thread::scope(|scope| {
             let line = scope.spawn(|| load_section(image, ".debug_line"));
             let mut loaded = HashMap::new();
-            for id in INDEX_SECTIONS.iter().filter(|id| **id != gimli::SectionId::DebugLine) {
+            for id in INDEX_SECTIONS
+                .iter()
+                .filter(|id| **id != gimli::SectionId::DebugLine)
+            {
                 loaded.insert(*id, load_section(image, id.name()));
             }
             (loaded, line.join().expect("section loader thread panicked"))
@@ -212,15 +223,28 @@ impl DwarfIndex {
 
         let mut units = Vec::new();
         let mut headers = dwarf.units();
-        while let Some(header) = headers.next().map_err(|e| BinaryError::dwarf(".debug_info unit headers", e))? {
-            let at = format!(".debug_info unit at {:#x}", header.offset().as_debug_info_offset().map_or(0, |o| o.0));
-            let unit = dwarf.unit(header).map_err(|e| BinaryError::dwarf(at.clone(), e))?;
+        while let Some(header) = headers
+            .next()
+            .map_err(|e| BinaryError::dwarf(".debug_info unit headers", e))?
+        {
+            let at = format!(
+                ".debug_info unit at {:#x}",
+                header.offset().as_debug_info_offset().map_or(0, |o| o.0)
+            );
+            let unit = dwarf
+                .unit(header)
+                .map_err(|e| BinaryError::dwarf(at.clone(), e))?;
             let name = match unit.name.as_ref() {
-                Some(name) => name.to_string_lossy().map_err(|e| BinaryError::dwarf(at.clone(), e))?.into_owned(),
+                Some(name) => name
+                    .to_string_lossy()
+                    .map_err(|e| BinaryError::dwarf(at.clone(), e))?
+                    .into_owned(),
                 None => String::new(),
             };
             let mut ranges = Vec::new();
-            let mut iter = dwarf.unit_ranges(&unit).map_err(|e| BinaryError::dwarf(at.clone(), e))?;
+            let mut iter = dwarf
+                .unit_ranges(&unit)
+                .map_err(|e| BinaryError::dwarf(at.clone(), e))?;
             while let Some(range) = iter.next().map_err(|e| BinaryError::dwarf(at.clone(), e))? {
                 if range.begin < range.end {
                     ranges.push((range.begin, range.end));
@@ -229,18 +253,27 @@ impl DwarfIndex {
             let producer = {
                 let mut cursor = unit.entries();
                 match cursor.next_dfs() {
-                    Ok(Some((_, root))) => match root.attr_value(gimli::DW_AT_producer).ok().flatten() {
-                        Some(value) => dwarf
-                            .attr_string(&unit, value)
-                            .ok()
-                            .and_then(|s| s.to_string_lossy().ok().map(|c| c.into_owned())),
-                        None => None,
-                    },
+                    Ok(Some((_, root))) => {
+                        match root.attr_value(gimli::DW_AT_producer).ok().flatten() {
+                            Some(value) => dwarf
+                                .attr_string(&unit, value)
+                                .ok()
+                                .and_then(|s| s.to_string_lossy().ok().map(|c| c.into_owned())),
+                            None => None,
+                        }
+                    }
                     _ => None,
                 }
             };
             let optimized = producer.is_some_and(|p| !p.split([' ', ';']).any(|w| w == "-N"));
-            units.push(CompUnit { name, ranges, optimized, unit, entries: OnceLock::new(), lines: OnceLock::new() });
+            units.push(CompUnit {
+                name,
+                ranges,
+                optimized,
+                unit,
+                entries: OnceLock::new(),
+                lines: OnceLock::new(),
+            });
         }
 
         let mut unit_ranges: Vec<(u64, u64, usize)> = units
@@ -253,7 +286,13 @@ impl DwarfIndex {
         for (i, u) in units.iter().enumerate() {
             unit_by_name.entry(u.name.clone()).or_default().push(i);
         }
-        Ok(DwarfIndex { dwarf, units, unit_ranges, unit_by_name, full: OnceLock::new() })
+        Ok(DwarfIndex {
+            dwarf,
+            units,
+            unit_ranges,
+            unit_by_name,
+            full: OnceLock::new(),
+        })
     }
 
     /// Whether unit `index` was compiled with optimizations.
@@ -273,7 +312,9 @@ impl DwarfIndex {
 
     /// The unit whose code covers `pc`.
     pub fn unit_for_pc(&self, pc: u64) -> Option<usize> {
-        let after = self.unit_ranges.partition_point(|&(begin, _, _)| begin <= pc);
+        let after = self
+            .unit_ranges
+            .partition_point(|&(begin, _, _)| begin <= pc);
         let &(_, end, unit) = self.unit_ranges.get(after.checked_sub(1)?)?;
         (pc < end).then_some(unit)
     }
@@ -286,18 +327,24 @@ impl DwarfIndex {
     /// The decoded entries of unit `index`.
     pub fn entries(&self, index: usize) -> Result<Arc<UnitEntries>> {
         let unit = &self.units[index];
-        unit.entries.get_or_init(|| self.decode_entries(index).map(Arc::new)).clone()
+        unit.entries
+            .get_or_init(|| self.decode_entries(index).map(Arc::new))
+            .clone()
     }
 
     /// The decoded line table of unit `index`.
     pub fn lines(&self, index: usize) -> Result<Arc<LineTable>> {
         let unit = &self.units[index];
-        unit.lines.get_or_init(|| LineTable::decode(&self.dwarf, &unit.unit, &unit.name).map(Arc::new)).clone()
+        unit.lines
+            .get_or_init(|| LineTable::decode(&self.dwarf, &unit.unit, &unit.name).map(Arc::new))
+            .clone()
     }
 
     /// The concrete function containing `pc`.
     pub fn function_at(&self, pc: u64) -> Result<Option<Function>> {
-        let Some(unit) = self.unit_for_pc(pc) else { return Ok(None) };
+        let Some(unit) = self.unit_for_pc(pc) else {
+            return Ok(None);
+        };
         let entries = self.entries(unit)?;
         let after = entries.functions.partition_point(|f| f.entry <= pc);
         Ok(after
@@ -312,7 +359,12 @@ impl DwarfIndex {
     pub fn function_by_name(&self, name: &str) -> Result<Option<Function>> {
         let units = self.units_named(package_of(name));
         for &unit in units {
-            if let Some(f) = self.entries(unit)?.functions.iter().find(|f| f.name == name) {
+            if let Some(f) = self
+                .entries(unit)?
+                .functions
+                .iter()
+                .find(|f| f.name == name)
+            {
                 return Ok(Some(f.clone()));
             }
         }
@@ -380,20 +432,33 @@ impl DwarfIndex {
     pub fn struct_layout(&self, name: &str) -> Result<Option<StructLayout>> {
         let mut found = None;
         for &unit in self.units_named(package_of(name.trim_start_matches('*'))) {
-            found = self.entries(unit)?.types.iter().find(|t| t.name == name).map(|t| t.offset);
+            found = self
+                .entries(unit)?
+                .types
+                .iter()
+                .find(|t| t.name == name)
+                .map(|t| t.offset);
             if found.is_some() {
                 break;
             }
         }
         if found.is_none() {
-            found = self.types()?.into_iter().find(|t| t.name == name).map(|t| t.offset);
+            found = self
+                .types()?
+                .into_iter()
+                .find(|t| t.name == name)
+                .map(|t| t.offset);
         }
         let Some(offset) = found else { return Ok(None) };
         let offset = gimli::DebugInfoOffset(offset as usize);
-        let Some(index) = self.unit_containing(offset) else { return Ok(None) };
+        let Some(index) = self.unit_containing(offset) else {
+            return Ok(None);
+        };
         let unit = &self.units[index].unit;
         let err = |e| BinaryError::dwarf(format!("type {name}"), e);
-        let Some(local) = offset.to_unit_offset(&unit.header) else { return Ok(None) };
+        let Some(local) = offset.to_unit_offset(&unit.header) else {
+            return Ok(None);
+        };
         let mut tree = unit.entries_tree(Some(local)).map_err(err)?;
         let root = tree.root().map_err(err)?;
         if root.entry().tag() != gimli::DW_TAG_structure_type {
@@ -407,20 +472,37 @@ impl DwarfIndex {
             if entry.tag() != gimli::DW_TAG_member {
                 continue;
             }
-            let Some(member) = self.entry_name(unit, entry).map_err(err)? else { continue };
-            let at = entry.attr_value(gimli::DW_AT_data_member_location).map_err(err)?.and_then(|v| v.udata_value());
+            let Some(member) = self.entry_name(unit, entry).map_err(err)? else {
+                continue;
+            };
+            let at = entry
+                .attr_value(gimli::DW_AT_data_member_location)
+                .map_err(err)?
+                .and_then(|v| v.udata_value());
             let (type_name, type_size) = match entry.attr_value(gimli::DW_AT_type).map_err(err)? {
                 Some(reference) => self.type_name_and_size(unit, reference).map_err(err)?,
                 None => (String::new(), 0),
             };
-            members.push(Member { name: member, offset: at.unwrap_or(0), type_name, size: type_size });
+            members.push(Member {
+                name: member,
+                offset: at.unwrap_or(0),
+                type_name,
+                size: type_size,
+            });
         }
-        Ok(Some(StructLayout { name: name.to_owned(), size, members }))
+        Ok(Some(StructLayout {
+            name: name.to_owned(),
+            size,
+            members,
+        }))
     }
 
     /// Builds (once) the whole-binary indexes and every unit's entries.
     fn full(&self) -> Result<&FullIndex> {
-        self.full.get_or_init(|| self.build_full()).as_ref().map_err(Clone::clone)
+        self.full
+            .get_or_init(|| self.build_full())
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     fn build_full(&self) -> Result<FullIndex> {
@@ -429,7 +511,11 @@ impl DwarfIndex {
             let entries = self.entries(i)?;
             index.functions.extend(entries.functions.iter().cloned());
             for call in &entries.inlined {
-                index.inlined_by_name.entry(call.function.clone()).or_default().push(call.low_pc());
+                index
+                    .inlined_by_name
+                    .entry(call.function.clone())
+                    .or_default()
+                    .push(call.low_pc());
             }
             for name in file_names(&self.dwarf, &unit.unit)?.into_iter().flatten() {
                 let units = index.files.entry(name).or_default();
@@ -472,22 +558,41 @@ impl DwarfIndex {
                 Scope::Function(i) => Some(i),
                 _ => None,
             });
-            let inline_depth = stack.iter().filter(|(_, s)| matches!(s, Scope::Inlined)).count() as u32;
+            let inline_depth = stack
+                .iter()
+                .filter(|(_, s)| matches!(s, Scope::Inlined))
+                .count() as u32;
             let scope = match entry.tag() {
                 gimli::DW_TAG_subprogram => {
                     let ranges = self.entry_ranges(unit, entry).map_err(err)?;
-                    match (ranges.iter().map(|r| r.0).min(), ranges.iter().map(|r| r.1).max()) {
+                    match (
+                        ranges.iter().map(|r| r.0).min(),
+                        ranges.iter().map(|r| r.1).max(),
+                    ) {
                         (Some(entry_pc), Some(end)) => {
-                            let name = self.entry_name(unit, entry).map_err(err)?.unwrap_or_default();
+                            let name = self
+                                .entry_name(unit, entry)
+                                .map_err(err)?
+                                .unwrap_or_default();
                             let trampoline = matches!(
                                 entry.attr_value(gimli::DW_AT_trampoline).map_err(err)?,
                                 Some(gimli::AttributeValue::Flag(true))
                             );
-                            out.functions.push(Function { name, entry: entry_pc, end, unit: index, trampoline });
+                            out.functions.push(Function {
+                                name,
+                                entry: entry_pc,
+                                end,
+                                unit: index,
+                                trampoline,
+                            });
                             Scope::Function(out.functions.len() - 1)
                         }
                         _ => {
-                            if entry.attr_value(gimli::DW_AT_inline).map_err(err)?.is_some() {
+                            if entry
+                                .attr_value(gimli::DW_AT_inline)
+                                .map_err(err)?
+                                .is_some()
+                            {
                                 if let Some(name) = self.entry_name(unit, entry).map_err(err)? {
                                     out.inlinable.insert(name);
                                 }
@@ -498,7 +603,10 @@ impl DwarfIndex {
                 }
                 gimli::DW_TAG_inlined_subroutine => match enclosing_function {
                     Some(parent) => {
-                        let function = self.entry_name(unit, entry).map_err(err)?.unwrap_or_default();
+                        let function = self
+                            .entry_name(unit, entry)
+                            .map_err(err)?
+                            .unwrap_or_default();
                         let ranges = self.entry_ranges(unit, entry).map_err(err)?;
                         if ranges.is_empty() {
                             // Optimized away: nothing to point at. Calls
@@ -506,14 +614,18 @@ impl DwarfIndex {
                             stack.push((depth, Scope::Other));
                             continue;
                         }
-                        let call_file = match entry.attr_value(gimli::DW_AT_call_file).map_err(err)? {
-                            Some(v) => v.udata_value().and_then(|i| files.get(i as usize).cloned().flatten()),
-                            None => None,
-                        };
-                        let call_line = match entry.attr_value(gimli::DW_AT_call_line).map_err(err)? {
-                            Some(v) => v.udata_value().unwrap_or(0) as u32,
-                            None => 0,
-                        };
+                        let call_file =
+                            match entry.attr_value(gimli::DW_AT_call_file).map_err(err)? {
+                                Some(v) => v
+                                    .udata_value()
+                                    .and_then(|i| files.get(i as usize).cloned().flatten()),
+                                None => None,
+                            };
+                        let call_line =
+                            match entry.attr_value(gimli::DW_AT_call_line).map_err(err)? {
+                                Some(v) => v.udata_value().unwrap_or(0) as u32,
+                                None => 0,
+                            };
                         out.inlined.push(InlinedCall {
                             function,
                             ranges,
@@ -536,7 +648,10 @@ impl DwarfIndex {
                     if depth == 1 =>
                 {
                     if let Some(name) = self.entry_name(unit, entry).map_err(err)? {
-                        let offset = entry.offset().to_debug_info_offset(&unit.header).map_or(0, |o| o.0 as u64);
+                        let offset = entry
+                            .offset()
+                            .to_debug_info_offset(&unit.header)
+                            .map_or(0, |o| o.0 as u64);
                         out.types.push(TypeName { name, offset });
                     }
                     Scope::Other
@@ -583,7 +698,12 @@ impl DwarfIndex {
         entry: &gimli::DebuggingInformationEntry<Reader>,
     ) -> gimli::Result<Option<String>> {
         if let Some(value) = entry.attr_value(gimli::DW_AT_name)? {
-            return Ok(Some(self.dwarf.attr_string(unit, value)?.to_string_lossy()?.into_owned()));
+            return Ok(Some(
+                self.dwarf
+                    .attr_string(unit, value)?
+                    .to_string_lossy()?
+                    .into_owned(),
+            ));
         }
         match entry.attr_value(gimli::DW_AT_abstract_origin)? {
             Some(gimli::AttributeValue::UnitRef(offset)) => {
@@ -591,9 +711,13 @@ impl DwarfIndex {
                 self.entry_name(unit, &origin)
             }
             Some(gimli::AttributeValue::DebugInfoRef(offset)) => {
-                let Some(other) = self.unit_containing(offset) else { return Ok(None) };
+                let Some(other) = self.unit_containing(offset) else {
+                    return Ok(None);
+                };
                 let other = &self.units[other].unit;
-                let Some(local) = offset.to_unit_offset(&other.header) else { return Ok(None) };
+                let Some(local) = offset.to_unit_offset(&other.header) else {
+                    return Ok(None);
+                };
                 let origin = other.entry(local)?;
                 self.entry_name(other, &origin)
             }
@@ -608,14 +732,21 @@ impl DwarfIndex {
         unit: &gimli::Unit<Reader>,
         reference: gimli::AttributeValue<Reader>,
     ) -> gimli::Result<(String, u64)> {
-        let describe = |unit: &gimli::Unit<Reader>, offset: gimli::UnitOffset| -> gimli::Result<(String, u64)> {
+        let describe = |unit: &gimli::Unit<Reader>,
+                        offset: gimli::UnitOffset|
+         -> gimli::Result<(String, u64)> {
             let ty = unit.entry(offset)?;
-            Ok((self.entry_name(unit, &ty)?.unwrap_or_default(), byte_size(&ty)?.unwrap_or(0)))
+            Ok((
+                self.entry_name(unit, &ty)?.unwrap_or_default(),
+                byte_size(&ty)?.unwrap_or(0),
+            ))
         };
         match reference {
             gimli::AttributeValue::UnitRef(offset) => describe(unit, offset),
             gimli::AttributeValue::DebugInfoRef(offset) => {
-                let Some(other) = self.unit_containing(offset) else { return Ok((String::new(), 0)) };
+                let Some(other) = self.unit_containing(offset) else {
+                    return Ok((String::new(), 0));
+                };
                 let other = &self.units[other].unit;
                 match offset.to_unit_offset(&other.header) {
                     Some(local) => describe(other, local),
@@ -628,7 +759,13 @@ impl DwarfIndex {
 
     /// The unit whose entries include `.debug_info` offset `offset`.
     fn unit_containing(&self, offset: gimli::DebugInfoOffset) -> Option<usize> {
-        let start = |u: &CompUnit| u.unit.header.offset().as_debug_info_offset().map_or(0, |o| o.0);
+        let start = |u: &CompUnit| {
+            u.unit
+                .header
+                .offset()
+                .as_debug_info_offset()
+                .map_or(0, |o| o.0)
+        };
         let after = self.units.partition_point(|u| start(u) <= offset.0);
         after.checked_sub(1)
     }
@@ -653,7 +790,10 @@ mod tests {
     fn package_paths() {
         assert_eq!(package_of("main.main"), "main");
         assert_eq!(package_of("example.com/a/b.(*T).M"), "example.com/a/b");
-        assert_eq!(package_of("main.Map[go.shape.string,example.com/x.T]"), "main");
+        assert_eq!(
+            package_of("main.Map[go.shape.string,example.com/x.T]"),
+            "main"
+        );
         assert_eq!(package_of("runtime.gopark"), "runtime");
         assert_eq!(package_of("noDot"), "noDot");
     }

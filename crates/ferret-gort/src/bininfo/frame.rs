@@ -59,7 +59,10 @@ impl FrameRule {
     /// The rule for DWARF register `register`, `None` when the rows do not
     /// mention it.
     pub fn register(&self, register: u16) -> Option<RegisterRule> {
-        self.registers.iter().find(|(r, _)| *r == register).map(|(_, rule)| *rule)
+        self.registers
+            .iter()
+            .find(|(r, _)| *r == register)
+            .map(|(_, rule)| *rule)
     }
 }
 
@@ -87,7 +90,11 @@ pub(crate) struct FrameIndex {
 impl FrameIndex {
     /// Loads and indexes `.debug_frame` and `.eh_frame` (whichever exist).
     pub fn open(image: &Image) -> Result<FrameIndex> {
-        let text = image.sections().into_iter().find(|s| s.name == ".text").map_or(0, |s| s.address);
+        let text = image
+            .sections()
+            .into_iter()
+            .find(|s| s.name == ".text")
+            .map_or(0, |s| s.address);
         let debug_frame = if image.has_section(".debug_frame") {
             let mut section = gimli::DebugFrame::from(load_section(image, ".debug_frame")?);
             section.set_address_size(8);
@@ -100,20 +107,36 @@ impl FrameIndex {
             Some(info) if info.size > 0 => {
                 let mut section = gimli::EhFrame::from(load_section(image, ".eh_frame")?);
                 section.set_address_size(8);
-                let bases = gimli::BaseAddresses::default().set_text(text).set_eh_frame(info.address);
+                let bases = gimli::BaseAddresses::default()
+                    .set_text(text)
+                    .set_eh_frame(info.address);
                 Some(index_section(section, bases, ".eh_frame")?)
             }
             _ => None,
         };
-        Ok(FrameIndex { debug_frame, eh_frame })
+        Ok(FrameIndex {
+            debug_frame,
+            eh_frame,
+        })
     }
 
     /// The unwind rules at `pc`, `None` when no FDE covers it.
     pub fn rule_at(&self, pc: u64) -> Result<Option<FrameRule>> {
-        if let Some(found) = self.debug_frame.as_ref().map(|s| rule_in(s, pc, ".debug_frame")).transpose()?.flatten() {
+        if let Some(found) = self
+            .debug_frame
+            .as_ref()
+            .map(|s| rule_in(s, pc, ".debug_frame"))
+            .transpose()?
+            .flatten()
+        {
             return Ok(Some(found));
         }
-        Ok(self.eh_frame.as_ref().map(|s| rule_in(s, pc, ".eh_frame")).transpose()?.flatten())
+        Ok(self
+            .eh_frame
+            .as_ref()
+            .map(|s| rule_in(s, pc, ".eh_frame"))
+            .transpose()?
+            .flatten())
     }
 }
 
@@ -134,39 +157,65 @@ where
             let fde = partial.parse(S::cie_from_offset).map_err(err)?;
             if fde.len() > 0 {
                 let start = fde.initial_address();
-                fdes.push(FdeEntry { start, end: start + fde.len(), offset: fde.offset() });
+                fdes.push(FdeEntry {
+                    start,
+                    end: start + fde.len(),
+                    offset: fde.offset(),
+                });
             }
         }
     }
     fdes.sort_unstable_by_key(|f| f.start);
-    Ok(FrameSection { section, bases, fdes })
+    Ok(FrameSection {
+        section,
+        bases,
+        fdes,
+    })
 }
 
 /// Finds the FDE covering `pc` and evaluates its rows up to `pc`.
-fn rule_in<S: UnwindSection<Reader>>(frames: &FrameSection<S>, pc: u64, name: &str) -> Result<Option<FrameRule>>
+fn rule_in<S: UnwindSection<Reader>>(
+    frames: &FrameSection<S>,
+    pc: u64,
+    name: &str,
+) -> Result<Option<FrameRule>>
 where
     S::Offset: gimli::UnwindOffset<usize>,
 {
     let after = frames.fdes.partition_point(|f| f.start <= pc);
-    let Some(entry) = after.checked_sub(1).map(|i| frames.fdes[i]).filter(|f| pc < f.end) else {
+    let Some(entry) = after
+        .checked_sub(1)
+        .map(|i| frames.fdes[i])
+        .filter(|f| pc < f.end)
+    else {
         return Ok(None);
     };
     let err = |e| BinaryError::dwarf(name, e);
     let fde = frames
         .section
-        .fde_from_offset(&frames.bases, S::Offset::from(entry.offset), S::cie_from_offset)
+        .fde_from_offset(
+            &frames.bases,
+            S::Offset::from(entry.offset),
+            S::cie_from_offset,
+        )
         .map_err(err)?;
     let mut context = Box::new(gimli::UnwindContext::new());
-    let row = fde.unwind_info_for_address(&frames.section, &frames.bases, &mut context, pc).map_err(err)?;
-    Ok(Some(convert_row(row, fde.cie().return_address_register().0)))
+    let row = fde
+        .unwind_info_for_address(&frames.section, &frames.bases, &mut context, pc)
+        .map_err(err)?;
+    Ok(Some(convert_row(
+        row,
+        fde.cie().return_address_register().0,
+    )))
 }
 
 /// Turns gimli's row into ferret's plain rule.
 fn convert_row(row: &UnwindTableRow<usize>, return_address_register: u16) -> FrameRule {
     let cfa = match row.cfa() {
-        gimli::CfaRule::RegisterAndOffset { register, offset } => {
-            CfaRule::RegisterOffset { register: register.0, offset: *offset }
-        }
+        gimli::CfaRule::RegisterAndOffset { register, offset } => CfaRule::RegisterOffset {
+            register: register.0,
+            offset: *offset,
+        },
         _ => CfaRule::Expression,
     };
     let registers = row
@@ -183,5 +232,11 @@ fn convert_row(row: &UnwindTableRow<usize>, return_address_register: u16) -> Fra
             (register.0, rule)
         })
         .collect();
-    FrameRule { start: row.start_address(), end: row.end_address(), cfa, return_address_register, registers }
+    FrameRule {
+        start: row.start_address(),
+        end: row.end_address(),
+        cfa,
+        return_address_register,
+        registers,
+    }
 }

@@ -39,7 +39,10 @@ pub struct Image {
 
 impl std::fmt::Debug for Image {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Image").field("path", &self.path).field("arch", &self.arch).finish()
+        f.debug_struct("Image")
+            .field("path", &self.path)
+            .field("arch", &self.arch)
+            .finish()
     }
 }
 
@@ -72,19 +75,29 @@ pub struct Symbol {
 impl Image {
     /// Maps `path` and validates its ELF headers.
     pub fn open(path: &Path) -> Result<Image> {
-        let io_err = |source: std::io::Error| BinaryError::Io { path: path.to_owned(), source: Arc::new(source) };
+        let io_err = |source: std::io::Error| BinaryError::Io {
+            path: path.to_owned(),
+            source: Arc::new(source),
+        };
         let meta = std::fs::metadata(path).map_err(io_err)?;
         if meta.is_dir() {
-            return Err(BinaryError::IsDirectory { path: path.to_owned() });
+            return Err(BinaryError::IsDirectory {
+                path: path.to_owned(),
+            });
         }
         let file = std::fs::File::open(path).map_err(io_err)?;
         // SAFETY: the mapping is read-only; a file changed underneath us by
         // another process is the only hazard, as for every debugger.
         let map = unsafe { Mmap::map(&file) }.map_err(io_err)?;
         if map.len() < 4 || &map[..4] != b"\x7fELF" {
-            return Err(BinaryError::NotElf { path: path.to_owned() });
+            return Err(BinaryError::NotElf {
+                path: path.to_owned(),
+            });
         }
-        let truncated = |detail: String| BinaryError::Truncated { path: path.to_owned(), detail };
+        let truncated = |detail: String| BinaryError::Truncated {
+            path: path.to_owned(),
+            detail,
+        };
         let obj = object::File::parse(&*map).map_err(|e| truncated(e.to_string()))?;
         let arch = match obj.architecture() {
             object::Architecture::X86_64 => Arch::Amd64,
@@ -101,7 +114,10 @@ impl Image {
         // file is reported once, clearly, instead of as odd DWARF errors later.
         for section in obj.sections() {
             if let Some((offset, size)) = section.file_range() {
-                if offset.checked_add(size).is_none_or(|end| end > map.len() as u64) {
+                if offset
+                    .checked_add(size)
+                    .is_none_or(|end| end > map.len() as u64)
+                {
                     return Err(truncated(format!(
                         "section {} needs bytes {}..{} but the file has {} bytes",
                         section.name().unwrap_or("?"),
@@ -114,7 +130,12 @@ impl Image {
         }
         let little_endian = obj.is_little_endian();
         drop(obj);
-        Ok(Image { path: path.to_owned(), map: Arc::new(map), arch, little_endian })
+        Ok(Image {
+            path: path.to_owned(),
+            map: Arc::new(map),
+            arch,
+            little_endian,
+        })
     }
 
     /// The path the image was opened from.
@@ -143,7 +164,11 @@ impl Image {
     pub fn sections(&self) -> Vec<SectionInfo> {
         self.object()
             .sections()
-            .map(|s| SectionInfo { name: s.name().unwrap_or("").to_owned(), address: s.address(), size: s.size() })
+            .map(|s| SectionInfo {
+                name: s.name().unwrap_or("").to_owned(),
+                address: s.address(),
+                size: s.size(),
+            })
             .collect()
     }
 
@@ -158,16 +183,23 @@ impl Image {
     /// `Ok(None)` when the section does not exist.
     pub fn section_data(&self, name: &str) -> Result<Option<Cow<'_, [u8]>>> {
         let obj = self.object();
-        let Some(section) = obj.section_by_name(name) else { return Ok(None) };
+        let Some(section) = obj.section_by_name(name) else {
+            return Ok(None);
+        };
         if section.kind() == SectionKind::UninitializedData {
             return Ok(Some(Cow::Borrowed(&[])));
         }
-        let err = |e: object::Error| BinaryError::Section { section: name.to_owned(), detail: e.to_string() };
+        let err = |e: object::Error| BinaryError::Section {
+            section: name.to_owned(),
+            detail: e.to_string(),
+        };
         let compressed = section.compressed_data().map_err(err)?;
         // A damaged header can claim any size; deflate cannot expand data
         // more than about 1032 times, so anything beyond is not real.
         let limit = compressed.data.len() as u64 * MAX_EXPANSION + 4096;
-        if compressed.format != object::CompressionFormat::None && compressed.uncompressed_size > limit {
+        if compressed.format != object::CompressionFormat::None
+            && compressed.uncompressed_size > limit
+        {
             return Err(BinaryError::Section {
                 section: name.to_owned(),
                 detail: format!(
@@ -242,10 +274,13 @@ impl Image {
                 SymbolSection::Section(index) => {
                     let section = obj.section_by_index(index).ok();
                     let flags = match section.as_ref().map(|s| s.flags()) {
-                        Some(SectionFlags::Elf { sh_flags }) => sh_flags & (SHF_WRITE | SHF_ALLOC | SHF_EXECINSTR),
+                        Some(SectionFlags::Elf { sh_flags }) => {
+                            sh_flags & (SHF_WRITE | SHF_ALLOC | SHF_EXECINSTR)
+                        }
                         _ => 0,
                     };
-                    let no_bits = section.is_some_and(|s| s.kind() == SectionKind::UninitializedData);
+                    let no_bits =
+                        section.is_some_and(|s| s.kind() == SectionKind::UninitializedData);
                     match flags {
                         f if f == SHF_ALLOC | SHF_EXECINSTR => 'T',
                         SHF_ALLOC => 'R',
@@ -258,8 +293,17 @@ impl Image {
             };
             // nm lowers the letter of local symbols by plain arithmetic, so
             // an unclassified local '?' becomes '_'.
-            let code = if sym.is_local() { (code as u8 + (b'a' - b'A')) as char } else { code };
-            out.push(Symbol { name: name.to_owned(), address: sym.address(), size: sym.size(), code });
+            let code = if sym.is_local() {
+                (code as u8 + (b'a' - b'A')) as char
+            } else {
+                code
+            };
+            out.push(Symbol {
+                name: name.to_owned(),
+                address: sym.address(),
+                size: sym.size(),
+                code,
+            });
         }
         out
     }

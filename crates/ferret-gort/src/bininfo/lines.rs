@@ -40,9 +40,17 @@ pub struct LineTable {
 
 impl LineTable {
     /// Decodes the line program of `unit`.
-    pub(crate) fn decode(dwarf: &gimli::Dwarf<Reader>, unit: &gimli::Unit<Reader>, unit_name: &str) -> Result<LineTable> {
+    pub(crate) fn decode(
+        dwarf: &gimli::Dwarf<Reader>,
+        unit: &gimli::Unit<Reader>,
+        unit_name: &str,
+    ) -> Result<LineTable> {
         let Some(program) = unit.line_program.clone() else {
-            return Ok(LineTable { files: Vec::new(), rows: Vec::new(), initial: None });
+            return Ok(LineTable {
+                files: Vec::new(),
+                rows: Vec::new(),
+                initial: None,
+            });
         };
         let err = |e| BinaryError::dwarf(format!(".debug_line of unit {unit_name}"), e);
         let names = file_names(dwarf, unit)?;
@@ -66,7 +74,10 @@ impl LineTable {
         let mut current: Vec<LineRow> = Vec::new();
         let mut rows = program.rows();
         while let Some((_, row)) = rows.next_row().map_err(err)? {
-            let file = index_of_raw.get(row.file_index() as usize).copied().unwrap_or(u32::MAX);
+            let file = index_of_raw
+                .get(row.file_index() as usize)
+                .copied()
+                .unwrap_or(u32::MAX);
             current.push(LineRow {
                 address: row.address(),
                 file,
@@ -89,7 +100,11 @@ impl LineTable {
             prologue_end: false,
             end_sequence: false,
         });
-        Ok(LineTable { files, rows, initial })
+        Ok(LineTable {
+            files,
+            rows,
+            initial,
+        })
     }
 
     /// The row in effect at `pc`: the last row at or before it, unless that
@@ -118,7 +133,10 @@ impl LineTable {
         if row.address <= entry || !inside || !starts_sequence {
             return None;
         }
-        self.initial.map(|r| LineRow { address: entry, ..r })
+        self.initial.map(|r| LineRow {
+            address: entry,
+            ..r
+        })
     }
 
     /// The file path a row names.
@@ -147,8 +165,13 @@ impl LineTable {
 
 /// The file table of `unit`'s line program, indexed by raw DWARF file
 /// index, as full paths (directory joined where the name is relative).
-pub(crate) fn file_names(dwarf: &gimli::Dwarf<Reader>, unit: &gimli::Unit<Reader>) -> Result<Vec<Option<String>>> {
-    let Some(program) = unit.line_program.as_ref() else { return Ok(Vec::new()) };
+pub(crate) fn file_names(
+    dwarf: &gimli::Dwarf<Reader>,
+    unit: &gimli::Unit<Reader>,
+) -> Result<Vec<Option<String>>> {
+    let Some(program) = unit.line_program.as_ref() else {
+        return Ok(Vec::new());
+    };
     let header = program.header();
     let err = |e| BinaryError::dwarf(".debug_line file table", e);
     // DWARF 5 numbers files from 0, earlier versions from 1.

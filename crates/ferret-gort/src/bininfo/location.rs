@@ -25,7 +25,10 @@ pub enum LocationSpec {
 impl LocationSpec {
     /// Parses `spec`; errors name the expression and say what is wrong.
     pub fn parse(spec: &str) -> Result<LocationSpec> {
-        let bad = |reason: &str| BinaryError::BadLocation { spec: spec.to_owned(), reason: reason.to_owned() };
+        let bad = |reason: &str| BinaryError::BadLocation {
+            spec: spec.to_owned(),
+            reason: reason.to_owned(),
+        };
         let trimmed = spec.trim();
         if trimmed.is_empty() {
             return Err(bad("empty location"));
@@ -46,11 +49,16 @@ impl LocationSpec {
             if file.is_empty() {
                 return Err(bad("missing file name before ':'"));
             }
-            let line: u32 = line.parse().map_err(|_| bad("the part after ':' must be a line number"))?;
+            let line: u32 = line
+                .parse()
+                .map_err(|_| bad("the part after ':' must be a line number"))?;
             if line == 0 {
                 return Err(bad("line numbers start at 1"));
             }
-            return Ok(LocationSpec::FileLine { file: file.to_owned(), line });
+            return Ok(LocationSpec::FileLine {
+                file: file.to_owned(),
+                line,
+            });
         }
         Ok(LocationSpec::Function(trimmed.to_owned()))
     }
@@ -89,25 +97,50 @@ mod tests {
 
     #[test]
     fn parses_functions_and_lines() {
-        assert_eq!(LocationSpec::parse("main.main").unwrap(), LocationSpec::Function("main.main".into()));
+        assert_eq!(
+            LocationSpec::parse("main.main").unwrap(),
+            LocationSpec::Function("main.main".into())
+        );
         assert_eq!(
             LocationSpec::parse("pkg.(*T).Method").unwrap(),
             LocationSpec::Function("pkg.(*T).Method".into())
         );
         assert_eq!(
             LocationSpec::parse("/a/b/main.go:12").unwrap(),
-            LocationSpec::FileLine { file: "/a/b/main.go".into(), line: 12 }
+            LocationSpec::FileLine {
+                file: "/a/b/main.go".into(),
+                line: 12
+            }
         );
         assert_eq!(
             LocationSpec::parse("main.go:7").unwrap(),
-            LocationSpec::FileLine { file: "main.go".into(), line: 7 }
+            LocationSpec::FileLine {
+                file: "main.go".into(),
+                line: 7
+            }
         );
     }
 
     #[test]
     fn rejects_what_it_does_not_support() {
-        for spec in ["", "+3", "-1", "*0x401000", "/regex/", "main.go:x", "main.go:0", ":12", "a b"] {
-            assert!(matches!(LocationSpec::parse(spec), Err(BinaryError::BadLocation { .. })), "{spec}");
+        for spec in [
+            "",
+            "+3",
+            "-1",
+            "*0x401000",
+            "/regex/",
+            "main.go:x",
+            "main.go:0",
+            ":12",
+            "a b",
+        ] {
+            assert!(
+                matches!(
+                    LocationSpec::parse(spec),
+                    Err(BinaryError::BadLocation { .. })
+                ),
+                "{spec}"
+            );
         }
     }
 

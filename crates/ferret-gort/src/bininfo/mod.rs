@@ -13,9 +13,9 @@ mod image;
 mod lines;
 mod location;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 pub use buildinfo::BuildInfo;
 pub use dwarf::{package_of, Function, InlinedCall, Member, StructLayout, TypeName, UnitEntries};
@@ -60,11 +60,19 @@ pub struct BinaryInfo {
     dwarf: DwarfIndex,
     frames: OnceLock<Result<FrameIndex>>,
     symbols: OnceLock<Vec<Symbol>>,
+    /// Answers of [`BinaryInfo::pc_info`] so far: listing many goroutines
+    /// asks about the same few PCs again and again.
+    pc_info_memo: Mutex<HashMap<u64, Option<PcInfo>>>,
+    /// Answers of [`BinaryInfo::frame_rule`] so far, for the same reason.
+    frame_rule_memo: Mutex<HashMap<u64, Option<FrameRule>>>,
 }
 
 impl std::fmt::Debug for BinaryInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BinaryInfo").field("image", &self.image).field("go", &self.build.go_version).finish()
+        f.debug_struct("BinaryInfo")
+            .field("image", &self.image)
+            .field("go", &self.build.go_version)
+            .finish()
     }
 }
 
@@ -78,13 +86,27 @@ impl BinaryInfo {
         let build = match BuildInfo::read(&image) {
             Some(build) => build,
             None if image.has_section(".gopclntab") => BuildInfo::default(),
-            None => return Err(BinaryError::NotGo { path: path.to_owned() }),
+            None => {
+                return Err(BinaryError::NotGo {
+                    path: path.to_owned(),
+                })
+            }
         };
         if !image.has_section(".debug_info") {
-            return Err(BinaryError::Stripped { path: path.to_owned() });
+            return Err(BinaryError::Stripped {
+                path: path.to_owned(),
+            });
         }
         let dwarf = DwarfIndex::open(&image)?;
-        Ok(BinaryInfo { image, build, dwarf, frames: OnceLock::new(), symbols: OnceLock::new() })
+        Ok(BinaryInfo {
+            image,
+            build,
+            dwarf,
+            frames: OnceLock::new(),
+            symbols: OnceLock::new(),
+            pc_info_memo: Mutex::default(),
+            frame_rule_memo: Mutex::default(),
+        })
     }
 
     /// The mapped file.
@@ -109,7 +131,12 @@ impl BinaryInfo {
 
     /// Package paths, one per compilation unit, sorted and deduplicated.
     pub fn packages(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.dwarf.unit_names().filter(|n| !n.is_empty()).map(str::to_owned).collect();
+        let mut names: Vec<String> = self
+            .dwarf
+            .unit_names()
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned)
+            .collect();
         names.sort();
         names.dedup();
         names
@@ -155,11 +182,18 @@ impl BinaryInfo {
         if !function.trampoline {
             return Ok(function.clone());
         }
-        let Some(code) = self.image.read_at(function.entry, function.end.saturating_sub(function.entry) as usize) else {
+        let Some(code) = self.image.read_at(
+            function.entry,
+            function.end.saturating_sub(function.entry) as usize,
+        ) else {
             return Ok(function.clone());
         };
-        for instruction in crate::disasm::disassemble(code, function.entry, crate::disasm::Syntax::Intel) {
-            let Some(target) = instruction.branch_target.filter(|_| instruction.is_call) else { continue };
+        for instruction in
+            crate::disasm::disassemble(code, function.entry, crate::disasm::Syntax::Intel)
+        {
+            let Some(target) = instruction.branch_target.filter(|_| instruction.is_call) else {
+                continue;
+            };
             match self.function_at(target)? {
                 Some(callee) if !is_private_runtime(&callee.name) => return Ok(callee),
                 _ => {}
@@ -187,17 +221,39 @@ impl BinaryInfo {
     /// The source meaning of `pc`: function, file, line and inlined call
     /// chain. `None` for addresses outside every function.
     pub fn pc_info(&self, pc: u64) -> Result<Option<PcInfo>> {
-        let Some(function) = self.dwarf.function_at(pc)? else { return Ok(None) };
+        memoized(&self.pc_info_memo, pc, || self.compute_pc_info(pc))
+    }
+
+    fn compute_pc_info(&self, pc: u64) -> Result<Option<PcInfo>> {
+        let Some(function) = self.dwarf.function_at(pc)? else {
+            return Ok(None);
+        };
         let lines = self.dwarf.lines(function.unit)?;
-        let row = lines.row_at(pc).filter(|r| r.address >= function.entry).copied();
-        let row = row.or_else(|| lines.leading_row(function.entry, function.end).filter(|r| r.address <= pc));
+        let row = lines
+            .row_at(pc)
+            .filter(|r| r.address >= function.entry)
+            .copied();
+        let row = row.or_else(|| {
+            lines
+                .leading_row(function.entry, function.end)
+                .filter(|r| r.address <= pc)
+        });
         let row = row.as_ref();
-        let file = row.and_then(|r| lines.file(r)).map(|f| f.to_string()).unwrap_or_default();
+        let file = row
+            .and_then(|r| lines.file(r))
+            .map(|f| f.to_string())
+            .unwrap_or_default();
         let (line, is_stmt) = row.map_or((0, false), |r| (r.line, r.is_stmt));
         let entries = self.dwarf.entries(function.unit)?;
-        let parent = entries.functions.iter().position(|f| f.entry == function.entry);
-        let mut chain: Vec<&InlinedCall> =
-            entries.inlined.iter().filter(|c| Some(c.parent) == parent && c.contains(pc)).collect();
+        let parent = entries
+            .functions
+            .iter()
+            .position(|f| f.entry == function.entry);
+        let mut chain: Vec<&InlinedCall> = entries
+            .inlined
+            .iter()
+            .filter(|c| Some(c.parent) == parent && c.contains(pc))
+            .collect();
         chain.sort_by_key(|c| c.depth);
         // Innermost frame: the deepest inlined callee (or the function) at
         // the line-table position; each inlined call then contributes its
@@ -205,11 +261,23 @@ impl BinaryInfo {
         let mut frames = Vec::with_capacity(chain.len() + 1);
         let mut location = (file, line);
         for call in chain.iter().rev() {
-            frames.push(SourceFrame { function: call.function.clone(), file: location.0, line: location.1 });
+            frames.push(SourceFrame {
+                function: call.function.clone(),
+                file: location.0,
+                line: location.1,
+            });
             location = (call.call_file.clone(), call.call_line);
         }
-        frames.push(SourceFrame { function: function.name.clone(), file: location.0, line: location.1 });
-        Ok(Some(PcInfo { function, frames, is_stmt }))
+        frames.push(SourceFrame {
+            function: function.name.clone(),
+            file: location.0,
+            line: location.1,
+        });
+        Ok(Some(PcInfo {
+            function,
+            frames,
+            is_stmt,
+        }))
     }
 
     /// Statement addresses (`is_stmt` rows) for `line` of every source file
@@ -235,7 +303,9 @@ impl BinaryInfo {
     ///   function's entry moves past the prologue when that stays on the
     ///   same line. Compiler-made trampolines and defer wrappers are skipped.
     pub fn resolve_location(&self, spec: &str) -> Result<Location> {
-        let not_found = || BinaryError::LocationNotFound { spec: spec.to_owned() };
+        let not_found = || BinaryError::LocationNotFound {
+            spec: spec.to_owned(),
+        };
         let mut pcs = match LocationSpec::parse(spec)? {
             LocationSpec::Function(name) => {
                 let (concrete, inlined) = self.dwarf.function_instances(&name)?;
@@ -248,21 +318,34 @@ impl BinaryInfo {
             LocationSpec::FileLine { file, line } => {
                 let files = self.matching_files(&file)?;
                 if files.len() > 1 {
-                    return Err(BinaryError::AmbiguousLocation { spec: spec.to_owned(), candidates: files });
+                    return Err(BinaryError::AmbiguousLocation {
+                        spec: spec.to_owned(),
+                        candidates: files,
+                    });
                 }
-                let Some(path) = files.into_iter().next() else { return Err(not_found()) };
+                let Some(path) = files.into_iter().next() else {
+                    return Err(not_found());
+                };
                 self.file_line_pcs(&path, line)?
             }
         };
         pcs.sort_unstable();
         pcs.dedup();
-        let Some(&pc) = pcs.first() else { return Err(not_found()) };
+        let Some(&pc) = pcs.first() else {
+            return Err(not_found());
+        };
         let info = self.pc_info(pc)?;
         let (file, line) = info
             .as_ref()
             .and_then(|i| i.frames.first())
             .map_or((String::new(), 0), |f| (f.file.clone(), f.line));
-        Ok(Location { pc, pcs, function: info.map(|i| i.function.name), file, line })
+        Ok(Location {
+            pc,
+            pcs,
+            function: info.map(|i| i.function.name),
+            file,
+            line,
+        })
     }
 
     /// The breakpoint addresses for `line` of exactly the file `path` (see
@@ -303,12 +386,17 @@ impl BinaryInfo {
         type Group = (u64, Option<usize>);
         let mut groups: BTreeMap<Group, Vec<(u64, bool)>> = BTreeMap::new();
         for (pc, is_stmt) in rows {
-            let Some(function) = self.function_at(pc)? else { continue };
+            let Some(function) = self.function_at(pc)? else {
+                continue;
+            };
             if function.trampoline || function.name.contains("·dwrap·") {
                 continue;
             }
             let entries = self.dwarf.entries(function.unit)?;
-            let parent = entries.functions.iter().position(|f| f.entry == function.entry);
+            let parent = entries
+                .functions
+                .iter()
+                .position(|f| f.entry == function.entry);
             let deepest = entries
                 .inlined
                 .iter()
@@ -316,12 +404,19 @@ impl BinaryInfo {
                 .filter(|(_, c)| Some(c.parent) == parent && c.contains(pc))
                 .max_by_key(|(_, c)| c.depth)
                 .map(|(i, _)| i);
-            groups.entry((function.entry, deepest)).or_default().push((pc, is_stmt));
+            groups
+                .entry((function.entry, deepest))
+                .or_default()
+                .push((pc, is_stmt));
         }
 
         let mut pcs = Vec::new();
         for ((entry, inlined), group) in groups {
-            let first_stmt = group.iter().find(|(_, stmt)| *stmt).or(group.first()).map(|&(pc, _)| pc);
+            let first_stmt = group
+                .iter()
+                .find(|(_, stmt)| *stmt)
+                .or(group.first())
+                .map(|&(pc, _)| pc);
             let Some(mut pc) = first_stmt else { continue };
             if inlined.is_none() && pc == entry {
                 if let Some(function) = self.function_at(pc)? {
@@ -344,7 +439,9 @@ impl BinaryInfo {
     /// the prologue end is used only when it is on the entry's line.
     fn after_prologue(&self, function: &Function, same_line: bool) -> Result<u64> {
         let lines = self.dwarf.lines(function.unit)?;
-        let Some(pc) = lines.prologue_end(function.entry, function.end) else { return Ok(function.entry) };
+        let Some(pc) = lines.prologue_end(function.entry, function.end) else {
+            return Ok(function.entry);
+        };
         if same_line {
             let line_at = |pc| lines.row_at(pc).map(|r| (r.file, r.line));
             if line_at(pc) != line_at(function.entry) {
@@ -356,7 +453,15 @@ impl BinaryInfo {
 
     /// The call frame rules at `pc` (from `.debug_frame` or `.eh_frame`).
     pub fn frame_rule(&self, pc: u64) -> Result<Option<FrameRule>> {
-        let frames = self.frames.get_or_init(|| FrameIndex::open(&self.image)).as_ref().map_err(Clone::clone)?;
+        memoized(&self.frame_rule_memo, pc, || self.compute_frame_rule(pc))
+    }
+
+    fn compute_frame_rule(&self, pc: u64) -> Result<Option<FrameRule>> {
+        let frames = self
+            .frames
+            .get_or_init(|| FrameIndex::open(&self.image))
+            .as_ref()
+            .map_err(Clone::clone)?;
         frames.rule_at(pc)
     }
 
@@ -374,7 +479,12 @@ impl BinaryInfo {
 
     /// Source files that the user's `file` names.
     fn matching_files(&self, file: &str) -> Result<Vec<String>> {
-        Ok(self.dwarf.files()?.filter(|path| location::file_matches(path, file)).map(str::to_owned).collect())
+        Ok(self
+            .dwarf
+            .files()?
+            .filter(|path| location::file_matches(path, file))
+            .map(str::to_owned)
+            .collect())
     }
 
     /// Statement addresses for `line` of exactly the file `path`.
@@ -390,8 +500,26 @@ impl BinaryInfo {
     }
 }
 
+/// The answer for `pc` from `memo`, computing and keeping it on first use
+/// (errors are not kept).
+fn memoized<T: Clone>(
+    memo: &Mutex<HashMap<u64, T>>,
+    pc: u64,
+    compute: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    if let Some(known) = memo.lock().unwrap_or_else(|e| e.into_inner()).get(&pc) {
+        return Ok(known.clone());
+    }
+    let answer = compute()?;
+    memo.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(pc, answer.clone());
+    Ok(answer)
+}
+
 /// `runtime.` followed by a lower-case name: the runtime's own machinery, as
 /// opposed to its API (`runtime.Gosched`).
 pub fn is_private_runtime(name: &str) -> bool {
-    name.strip_prefix("runtime.").is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_uppercase()))
+    name.strip_prefix("runtime.")
+        .is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_uppercase()))
 }

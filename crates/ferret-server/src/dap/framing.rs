@@ -33,7 +33,9 @@ pub enum DapFrameError {
 impl std::fmt::Display for DapFrameError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            DapFrameError::HeaderTooLong => write!(f, "DAP header longer than {MAX_HEADER_BYTES} bytes"),
+            DapFrameError::HeaderTooLong => {
+                write!(f, "DAP header longer than {MAX_HEADER_BYTES} bytes")
+            }
             DapFrameError::MalformedHeader(line) => write!(f, "malformed DAP header line {line:?}"),
             DapFrameError::MissingContentLength => write!(f, "DAP header without Content-Length"),
             DapFrameError::TooLarge { length, limit } => {
@@ -56,7 +58,10 @@ pub struct DapFramer {
 impl DapFramer {
     /// A framer refusing bodies longer than `limit` bytes.
     pub fn new(limit: usize) -> DapFramer {
-        DapFramer { buffer: Vec::new(), limit }
+        DapFramer {
+            buffer: Vec::new(),
+            limit,
+        }
     }
 
     /// Appends bytes read from the client.
@@ -70,14 +75,21 @@ impl DapFramer {
         let Some(header_end) = self.buffer.windows(4).position(|w| w == b"\r\n\r\n") else {
             // A terminator starting within the limit would have been found
             // by now; the answer must not depend on how bytes were split.
-            return if self.buffer.len() >= MAX_HEADER_BYTES + 4 { Err(DapFrameError::HeaderTooLong) } else { Ok(None) };
+            return if self.buffer.len() >= MAX_HEADER_BYTES + 4 {
+                Err(DapFrameError::HeaderTooLong)
+            } else {
+                Ok(None)
+            };
         };
         if header_end > MAX_HEADER_BYTES {
             return Err(DapFrameError::HeaderTooLong);
         }
         let length = content_length(&self.buffer[..header_end])?;
         if length > self.limit {
-            return Err(DapFrameError::TooLarge { length, limit: self.limit });
+            return Err(DapFrameError::TooLarge {
+                length,
+                limit: self.limit,
+            });
         }
         let body_start = header_end + 4;
         if self.buffer.len() - body_start < length {
@@ -97,13 +109,20 @@ impl DapFramer {
 /// The `Content-Length` of a header block (names match case-insensitively;
 /// other fields are ignored, as the spec allows).
 fn content_length(header: &[u8]) -> Result<usize, DapFrameError> {
-    let text = std::str::from_utf8(header).map_err(|_| DapFrameError::MalformedHeader(String::from_utf8_lossy(header).into()))?;
+    let text = std::str::from_utf8(header)
+        .map_err(|_| DapFrameError::MalformedHeader(String::from_utf8_lossy(header).into()))?;
     let mut length = None;
     for line in text.split("\r\n") {
-        let (name, value) = line.split_once(':').ok_or_else(|| DapFrameError::MalformedHeader(line.to_owned()))?;
+        let (name, value) = line
+            .split_once(':')
+            .ok_or_else(|| DapFrameError::MalformedHeader(line.to_owned()))?;
         if name.trim().eq_ignore_ascii_case("Content-Length") {
             let value = value.trim();
-            length = Some(value.parse::<usize>().map_err(|_| DapFrameError::MalformedHeader(line.to_owned()))?);
+            length = Some(
+                value
+                    .parse::<usize>()
+                    .map_err(|_| DapFrameError::MalformedHeader(line.to_owned()))?,
+            );
         }
     }
     length.ok_or(DapFrameError::MissingContentLength)
@@ -144,10 +163,25 @@ mod tests {
     #[test]
     fn bad_headers_and_bodies_are_errors() {
         let cases: [(&[u8], DapFrameError); 4] = [
-            (b"Content-Type: x\r\n\r\n{}", DapFrameError::MissingContentLength),
-            (b"Content-Length: -1\r\n\r\n", DapFrameError::MalformedHeader("Content-Length: -1".into())),
-            (b"Content-Length: 99\r\n\r\n", DapFrameError::TooLarge { length: 99, limit: 10 }),
-            (b"Content-Length: 2\r\n\r\n[]", DapFrameError::BadBody("not an object".into())),
+            (
+                b"Content-Type: x\r\n\r\n{}",
+                DapFrameError::MissingContentLength,
+            ),
+            (
+                b"Content-Length: -1\r\n\r\n",
+                DapFrameError::MalformedHeader("Content-Length: -1".into()),
+            ),
+            (
+                b"Content-Length: 99\r\n\r\n",
+                DapFrameError::TooLarge {
+                    length: 99,
+                    limit: 10,
+                },
+            ),
+            (
+                b"Content-Length: 2\r\n\r\n[]",
+                DapFrameError::BadBody("not an object".into()),
+            ),
         ];
         for (input, expected) in cases {
             let mut framer = DapFramer::new(10);

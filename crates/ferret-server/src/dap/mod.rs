@@ -9,7 +9,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use framing::DapFramer;
 
 /// What a DAP client is told.
-pub const NOT_YET: &str = "this ferret build does not speak DAP yet; connect a Delve JSON-RPC client \
+pub const NOT_YET: &str =
+    "this ferret build does not speak DAP yet; connect a Delve JSON-RPC client \
                            (e.g. `dlv connect HOST:PORT`) to this port instead";
 
 /// The largest first request read before answering a refused client.

@@ -1,7 +1,9 @@
 //! The session's model in Delve's JSON shapes (service/api/types.go): the
 //! one place that knows the wire names, their odd casing included.
 
-use ferret_debugger::model::{Breakpoint, Frame, FunctionRef, Goroutine, LoadConfig, Location, State, Thread};
+use ferret_debugger::model::{
+    Breakpoint, Frame, FunctionRef, Goroutine, LoadConfig, Location, State, Thread,
+};
 use serde_json::{json, Map, Value};
 
 /// `api.Function`.
@@ -48,7 +50,11 @@ fn load_config(c: &Option<LoadConfig>) -> Value {
 
 /// `api.Breakpoint`.
 pub fn breakpoint(b: &Breakpoint, pid: i32) -> Value {
-    let hit_count: Map<String, Value> = b.hit_count.iter().map(|(g, n)| (g.to_string(), json!(n))).collect();
+    let hit_count: Map<String, Value> = b
+        .hit_count
+        .iter()
+        .map(|(g, n)| (g.to_string(), json!(n)))
+        .collect();
     let mut out = json!({
         "id": b.id,
         "name": b.name,
@@ -117,7 +123,10 @@ pub fn thread(t: &Thread, pid: i32, view: ThreadView) -> Value {
         }
     }
     let returned = t.returned && view != ThreadView::Listing;
-    out.insert("ReturnValues".into(), if returned { json!([]) } else { Value::Null });
+    out.insert(
+        "ReturnValues".into(),
+        if returned { json!([]) } else { Value::Null },
+    );
     out.insert("CallReturn".into(), json!(false));
     Value::Object(out)
 }
@@ -138,7 +147,11 @@ pub fn goroutine(g: &Goroutine) -> Value {
     });
     // `labels` is omitted when empty (omitempty in Delve).
     if !g.labels.is_empty() {
-        let labels: Map<String, Value> = g.labels.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+        let labels: Map<String, Value> = g
+            .labels
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
         out["labels"] = Value::Object(labels);
     }
     out
@@ -146,7 +159,11 @@ pub fn goroutine(g: &Goroutine) -> Value {
 
 /// `api.DebuggerState`; `in_command` for Command replies.
 pub fn state(s: &State, in_command: bool) -> Value {
-    let view = if in_command { ThreadView::Command } else { ThreadView::State };
+    let view = if in_command {
+        ThreadView::Command
+    } else {
+        ThreadView::State
+    };
     let mut out = Map::new();
     out.insert("Pid".into(), json!(s.pid));
     out.insert("TargetCommandLine".into(), json!(s.command_line));
@@ -160,7 +177,14 @@ pub fn state(s: &State, in_command: bool) -> Value {
         out.insert("currentGoroutine".into(), goroutine(g));
     }
     let threads: Vec<Value> = s.threads.iter().map(|t| thread(t, s.pid, view)).collect();
-    out.insert("Threads".into(), if s.running || threads.is_empty() { Value::Null } else { json!(threads) });
+    out.insert(
+        "Threads".into(),
+        if s.running || threads.is_empty() {
+            Value::Null
+        } else {
+            json!(threads)
+        },
+    );
     out.insert("NextInProgress".into(), json!(s.next_in_progress));
     out.insert("WatchOutOfScope".into(), Value::Null);
     out.insert("exited".into(), json!(s.exited));

@@ -37,7 +37,11 @@ pub struct JsonFramer {
 impl JsonFramer {
     /// A framer refusing any request longer than `limit` bytes.
     pub fn new(limit: usize) -> JsonFramer {
-        JsonFramer { buffer: Vec::new(), limit, worth_parsing: false }
+        JsonFramer {
+            buffer: Vec::new(),
+            limit,
+            worth_parsing: false,
+        }
     }
 
     /// Appends bytes read from the client.
@@ -49,7 +53,11 @@ impl JsonFramer {
     /// The next complete object; `Ok(None)` when more bytes are needed.
     /// After an error the stream is unusable.
     pub fn next_value(&mut self) -> Result<Option<Value>, ReadEnd> {
-        let start = self.buffer.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(self.buffer.len());
+        let start = self
+            .buffer
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .unwrap_or(self.buffer.len());
         self.buffer.drain(..start);
         match self.buffer.first() {
             None => return Ok(None),
@@ -58,7 +66,8 @@ impl JsonFramer {
         }
         if self.worth_parsing {
             self.worth_parsing = false;
-            let mut values = serde_json::Deserializer::from_slice(&self.buffer).into_iter::<Value>();
+            let mut values =
+                serde_json::Deserializer::from_slice(&self.buffer).into_iter::<Value>();
             match values.next() {
                 Some(Ok(value)) => {
                     let used = values.byte_offset();
@@ -79,7 +88,10 @@ impl JsonFramer {
 }
 
 /// Reads from `reader` until `framer` yields the next object.
-pub async fn read_request<R: AsyncRead + Unpin>(reader: &mut R, framer: &mut JsonFramer) -> Result<Value, ReadEnd> {
+pub async fn read_request<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    framer: &mut JsonFramer,
+) -> Result<Value, ReadEnd> {
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
         if let Some(value) = framer.next_value()? {
@@ -107,7 +119,11 @@ impl Request {
     /// Decodes an object read by [`JsonFramer`].
     pub fn decode(value: &Value) -> Request {
         let id = value.get("id").cloned().unwrap_or(Value::Null);
-        let method = value.get("method").and_then(Value::as_str).unwrap_or("").to_owned();
+        let method = value
+            .get("method")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
         let params = parse_params(value, &method);
         Request { id, method, params }
     }
@@ -165,7 +181,8 @@ mod tests {
 
     #[test]
     fn objects_split_anywhere_come_out_whole() {
-        let input = br#" {"method":"RPCServer.State","params":[{}],"id":1}{"id":2,"params":[{"a":"}"}]}
+        let input =
+            br#" {"method":"RPCServer.State","params":[{}],"id":1}{"id":2,"params":[{"a":"}"}]}
 "#;
         for cut in 0..input.len() {
             let mut framer = JsonFramer::new(1 << 20);

@@ -54,8 +54,10 @@ where
         let request = match request {
             Ok(request) => Request::decode(&request),
             Err(ReadEnd::TooLarge) => {
-                let message =
-                    format!("request larger than the server's limit of {} bytes; closing this connection", ctx.max_request_bytes);
+                let message = format!(
+                    "request larger than the server's limit of {} bytes; closing this connection",
+                    ctx.max_request_bytes
+                );
                 let _ = out_tx.send(envelope(Value::Null, Err(message)));
                 too_large = true;
                 break;
@@ -110,7 +112,8 @@ where
 /// (after reading what it already sent, so the close does not reset the
 /// connection before the client has read the error).
 pub async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, message: &str) {
-    let mut line = serde_json::to_vec(&envelope(Value::Null, Err(message.to_owned()))).unwrap_or_default();
+    let mut line =
+        serde_json::to_vec(&envelope(Value::Null, Err(message.to_owned()))).unwrap_or_default();
     line.push(b'\n');
     let _ = stream.write_all(&line).await;
     let _ = stream.shutdown().await;
@@ -178,7 +181,9 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
         "AttachedToExistingProcess" => Ok(json!({"Answer": ctx.debugger.attached()})),
         "ProcessPid" => Ok(json!({"Pid": pid})),
         "LastModified" => {
-            let modified = std::fs::metadata(ctx.debugger.binary()).and_then(|m| m.modified()).ok();
+            let modified = std::fs::metadata(ctx.debugger.binary())
+                .and_then(|m| m.modified())
+                .ok();
             Ok(json!({"Time": modified.map(rfc3339).unwrap_or_default()}))
         }
         "BuildID" => Ok(json!({"BuildID": build_id(ctx)})),
@@ -203,7 +208,9 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
         "Command" => command(ctx, &p).await,
         "GetEvents" => {
             let events = ctx.events.wait().await;
-            Ok(json!({"Events": events.into_iter().map(|kind| json!({"Kind": kind})).collect::<Vec<_>>()}))
+            Ok(
+                json!({"Events": events.into_iter().map(|kind| json!({"Kind": kind})).collect::<Vec<_>>()}),
+            )
         }
         "Restart" => {
             blocking(ctx, |d| d.restart()).await?;
@@ -220,21 +227,33 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
         "FindLocation" => {
             let spec = p.string("Loc")?;
             let location = blocking(ctx, move |d| d.find_location(&spec)).await?;
-            Ok(json!({"Locations": [convert::found_location(&location, pid)], "SubstituteLocExpr": ""}))
+            Ok(
+                json!({"Locations": [convert::found_location(&location, pid)], "SubstituteLocExpr": ""}),
+            )
         }
         "CreateBreakpoint" => {
             let template = match p.object("Breakpoint", "Breakpoint")? {
                 Some(bp) => breakpoint_from(&bp)?,
                 None => Breakpoint::default(),
             };
-            let addr = p.object("Breakpoint", "Breakpoint")?.map(|b| b.u64("addr")).transpose()?.unwrap_or(0);
-            let request = BreakpointRequest { template, loc_expr: p.string("LocExpr")?, addr };
+            let addr = p
+                .object("Breakpoint", "Breakpoint")?
+                .map(|b| b.u64("addr"))
+                .transpose()?
+                .unwrap_or(0);
+            let request = BreakpointRequest {
+                template,
+                loc_expr: p.string("LocExpr")?,
+                addr,
+            };
             let bp = blocking(ctx, move |d| d.create_breakpoint(request)).await?;
             Ok(json!({"Breakpoint": convert::breakpoint(&bp, pid)}))
         }
         "ListBreakpoints" => {
             let bps = blocking(ctx, |d| d.breakpoints()).await?;
-            Ok(json!({"Breakpoints": bps.iter().map(|b| convert::breakpoint(b, pid)).collect::<Vec<_>>()}))
+            Ok(
+                json!({"Breakpoints": bps.iter().map(|b| convert::breakpoint(b, pid)).collect::<Vec<_>>()}),
+            )
         }
         "GetBreakpoint" | "ClearBreakpoint" | "ToggleBreakpoint" => {
             let id = p.i64("Id")? as i32;
@@ -263,7 +282,9 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
         "ListGoroutines" => list_goroutines(ctx, &p).await,
         "ListThreads" => {
             let threads = blocking(ctx, |d| d.threads()).await?;
-            Ok(json!({"Threads": threads.iter().map(|t| convert::thread(t, pid, convert::ThreadView::Listing)).collect::<Vec<_>>()}))
+            Ok(
+                json!({"Threads": threads.iter().map(|t| convert::thread(t, pid, convert::ThreadView::Listing)).collect::<Vec<_>>()}),
+            )
         }
         "GetThread" => {
             let id = p.i64("Id")? as i32;
@@ -283,8 +304,11 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
             let names = tokio::task::spawn_blocking(move || -> Result<Vec<String>, String> {
                 let functions = bi.functions().map_err(|e| e.to_string())?;
                 let matcher = Matcher::new(&filter)?;
-                let mut names: Vec<String> =
-                    functions.iter().map(|f| f.name.clone()).filter(|n| matcher.is_match(n)).collect();
+                let mut names: Vec<String> = functions
+                    .iter()
+                    .map(|f| f.name.clone())
+                    .filter(|n| matcher.is_match(n))
+                    .collect();
                 names.sort();
                 names.dedup();
                 Ok(names)
@@ -296,8 +320,14 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
         "ListSources" => {
             let filter = p.string("Filter")?;
             let matcher = Matcher::new(&filter)?;
-            let files = ctx.debugger.bininfo().source_files().map_err(|e| e.to_string())?;
-            Ok(json!({"Sources": files.into_iter().filter(|f| matcher.is_match(f)).collect::<Vec<_>>()}))
+            let files = ctx
+                .debugger
+                .bininfo()
+                .source_files()
+                .map_err(|e| e.to_string())?;
+            Ok(
+                json!({"Sources": files.into_iter().filter(|f| matcher.is_match(f)).collect::<Vec<_>>()}),
+            )
         }
         "ListTypes" => {
             let filter = p.string("Filter")?;
@@ -328,7 +358,11 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
 /// `Ferret.Clients`: who is connected (address, protocol, certificate
 /// subject, connected since, RFC 3339).
 fn clients(ctx: &Context) -> Value {
-    let clients = ctx.clients.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let clients = ctx
+        .clients
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     json!({"Clients": clients.iter().map(|c| json!({
         "Address": c.address,
         "Protocol": c.protocol,
@@ -348,7 +382,10 @@ async fn list_goroutines(ctx: &Arc<Context>, p: &Params) -> Reply {
             let Value::Object(o) = item else { continue };
             let f = Params::new(o.clone(), "ListGoroutinesFilter");
             if f.i64("Kind")? == CHANNEL_FILTER {
-                return Err("channel filters need expression evaluation, which ferret does not do yet".into());
+                return Err(
+                    "channel filters need expression evaluation, which ferret does not do yet"
+                        .into(),
+                );
             }
             filters.push(GoroutineFilter {
                 field: GoroutineField::from_wire(f.i64("Kind")?),
@@ -367,17 +404,12 @@ async fn list_goroutines(ctx: &Arc<Context>, p: &Params) -> Reply {
         })
     });
     let grouping = grouping.transpose()?;
-    let all = blocking(ctx, |d| d.goroutines()).await?;
-    // Paging is by index in the runtime's list, dead entries included, so
-    // Nextg is the index to continue from.
-    let start = start.max(0) as usize;
-    let mut page: Vec<_> = all.into_iter().filter(|g| g.index >= start).collect();
-    let mut nextg = -1i64;
-    if count > 0 && page.len() > count as usize {
-        nextg = page[count as usize].index as i64;
-        page.truncate(count as usize);
-    }
-    let page: Vec<_> = page.into_iter().filter(|g| filters.iter().all(|f| goroutines::matches(g, f))).collect();
+    let (start, count) = (start.max(0) as usize, count.max(0) as usize);
+    let (page, nextg) = blocking(ctx, move |d| d.goroutine_page(start, count)).await?;
+    let page: Vec<_> = page
+        .into_iter()
+        .filter(|g| filters.iter().all(|f| goroutines::matches(g, f)))
+        .collect();
     let (listed, groups, too_many) = match &grouping {
         Some(options) => {
             let (listed, groups, too_many) = goroutines::group(page, options);
@@ -388,7 +420,9 @@ async fn list_goroutines(ctx: &Arc<Context>, p: &Params) -> Reply {
     let groups = groups.map(|groups| {
         groups
             .iter()
-            .map(|g| json!({"Name": g.name, "Offset": g.offset, "Count": g.count, "Total": g.total}))
+            .map(
+                |g| json!({"Name": g.name, "Offset": g.offset, "Count": g.count, "Total": g.total}),
+            )
             .collect::<Vec<_>>()
     });
     Ok(json!({
@@ -421,7 +455,10 @@ async fn command(ctx: &Arc<Context>, p: &Params) -> Reply {
         "switchGoroutine" => Command::SwitchGoroutine(p.i64("goroutineID")?),
         other => return Err(format!("unknown command {other:?}")),
     };
-    let runs = !matches!(command, Command::SwitchThread(_) | Command::SwitchGoroutine(_));
+    let runs = !matches!(
+        command,
+        Command::SwitchThread(_) | Command::SwitchGoroutine(_)
+    );
     if runs && with_events {
         ctx.events.push(0);
     }
@@ -455,20 +492,31 @@ async fn disassemble(ctx: &Arc<Context>, p: &Params) -> Reply {
     if end <= start || end - start > 1 << 20 {
         return Err(format!("invalid address range {start:#x}-{end:#x}"));
     }
-    let code = bi.image().read_at(start, (end - start) as usize).ok_or_else(|| format!("cannot read {start:#x}-{end:#x}"))?;
+    let code = bi
+        .image()
+        .read_at(start, (end - start) as usize)
+        .ok_or_else(|| format!("cannot read {start:#x}-{end:#x}"))?;
     let (breakpoints, pc) = if ctx.debugger.is_running() {
         (Vec::new(), 0)
     } else {
         let bps = blocking(ctx, |d| d.breakpoints()).await.unwrap_or_default();
         let state = blocking(ctx, |d| d.state(true)).await.ok();
         let pc = state.and_then(|s| s.current_thread).map_or(0, |t| t.pc);
-        (bps.into_iter().filter(|b| !b.disabled).flat_map(|b| b.addrs).collect(), pc)
+        (
+            bps.into_iter()
+                .filter(|b| !b.disabled)
+                .flat_map(|b| b.addrs)
+                .collect(),
+            pc,
+        )
     };
     let instructions: Vec<Value> = ferret_gort::disasm::disassemble(code, start, syntax)
         .into_iter()
         .map(|insn| {
             let loc = location_of(ctx, insn.address);
-            let dest = insn.branch_target.map(|target| convert::location(&location_of(ctx, target)));
+            let dest = insn
+                .branch_target
+                .map(|target| convert::location(&location_of(ctx, target)));
             json!({
                 "Loc": convert::location(&loc),
                 "DestLoc": dest,
@@ -540,11 +588,13 @@ fn return_locations(ctx: &Context, name: &str) -> Result<Vec<u64>, String> {
         .image()
         .read_at(function.entry, (function.end - function.entry) as usize)
         .ok_or_else(|| format!("cannot read the code of {name}"))?;
-    Ok(ferret_gort::disasm::disassemble(code, function.entry, ferret_gort::disasm::Syntax::Intel)
-        .into_iter()
-        .filter(|i| i.is_return)
-        .map(|i| i.address)
-        .collect())
+    Ok(
+        ferret_gort::disasm::disassemble(code, function.entry, ferret_gort::disasm::Syntax::Intel)
+            .into_iter()
+            .filter(|i| i.is_return)
+            .map(|i| i.address)
+            .collect(),
+    )
 }
 
 /// The executable's GNU build id, hex.
@@ -552,14 +602,18 @@ fn build_id(ctx: &Context) -> String {
     let image = ctx.debugger.bininfo().image();
     match image.loaded_section(".note.gnu.build-id") {
         // Note header: namesz, descsz, type, then "GNU\0" and the id.
-        Some((_, note)) if note.len() > 16 => note[16..].iter().map(|b| format!("{b:02x}")).collect(),
+        Some((_, note)) if note.len() > 16 => {
+            note[16..].iter().map(|b| format!("{b:02x}")).collect()
+        }
         _ => String::new(),
     }
 }
 
 /// RFC 3339 with nanoseconds in UTC, as Go formats `time.Time`.
 fn rfc3339(time: std::time::SystemTime) -> String {
-    let since = time.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let since = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     let secs = since.as_secs() as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
@@ -608,7 +662,9 @@ impl Matcher {
                 '\\' => text.extend(chars.next()),
                 '.' => text.push('.'),
                 '*' | '+' | '?' | '[' | ']' | '(' | ')' | '|' | '{' | '}' => {
-                    return Err(format!("filter {filter:?}: only ^, $ and literal text are supported"))
+                    return Err(format!(
+                        "filter {filter:?}: only ^, $ and literal text are supported"
+                    ))
                 }
                 other => text.push(other),
             }

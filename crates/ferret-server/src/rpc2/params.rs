@@ -33,7 +33,12 @@ impl Params {
 
     /// The value under `key`, matched case-insensitively.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.object.get(key).or_else(|| self.object.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
+        self.object.get(key).or_else(|| {
+            self.object
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v)
+        })
     }
 
     fn type_error(&self, key: &str, value: &Value, go_type: &str) -> String {
@@ -59,7 +64,9 @@ impl Params {
     pub fn i64(&self, key: &str) -> Result<i64, String> {
         match self.get(key) {
             None | Some(Value::Null) => Ok(0),
-            Some(Value::Number(n)) => n.as_i64().ok_or_else(|| self.type_error(key, &Value::Number(n.clone()), "int")),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .ok_or_else(|| self.type_error(key, &Value::Number(n.clone()), "int")),
             Some(other) => Err(self.type_error(key, other, "int")),
         }
     }
@@ -68,7 +75,9 @@ impl Params {
     pub fn u64(&self, key: &str) -> Result<u64, String> {
         match self.get(key) {
             None | Some(Value::Null) => Ok(0),
-            Some(Value::Number(n)) => n.as_u64().ok_or_else(|| self.type_error(key, &Value::Number(n.clone()), "uint64")),
+            Some(Value::Number(n)) => n
+                .as_u64()
+                .ok_or_else(|| self.type_error(key, &Value::Number(n.clone()), "uint64")),
             Some(other) => Err(self.type_error(key, other, "uint64")),
         }
     }
@@ -95,9 +104,14 @@ impl Params {
     pub fn strings(&self, key: &str) -> Result<Vec<String>, String> {
         match self.get(key) {
             None | Some(Value::Null) => Ok(Vec::new()),
-            Some(Value::Array(items)) => {
-                items.iter().map(|i| i.as_str().map(str::to_owned).ok_or_else(|| self.type_error(key, i, "string"))).collect()
-            }
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|i| {
+                    i.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| self.type_error(key, i, "string"))
+                })
+                .collect(),
             Some(other) => Err(self.type_error(key, other, "[]string")),
         }
     }
@@ -106,9 +120,10 @@ impl Params {
     pub fn u64s(&self, key: &str) -> Result<Vec<u64>, String> {
         match self.get(key) {
             None | Some(Value::Null) => Ok(Vec::new()),
-            Some(Value::Array(items)) => {
-                items.iter().map(|i| i.as_u64().ok_or_else(|| self.type_error(key, i, "uint64"))).collect()
-            }
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|i| i.as_u64().ok_or_else(|| self.type_error(key, i, "uint64")))
+                .collect(),
             Some(other) => Err(self.type_error(key, other, "[]uint64")),
         }
     }
@@ -121,12 +136,16 @@ mod tests {
 
     #[test]
     fn case_insensitive_and_typed() {
-        let Value::Object(o) = json!({"nonblocking": true, "Id": 3, "Name": "x"}) else { unreachable!() };
+        let Value::Object(o) = json!({"nonblocking": true, "Id": 3, "Name": "x"}) else {
+            unreachable!()
+        };
         let p = Params::new(o, "StateIn");
         assert_eq!(p.bool("NonBlocking"), Ok(true));
         assert_eq!(p.i64("id"), Ok(3));
         assert_eq!(p.string("Missing"), Ok(String::new()));
-        let Value::Object(o) = json!({"NonBlocking": "yes"}) else { unreachable!() };
+        let Value::Object(o) = json!({"NonBlocking": "yes"}) else {
+            unreachable!()
+        };
         let err = Params::new(o, "StateIn").bool("NonBlocking").unwrap_err();
         assert_eq!(
             err,

@@ -44,8 +44,9 @@ pub const REGISTERS_SIZE: usize = 27 * 8;
 
 /// Names in `user_regs_struct` order, for listings.
 pub const REGISTER_NAMES: [&str; 27] = [
-    "r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx", "rdx", "rsi", "rdi",
-    "orig_rax", "rip", "cs", "eflags", "rsp", "ss", "fs_base", "gs_base", "ds", "es", "fs", "gs",
+    "r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx", "rdx", "rsi",
+    "rdi", "orig_rax", "rip", "cs", "eflags", "rsp", "ss", "fs_base", "gs_base", "ds", "es", "fs",
+    "gs",
 ];
 
 impl Registers {
@@ -67,9 +68,33 @@ impl Registers {
     /// The registers as 27 words in `user_regs_struct` order.
     pub fn to_words(&self) -> [u64; 27] {
         [
-            self.r15, self.r14, self.r13, self.r12, self.rbp, self.rbx, self.r11, self.r10, self.r9, self.r8,
-            self.rax, self.rcx, self.rdx, self.rsi, self.rdi, self.orig_rax, self.rip, self.cs, self.eflags,
-            self.rsp, self.ss, self.fs_base, self.gs_base, self.ds, self.es, self.fs, self.gs,
+            self.r15,
+            self.r14,
+            self.r13,
+            self.r12,
+            self.rbp,
+            self.rbx,
+            self.r11,
+            self.r10,
+            self.r9,
+            self.r8,
+            self.rax,
+            self.rcx,
+            self.rdx,
+            self.rsi,
+            self.rdi,
+            self.orig_rax,
+            self.rip,
+            self.cs,
+            self.eflags,
+            self.rsp,
+            self.ss,
+            self.fs_base,
+            self.gs_base,
+            self.ds,
+            self.es,
+            self.fs,
+            self.gs,
         ]
     }
 
@@ -119,7 +144,10 @@ impl Registers {
 
     /// The raw little-endian bytes of a `user_regs_struct`.
     pub fn to_bytes(&self) -> Vec<u8> {
-        self.to_words().iter().flat_map(|w| w.to_le_bytes()).collect()
+        self.to_words()
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect()
     }
 
     /// The value of DWARF register `number` (System V x86-64 numbering:
@@ -174,16 +202,26 @@ impl FpRegisters {
     /// XMM register `i` (0-15), 16 bytes.
     pub fn xmm(&self, i: usize) -> Option<[u8; 16]> {
         let at = XMM_OFFSET + 16 * i;
-        (i < 16).then(|| self.raw.get(at..at + 16)?.try_into().ok()).flatten()
+        (i < 16)
+            .then(|| self.raw.get(at..at + 16)?.try_into().ok())
+            .flatten()
     }
 
     /// YMM register `i` (0-15), 32 bytes, when the AVX state is present.
     pub fn ymm(&self, i: usize) -> Option<[u8; 32]> {
         let low = self.xmm(i)?;
-        let bv = u64::from_le_bytes(self.raw.get(XSTATE_BV_OFFSET..XSTATE_BV_OFFSET + 8)?.try_into().ok()?);
+        let bv = u64::from_le_bytes(
+            self.raw
+                .get(XSTATE_BV_OFFSET..XSTATE_BV_OFFSET + 8)?
+                .try_into()
+                .ok()?,
+        );
         let at = YMM_HIGH_OFFSET + 16 * i;
-        let high: [u8; 16] =
-            if bv & XSTATE_AVX != 0 { self.raw.get(at..at + 16)?.try_into().ok()? } else { [0; 16] };
+        let high: [u8; 16] = if bv & XSTATE_AVX != 0 {
+            self.raw.get(at..at + 16)?.try_into().ok()?
+        } else {
+            [0; 16]
+        };
         let mut out = [0u8; 32];
         out[..16].copy_from_slice(&low);
         out[16..].copy_from_slice(&high);
@@ -193,12 +231,19 @@ impl FpRegisters {
     /// x87 register ST(`i`) (0-7), its 10 significant bytes.
     pub fn st(&self, i: usize) -> Option<[u8; 10]> {
         let at = ST_OFFSET + 16 * i;
-        (i < 8).then(|| self.raw.get(at..at + 10)?.try_into().ok()).flatten()
+        (i < 8)
+            .then(|| self.raw.get(at..at + 10)?.try_into().ok())
+            .flatten()
     }
 
     /// The SSE control and status register.
     pub fn mxcsr(&self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.raw.get(MXCSR_OFFSET..MXCSR_OFFSET + 4)?.try_into().ok()?))
+        Some(u32::from_le_bytes(
+            self.raw
+                .get(MXCSR_OFFSET..MXCSR_OFFSET + 4)?
+                .try_into()
+                .ok()?,
+        ))
     }
 }
 

@@ -272,14 +272,20 @@ pub(crate) struct RawNote<'a> {
 
 /// Parses a note segment or section. `align` is its alignment (4 or 8;
 /// smaller values mean 4, as binutils reads them).
-pub(crate) fn parse_notes(data: &[u8], align: u64) -> std::result::Result<Vec<RawNote<'_>>, String> {
+pub(crate) fn parse_notes(
+    data: &[u8],
+    align: u64,
+) -> std::result::Result<Vec<RawNote<'_>>, String> {
     let align = if align == 8 { 8 } else { 4 };
     let round = |x: usize| x.div_ceil(align) * align;
     let mut notes = Vec::new();
     let mut at = 0usize;
     while at < data.len() {
         if data.len() - at < 12 {
-            return Err(format!("note at offset {at} has a cut-off header ({} bytes left)", data.len() - at));
+            return Err(format!(
+                "note at offset {at} has a cut-off header ({} bytes left)",
+                data.len() - at
+            ));
         }
         let namesz = u32_at(data, at) as usize;
         let descsz = u32_at(data, at + 4) as usize;
@@ -298,7 +304,12 @@ pub(crate) fn parse_notes(data: &[u8], align: u64) -> std::result::Result<Vec<Ra
         while let [rest @ .., 0] = name {
             name = rest;
         }
-        notes.push(RawNote { offset: at, name, kind, desc: &data[desc_at..desc_end] });
+        notes.push(RawNote {
+            offset: at,
+            name,
+            kind,
+            desc: &data[desc_at..desc_end],
+        });
         at = round(desc_end);
     }
     Ok(notes)
@@ -337,7 +348,12 @@ impl Notes {
         match (note.name, note.kind) {
             (elf::ELF_NOTE_CORE, elf::NT_PRSTATUS) => {
                 let registers = Registers::from_bytes(desc.get(PRSTATUS_REG..).unwrap_or_default())
-                    .ok_or_else(|| format!("NT_PRSTATUS note has {} bytes, too few for x86-64", desc.len()))?;
+                    .ok_or_else(|| {
+                        format!(
+                            "NT_PRSTATUS note has {} bytes, too few for x86-64",
+                            desc.len()
+                        )
+                    })?;
                 self.threads.push(CoreThread {
                     tid: u32_at(desc, PRSTATUS_PID) as i32,
                     registers,
@@ -362,11 +378,16 @@ impl Notes {
             }
             (elf::ELF_NOTE_CORE, elf::NT_PRPSINFO) => {
                 if desc.len() < PRPSINFO_SIZE {
-                    return Err(format!("NT_PRPSINFO note has {} bytes, expected {PRPSINFO_SIZE}", desc.len()));
+                    return Err(format!(
+                        "NT_PRPSINFO note has {} bytes, expected {PRPSINFO_SIZE}",
+                        desc.len()
+                    ));
                 }
                 self.pid = Some(u32_at(desc, PRPSINFO_PID) as i32);
                 self.process_name = c_string(&desc[PRPSINFO_FNAME..PRPSINFO_PSARGS]);
-                self.command_line = c_string(&desc[PRPSINFO_PSARGS..PRPSINFO_SIZE]).trim_end().to_owned();
+                self.command_line = c_string(&desc[PRPSINFO_PSARGS..PRPSINFO_SIZE])
+                    .trim_end()
+                    .to_owned();
             }
             (elf::ELF_NOTE_CORE, elf::NT_AUXV) => {
                 self.auxv = desc
@@ -396,7 +417,10 @@ fn parse_nt_file(desc: &[u8]) -> std::result::Result<Vec<FileMapping>, String> {
     }
     let count = u64_at(desc, 0);
     let page_size = u64_at(desc, 8);
-    let table_end = count.checked_mul(24).and_then(|n| n.checked_add(16)).filter(|&n| n <= desc.len() as u64);
+    let table_end = count
+        .checked_mul(24)
+        .and_then(|n| n.checked_add(16))
+        .filter(|&n| n <= desc.len() as u64);
     let Some(table_end) = table_end else {
         return Err(bad(&format!("{count} entries do not fit")));
     };
@@ -404,13 +428,28 @@ fn parse_nt_file(desc: &[u8]) -> std::result::Result<Vec<FileMapping>, String> {
     let mut files = Vec::with_capacity(count as usize);
     for i in 0..count as usize {
         let at = 16 + 24 * i;
-        let (start, end, pages) = (u64_at(desc, at), u64_at(desc, at + 8), u64_at(desc, at + 16));
-        let name = names.next().ok_or_else(|| bad(&format!("entry {i} has no path")))?;
+        let (start, end, pages) = (
+            u64_at(desc, at),
+            u64_at(desc, at + 8),
+            u64_at(desc, at + 16),
+        );
+        let name = names
+            .next()
+            .ok_or_else(|| bad(&format!("entry {i} has no path")))?;
         if end < start {
-            return Err(bad(&format!("entry {i} ends at {end:#x} before it starts at {start:#x}")));
+            return Err(bad(&format!(
+                "entry {i} ends at {end:#x} before it starts at {start:#x}"
+            )));
         }
-        let offset = pages.checked_mul(page_size).ok_or_else(|| bad(&format!("entry {i} has offset overflow")))?;
-        files.push(FileMapping { start, end, offset, path: String::from_utf8_lossy(name).into_owned() });
+        let offset = pages
+            .checked_mul(page_size)
+            .ok_or_else(|| bad(&format!("entry {i} has offset overflow")))?;
+        files.push(FileMapping {
+            start,
+            end,
+            offset,
+            path: String::from_utf8_lossy(name).into_owned(),
+        });
     }
     Ok(files)
 }
@@ -422,7 +461,9 @@ fn read_exe_info(data: &[u8]) -> std::result::Result<ExeInfo, String> {
     if !header.is_little_endian() {
         return Err("a big-endian ELF file".into());
     }
-    let phdrs = header.program_headers(LE, data).map_err(|e| e.to_string())?;
+    let phdrs = header
+        .program_headers(LE, data)
+        .map_err(|e| e.to_string())?;
     let mut segments = Vec::new();
     let mut build_ids: Vec<BuildIdNote> = Vec::new();
     let mut add_notes = |bytes: &[u8], align: u64, vaddr: u64| {
@@ -458,14 +499,21 @@ fn read_exe_info(data: &[u8]) -> std::result::Result<ExeInfo, String> {
     // Some notes (the Go linker's .note.gnu.build-id) are in no PT_NOTE.
     if let Ok(sections) = header.section_headers(LE, data) {
         for section in sections {
-            if section.sh_type(LE) == elf::SHT_NOTE && section.sh_flags(LE) & u64::from(elf::SHF_ALLOC) != 0 {
+            if section.sh_type(LE) == elf::SHT_NOTE
+                && section.sh_flags(LE) & u64::from(elf::SHF_ALLOC) != 0
+            {
                 if let Ok(bytes) = section.data(LE, data) {
                     add_notes(bytes, section.sh_addralign(LE), section.sh_addr(LE));
                 }
             }
         }
     }
-    Ok(ExeInfo { e_type: header.e_type(LE), entry: header.e_entry(LE), segments, build_ids })
+    Ok(ExeInfo {
+        e_type: header.e_type(LE),
+        entry: header.e_entry(LE),
+        segments,
+        build_ids,
+    })
 }
 
 impl CoreFile {
@@ -477,8 +525,14 @@ impl CoreFile {
     /// has none, the executable's loadable segments with the core's record
     /// of how it was mapped; a difference is [`TargetError::CoreMismatch`].
     pub fn open(core: &Path, executable: &Path, allow_mismatch: bool) -> Result<CoreFile> {
-        let not_a_core = |detail: String| TargetError::NotACore { path: core.to_owned(), detail };
-        let corrupt = |detail: String| TargetError::CorruptCore { path: core.to_owned(), detail };
+        let not_a_core = |detail: String| TargetError::NotACore {
+            path: core.to_owned(),
+            detail,
+        };
+        let corrupt = |detail: String| TargetError::CorruptCore {
+            path: core.to_owned(),
+            detail,
+        };
         let io = |path: &Path| {
             let path = path.to_owned();
             move |source| TargetError::Io { path, source }
@@ -491,14 +545,20 @@ impl CoreFile {
         if meta.len() == 0 {
             return Err(not_a_core("the file is empty".into()));
         }
-        let map = map_file(core).map_err(io(core))?.ok_or_else(|| not_a_core("the file is empty".into()))?;
+        let map = map_file(core)
+            .map_err(io(core))?
+            .ok_or_else(|| not_a_core("the file is empty".into()))?;
         let data: &[u8] = &map;
         let len = data.len() as u64;
         if data.len() < 4 || data[..4] != elf::ELFMAG {
-            return Err(not_a_core("it does not start with the ELF magic number".into()));
+            return Err(not_a_core(
+                "it does not start with the ELF magic number".into(),
+            ));
         }
         if data.len() < EHDR_SIZE {
-            return Err(corrupt(format!("the ELF header needs {EHDR_SIZE} bytes but the file has {len}")));
+            return Err(corrupt(format!(
+                "the ELF header needs {EHDR_SIZE} bytes but the file has {len}"
+            )));
         }
         if data[4] != elf::ELFCLASS64 || data[5] != elf::ELFDATA2LSB {
             return Err(not_a_core(
@@ -525,21 +585,27 @@ impl CoreFile {
 
         // Program headers: check their bytes are all there before parsing.
         let phoff = header.e_phoff(LE);
-        let phnum = header.phnum(LE, data).map_err(|e| corrupt(format!("bad program header count: {e}")))?;
+        let phnum = header
+            .phnum(LE, data)
+            .map_err(|e| corrupt(format!("bad program header count: {e}")))?;
         if phnum > 0 && usize::from(header.e_phentsize(LE)) != PHDR_SIZE {
             return Err(corrupt(format!(
                 "program header entries are {} bytes, not {PHDR_SIZE}",
                 header.e_phentsize(LE)
             )));
         }
-        let ph_end = (phnum as u64).checked_mul(PHDR_SIZE as u64).and_then(|n| n.checked_add(phoff));
+        let ph_end = (phnum as u64)
+            .checked_mul(PHDR_SIZE as u64)
+            .and_then(|n| n.checked_add(phoff));
         if ph_end.is_none_or(|end| end > len) {
             return Err(corrupt(format!(
                 "the {phnum} program headers need bytes {phoff}..{} but the file has {len} bytes",
                 phoff.saturating_add((phnum * PHDR_SIZE) as u64)
             )));
         }
-        let phdrs = header.program_headers(LE, data).map_err(|e| corrupt(format!("bad program headers: {e}")))?;
+        let phdrs = header
+            .program_headers(LE, data)
+            .map_err(|e| corrupt(format!("bad program headers: {e}")))?;
 
         let mut segments = Vec::new();
         let mut notes = Notes::default();
@@ -550,7 +616,11 @@ impl CoreFile {
             }
             let (offset, filesz) = phdr.file_range(LE);
             let (vaddr, memsz) = (phdr.p_vaddr(LE), phdr.p_memsz(LE));
-            let what = if p_type == elf::PT_LOAD { format!("PT_LOAD at {vaddr:#x}") } else { "PT_NOTE".to_owned() };
+            let what = if p_type == elf::PT_LOAD {
+                format!("PT_LOAD at {vaddr:#x}")
+            } else {
+                "PT_NOTE".to_owned()
+            };
             if offset.checked_add(filesz).is_none_or(|end| end > len) {
                 return Err(corrupt(format!(
                     "program header {index} ({what}) needs file bytes {offset}..{} but the file has {len} bytes",
@@ -559,7 +629,9 @@ impl CoreFile {
             }
             let bytes = &data[offset as usize..(offset + filesz) as usize];
             if p_type == elf::PT_NOTE {
-                for note in parse_notes(bytes, phdr.p_align(LE)).map_err(|e| corrupt(format!("{what}: {e}")))? {
+                for note in parse_notes(bytes, phdr.p_align(LE))
+                    .map_err(|e| corrupt(format!("{what}: {e}")))?
+                {
                     notes.add(&note).map_err(corrupt)?;
                 }
             } else if memsz > 0 {
@@ -573,7 +645,13 @@ impl CoreFile {
                         "program header {index} ({what}) has {filesz} bytes in the file but {memsz} in memory"
                     )));
                 }
-                segments.push(Segment { vaddr, memsz, offset, filesz, flags: phdr.p_flags(LE) });
+                segments.push(Segment {
+                    vaddr,
+                    memsz,
+                    offset,
+                    filesz,
+                    flags: phdr.p_flags(LE),
+                });
             }
         }
         if notes.threads.is_empty() {
@@ -585,14 +663,24 @@ impl CoreFile {
 
         // The main executable's recorded path: the mapping holding the entry
         // point, else one whose file name is the executable's.
-        let entry = notes.auxv.iter().find(|&&(k, _)| k == AT_ENTRY).map(|&(_, v)| v);
+        let entry = notes
+            .auxv
+            .iter()
+            .find(|&&(k, _)| k == AT_ENTRY)
+            .map(|&(_, v)| v);
         let exe_name = executable.file_name();
         let main_path = entry
             .and_then(|e| files.iter().find(|f| f.start <= e && e < f.end))
-            .or_else(|| files.iter().find(|f| exe_name.is_some() && Path::new(&f.path).file_name() == exe_name))
+            .or_else(|| {
+                files
+                    .iter()
+                    .find(|f| exe_name.is_some() && Path::new(&f.path).file_name() == exe_name)
+            })
             .map(|f| f.path.clone());
 
-        let pid = notes.pid.unwrap_or_else(|| notes.threads.iter().map(|t| t.tid).min().unwrap_or(0));
+        let pid = notes
+            .pid
+            .unwrap_or_else(|| notes.threads.iter().map(|t| t.tid).min().unwrap_or(0));
         let mut core_file = CoreFile {
             core_path: core.to_owned(),
             executable_path: executable.to_owned(),
@@ -635,7 +723,11 @@ impl CoreFile {
         }
         if let Some(exe_map) = exe_map {
             let key = core_file.main_path.clone().unwrap_or_default();
-            core_file.backing.lock().unwrap_or_else(|e| e.into_inner()).insert(key, Arc::new(Backing::Mapped(exe_map)));
+            core_file
+                .backing
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(key, Arc::new(Backing::Mapped(exe_map)));
         }
         Ok(core_file)
     }
@@ -670,7 +762,10 @@ impl CoreFile {
     /// The program's entry point (`AT_ENTRY`), when the core has an
     /// auxiliary vector.
     pub fn entry_point(&self) -> Option<u64> {
-        self.auxv.iter().find(|&&(k, _)| k == AT_ENTRY).map(|&(_, v)| v)
+        self.auxv
+            .iter()
+            .find(|&&(k, _)| k == AT_ENTRY)
+            .map(|&(_, v)| v)
     }
 
     /// The process name (`pr_fname`: at most 15 bytes), empty without
@@ -691,7 +786,10 @@ impl CoreFile {
     /// when neither names one.
     pub fn fatal_signal(&self) -> Option<i32> {
         let first = self.threads.first()?;
-        let signo = first.siginfo.as_deref().map_or(0, |info| u32_at(info, 0) as i32);
+        let signo = first
+            .siginfo
+            .as_deref()
+            .map_or(0, |info| u32_at(info, 0) as i32);
         Some(if signo != 0 { signo } else { first.signal }).filter(|&s| s != 0)
     }
 
@@ -720,7 +818,11 @@ impl CoreFile {
                     end: s.end(),
                     file_offset: file.map_or(0, |f| f.offset.wrapping_add(s.vaddr - f.start)),
                     path: file.map(|f| f.path.clone()),
-                    perms: (s.flags & elf::PF_R != 0, s.flags & elf::PF_W != 0, s.flags & elf::PF_X != 0),
+                    perms: (
+                        s.flags & elf::PF_R != 0,
+                        s.flags & elf::PF_W != 0,
+                        s.flags & elf::PF_X != 0,
+                    ),
                 }
             })
             .collect();
@@ -744,7 +846,10 @@ impl CoreFile {
 
     /// The thread with id `tid`.
     fn thread(&self, tid: Tid) -> Result<&CoreThread> {
-        self.threads.iter().find(|t| t.tid == tid).ok_or(TargetError::NoSuchThread { tid })
+        self.threads
+            .iter()
+            .find(|t| t.tid == tid)
+            .ok_or(TargetError::NoSuchThread { tid })
     }
 
     /// The `NT_FILE` mapping containing `addr`.
@@ -764,8 +869,12 @@ impl CoreFile {
     fn read_dumped(&self, addr: u64, buf: &mut [u8]) -> bool {
         let mut done = 0usize;
         while done < buf.len() {
-            let Some(a) = addr.checked_add(done as u64) else { return false };
-            let Some(s) = self.segment_at(a) else { return false };
+            let Some(a) = addr.checked_add(done as u64) else {
+                return false;
+            };
+            let Some(s) = self.segment_at(a) else {
+                return false;
+            };
             let dumped_end = s.vaddr + s.filesz;
             if a >= dumped_end {
                 return false;
@@ -784,7 +893,9 @@ impl CoreFile {
     fn read_piece(&self, addr: u64, out: &mut [u8]) -> std::result::Result<usize, String> {
         let Some(s) = self.segment_at(addr) else {
             return self.read_from_file(addr, out).map_err(|why| {
-                why.unwrap_or_else(|| format!("{addr:#x} is in no segment of the core and in no mapped file"))
+                why.unwrap_or_else(|| {
+                    format!("{addr:#x} is in no segment of the core and in no mapped file")
+                })
             });
         };
         let want = ((s.end() - addr) as usize).min(out.len());
@@ -809,24 +920,47 @@ impl CoreFile {
 
     /// Reads from the file mapped at `addr`. `Err(None)`: no file is mapped
     /// there; `Err(Some(why))`: the file cannot provide the bytes.
-    fn read_from_file(&self, addr: u64, out: &mut [u8]) -> std::result::Result<usize, Option<String>> {
+    fn read_from_file(
+        &self,
+        addr: u64,
+        out: &mut [u8],
+    ) -> std::result::Result<usize, Option<String>> {
         let (file, is_main) = match self.file_at(addr) {
             Some(f) => (f, self.main_path.as_deref() == Some(f.path.as_str())),
-            None => (self.exe_fallback.iter().find(|f| f.start <= addr && addr < f.end).ok_or(None)?, true),
+            None => (
+                self.exe_fallback
+                    .iter()
+                    .find(|f| f.start <= addr && addr < f.end)
+                    .ok_or(None)?,
+                true,
+            ),
         };
         let n = ((file.end - addr) as usize).min(out.len());
         let offset = file.offset.checked_add(addr - file.start).ok_or_else(|| {
-            Some(format!("{addr:#x} was not dumped; it maps {}, at an offset too large to read", file.path))
+            Some(format!(
+                "{addr:#x} was not dumped; it maps {}, at an offset too large to read",
+                file.path
+            ))
         })?;
-        let shown = if is_main { self.executable_path.display().to_string() } else { file.path.clone() };
+        let shown = if is_main {
+            self.executable_path.display().to_string()
+        } else {
+            file.path.clone()
+        };
         // The executable is cached under its recorded path ("" without one).
-        let key = if is_main { self.main_path.as_deref().unwrap_or_default() } else { file.path.as_str() };
+        let key = if is_main {
+            self.main_path.as_deref().unwrap_or_default()
+        } else {
+            file.path.as_str()
+        };
         let backing = self.backing(key, is_main);
         let bytes: &[u8] = match &*backing {
             Backing::Mapped(map) => map,
             Backing::Empty => &[],
             Backing::Failed(why) => {
-                return Err(Some(format!("{addr:#x} was not dumped; it maps {shown}, which cannot be read: {why}")))
+                return Err(Some(format!(
+                    "{addr:#x} was not dumped; it maps {shown}, which cannot be read: {why}"
+                )))
             }
         };
         if offset >= bytes.len() as u64 {
@@ -847,7 +981,11 @@ impl CoreFile {
         if let Some(b) = cache.get(key) {
             return b.clone();
         }
-        let path = if is_main { self.executable_path.as_path() } else { Path::new(key) };
+        let path = if is_main {
+            self.executable_path.as_path()
+        } else {
+            Path::new(key)
+        };
         let backing = match map_file(path) {
             Ok(Some(map)) => Backing::Mapped(map),
             Ok(None) => Backing::Empty,
@@ -886,7 +1024,9 @@ impl CoreFile {
         if self.main_path.is_some() {
             return Vec::new();
         }
-        let Some(bias) = self.load_bias(info) else { return Vec::new() };
+        let Some(bias) = self.load_bias(info) else {
+            return Vec::new();
+        };
         let path = self.executable_path.display().to_string();
         info.segments
             .iter()
@@ -910,7 +1050,11 @@ impl CoreFile {
         if !self.read_dumped(addr, &mut head) {
             return None;
         }
-        let (namesz, descsz, kind) = (u32_at(&head, 0) as usize, u32_at(&head, 4) as usize, u32_at(&head, 8));
+        let (namesz, descsz, kind) = (
+            u32_at(&head, 0) as usize,
+            u32_at(&head, 4) as usize,
+            u32_at(&head, 8),
+        );
         if kind != exe_note.kind || namesz > 64 || descsz > 4096 {
             return None;
         }
@@ -939,7 +1083,9 @@ impl CoreFile {
         if let Some(bias) = self.load_bias(info) {
             let mut compared = false;
             for note in &info.build_ids {
-                let Some(core_id) = self.core_note_at(note.vaddr.wrapping_add(bias), note) else { continue };
+                let Some(core_id) = self.core_note_at(note.vaddr.wrapping_add(bias), note) else {
+                    continue;
+                };
                 if core_id != note.desc {
                     return Err(mismatch(format!(
                         "{in_core} has {} {}, but {exe} has {}",
@@ -979,9 +1125,14 @@ impl CoreFile {
                 .filter(|s| {
                     s.filesz > 0
                         && page_down(s.offset) <= m.offset
-                        && m.offset.saturating_add(size) <= page_up(s.offset.saturating_add(s.filesz))
+                        && m.offset.saturating_add(size)
+                            <= page_up(s.offset.saturating_add(s.filesz))
                 })
-                .map(|s| m.start.wrapping_sub(page_down(s.vaddr).wrapping_add(m.offset - page_down(s.offset))))
+                .map(|s| {
+                    m.start.wrapping_sub(
+                        page_down(s.vaddr).wrapping_add(m.offset - page_down(s.offset)),
+                    )
+                })
                 .collect();
             let Some(&first) = biases.first() else {
                 return Err(mismatch(format!(
@@ -1010,15 +1161,24 @@ impl Memory for CoreFile {
     fn read_memory(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
         let mut done = 0usize;
         while done < buf.len() {
-            let at = addr.checked_add(done as u64).ok_or_else(|| TargetError::Memory {
-                op: "read",
-                addr,
-                len: buf.len(),
-                detail: "the range wraps around the address space".into(),
-            })?;
+            let at = addr
+                .checked_add(done as u64)
+                .ok_or_else(|| TargetError::Memory {
+                    op: "read",
+                    addr,
+                    len: buf.len(),
+                    detail: "the range wraps around the address space".into(),
+                })?;
             match self.read_piece(at, &mut buf[done..]) {
                 Ok(n) => done += n,
-                Err(detail) => return Err(TargetError::Memory { op: "read", addr, len: buf.len(), detail }),
+                Err(detail) => {
+                    return Err(TargetError::Memory {
+                        op: "read",
+                        addr,
+                        len: buf.len(),
+                        detail,
+                    })
+                }
             }
         }
         Ok(())

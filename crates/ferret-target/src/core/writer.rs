@@ -139,7 +139,14 @@ fn prstatus(thread: &ThreadRecord) -> Vec<u8> {
 fn nt_file(mappings: &[Mapping]) -> Option<Vec<u8>> {
     let files: Vec<(&Mapping, &str)> = mappings
         .iter()
-        .filter_map(|m| Some((m, m.path.as_deref().filter(|p| !p.is_empty() && !p.starts_with('['))?)))
+        .filter_map(|m| {
+            Some((
+                m,
+                m.path
+                    .as_deref()
+                    .filter(|p| !p.is_empty() && !p.starts_with('['))?,
+            ))
+        })
         .collect();
     if files.is_empty() {
         return None;
@@ -160,24 +167,47 @@ fn nt_file(mappings: &[Mapping]) -> Option<Vec<u8>> {
 }
 
 /// The whole `PT_NOTE` segment.
-fn build_notes(source: &impl CoreSource, threads: &[ThreadRecord], mappings: &[Mapping]) -> Vec<u8> {
+fn build_notes(
+    source: &impl CoreSource,
+    threads: &[ThreadRecord],
+    mappings: &[Mapping],
+) -> Vec<u8> {
     let mut notes = Vec::new();
     let info = prpsinfo(source.pid(), &source.process_name(), &source.command_line());
     push_note(&mut notes, elf::ELF_NOTE_CORE, elf::NT_PRPSINFO, &info);
     for thread in threads {
-        push_note(&mut notes, elf::ELF_NOTE_CORE, elf::NT_PRSTATUS, &prstatus(thread));
+        push_note(
+            &mut notes,
+            elf::ELF_NOTE_CORE,
+            elf::NT_PRSTATUS,
+            &prstatus(thread),
+        );
         if thread.fp.raw.len() >= FXSAVE_SIZE {
-            push_note(&mut notes, elf::ELF_NOTE_CORE, elf::NT_FPREGSET, &thread.fp.raw[..FXSAVE_SIZE]);
+            push_note(
+                &mut notes,
+                elf::ELF_NOTE_CORE,
+                elf::NT_FPREGSET,
+                &thread.fp.raw[..FXSAVE_SIZE],
+            );
         }
         if thread.fp.raw.len() > FXSAVE_SIZE {
-            push_note(&mut notes, elf::ELF_NOTE_LINUX, elf::NT_X86_XSTATE, &thread.fp.raw);
+            push_note(
+                &mut notes,
+                elf::ELF_NOTE_LINUX,
+                elf::NT_X86_XSTATE,
+                &thread.fp.raw,
+            );
         }
         if let Some(info) = &thread.siginfo {
             push_note(&mut notes, elf::ELF_NOTE_CORE, elf::NT_SIGINFO, info);
         }
     }
-    let mut auxv: Vec<u8> =
-        source.auxv().iter().flat_map(|&(k, v)| [k.to_le_bytes(), v.to_le_bytes()]).flatten().collect();
+    let mut auxv: Vec<u8> = source
+        .auxv()
+        .iter()
+        .flat_map(|&(k, v)| [k.to_le_bytes(), v.to_le_bytes()])
+        .flatten()
+        .collect();
     auxv.extend_from_slice(&[0u8; 16]); // AT_NULL
     push_note(&mut notes, elf::ELF_NOTE_CORE, elf::NT_AUXV, &auxv);
     if let Some(files) = nt_file(mappings) {
@@ -234,7 +264,10 @@ fn read_prefix(source: &impl CoreSource, addr: u64, buf: &mut [u8]) -> usize {
     let mut done = 0usize;
     while done < buf.len() {
         let n = (buf.len() - done).min(PAGE as usize);
-        if source.read_memory(addr + done as u64, &mut buf[done..done + n]).is_err() {
+        if source
+            .read_memory(addr + done as u64, &mut buf[done..done + n])
+            .is_err()
+        {
             break;
         }
         done += n;
@@ -249,8 +282,15 @@ fn read_prefix(source: &impl CoreSource, addr: u64, buf: &mut [u8]) -> usize {
 /// called as memory is copied with (bytes done, bytes total). Mappings that
 /// cannot be read (such as `[vvar]`) are written as segments with no bytes,
 /// and a mapping that becomes unreadable part-way keeps the bytes before.
-pub fn write_core(out: &Path, source: &impl CoreSource, progress: &mut dyn FnMut(u64, u64)) -> Result<()> {
-    let io = |source: std::io::Error| TargetError::Io { path: out.to_owned(), source };
+pub fn write_core(
+    out: &Path,
+    source: &impl CoreSource,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<()> {
+    let io = |source: std::io::Error| TargetError::Io {
+        path: out.to_owned(),
+        source,
+    };
 
     // Threads, the current one first.
     let mut tids = source.threads();
@@ -270,7 +310,11 @@ pub fn write_core(out: &Path, source: &impl CoreSource, progress: &mut dyn FnMut
             siginfo: source.siginfo(tid),
         });
     }
-    let mut mappings: Vec<Mapping> = source.mappings().into_iter().filter(|m| m.end > m.start).collect();
+    let mut mappings: Vec<Mapping> = source
+        .mappings()
+        .into_iter()
+        .filter(|m| m.end > m.start)
+        .collect();
     mappings.sort_by_key(|m| m.start);
     let notes = build_notes(source, &threads, &mappings);
 
@@ -279,15 +323,28 @@ pub fn write_core(out: &Path, source: &impl CoreSource, progress: &mut dyn FnMut
     let notes_offset = EHDR_SIZE + phnum * PHDR_SIZE;
     let data_start = (notes_offset + notes.len() as u64).next_multiple_of(PAGE);
 
-    let name = out.file_name().ok_or_else(|| io(std::io::Error::other("the output path has no file name")))?;
+    let name = out
+        .file_name()
+        .ok_or_else(|| io(std::io::Error::other("the output path has no file name")))?;
     let mut temp = TempFile {
-        path: out.with_file_name(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id())),
+        path: out.with_file_name(format!(
+            ".{}.tmp-{}",
+            name.to_string_lossy(),
+            std::process::id()
+        )),
         kept: false,
     };
-    let file = File::create(&temp.path).map_err(|e| TargetError::Io { path: temp.path.clone(), source: e })?;
+    let file = File::create(&temp.path).map_err(|e| TargetError::Io {
+        path: temp.path.clone(),
+        source: e,
+    })?;
 
     let readable = |m: &Mapping| m.perms.0 || m.perms.2;
-    let total: u64 = mappings.iter().filter(|m| readable(m)).map(|m| m.end - m.start).sum();
+    let total: u64 = mappings
+        .iter()
+        .filter(|m| readable(m))
+        .map(|m| m.end - m.start)
+        .sum();
     let mut done_total = 0u64;
     progress(0, total);
     let mut buf = vec![0u8; CHUNK];
@@ -352,7 +409,8 @@ pub fn write_core(out: &Path, source: &impl CoreSource, progress: &mut dyn FnMut
             sh_addralign: U64::new(LE, 0),
             sh_entsize: U64::new(LE, 0),
         };
-        file.write_all_at(object::bytes_of(&shdr), offset).map_err(io)?;
+        file.write_all_at(object::bytes_of(&shdr), offset)
+            .map_err(io)?;
         end += SHDR_SIZE;
     }
     let header = elf::FileHeader64::<LE> {
@@ -418,11 +476,20 @@ mod tests {
         fn read_memory(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
             let page = self.readable_page();
             if addr < page || addr + buf.len() as u64 > page + PAGE {
-                return Err(TargetError::Memory { op: "read", addr, len: buf.len(), detail: "unmapped".into() });
+                return Err(TargetError::Memory {
+                    op: "read",
+                    addr,
+                    len: buf.len(),
+                    detail: "unmapped".into(),
+                });
             }
             for (i, b) in buf.iter_mut().enumerate() {
                 let at = addr - page + i as u64;
-                *b = if at < 8 { MARKER.to_le_bytes()[at as usize] } else { 0 };
+                *b = if at < 8 {
+                    MARKER.to_le_bytes()[at as usize]
+                } else {
+                    0
+                };
             }
             Ok(())
         }
@@ -433,7 +500,11 @@ mod tests {
             vec![42]
         }
         fn registers(&self, _: Tid) -> Result<Registers> {
-            Ok(Registers { rip: 0x1234, rsp: 0x5678, ..Registers::default() })
+            Ok(Registers {
+                rip: 0x1234,
+                rsp: 0x5678,
+                ..Registers::default()
+            })
         }
         fn fp_registers(&self, _: Tid) -> Result<FpRegisters> {
             Ok(FpRegisters { raw: vec![7; 512] })
@@ -494,7 +565,10 @@ mod tests {
         assert_eq!(core.pid(), 42);
         assert_eq!(ThreadState::threads(&core), vec![42]);
         assert_eq!(core.registers(42).unwrap(), fake.registers(42).unwrap());
-        assert_eq!(core.fp_registers(42).unwrap(), fake.fp_registers(42).unwrap());
+        assert_eq!(
+            core.fp_registers(42).unwrap(),
+            fake.fp_registers(42).unwrap()
+        );
         assert_eq!(core.process_name(), "a-rather-long-p");
         assert_eq!(core.command_line(), "fake --flag");
         assert_eq!(core.auxv(), &[(6, 4096)]);

@@ -39,7 +39,10 @@ pub struct LaunchOptions {
 /// Checks that `path` is a regular, executable file, with a clear reason
 /// when not.
 fn check_executable(path: &Path) -> Result<()> {
-    let not_exec = |reason: &str| TargetError::NotExecutable { path: path.to_owned(), reason: reason.to_owned() };
+    let not_exec = |reason: &str| TargetError::NotExecutable {
+        path: path.to_owned(),
+        reason: reason.to_owned(),
+    };
     let meta = std::fs::metadata(path).map_err(|e| not_exec(&e.to_string()))?;
     if meta.is_dir() {
         return Err(not_exec("it is a directory"));
@@ -56,11 +59,19 @@ fn check_executable(path: &Path) -> Result<()> {
 /// Opens a redirect target; the error names the file.
 fn open_redirect(path: &Path, write: bool) -> Result<OwnedFd> {
     let file = if write {
-        std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(path)
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
     } else {
         std::fs::File::open(path)
     };
-    file.map(OwnedFd::from).map_err(|source| TargetError::Redirect { path: path.to_owned(), source })
+    file.map(OwnedFd::from)
+        .map_err(|source| TargetError::Redirect {
+            path: path.to_owned(),
+            source,
+        })
 }
 
 fn cstring(bytes: &[u8], what: &Path) -> Result<CString> {
@@ -82,7 +93,10 @@ pub(crate) fn spawn_seized(options: &LaunchOptions, seize_options: libc::c_int) 
         argv.push(cstring(arg.as_bytes(), program)?);
     }
     let env: Vec<CString> = match &options.env {
-        Some(env) => env.iter().map(|e| cstring(e.as_bytes(), program)).collect::<Result<_>>()?,
+        Some(env) => env
+            .iter()
+            .map(|e| cstring(e.as_bytes(), program))
+            .collect::<Result<_>>()?,
         None => std::env::vars_os()
             .map(|(k, v)| {
                 let mut kv = k.as_bytes().to_vec();
@@ -92,7 +106,11 @@ pub(crate) fn spawn_seized(options: &LaunchOptions, seize_options: libc::c_int) 
             })
             .collect::<Result<_>>()?,
     };
-    let cwd = options.cwd.as_ref().map(|c| cstring(c.as_os_str().as_bytes(), c)).transpose()?;
+    let cwd = options
+        .cwd
+        .as_ref()
+        .map(|c| cstring(c.as_os_str().as_bytes(), c))
+        .transpose()?;
     if let Some(dir) = &options.cwd {
         if !dir.is_dir() {
             return Err(TargetError::NotExecutable {
@@ -101,20 +119,44 @@ pub(crate) fn spawn_seized(options: &LaunchOptions, seize_options: libc::c_int) 
             });
         }
     }
-    let stdin = options.stdin.as_deref().map(|p| open_redirect(p, false)).transpose()?;
-    let stdout = options.stdout.as_deref().map(|p| open_redirect(p, true)).transpose()?;
-    let stderr = options.stderr.as_deref().map(|p| open_redirect(p, true)).transpose()?;
+    let stdin = options
+        .stdin
+        .as_deref()
+        .map(|p| open_redirect(p, false))
+        .transpose()?;
+    let stdout = options
+        .stdout
+        .as_deref()
+        .map(|p| open_redirect(p, true))
+        .transpose()?;
+    let stderr = options
+        .stderr
+        .as_deref()
+        .map(|p| open_redirect(p, true))
+        .transpose()?;
 
-    let argv_ptrs: Vec<*const libc::c_char> =
-        argv.iter().map(|a| a.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
-    let env_ptrs: Vec<*const libc::c_char> =
-        env.iter().map(|e| e.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
-    let (go_read, go_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-        .map_err(|errno| TargetError::System { call: "pipe2", errno })?;
+    let argv_ptrs: Vec<*const libc::c_char> = argv
+        .iter()
+        .map(|a| a.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
+    let env_ptrs: Vec<*const libc::c_char> = env
+        .iter()
+        .map(|e| e.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
+    let (go_read, go_write) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|errno| TargetError::System {
+            call: "pipe2",
+            errno,
+        })?;
 
     // SAFETY: the child only calls async-signal-safe functions (read, dup2,
     // chdir, execve, _exit) on data prepared before the fork.
-    match unsafe { fork() }.map_err(|errno| TargetError::System { call: "fork", errno })? {
+    match unsafe { fork() }.map_err(|errno| TargetError::System {
+        call: "fork",
+        errno,
+    })? {
         ForkResult::Child => unsafe {
             let mut byte = 0u8;
             libc::read(go_read.as_raw_fd(), (&mut byte as *mut u8).cast(), 1);
@@ -154,14 +196,22 @@ pub(crate) fn spawn_seized(options: &LaunchOptions, seize_options: libc::c_int) 
 /// Waits for the seized child's exec stop.
 fn wait_for_exec(child: NixPid, program: &Path) -> Result<()> {
     loop {
-        match waitpid(child, Some(WaitPidFlag::__WALL)).map_err(|errno| TargetError::System { call: "waitpid", errno })? {
-            WaitStatus::PtraceEvent(_, _, event) if event == libc::PTRACE_EVENT_EXEC => return Ok(()),
+        match waitpid(child, Some(WaitPidFlag::__WALL)).map_err(|errno| TargetError::System {
+            call: "waitpid",
+            errno,
+        })? {
+            WaitStatus::PtraceEvent(_, _, event) if event == libc::PTRACE_EVENT_EXEC => {
+                return Ok(())
+            }
             WaitStatus::Exited(_, code) => {
                 let reason = match code {
                     126 => "cannot change to the working directory".to_owned(),
                     _ => "execve failed (wrong format or missing interpreter?)".to_owned(),
                 };
-                return Err(TargetError::NotExecutable { path: program.to_owned(), reason });
+                return Err(TargetError::NotExecutable {
+                    path: program.to_owned(),
+                    reason,
+                });
             }
             WaitStatus::Signaled(_, signal, _) => {
                 return Err(TargetError::NotExecutable {

@@ -32,7 +32,10 @@ impl ProcessMemory {
                         .into(),
                 },
                 std::io::ErrorKind::NotFound => TargetError::NoSuchProcess { pid },
-                _ => TargetError::Io { path: path.into(), source },
+                _ => TargetError::Io {
+                    path: path.into(),
+                    source,
+                },
             })?;
         Ok(ProcessMemory { pid, mem })
     }
@@ -50,30 +53,40 @@ impl ProcessMemory {
         // may still read it (e.g. pages mapped without read permission).
         let rest = &mut buf[done..];
         let at = addr + done as u64;
-        self.mem.read_exact_at(rest, at).map_err(|e| TargetError::Memory {
-            op: "read",
-            addr: at,
-            len: rest.len(),
-            detail: e.to_string(),
-        })
+        self.mem
+            .read_exact_at(rest, at)
+            .map_err(|e| TargetError::Memory {
+                op: "read",
+                addr: at,
+                len: rest.len(),
+                detail: e.to_string(),
+            })
     }
 
     /// Writes `data` at `addr` (text included).
     pub fn write(&self, addr: u64, data: &[u8]) -> Result<()> {
-        self.mem.write_all_at(data, addr).map_err(|e| TargetError::Memory {
-            op: "write",
-            addr,
-            len: data.len(),
-            detail: e.to_string(),
-        })
+        self.mem
+            .write_all_at(data, addr)
+            .map_err(|e| TargetError::Memory {
+                op: "write",
+                addr,
+                len: data.len(),
+                detail: e.to_string(),
+            })
     }
 
     /// Reads as much as `process_vm_readv` will, returning the byte count.
     fn read_vm(&self, addr: u64, buf: &mut [u8]) -> usize {
         let mut done = 0;
         while done < buf.len() {
-            let local = libc::iovec { iov_base: buf[done..].as_mut_ptr().cast(), iov_len: buf.len() - done };
-            let remote = libc::iovec { iov_base: (addr + done as u64) as *mut libc::c_void, iov_len: buf.len() - done };
+            let local = libc::iovec {
+                iov_base: buf[done..].as_mut_ptr().cast(),
+                iov_len: buf.len() - done,
+            };
+            let remote = libc::iovec {
+                iov_base: (addr + done as u64) as *mut libc::c_void,
+                iov_len: buf.len() - done,
+            };
             // SAFETY: `local` points into `buf` with its exact remaining length;
             // `remote` is only interpreted by the kernel in the other process.
             let n = unsafe { libc::process_vm_readv(self.pid, &local, 1, &remote, 1, 0) };

@@ -200,7 +200,10 @@ pub struct Process {
 
 impl std::fmt::Debug for Process {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Process").field("pid", &self.pid).field("threads", &self.threads.len()).finish()
+        f.debug_struct("Process")
+            .field("pid", &self.pid)
+            .field("threads", &self.threads.len())
+            .finish()
     }
 }
 
@@ -210,7 +213,13 @@ impl Process {
     pub fn launch(options: &LaunchOptions) -> Result<Process> {
         let pid = spawn_seized(options, ptrace::BASE_OPTIONS | libc::PTRACE_O_EXITKILL)?;
         let mut process = Process::new(pid, true)?;
-        process.threads.insert(pid, Thread { stopped: true, ..Thread::default() });
+        process.threads.insert(
+            pid,
+            Thread {
+                stopped: true,
+                ..Thread::default()
+            },
+        );
         Ok(process)
     }
 
@@ -230,8 +239,14 @@ impl Process {
                 match ptrace::seize(tid, ptrace::BASE_OPTIONS) {
                     Ok(()) => {}
                     // The thread exited meanwhile.
-                    Err(TargetError::Ptrace { errno: nix::errno::Errno::ESRCH, .. }) if tid != pid => continue,
-                    Err(TargetError::Ptrace { errno: nix::errno::Errno::EPERM, .. }) => {
+                    Err(TargetError::Ptrace {
+                        errno: nix::errno::Errno::ESRCH,
+                        ..
+                    }) if tid != pid => continue,
+                    Err(TargetError::Ptrace {
+                        errno: nix::errno::Errno::EPERM,
+                        ..
+                    }) => {
                         process.abandon();
                         return Err(TargetError::PermissionDenied {
                             pid,
@@ -272,7 +287,11 @@ impl Process {
             memory: ProcessMemory::open(pid)?,
             breakpoints: BTreeMap::new(),
             watchpoints: [None; WATCH_SLOTS],
-            halt: Arc::new(HaltState { pid, running: AtomicBool::new(false), requested: AtomicBool::new(false) }),
+            halt: Arc::new(HaltState {
+                pid,
+                running: AtomicBool::new(false),
+                requested: AtomicBool::new(false),
+            }),
             stop_signals: Vec::new(),
             thread_events: Vec::new(),
             exited: false,
@@ -325,7 +344,9 @@ impl Process {
     }
 
     fn thread(&self, tid: Tid) -> Result<&Thread> {
-        self.threads.get(&tid).ok_or(TargetError::NoSuchThread { tid })
+        self.threads
+            .get(&tid)
+            .ok_or(TargetError::NoSuchThread { tid })
     }
 
     // ---- memory and registers ------------------------------------------
@@ -353,18 +374,27 @@ impl Process {
     /// The readable mappings, from `/proc/PID/maps`.
     pub fn mappings(&self) -> Result<Vec<Mapping>> {
         let path = format!("/proc/{}/maps", self.pid);
-        let text = std::fs::read_to_string(&path).map_err(|source| TargetError::Io { path: path.into(), source })?;
+        let text = std::fs::read_to_string(&path).map_err(|source| TargetError::Io {
+            path: path.into(),
+            source,
+        })?;
         Ok(text.lines().filter_map(parse_maps_line).collect())
     }
 
     /// The auxiliary vector, from `/proc/PID/auxv`.
     pub fn auxv(&self) -> Result<Vec<(u64, u64)>> {
         let path = format!("/proc/{}/auxv", self.pid);
-        let bytes = std::fs::read(&path).map_err(|source| TargetError::Io { path: path.into(), source })?;
+        let bytes = std::fs::read(&path).map_err(|source| TargetError::Io {
+            path: path.into(),
+            source,
+        })?;
         Ok(bytes
             .chunks_exact(16)
             .map(|c| {
-                (u64::from_le_bytes(c[..8].try_into().expect("8 bytes")), u64::from_le_bytes(c[8..].try_into().expect("8 bytes")))
+                (
+                    u64::from_le_bytes(c[..8].try_into().expect("8 bytes")),
+                    u64::from_le_bytes(c[8..].try_into().expect("8 bytes")),
+                )
             })
             .take_while(|&(key, _)| key != 0)
             .collect())
@@ -376,7 +406,10 @@ impl Process {
     pub fn set_breakpoint(&mut self, addr: u64) -> Result<()> {
         self.live()?;
         if self.breakpoints.contains_key(&addr) {
-            return Err(TargetError::Breakpoint { addr, detail: "already set" });
+            return Err(TargetError::Breakpoint {
+                addr,
+                detail: "already set",
+            });
         }
         let mut original = [0u8];
         self.memory.read(addr, &mut original)?;
@@ -388,7 +421,10 @@ impl Process {
     /// Removes the software breakpoint at `addr`, restoring the byte.
     pub fn clear_breakpoint(&mut self, addr: u64) -> Result<()> {
         self.live()?;
-        let original = *self.breakpoints.get(&addr).ok_or(TargetError::Breakpoint { addr, detail: "not set" })?;
+        let original = *self.breakpoints.get(&addr).ok_or(TargetError::Breakpoint {
+            addr,
+            detail: "not set",
+        })?;
         self.memory.write(addr, &[original])?;
         self.breakpoints.remove(&addr);
         Ok(())
@@ -414,7 +450,11 @@ impl Process {
         if kind == WatchKind::Execute && size != 1 {
             return Err(bad("execute watchpoints have size 1"));
         }
-        let slot = self.watchpoints.iter().position(Option::is_none).ok_or(bad("all 4 hardware slots are in use"))?;
+        let slot = self
+            .watchpoints
+            .iter()
+            .position(Option::is_none)
+            .ok_or(bad("all 4 hardware slots are in use"))?;
         self.watchpoints[slot] = Some((addr, size, kind));
         self.apply_watchpoints_everywhere()?;
         Ok(slot)
@@ -425,7 +465,13 @@ impl Process {
         self.live()?;
         match self.watchpoints.get_mut(slot) {
             Some(w @ Some(_)) => *w = None,
-            _ => return Err(TargetError::Watchpoint { addr: 0, size: 0, detail: "no watchpoint in that slot" }),
+            _ => {
+                return Err(TargetError::Watchpoint {
+                    addr: 0,
+                    size: 0,
+                    detail: "no watchpoint in that slot",
+                })
+            }
         }
         self.apply_watchpoints_everywhere()
     }
@@ -444,7 +490,9 @@ impl Process {
         ptrace::set_debug_register(tid, 7, 0)?;
         let mut dr7: u64 = 0;
         for (slot, watch) in self.watchpoints.iter().enumerate() {
-            let Some((addr, size, kind)) = *watch else { continue };
+            let Some((addr, size, kind)) = *watch else {
+                continue;
+            };
             ptrace::set_debug_register(tid, slot, addr)?;
             let rw: u64 = match kind {
                 WatchKind::Execute => 0b00,
@@ -480,10 +528,16 @@ impl Process {
             .threads
             .keys()
             .copied()
-            .filter(|&tid| ptrace::registers(tid).is_ok_and(|r| self.breakpoints.contains_key(&r.pc())))
+            .filter(|&tid| {
+                ptrace::registers(tid).is_ok_and(|r| self.breakpoints.contains_key(&r.pc()))
+            })
             .collect();
         for tid in on_breakpoint {
-            if self.threads.get(&tid).is_some_and(|t| t.pending_stop.is_some()) {
+            if self
+                .threads
+                .get(&tid)
+                .is_some_and(|t| t.pending_stop.is_some())
+            {
                 // It has a stop to report: do not move it.
                 continue;
             }
@@ -506,7 +560,10 @@ impl Process {
                 match ptrace::cont(tid, signal) {
                     Ok(()) => thread.stopped = false,
                     // Gone: its exit status arrives through waitpid.
-                    Err(TargetError::Ptrace { errno: nix::errno::Errno::ESRCH, .. }) => thread.stopped = false,
+                    Err(TargetError::Ptrace {
+                        errno: nix::errno::Errno::ESRCH,
+                        ..
+                    }) => thread.stopped = false,
                     Err(e) => return Err(e),
                 }
             }
@@ -557,9 +614,16 @@ impl Process {
                 Ok(event)
             }
             _ => {
-                let stop = match self.threads.get_mut(&tid).and_then(|t| t.pending_stop.take()) {
+                let stop = match self
+                    .threads
+                    .get_mut(&tid)
+                    .and_then(|t| t.pending_stop.take())
+                {
                     Some(reason) => ThreadStop { tid, reason },
-                    None => ThreadStop { tid, reason: StopReason::StepDone },
+                    None => ThreadStop {
+                        tid,
+                        reason: StopReason::StepDone,
+                    },
                 };
                 Ok(self.collect_stops(vec![stop]))
             }
@@ -594,8 +658,13 @@ impl Process {
             t.stopped = false;
         }
         loop {
-            let status = waitpid(NixPid::from_raw(tid), Some(WaitPidFlag::__WALL))
-                .map_err(|errno| TargetError::System { call: "waitpid", errno })?;
+            let status =
+                waitpid(NixPid::from_raw(tid), Some(WaitPidFlag::__WALL)).map_err(|errno| {
+                    TargetError::System {
+                        call: "waitpid",
+                        errno,
+                    }
+                })?;
             match status {
                 WaitStatus::Stopped(_, Signal::SIGTRAP) => {
                     let info = ptrace::siginfo(tid)?;
@@ -613,7 +682,8 @@ impl Process {
                             // Some other trap during the step: report later.
                             let handled = self.handle(tid, status, true)?;
                             if let Handled::Stop(stop) = handled {
-                                self.threads.entry(tid).or_default().pending_stop = Some(stop.reason);
+                                self.threads.entry(tid).or_default().pending_stop =
+                                    Some(stop.reason);
                             }
                             return Ok(None);
                         }
@@ -631,8 +701,10 @@ impl Process {
                         t.pending_stop = Some(StopReason::Signal(signal));
                         return Ok(None);
                     }
-                    let synchronous =
-                        matches!(signal, Signal::SIGSEGV | Signal::SIGBUS | Signal::SIGFPE | Signal::SIGILL);
+                    let synchronous = matches!(
+                        signal,
+                        Signal::SIGSEGV | Signal::SIGBUS | Signal::SIGFPE | Signal::SIGILL
+                    );
                     if synchronous {
                         ptrace::single_step(tid, signal as i32)?;
                     } else {
@@ -664,7 +736,12 @@ impl Process {
     /// if the process ended while stopping.
     fn stop_world(&mut self) -> Result<Option<Event>> {
         self.halt.running.store(false, Ordering::SeqCst);
-        let running: Vec<Tid> = self.threads.iter().filter(|(_, t)| !t.stopped).map(|(&tid, _)| tid).collect();
+        let running: Vec<Tid> = self
+            .threads
+            .iter()
+            .filter(|(_, t)| !t.stopped)
+            .map(|(&tid, _)| tid)
+            .collect();
         for tid in running {
             // ESRCH: it is exiting; its exit status will arrive.
             let _ = ptrace::interrupt(tid);
@@ -698,7 +775,10 @@ impl Process {
                 }
             }
         }
-        Event::Stopped { stops, thread_events: std::mem::take(&mut self.thread_events) }
+        Event::Stopped {
+            stops,
+            thread_events: std::mem::take(&mut self.thread_events),
+        }
     }
 
     /// `waitpid(-1)` restricted to this thread's tracees.
@@ -710,7 +790,12 @@ impl Process {
                     return Ok((pid.as_raw(), status));
                 }
                 Err(nix::errno::Errno::EINTR) => continue,
-                Err(errno) => return Err(TargetError::System { call: "waitpid", errno }),
+                Err(errno) => {
+                    return Err(TargetError::System {
+                        call: "waitpid",
+                        errno,
+                    })
+                }
             }
         }
     }
@@ -740,7 +825,11 @@ impl Process {
             return Ok(Handled::Quiet);
         }
         match ptrace::cont(tid, signal) {
-            Ok(()) | Err(TargetError::Ptrace { errno: nix::errno::Errno::ESRCH, .. }) => {}
+            Ok(())
+            | Err(TargetError::Ptrace {
+                errno: nix::errno::Errno::ESRCH,
+                ..
+            }) => {}
             Err(e) => return Err(e),
         }
         if let Some(t) = self.threads.get_mut(&tid) {
@@ -752,10 +841,20 @@ impl Process {
     /// Interprets one `waitpid` status.
     fn handle(&mut self, tid: Tid, status: WaitStatus, stopping: bool) -> Result<Handled> {
         match status {
-            WaitStatus::Exited(_, code) => Ok(self.thread_gone(tid, Event::Exited { status: code, thread_events: Vec::new() })),
-            WaitStatus::Signaled(_, signal, _) => {
-                Ok(self.thread_gone(tid, Event::Killed { signal, thread_events: Vec::new() }))
-            }
+            WaitStatus::Exited(_, code) => Ok(self.thread_gone(
+                tid,
+                Event::Exited {
+                    status: code,
+                    thread_events: Vec::new(),
+                },
+            )),
+            WaitStatus::Signaled(_, signal, _) => Ok(self.thread_gone(
+                tid,
+                Event::Killed {
+                    signal,
+                    thread_events: Vec::new(),
+                },
+            )),
             WaitStatus::PtraceEvent(_, _, event) => {
                 // Possibly the first stop of a thread not heard of yet.
                 self.note_thread(tid);
@@ -785,13 +884,19 @@ impl Process {
                     return self.quietly_resume(tid, signal as i32, stopping);
                 }
                 if signal == Signal::SIGSTOP && self.halt.requested.swap(false, Ordering::SeqCst) {
-                    return Ok(Handled::Stop(ThreadStop { tid, reason: StopReason::Halted }));
+                    return Ok(Handled::Stop(ThreadStop {
+                        tid,
+                        reason: StopReason::Halted,
+                    }));
                 }
                 if self.stop_signals.contains(&signal) {
                     if let Some(t) = self.threads.get_mut(&tid) {
                         t.pending_signal = signal as i32;
                     }
-                    return Ok(Handled::Stop(ThreadStop { tid, reason: StopReason::Signal(signal) }));
+                    return Ok(Handled::Stop(ThreadStop {
+                        tid,
+                        reason: StopReason::Signal(signal),
+                    }));
                 }
                 self.quietly_resume(tid, signal as i32, stopping)
             }
@@ -828,7 +933,9 @@ impl Process {
         ptrace::set_debug_register(tid, 6, 0)?;
         Ok((0..WATCH_SLOTS)
             .find(|slot| dr6 & (1 << slot) != 0)
-            .and_then(|slot| self.watchpoints[slot].map(|(addr, _, _)| StopReason::Watchpoint { slot, addr })))
+            .and_then(|slot| {
+                self.watchpoints[slot].map(|(addr, _, _)| StopReason::Watchpoint { slot, addr })
+            }))
     }
 
     /// A thread's exit status arrived.
@@ -840,8 +947,14 @@ impl Process {
             // The leader reports last, after every other thread is gone.
             let thread_events = std::mem::take(&mut self.thread_events);
             return Handled::Gone(match event {
-                Event::Exited { status, .. } => Event::Exited { status, thread_events },
-                Event::Killed { signal, .. } => Event::Killed { signal, thread_events },
+                Event::Exited { status, .. } => Event::Exited {
+                    status,
+                    thread_events,
+                },
+                Event::Killed { signal, .. } => Event::Killed {
+                    signal,
+                    thread_events,
+                },
                 other => other,
             });
         }
@@ -920,7 +1033,10 @@ impl Memory for Process {
         self.live()?;
         self.memory.read(addr, buf)?;
         // Show the original bytes, never our int3s.
-        for (&bp, &original) in self.breakpoints.range(addr..addr.saturating_add(buf.len() as u64)) {
+        for (&bp, &original) in self
+            .breakpoints
+            .range(addr..addr.saturating_add(buf.len() as u64))
+        {
             buf[(bp - addr) as usize] = original;
         }
         Ok(())
@@ -950,18 +1066,24 @@ fn check_attachable(pid: Pid) -> Result<()> {
     if pid <= 0 {
         return Err(TargetError::NoSuchProcess { pid });
     }
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|_| TargetError::NoSuchProcess { pid })?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map_err(|_| TargetError::NoSuchProcess { pid })?;
     // Fields after the parenthesised command name; flags is field 9.
     let (name, rest) = match (stat.find('('), stat.rfind(')')) {
         (Some(open), Some(close)) => (stat[open + 1..close].to_owned(), &stat[close + 1..]),
         _ => return Err(TargetError::NoSuchProcess { pid }),
     };
     const PF_KTHREAD: u64 = 0x0020_0000;
-    let flags: u64 = rest.split_whitespace().nth(6).and_then(|f| f.parse().ok()).unwrap_or(0);
+    let flags: u64 = rest
+        .split_whitespace()
+        .nth(6)
+        .and_then(|f| f.parse().ok())
+        .unwrap_or(0);
     if flags & PF_KTHREAD != 0 {
         return Err(TargetError::KernelThread { pid, name });
     }
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|_| TargetError::NoSuchProcess { pid })?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .map_err(|_| TargetError::NoSuchProcess { pid })?;
     let tracer: Pid = status
         .lines()
         .find_map(|l| l.strip_prefix("TracerPid:"))
@@ -977,7 +1099,9 @@ fn check_attachable(pid: Pid) -> Result<()> {
 fn list_tasks(pid: Pid) -> Result<Vec<Tid>> {
     let path = format!("/proc/{pid}/task");
     let dir = std::fs::read_dir(&path).map_err(|_| TargetError::NoSuchProcess { pid })?;
-    let mut tids: Vec<Tid> = dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect();
+    let mut tids: Vec<Tid> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
     tids.sort_unstable();
     Ok(tids)
 }
@@ -998,12 +1122,19 @@ fn parse_maps_line(line: &str) -> Option<Mapping> {
     Some(Mapping {
         start: u64::from_str_radix(start, 16).ok()?,
         end: u64::from_str_radix(end, 16).ok()?,
-        file_offset: if inode == 0 { 0 } else { u64::from_str_radix(offset, 16).ok()? },
+        file_offset: if inode == 0 {
+            0
+        } else {
+            u64::from_str_radix(offset, 16).ok()?
+        },
         path: if path.is_empty() { None } else { Some(path) },
-        perms: (readable, perms.get(1) == Some(&b'w'), perms.get(2) == Some(&b'x')),
+        perms: (
+            readable,
+            perms.get(1) == Some(&b'w'),
+            perms.get(2) == Some(&b'x'),
+        ),
     })
 }
-
 
 impl crate::core::CoreSource for Process {
     fn pid(&self) -> Pid {
@@ -1019,13 +1150,19 @@ impl crate::core::CoreSource for Process {
     }
 
     fn process_name(&self) -> String {
-        std::fs::read_to_string(format!("/proc/{}/comm", self.pid)).map(|s| s.trim_end().to_owned()).unwrap_or_default()
+        std::fs::read_to_string(format!("/proc/{}/comm", self.pid))
+            .map(|s| s.trim_end().to_owned())
+            .unwrap_or_default()
     }
 
     fn command_line(&self) -> String {
         std::fs::read(format!("/proc/{}/cmdline", self.pid))
             .map(|b| {
-                b.split(|&c| c == 0).filter(|a| !a.is_empty()).map(String::from_utf8_lossy).collect::<Vec<_>>().join(" ")
+                b.split(|&c| c == 0)
+                    .filter(|a| !a.is_empty())
+                    .map(String::from_utf8_lossy)
+                    .collect::<Vec<_>>()
+                    .join(" ")
             })
             .unwrap_or_default()
     }
@@ -1037,8 +1174,12 @@ mod tests {
 
     #[test]
     fn maps_lines() {
-        let m = parse_maps_line("00400000-00401000 r-xp 00000000 08:01 1234   /usr/bin/prog").unwrap();
-        assert_eq!((m.start, m.end, m.perms), (0x400000, 0x401000, (true, false, true)));
+        let m =
+            parse_maps_line("00400000-00401000 r-xp 00000000 08:01 1234   /usr/bin/prog").unwrap();
+        assert_eq!(
+            (m.start, m.end, m.perms),
+            (0x400000, 0x401000, (true, false, true))
+        );
         assert_eq!(m.path.as_deref(), Some("/usr/bin/prog"));
         assert!(parse_maps_line("7ff000-7ff100 ---p 00000000 00:00 0").is_none());
         let anon = parse_maps_line("c000000000-c000400000 rw-p 00000000 00:00 0 ").unwrap();
