@@ -194,6 +194,160 @@ pub fn is_user_frame(function: &str) -> bool {
         && !function.starts_with("iter.")
 }
 
+/// What a leak-hunting summary groups by (beyond Delve: wait reason).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SummaryKey {
+    /// The runtime's wait reason for waiting goroutines, else the status
+    /// in parentheses (`(running)`, `(runnable)`, `(syscall)`, ...).
+    WaitReason,
+    /// The topmost user frame.
+    UserLoc,
+    /// The start function.
+    StartLoc,
+    /// The `go` statement.
+    GoLoc,
+    /// The topmost frame.
+    CurLoc,
+    /// The value of one pprof label (`key=value`, `key=` when absent).
+    Label(String),
+}
+
+impl SummaryKey {
+    /// Parses `waitreason`, `userloc`, `startloc`, `goloc`, `curloc` or
+    /// `label:KEY`.
+    pub fn parse(text: &str) -> Option<SummaryKey> {
+        Some(match text {
+            "waitreason" => SummaryKey::WaitReason,
+            "userloc" => SummaryKey::UserLoc,
+            "startloc" => SummaryKey::StartLoc,
+            "goloc" => SummaryKey::GoLoc,
+            "curloc" => SummaryKey::CurLoc,
+            other => SummaryKey::Label(other.strip_prefix("label:").filter(|k| !k.is_empty())?.to_owned()),
+        })
+    }
+}
+
+/// The status of a goroutine that is not waiting, as a summary key.
+fn status_key(status: u64) -> String {
+    let name = match status {
+        0 => "idle",
+        1 => "runnable",
+        2 => "running",
+        3 => "syscall",
+        6 => "dead",
+        8 => "copystack",
+        9 => "preempted",
+        10 => "leaked",
+        _ => "unknown status",
+    };
+    format!("({name})")
+}
+
+/// A goroutine's value for `key`; `wait_reasons` are the target's names.
+pub fn summary_value(g: &Goroutine, key: &SummaryKey, wait_reasons: &[String]) -> String {
+    match key {
+        SummaryKey::WaitReason if g.status == 4 => wait_reasons
+            .get(g.wait_reason as usize)
+            .cloned()
+            .unwrap_or_else(|| format!("wait reason {}", g.wait_reason)),
+        SummaryKey::WaitReason => status_key(g.status),
+        SummaryKey::UserLoc => format_location(&g.user_current_loc),
+        SummaryKey::StartLoc => format_location(&g.start_loc),
+        SummaryKey::GoLoc => format_location(&g.go_statement_loc),
+        SummaryKey::CurLoc => format_location(&g.current_loc),
+        SummaryKey::Label(key) => {
+            format!("{key}={}", g.labels.iter().find(|(k, _)| k == key).map_or("", |(_, v)| v.as_str()))
+        }
+    }
+}
+
+/// One group of a summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummaryGroup {
+    /// One value per grouping key, in the order asked.
+    pub key: Vec<String>,
+    /// Goroutines in the group.
+    pub count: usize,
+    /// The longest wait in the group, in nanoseconds (`None` when no
+    /// member's wait start is known).
+    pub oldest_wait_ns: Option<i64>,
+    /// The first few goroutine ids, in the runtime's order.
+    pub sample_ids: Vec<i64>,
+}
+
+/// Groups `goroutines` by `keys`, largest group first (ties by key).
+/// `now` is the target's `nanotime`; a goroutine waits `now - wait_since`
+/// when its wait start is known (the runtime records it at the first
+/// garbage collection of its wait).
+pub fn summarize(
+    goroutines: &[Goroutine],
+    keys: &[SummaryKey],
+    wait_reasons: &[String],
+    now: i64,
+    samples: usize,
+) -> Vec<SummaryGroup> {
+    let mut groups: BTreeMap<Vec<String>, SummaryGroup> = BTreeMap::new();
+    for g in goroutines {
+        let key: Vec<String> = keys.iter().map(|k| summary_value(g, k, wait_reasons)).collect();
+        let group = groups.entry(key.clone()).or_insert(SummaryGroup { key, count: 0, oldest_wait_ns: None, sample_ids: Vec::new() });
+        group.count += 1;
+        if let Some(wait) = wait_ns(g, now) {
+            group.oldest_wait_ns = Some(group.oldest_wait_ns.map_or(wait, |w| w.max(wait)));
+        }
+        if group.sample_ids.len() < samples {
+            group.sample_ids.push(g.id);
+        }
+    }
+    let mut groups: Vec<SummaryGroup> = groups.into_values().collect();
+    groups.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
+    groups
+}
+
+/// What a summary asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummaryRequest {
+    /// One or two keys; groups are nested in that order.
+    pub keys: Vec<SummaryKey>,
+    /// Only goroutines whose wait reason (or status key) is one of these;
+    /// empty: all.
+    pub wait_reasons: Vec<String>,
+    /// Only goroutines known to have waited at least this long (ns); 0: all.
+    pub min_wait_ns: i64,
+    /// Goroutine ids listed per group.
+    pub samples: usize,
+}
+
+impl SummaryRequest {
+    /// Whether answering needs each goroutine's stack (for `userloc` and
+    /// `curloc`); the other keys read only the `g` itself.
+    pub fn needs_stacks(&self) -> bool {
+        self.keys.iter().any(|k| matches!(k, SummaryKey::UserLoc | SummaryKey::CurLoc))
+    }
+}
+
+/// A leak-hunting summary of a target's goroutines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoroutineSummary {
+    /// Goroutines in the target.
+    pub total: usize,
+    /// Goroutines that passed the filters.
+    pub matched: usize,
+    /// The target's `nanotime` the waits are measured at.
+    pub now_ns: i64,
+    /// `now_ns` is estimated (a core has no clock: the latest wait start
+    /// stands in for it).
+    pub now_estimated: bool,
+    /// Groups, largest first.
+    pub groups: Vec<SummaryGroup>,
+    /// Threads and open descriptors, for a live process.
+    pub resources: Option<ferret_target::linux::Resources>,
+}
+
+/// How long `g` has been waiting at `now`, when known.
+pub fn wait_ns(g: &Goroutine, now: i64) -> Option<i64> {
+    (g.status == 4 && g.wait_since > 0 && now >= g.wait_since).then(|| now - g.wait_since)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,6 +447,31 @@ mod tests {
         assert_eq!(groups.len(), 1);
         assert_eq!(groups[0].name, "role=");
         assert!(!too_many);
+    }
+
+    #[test]
+    fn summaries_group_by_wait_reason_and_label_largest_first() {
+        let reasons: Vec<String> = ["", "a", "chan receive"].iter().map(|s| s.to_string()).collect();
+        let mut gs = vec![g(1, "main.a", &[("kind", "x")]), g(2, "main.b", &[]), g(3, "main.b", &[("kind", "x")])];
+        for (i, g) in gs.iter_mut().enumerate() {
+            g.status = 4;
+            g.wait_reason = 2;
+            g.wait_since = 100 * i as i64 + 1;
+        }
+        gs[0].status = 2;
+        let keys = [SummaryKey::WaitReason, SummaryKey::parse("label:kind").unwrap()];
+        let groups = summarize(&gs, &keys, &reasons, 1001, 1);
+        let view: Vec<_> = groups.iter().map(|g| (g.key.join(" | "), g.count, g.oldest_wait_ns, g.sample_ids.clone())).collect();
+        assert_eq!(
+            view,
+            vec![
+                ("(running) | kind=x".to_string(), 1, None, vec![1]),
+                ("chan receive | kind=".to_string(), 1, Some(900), vec![2]),
+                ("chan receive | kind=x".to_string(), 1, Some(800), vec![3]),
+            ]
+        );
+        assert_eq!(SummaryKey::parse("label:"), None);
+        assert_eq!(SummaryKey::parse("bogus"), None);
     }
 
     #[test]

@@ -23,7 +23,9 @@ use ferret_target::linux::{Event, HaltHandle, LaunchOptions, Process, StopReason
 use ferret_target::{Memory, Registers, ThreadState};
 
 use crate::error::{Result, SessionError};
-use crate::goroutines::{is_system_start, is_user_frame};
+use crate::goroutines::{
+    is_system_start, is_user_frame, summarize, summary_value, wait_ns, GoroutineSummary, SummaryKey, SummaryRequest,
+};
 use crate::model::{
     Breakpoint, BreakpointRequest, Command, Frame, FunctionRef, Goroutine, Location, State,
     StopKind, Thread,
@@ -278,6 +280,15 @@ impl Debugger {
         self.call(move |s| {
             s.live_state()?;
             s.goroutine_page(start, count)
+        })?
+    }
+
+    /// Groups the goroutines for leak hunting (see
+    /// [`crate::goroutines::summarize`]).
+    pub fn goroutine_summary(&self, request: SummaryRequest) -> Result<GoroutineSummary> {
+        self.call(move |s| {
+            s.live_state()?;
+            s.goroutine_summary(&request)
         })?
     }
 
@@ -687,6 +698,41 @@ impl Session {
         Ok((page, next))
     }
 
+    /// See [`Debugger::goroutine_summary`].
+    fn goroutine_summary(&self, request: &SummaryRequest) -> Result<GoroutineSummary> {
+        let all: Vec<Goroutine> = if request.needs_stacks() {
+            self.goroutine_page(0, 0)?.0
+        } else {
+            let list = self.goroutine_list()?;
+            list.gs.iter().map(|g| self.describe_shallow(g, list.threads.get(&g.addr).copied())).collect()
+        };
+        let wait_reasons =
+            self.runtime.as_ref().map(|r| r.wait_reason_names(self.target.state())).unwrap_or_default();
+        let live = matches!(self.target, Target::Live(_));
+        let now_ns = if live {
+            ferret_target::linux::monotonic_now_ns()
+        } else {
+            all.iter().map(|g| g.wait_since).max().unwrap_or(0)
+        };
+        let matched: Vec<Goroutine> = all
+            .iter()
+            .filter(|g| {
+                request.wait_reasons.is_empty()
+                    || request.wait_reasons.contains(&summary_value(g, &SummaryKey::WaitReason, &wait_reasons))
+            })
+            .filter(|g| request.min_wait_ns <= 0 || wait_ns(g, now_ns).is_some_and(|w| w >= request.min_wait_ns))
+            .cloned()
+            .collect();
+        Ok(GoroutineSummary {
+            total: all.len(),
+            matched: matched.len(),
+            now_ns,
+            now_estimated: !live,
+            groups: summarize(&matched, &request.keys, &wait_reasons, now_ns, request.samples),
+            resources: if live { ferret_target::linux::resources(self.pid).ok() } else { None },
+        })
+    }
+
     /// [`Session::describe`], kept until the target runs again.
     fn describe_cached(&self, g: &G, thread: Option<(i32, bool)>) -> Goroutine {
         if let Some(known) = self.described.borrow().get(&g.addr) {
@@ -779,6 +825,12 @@ impl Session {
             .find(|f| f.function_name().is_some_and(is_user_frame))
             .map(|f| frame_location(&self.bi, f))
             .unwrap_or_else(|| current_loc.clone());
+        Goroutine { current_loc, user_current_loc, ..self.describe_shallow(g, thread) }
+    }
+
+    /// A goroutine described from its `g` alone, without reading its stack:
+    /// current and user locations are left empty.
+    fn describe_shallow(&self, g: &G, thread: Option<(i32, bool)>) -> Goroutine {
         // The go statement's PC is a return address: its line is that of
         // the call, the byte before (Delve still reports the PC itself).
         let go_line_pc = if self.bi.function_at(g.gopc).ok().flatten().is_some() {
@@ -800,8 +852,8 @@ impl Session {
             .is_some_and(|f| is_system_start(&f.name));
         Goroutine {
             id: g.id,
-            current_loc,
-            user_current_loc,
+            current_loc: Location::default(),
+            user_current_loc: Location::default(),
             go_statement_loc: Location {
                 pc: g.gopc,
                 ..location_at(&self.bi, go_line_pc, Vec::new())

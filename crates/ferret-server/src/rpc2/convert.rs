@@ -1,6 +1,7 @@
 //! The session's model in Delve's JSON shapes (service/api/types.go): the
 //! one place that knows the wire names, their odd casing included.
 
+use ferret_debugger::goroutines::GoroutineSummary;
 use ferret_debugger::model::{
     Breakpoint, Frame, FunctionRef, Goroutine, LoadConfig, Location, State, Thread,
 };
@@ -211,4 +212,22 @@ pub fn frame(f: &Frame) -> Value {
     }
     map.insert("Err".into(), json!(""));
     out
+}
+
+/// `Ferret.GoroutineSummary`'s result.
+pub fn goroutine_summary(s: &GoroutineSummary) -> Value {
+    let seconds = |ns: i64| ns as f64 / 1e9;
+    json!({
+        "Total": s.total,
+        "Matched": s.matched,
+        "Now": s.now_ns,
+        "NowEstimated": s.now_estimated,
+        "Groups": s.groups.iter().map(|g| json!({
+            "Key": g.key,
+            "Count": g.count,
+            "OldestWaitSeconds": g.oldest_wait_ns.map(seconds),
+            "SampleIDs": g.sample_ids,
+        })).collect::<Vec<_>>(),
+        "Process": s.resources.as_ref().map(|r| json!({"Threads": r.threads, "FDs": r.fds})),
+    })
 }

@@ -12,7 +12,7 @@ pub mod params;
 
 use std::sync::Arc;
 
-use ferret_debugger::goroutines::{self, GoroutineField, GoroutineFilter, GroupOptions};
+use ferret_debugger::goroutines::{self, GoroutineField, GoroutineFilter, GroupOptions, SummaryKey, SummaryRequest};
 use ferret_debugger::model::{Breakpoint, BreakpointRequest, Command, LoadConfig};
 use ferret_debugger::{Debugger, SessionError};
 use serde_json::{json, Value};
@@ -151,8 +151,10 @@ async fn blocking<T: Send + 'static>(
 
 /// One method call.
 async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
-    if method == "Ferret.Clients" {
-        return Ok(clients(ctx));
+    match method {
+        "Ferret.Clients" => return Ok(clients(ctx)),
+        "Ferret.GoroutineSummary" => return goroutine_summary(ctx, &p).await,
+        _ => {}
     }
     let Some(name) = method.strip_prefix("RPCServer.") else {
         return Err(format!("unknown method: {method}"));
@@ -354,6 +356,46 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
         _ => Err(format!("unknown method: {method}")),
     }
 }
+
+/// `Ferret.GoroutineSummary`: goroutines grouped by wait reason, locations
+/// or labels, with filters by wait reason and minimum wait (see
+/// docs/ferret-methods.md).
+async fn goroutine_summary(ctx: &Arc<Context>, p: &Params) -> Reply {
+    let mut names = p.strings("GroupBy")?;
+    if names.is_empty() {
+        names.push("waitreason".into());
+    }
+    if names.len() > 2 {
+        return Err(format!("GroupBy takes one or two keys, not {}", names.len()));
+    }
+    let keys = names
+        .iter()
+        .map(|n| {
+            SummaryKey::parse(n).ok_or_else(|| {
+                format!("unknown grouping {n:?}: use waitreason, userloc, startloc, goloc, curloc or label:KEY")
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let min_wait = p.f64("MinWaitSeconds")?;
+    if min_wait < 0.0 || !min_wait.is_finite() {
+        return Err(format!("MinWaitSeconds must be a duration of 0 or more seconds, not {min_wait}"));
+    }
+    let samples = match p.get("Samples") {
+        None | Some(Value::Null) => DEFAULT_SUMMARY_SAMPLES,
+        Some(_) => p.i64("Samples")?.max(0) as usize,
+    };
+    let request = SummaryRequest {
+        keys,
+        wait_reasons: p.strings("WaitReasons")?,
+        min_wait_ns: (min_wait * 1e9) as i64,
+        samples,
+    };
+    let summary = blocking(ctx, move |d| d.goroutine_summary(request)).await?;
+    Ok(convert::goroutine_summary(&summary))
+}
+
+/// Goroutine ids listed per summary group unless asked otherwise.
+const DEFAULT_SUMMARY_SAMPLES: usize = 5;
 
 /// `Ferret.Clients`: who is connected (address, protocol, certificate
 /// subject, connected since, RFC 3339).

@@ -82,6 +82,15 @@ impl Params {
         }
     }
 
+    /// A floating-point field (0 when absent or null).
+    pub fn f64(&self, key: &str) -> Result<f64, String> {
+        match self.get(key) {
+            None | Some(Value::Null) => Ok(0.0),
+            Some(Value::Number(n)) => n.as_f64().ok_or_else(|| self.type_error(key, &Value::Number(n.clone()), "float64")),
+            Some(other) => Err(self.type_error(key, other, "float64")),
+        }
+    }
+
     /// A string field ("" when absent or null).
     pub fn string(&self, key: &str) -> Result<String, String> {
         match self.get(key) {

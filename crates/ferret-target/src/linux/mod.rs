@@ -4,6 +4,8 @@ mod launch;
 mod memory;
 mod process;
 mod ptrace;
+mod resources;
 
 pub use launch::LaunchOptions;
+pub use resources::{monotonic_now_ns, resources, Resources};
 pub use process::{Event, HaltHandle, Process, StopReason, ThreadEvent, ThreadStop, WatchKind};
