@@ -222,7 +222,12 @@ impl SummaryKey {
             "startloc" => SummaryKey::StartLoc,
             "goloc" => SummaryKey::GoLoc,
             "curloc" => SummaryKey::CurLoc,
-            other => SummaryKey::Label(other.strip_prefix("label:").filter(|k| !k.is_empty())?.to_owned()),
+            other => SummaryKey::Label(
+                other
+                    .strip_prefix("label:")
+                    .filter(|k| !k.is_empty())?
+                    .to_owned(),
+            ),
         })
     }
 }
@@ -256,7 +261,13 @@ pub fn summary_value(g: &Goroutine, key: &SummaryKey, wait_reasons: &[String]) -
         SummaryKey::GoLoc => format_location(&g.go_statement_loc),
         SummaryKey::CurLoc => format_location(&g.current_loc),
         SummaryKey::Label(key) => {
-            format!("{key}={}", g.labels.iter().find(|(k, _)| k == key).map_or("", |(_, v)| v.as_str()))
+            format!(
+                "{key}={}",
+                g.labels
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map_or("", |(_, v)| v.as_str())
+            )
         }
     }
 }
@@ -288,8 +299,16 @@ pub fn summarize(
 ) -> Vec<SummaryGroup> {
     let mut groups: BTreeMap<Vec<String>, SummaryGroup> = BTreeMap::new();
     for g in goroutines {
-        let key: Vec<String> = keys.iter().map(|k| summary_value(g, k, wait_reasons)).collect();
-        let group = groups.entry(key.clone()).or_insert(SummaryGroup { key, count: 0, oldest_wait_ns: None, sample_ids: Vec::new() });
+        let key: Vec<String> = keys
+            .iter()
+            .map(|k| summary_value(g, k, wait_reasons))
+            .collect();
+        let group = groups.entry(key.clone()).or_insert(SummaryGroup {
+            key,
+            count: 0,
+            oldest_wait_ns: None,
+            sample_ids: Vec::new(),
+        });
         group.count += 1;
         if let Some(wait) = wait_ns(g, now) {
             group.oldest_wait_ns = Some(group.oldest_wait_ns.map_or(wait, |w| w.max(wait)));
@@ -321,7 +340,9 @@ impl SummaryRequest {
     /// Whether answering needs each goroutine's stack (for `userloc` and
     /// `curloc`); the other keys read only the `g` itself.
     pub fn needs_stacks(&self) -> bool {
-        self.keys.iter().any(|k| matches!(k, SummaryKey::UserLoc | SummaryKey::CurLoc))
+        self.keys
+            .iter()
+            .any(|k| matches!(k, SummaryKey::UserLoc | SummaryKey::CurLoc))
     }
 }
 
@@ -451,17 +472,37 @@ mod tests {
 
     #[test]
     fn summaries_group_by_wait_reason_and_label_largest_first() {
-        let reasons: Vec<String> = ["", "a", "chan receive"].iter().map(|s| s.to_string()).collect();
-        let mut gs = vec![g(1, "main.a", &[("kind", "x")]), g(2, "main.b", &[]), g(3, "main.b", &[("kind", "x")])];
+        let reasons: Vec<String> = ["", "a", "chan receive"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut gs = vec![
+            g(1, "main.a", &[("kind", "x")]),
+            g(2, "main.b", &[]),
+            g(3, "main.b", &[("kind", "x")]),
+        ];
         for (i, g) in gs.iter_mut().enumerate() {
             g.status = 4;
             g.wait_reason = 2;
             g.wait_since = 100 * i as i64 + 1;
         }
         gs[0].status = 2;
-        let keys = [SummaryKey::WaitReason, SummaryKey::parse("label:kind").unwrap()];
+        let keys = [
+            SummaryKey::WaitReason,
+            SummaryKey::parse("label:kind").unwrap(),
+        ];
         let groups = summarize(&gs, &keys, &reasons, 1001, 1);
-        let view: Vec<_> = groups.iter().map(|g| (g.key.join(" | "), g.count, g.oldest_wait_ns, g.sample_ids.clone())).collect();
+        let view: Vec<_> = groups
+            .iter()
+            .map(|g| {
+                (
+                    g.key.join(" | "),
+                    g.count,
+                    g.oldest_wait_ns,
+                    g.sample_ids.clone(),
+                )
+            })
+            .collect();
         assert_eq!(
             view,
             vec![

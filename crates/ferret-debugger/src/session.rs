@@ -24,7 +24,8 @@ use ferret_target::{Memory, Registers, ThreadState};
 
 use crate::error::{Result, SessionError};
 use crate::goroutines::{
-    is_system_start, is_user_frame, summarize, summary_value, wait_ns, GoroutineSummary, SummaryKey, SummaryRequest,
+    is_system_start, is_user_frame, summarize, summary_value, wait_ns, GoroutineSummary,
+    SummaryKey, SummaryRequest,
 };
 use crate::model::{
     Breakpoint, BreakpointRequest, Command, Frame, FunctionRef, Goroutine, Location, State,
@@ -63,9 +64,34 @@ struct Shared {
     command_line: Mutex<String>,
     running: AtomicBool,
     halt: Mutex<Option<HaltHandle>>,
+    /// A client asked for a halt (as opposed to a halt made to serve a
+    /// [`Debugger::peek`]).
+    halt_requested: AtomicBool,
+    /// Jobs that may briefly stop a running target: the run loop serves
+    /// them and resumes.
+    peeks: PeekQueue,
+    /// A halt was sent to serve peeks (a stop it causes is not reported).
+    peek_halt: AtomicBool,
     binary: PathBuf,
     bininfo: Arc<BinaryInfo>,
     attached: bool,
+}
+
+/// How long [`Debugger::peek`] waits before asking a running target to
+/// halt again.
+const PEEK_HALT_RETRY: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Jobs waiting for [`Debugger::peek`].
+#[derive(Default)]
+struct PeekQueue(Mutex<Vec<Job>>);
+
+impl std::fmt::Debug for PeekQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pending = self.0.lock().map_or(0, |jobs| jobs.len());
+        f.debug_struct("PeekQueue")
+            .field("pending", &pending)
+            .finish()
+    }
 }
 
 /// A handle on the debugging session; clone it freely.
@@ -130,6 +156,52 @@ impl Debugger {
         rx.recv().map_err(|_| SessionError::Ended)
     }
 
+    /// Runs `f` on the tracer thread as soon as possible: at once when the
+    /// target is stopped; while it runs, by stopping it briefly, running
+    /// `f` and resuming it, so a running `continue` goes on unnoticed.
+    fn peek<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Session) -> R + Send + 'static,
+    ) -> Result<R> {
+        let (tx, rx) = mpsc::channel();
+        self.shared
+            .peeks
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Box::new(move |session: &mut Session| {
+                let _ = tx.send(f(session));
+            }));
+        // Whichever comes first serves it: the run loop after the halt
+        // below, or this job once the tracer thread is free.
+        self.jobs
+            .send(Box::new(|session: &mut Session| {
+                session.serve_peeks();
+            }))
+            .map_err(|_| SessionError::Ended)?;
+        // A halt only reaches a target that is executing; between stops of
+        // a run it is a no-op, so ask again until the job has been served.
+        loop {
+            if self.shared.running.load(Ordering::SeqCst) {
+                if let Some(handle) = self
+                    .shared
+                    .halt
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .as_ref()
+                {
+                    self.shared.peek_halt.store(true, Ordering::SeqCst);
+                    handle.halt();
+                }
+            }
+            match rx.recv_timeout(PEEK_HALT_RETRY) {
+                Ok(answer) => return Ok(answer),
+                Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return Err(SessionError::Ended),
+            }
+        }
+    }
+
     /// The executable's binary info (answers location and symbol questions
     /// without touching the target).
     pub fn bininfo(&self) -> &Arc<BinaryInfo> {
@@ -176,6 +248,7 @@ impl Debugger {
     /// Stops a running target and returns the state once it has stopped
     /// (a stopped target is left as it is).
     pub fn halt(&self) -> Result<State> {
+        self.shared.halt_requested.store(true, Ordering::SeqCst);
         if let Some(handle) = self
             .shared
             .halt
@@ -285,8 +358,9 @@ impl Debugger {
 
     /// Groups the goroutines for leak hunting (see
     /// [`crate::goroutines::summarize`]).
+    /// A running target is stopped only for the time it takes to read.
     pub fn goroutine_summary(&self, request: SummaryRequest) -> Result<GoroutineSummary> {
-        self.call(move |s| {
+        self.peek(move |s| {
             s.live_state()?;
             s.goroutine_summary(&request)
         })?
@@ -500,6 +574,9 @@ impl Session {
             command_line: Mutex::new(command_line),
             running: AtomicBool::new(false),
             halt: Mutex::new(halt),
+            halt_requested: AtomicBool::new(false),
+            peeks: PeekQueue::default(),
+            peek_halt: AtomicBool::new(false),
             binary,
             bininfo: bi.clone(),
             attached,
@@ -704,10 +781,16 @@ impl Session {
             self.goroutine_page(0, 0)?.0
         } else {
             let list = self.goroutine_list()?;
-            list.gs.iter().map(|g| self.describe_shallow(g, list.threads.get(&g.addr).copied())).collect()
+            list.gs
+                .iter()
+                .map(|g| self.describe_shallow(g, list.threads.get(&g.addr).copied()))
+                .collect()
         };
-        let wait_reasons =
-            self.runtime.as_ref().map(|r| r.wait_reason_names(self.target.state())).unwrap_or_default();
+        let wait_reasons = self
+            .runtime
+            .as_ref()
+            .map(|r| r.wait_reason_names(self.target.state()))
+            .unwrap_or_default();
         let live = matches!(self.target, Target::Live(_));
         let now_ns = if live {
             ferret_target::linux::monotonic_now_ns()
@@ -718,9 +801,16 @@ impl Session {
             .iter()
             .filter(|g| {
                 request.wait_reasons.is_empty()
-                    || request.wait_reasons.contains(&summary_value(g, &SummaryKey::WaitReason, &wait_reasons))
+                    || request.wait_reasons.contains(&summary_value(
+                        g,
+                        &SummaryKey::WaitReason,
+                        &wait_reasons,
+                    ))
             })
-            .filter(|g| request.min_wait_ns <= 0 || wait_ns(g, now_ns).is_some_and(|w| w >= request.min_wait_ns))
+            .filter(|g| {
+                request.min_wait_ns <= 0
+                    || wait_ns(g, now_ns).is_some_and(|w| w >= request.min_wait_ns)
+            })
             .cloned()
             .collect();
         Ok(GoroutineSummary {
@@ -728,8 +818,18 @@ impl Session {
             matched: matched.len(),
             now_ns,
             now_estimated: !live,
-            groups: summarize(&matched, &request.keys, &wait_reasons, now_ns, request.samples),
-            resources: if live { ferret_target::linux::resources(self.pid).ok() } else { None },
+            groups: summarize(
+                &matched,
+                &request.keys,
+                &wait_reasons,
+                now_ns,
+                request.samples,
+            ),
+            resources: if live {
+                ferret_target::linux::resources(self.pid).ok()
+            } else {
+                None
+            },
         })
     }
 
@@ -825,7 +925,11 @@ impl Session {
             .find(|f| f.function_name().is_some_and(is_user_frame))
             .map(|f| frame_location(&self.bi, f))
             .unwrap_or_else(|| current_loc.clone());
-        Goroutine { current_loc, user_current_loc, ..self.describe_shallow(g, thread) }
+        Goroutine {
+            current_loc,
+            user_current_loc,
+            ..self.describe_shallow(g, thread)
+        }
     }
 
     /// A goroutine described from its `g` alone, without reading its stack:
@@ -1355,18 +1459,48 @@ impl Session {
         }
     }
 
-    /// Resumes until a stop worth reporting.
+    /// Runs the pending [`Debugger::peek`] jobs; whether there were any.
+    fn serve_peeks(&mut self) -> bool {
+        let jobs = std::mem::take(
+            &mut *self
+                .shared
+                .peeks
+                .0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        let served = !jobs.is_empty();
+        for job in jobs {
+            job(self);
+        }
+        served
+    }
+
+    /// Resumes until a stop worth reporting. Clients see the target as
+    /// running for the whole time, including the short stops in between
+    /// (temporary breakpoints on other goroutines, peeks), so a
+    /// non-blocking `State` never waits behind them.
     fn run(&mut self) -> Result<State> {
         self.forget_goroutines();
+        self.shared.running.store(true, Ordering::SeqCst);
+        let state = self.run_until_reported();
+        self.shared.running.store(false, Ordering::SeqCst);
+        state
+    }
+
+    fn run_until_reported(&mut self) -> Result<State> {
         loop {
+            // Peeks asked for just before the target started running found
+            // no run to halt: serve them before resuming.
+            if self.serve_peeks() {
+                self.forget_goroutines();
+            }
             self.sync_breakpoints()?;
-            self.shared.running.store(true, Ordering::SeqCst);
             let resumed = self.process()?.resume();
             let event = match resumed {
                 Ok(()) => self.process()?.wait(),
                 Err(e) => Err(e),
             };
-            self.shared.running.store(false, Ordering::SeqCst);
             let event = event?;
             if let Some(state) = self.finish_if_exited(&event) {
                 return Ok(state);
@@ -1424,6 +1558,17 @@ impl Session {
                     }
                     StopReason::StepDone => {}
                 }
+            }
+            // A halt made only to serve peeks: serve them and run on.
+            let asked = self.shared.halt_requested.swap(false, Ordering::SeqCst);
+            let for_peeks = self.shared.peek_halt.swap(false, Ordering::SeqCst);
+            let served = self.serve_peeks();
+            if (served || for_peeks)
+                && !asked
+                && report.is_some_and(|(_, kind)| kind == StopKind::Manual)
+            {
+                self.forget_goroutines();
+                continue;
             }
             let Some((tid, kind)) = report else { continue };
             if next_done || kind == StopKind::Manual {

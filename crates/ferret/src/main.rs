@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 mod certs;
+mod goroutines;
 mod tunnel;
 
 use clap::{Args, Parser, Subcommand};
@@ -96,6 +97,25 @@ enum Command {
         /// Local address to listen on.
         #[arg(long, default_value = "127.0.0.1:0")]
         listen: String,
+    },
+    /// Summarize a ferret server's goroutines for leak hunting: counts per
+    /// wait reason (or location, or label), and with --watch their growth.
+    Goroutines {
+        /// The ferret server, HOST:PORT (for a TLS server, connect through
+        /// `ferret tunnel`).
+        #[arg(long)]
+        connect: String,
+        /// One or two comma-separated keys: waitreason, userloc, startloc,
+        /// goloc, curloc, label:KEY.
+        #[arg(long, default_value = "waitreason", value_delimiter = ',')]
+        group: Vec<String>,
+        /// Only goroutines waiting at least this long (e.g. 30s, 5m, 1h).
+        #[arg(long, value_parser = goroutines::parse_duration)]
+        min_wait: Option<std::time::Duration>,
+        /// Sample again at this interval and show each group's growth,
+        /// until interrupted (e.g. 5s).
+        #[arg(long, value_parser = goroutines::parse_duration)]
+        watch: Option<std::time::Duration>,
     },
     /// Print what ferret reads from a Go executable: build info, packages,
     /// functions, and resolved locations.
@@ -185,6 +205,9 @@ fn main() -> ExitCode {
             bininfo(&binary, &resolve, &pcs, full_index, timings)
         }
         Command::Exec { binary, args, server } => launch(binary, args, server),
+        Command::Goroutines { connect, group, min_wait, watch } => {
+            goroutines::run(&goroutines::Options { connect, group, min_wait, watch })
+        }
         Command::Debug { package, args, server } => debug(package, args, server),
         Command::Attach { pid, binary, server } => {
             check_flags(&server).and_then(|()| run_server(TargetSpec::Attach { pid, binary }, &server, false))

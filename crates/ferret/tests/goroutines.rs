@@ -264,7 +264,10 @@ fn goroutine_summary_matches_the_fixture() {
             client.request(&serde_json::json!({"method": "Ferret.GoroutineSummary", "params": [params], "id": 1})).expect("reply")
         };
 
-        let reply = summary(&mut client, serde_json::json!({"GroupBy": ["startloc", "waitreason"], "Samples": 2}));
+        let reply = summary(
+            &mut client,
+            serde_json::json!({"GroupBy": ["startloc", "waitreason"], "Samples": 2}),
+        );
         let result = &reply["result"];
         assert!(reply["error"].is_null(), "{version}: {reply}");
         for (worker, reason) in WORKERS.iter().zip(reasons) {
@@ -272,37 +275,175 @@ fn goroutine_summary_matches_the_fixture() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .find(|g| g["Key"][0].as_str().unwrap().ends_with(&format!(" in {worker}")))
+                .find(|g| {
+                    g["Key"][0]
+                        .as_str()
+                        .unwrap()
+                        .ends_with(&format!(" in {worker}"))
+                })
                 .unwrap_or_else(|| panic!("{version}: no group for {worker}: {result}"));
             assert_eq!(group["Key"][1], reason, "{version}: {worker}");
             assert_eq!(group["Count"], N, "{version}: {worker}");
-            assert_eq!(group["SampleIDs"].as_array().unwrap().len(), 2, "{version}: {worker}");
+            assert_eq!(
+                group["SampleIDs"].as_array().unwrap().len(),
+                2,
+                "{version}: {worker}"
+            );
             // The runtime records wait starts only at some collections, so
             // an oldest wait may be unknown (null) but never negative.
-            assert!(group["OldestWaitSeconds"].as_f64().is_none_or(|s| s >= 0.0), "{version}: {group}");
+            assert!(
+                group["OldestWaitSeconds"].as_f64().is_none_or(|s| s >= 0.0),
+                "{version}: {group}"
+            );
         }
         let process = &result["Process"];
-        assert!(process["Threads"].as_u64().unwrap() >= 2, "{version}: {process}");
-        assert!(process["FDs"]["pipe"].as_u64().unwrap() >= 2 * N as u64, "{version}: {process}");
+        assert!(
+            process["Threads"].as_u64().unwrap() >= 2,
+            "{version}: {process}"
+        );
+        assert!(
+            process["FDs"]["pipe"].as_u64().unwrap() >= 2 * N as u64,
+            "{version}: {process}"
+        );
 
         // Filters: one wait reason; waits longer than an hour (none yet).
-        let reply = summary(&mut client, serde_json::json!({"WaitReasons": ["chan send"]}));
+        let reply = summary(
+            &mut client,
+            serde_json::json!({"WaitReasons": ["chan send"]}),
+        );
         assert_eq!(reply["result"]["Matched"], N, "{version}: {reply}");
-        assert_eq!(reply["result"]["Groups"][0]["Key"][0], "chan send", "{version}: {reply}");
+        assert_eq!(
+            reply["result"]["Groups"][0]["Key"][0], "chan send",
+            "{version}: {reply}"
+        );
         let reply = summary(&mut client, serde_json::json!({"MinWaitSeconds": 3600}));
         assert_eq!(reply["result"]["Matched"], 0, "{version}: {reply}");
         let reply = summary(&mut client, serde_json::json!({"GroupBy": ["label:kind"]}));
         let groups = reply["result"]["Groups"].as_array().unwrap();
-        assert!(groups.iter().any(|g| g["Key"][0] == "kind=recv" && g["Count"] == N), "{version}: {reply}");
+        assert!(
+            groups
+                .iter()
+                .any(|g| g["Key"][0] == "kind=recv" && g["Count"] == N),
+            "{version}: {reply}"
+        );
 
         for (params, error) in [
-            (serde_json::json!({"GroupBy": ["bogus"]}), "unknown grouping \"bogus\""),
-            (serde_json::json!({"GroupBy": ["userloc", "startloc", "goloc"]}), "GroupBy takes one or two keys"),
-            (serde_json::json!({"MinWaitSeconds": -1}), "MinWaitSeconds must be"),
+            (
+                serde_json::json!({"GroupBy": ["bogus"]}),
+                "unknown grouping \"bogus\"",
+            ),
+            (
+                serde_json::json!({"GroupBy": ["userloc", "startloc", "goloc"]}),
+                "GroupBy takes one or two keys",
+            ),
+            (
+                serde_json::json!({"MinWaitSeconds": -1}),
+                "MinWaitSeconds must be",
+            ),
         ] {
             let reply = summary(&mut client, params);
-            assert!(reply["error"].as_str().is_some_and(|e| e.starts_with(error)), "{version}: {reply}");
+            assert!(
+                reply["error"]
+                    .as_str()
+                    .is_some_and(|e| e.starts_with(error)),
+                "{version}: {reply}"
+            );
         }
         detach(&server.addr);
     }
+}
+
+/// On a running target (`--continue`), a summary stops it only briefly:
+/// the reply comes, the target is running again afterwards, and the
+/// `ferret goroutines` client prints the summary as a table, then with
+/// `--watch` a second table with each group's growth.
+#[test]
+fn summary_of_a_running_target_and_the_goroutines_client() {
+    const N: usize = 2;
+    let toolchain = GoToolchain::selected()
+        .into_iter()
+        .next()
+        .expect("a Go toolchain");
+    let exe = build_fixture("leak", &toolchain, &BuildOptions::debug());
+    let leak = start_leak(&exe, N);
+    let server = FerretServer::start(&[
+        std::ffi::OsStr::new("attach"),
+        std::ffi::OsStr::new(&leak.pid.to_string()),
+        std::ffi::OsStr::new("--continue"),
+    ]);
+    let mut client = RpcClient::connect(&server.addr).expect("connect");
+    for _ in 0..3 {
+        let reply = client
+            .request(
+                &serde_json::json!({"method": "Ferret.GoroutineSummary", "params": [{}], "id": 1}),
+            )
+            .expect("reply");
+        assert!(reply["error"].is_null(), "{reply}");
+        assert!(
+            reply["result"]["Total"].as_u64().unwrap() > 8 * N as u64,
+            "{reply}"
+        );
+        let state = client
+            .call("State", serde_json::json!({"NonBlocking": true}))
+            .expect("state");
+        assert_eq!(
+            state["State"]["Running"], true,
+            "the target must run on: {state}"
+        );
+    }
+
+    let out = std::process::Command::new(ferret_testkit::ferret_binary())
+        .args([
+            "goroutines",
+            "--connect",
+            &server.addr,
+            "--group",
+            "waitreason,startloc",
+        ])
+        .output()
+        .expect("ferret goroutines");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.lines()
+            .next()
+            .is_some_and(|l| l.contains(" goroutines; ") && l.contains("threads")),
+        "{text}"
+    );
+    assert!(
+        text.contains("COUNT") && text.contains("WAITREASON") && text.contains("STARTLOC"),
+        "{text}"
+    );
+    let recv = text
+        .lines()
+        .find(|l| l.contains("in main.recvWorker"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        recv.starts_with(&format!("{N} ")) && recv.contains("chan receive"),
+        "{recv}"
+    );
+
+    // --watch: a second table with a GROWTH column (nothing grows here).
+    let mut watch = std::process::Command::new(ferret_testkit::ferret_binary())
+        .args(["goroutines", "--connect", &server.addr, "--watch", "300ms"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("ferret goroutines --watch");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let _ = watch.kill();
+    let out = watch.wait_with_output().expect("output");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("GROWTH"), "{text}");
+    assert!(
+        text.lines()
+            .filter(|l| l.contains("chan receive"))
+            .skip(1)
+            .all(|l| l.contains("+0")),
+        "{text}"
+    );
+    detach(&server.addr);
 }

@@ -12,7 +12,9 @@ pub mod params;
 
 use std::sync::Arc;
 
-use ferret_debugger::goroutines::{self, GoroutineField, GoroutineFilter, GroupOptions, SummaryKey, SummaryRequest};
+use ferret_debugger::goroutines::{
+    self, GoroutineField, GoroutineFilter, GroupOptions, SummaryKey, SummaryRequest,
+};
 use ferret_debugger::model::{Breakpoint, BreakpointRequest, Command, LoadConfig};
 use ferret_debugger::{Debugger, SessionError};
 use serde_json::{json, Value};
@@ -366,7 +368,10 @@ async fn goroutine_summary(ctx: &Arc<Context>, p: &Params) -> Reply {
         names.push("waitreason".into());
     }
     if names.len() > 2 {
-        return Err(format!("GroupBy takes one or two keys, not {}", names.len()));
+        return Err(format!(
+            "GroupBy takes one or two keys, not {}",
+            names.len()
+        ));
     }
     let keys = names
         .iter()
@@ -378,7 +383,9 @@ async fn goroutine_summary(ctx: &Arc<Context>, p: &Params) -> Reply {
         .collect::<Result<Vec<_>, _>>()?;
     let min_wait = p.f64("MinWaitSeconds")?;
     if min_wait < 0.0 || !min_wait.is_finite() {
-        return Err(format!("MinWaitSeconds must be a duration of 0 or more seconds, not {min_wait}"));
+        return Err(format!(
+            "MinWaitSeconds must be a duration of 0 or more seconds, not {min_wait}"
+        ));
     }
     let samples = match p.get("Samples") {
         None | Some(Value::Null) => DEFAULT_SUMMARY_SAMPLES,

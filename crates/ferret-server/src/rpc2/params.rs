@@ -86,7 +86,9 @@ impl Params {
     pub fn f64(&self, key: &str) -> Result<f64, String> {
         match self.get(key) {
             None | Some(Value::Null) => Ok(0.0),
-            Some(Value::Number(n)) => n.as_f64().ok_or_else(|| self.type_error(key, &Value::Number(n.clone()), "float64")),
+            Some(Value::Number(n)) => n
+                .as_f64()
+                .ok_or_else(|| self.type_error(key, &Value::Number(n.clone()), "float64")),
             Some(other) => Err(self.type_error(key, other, "float64")),
         }
     }

@@ -7,5 +7,5 @@ mod ptrace;
 mod resources;
 
 pub use launch::LaunchOptions;
-pub use resources::{monotonic_now_ns, resources, Resources};
 pub use process::{Event, HaltHandle, Process, StopReason, ThreadEvent, ThreadStop, WatchKind};
+pub use resources::{monotonic_now_ns, resources, Resources};

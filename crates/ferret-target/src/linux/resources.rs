@@ -19,15 +19,26 @@ pub struct Resources {
 
 /// Counts the threads and descriptors of `pid`.
 pub fn resources(pid: Pid) -> Result<Resources> {
-    let io = |path: String| move |source| TargetError::Io { path: path.into(), source };
+    let io = |path: String| {
+        move |source| TargetError::Io {
+            path: path.into(),
+            source,
+        }
+    };
     let task = format!("/proc/{pid}/task");
     let threads = std::fs::read_dir(&task).map_err(io(task.clone()))?.count();
     let fd_dir = format!("/proc/{pid}/fd");
     let mut fds = BTreeMap::new();
-    for entry in std::fs::read_dir(&fd_dir).map_err(io(fd_dir.clone()))?.flatten() {
+    for entry in std::fs::read_dir(&fd_dir)
+        .map_err(io(fd_dir.clone()))?
+        .flatten()
+    {
         // A descriptor closed while we look is simply not counted.
-        let Ok(target) = std::fs::read_link(entry.path()) else { continue };
-        *fds.entry(fd_kind(&target.to_string_lossy()).to_owned()).or_insert(0) += 1;
+        let Ok(target) = std::fs::read_link(entry.path()) else {
+            continue;
+        };
+        *fds.entry(fd_kind(&target.to_string_lossy()).to_owned())
+            .or_insert(0) += 1;
     }
     Ok(Resources { threads, fds })
 }
@@ -50,7 +61,10 @@ fn fd_kind(target: &str) -> &'static str {
 /// The system's monotonic clock now, in nanoseconds: the clock Go's
 /// `nanotime` reads on Linux, so it compares with `g.waitsince`.
 pub fn monotonic_now_ns() -> i64 {
-    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `now` is a valid timespec to write into; CLOCK_MONOTONIC
     // always exists on Linux.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
@@ -68,7 +82,10 @@ mod tests {
         let mine = resources(std::process::id() as Pid).expect("resources");
         assert!(mine.threads >= 1);
         assert!(mine.fds.get("pipe").copied().unwrap_or(0) >= 2, "{mine:?}");
-        assert!(mine.fds.get("socket").copied().unwrap_or(0) >= 1, "{mine:?}");
+        assert!(
+            mine.fds.get("socket").copied().unwrap_or(0) >= 1,
+            "{mine:?}"
+        );
         drop(listener);
         assert!(monotonic_now_ns() > 0);
     }
