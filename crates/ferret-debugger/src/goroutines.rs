@@ -250,6 +250,9 @@ fn status_key(status: u64) -> String {
 
 /// A goroutine's value for `key`; `wait_reasons` are the target's names.
 pub fn summary_value(g: &Goroutine, key: &SummaryKey, wait_reasons: &[String]) -> String {
+    if !g.unreadable.is_empty() {
+        return "(unreadable)".to_owned();
+    }
     match key {
         SummaryKey::WaitReason if g.status == 4 => wait_reasons
             .get(g.wait_reason as usize)

@@ -151,6 +151,9 @@ pub struct Goroutine {
     pub system: bool,
     /// Index in the runtime's list of all goroutines (`allgs`).
     pub index: usize,
+    /// Why it could not be read ("" when it could; every other field is
+    /// then empty, as Delve shows it).
+    pub unreadable: String,
 }
 
 /// Why the target last stopped (Delve's names).

@@ -913,6 +913,13 @@ impl Session {
 
     /// A goroutine as clients see it.
     fn describe(&self, g: &G, thread: Option<(i32, bool)>) -> Goroutine {
+        if let Some(why) = &g.unreadable {
+            return Goroutine {
+                unreadable: why.clone(),
+                index: g.index,
+                ..Goroutine::default()
+            };
+        }
         let frames = self
             .raw_stack(g, thread, USER_FRAME_SEARCH_DEPTH)
             .unwrap_or_default();
@@ -935,6 +942,13 @@ impl Session {
     /// A goroutine described from its `g` alone, without reading its stack:
     /// current and user locations are left empty.
     fn describe_shallow(&self, g: &G, thread: Option<(i32, bool)>) -> Goroutine {
+        if let Some(why) = &g.unreadable {
+            return Goroutine {
+                unreadable: why.clone(),
+                index: g.index,
+                ..Goroutine::default()
+            };
+        }
         // The go statement's PC is a return address: its line is that of
         // the call, the byte before (Delve still reports the PC itself).
         let go_line_pc = if self.bi.function_at(g.gopc).ok().flatten().is_some() {
@@ -974,6 +988,7 @@ impl Session {
                 .unwrap_or_default(),
             system,
             index: g.index,
+            unreadable: String::new(),
         }
     }
 

@@ -128,6 +128,9 @@ pub struct G {
     pub parent_id: i64,
     /// The pointer behind `g.labels` (0: no labels).
     pub labels_addr: u64,
+    /// Why the `runtime.g` could not be read (every other field is then
+    /// zero but `index` and `addr`).
+    pub unreadable: Option<String>,
 }
 
 /// The first member of `layout` called one of `names`.
@@ -215,7 +218,8 @@ impl RuntimeLayout {
     }
 
     /// Every goroutine in `runtime.allgs` except dead ones. A `g` that
-    /// cannot be read is skipped (a corrupted heap must not hide the rest).
+    /// cannot be read is listed with [`G::unreadable`] set (a corrupted heap
+    /// must not hide the rest).
     pub fn goroutines(&self, mem: &dyn Memory) -> Result<Vec<G>> {
         let count = read_u64(mem, self.allglen, "runtime.allglen")?;
         let array = read_u64(mem, self.allgs, "runtime.allgs")?;
@@ -235,7 +239,17 @@ impl RuntimeLayout {
         let mut buf = vec![0u8; self.g.size as usize];
         for (index, chunk) in pointers.chunks_exact(8).enumerate() {
             let addr = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
-            if addr == 0 || mem.read_memory(addr, &mut buf).is_err() {
+            if addr == 0 {
+                continue;
+            }
+            // A damaged entry is listed as unreadable; the rest go on.
+            if let Err(e) = mem.read_memory(addr, &mut buf) {
+                out.push(G {
+                    index,
+                    addr,
+                    unreadable: Some(e.to_string()),
+                    ..G::default()
+                });
                 continue;
             }
             let g = G {
@@ -289,6 +303,7 @@ impl RuntimeLayout {
             startpc: word(f.startpc),
             parent_id: f.parent_goid.map_or(0, word) as i64,
             labels_addr: f.labels.map_or(0, word),
+            unreadable: None,
         }
     }
 

@@ -126,3 +126,73 @@ fn goroutines_of_a_live_process_match_the_fixture() {
         process.detach().expect("detach");
     }
 }
+
+/// A core whose `allgs` holds one pointer to nowhere: that goroutine is
+/// listed as unreadable, with the reason, and every other one as before.
+#[test]
+fn a_corrupted_g_is_marked_unreadable_and_the_rest_are_listed() {
+    use object::{Object, ObjectSegment};
+    let toolchain = GoToolchain::selected()
+        .into_iter()
+        .next()
+        .expect("a Go toolchain");
+    let exe = build_fixture("leak", &toolchain, &BuildOptions::debug());
+    let dir = target_dir()
+        .join("scratch")
+        .join(format!("gort-corrupt-g-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (core_path, _) = leak_core(&exe, 1, &dir);
+    let bi = BinaryInfo::open(&exe).unwrap();
+    let layout = RuntimeLayout::new(&bi).unwrap();
+    let before = layout
+        .goroutines(&CoreFile::open(&core_path, &exe, false).unwrap())
+        .unwrap();
+
+    // Point the last listed goroutine's allgs slot at an unmapped address.
+    let mut bytes = std::fs::read(&core_path).unwrap();
+    let core = CoreFile::open(&core_path, &exe, false).unwrap();
+    let allgs = bi
+        .symbols()
+        .iter()
+        .find(|s| s.name == "runtime.allgs")
+        .unwrap()
+        .address;
+    let mut word = [0u8; 8];
+    core.read_memory(allgs, &mut word).unwrap();
+    let victim = before.last().unwrap();
+    let slot = u64::from_le_bytes(word) + victim.index as u64 * 8;
+    let file = object::File::parse(&*bytes).unwrap();
+    let offset = file
+        .segments()
+        .find_map(|seg| {
+            let (start, size) = seg.file_range();
+            (seg.address() <= slot && slot + 8 <= seg.address() + size)
+                .then(|| start + slot - seg.address())
+        })
+        .expect("the allgs array is in the core");
+    drop(file);
+    bytes[offset as usize..offset as usize + 8].copy_from_slice(&0x10u64.to_le_bytes());
+    let corrupted = dir.join("corrupted.core");
+    std::fs::write(&corrupted, &bytes).unwrap();
+
+    let after = layout
+        .goroutines(&CoreFile::open(&corrupted, &exe, false).unwrap())
+        .unwrap();
+    assert_eq!(after.len(), before.len());
+    let marked: Vec<&G> = after.iter().filter(|g| g.unreadable.is_some()).collect();
+    assert_eq!(marked.len(), 1, "{after:?}");
+    assert_eq!(marked[0].index, victim.index);
+    assert!(
+        marked[0].unreadable.as_deref().unwrap().contains("0x10"),
+        "{:?}",
+        marked[0].unreadable
+    );
+    let ids = |gs: &[G]| {
+        gs.iter()
+            .filter(|g| g.unreadable.is_none())
+            .map(|g| g.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&after), ids(&before[..before.len() - 1]));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -134,6 +134,12 @@ pub fn thread(t: &Thread, pid: i32, view: ThreadView) -> Value {
 
 /// `api.Goroutine`.
 pub fn goroutine(g: &Goroutine) -> Value {
+    // Delve sends an unreadable goroutine as a zero one with only this set.
+    if !g.unreadable.is_empty() {
+        let mut out = goroutine(&Goroutine::default());
+        out["unreadable"] = json!(g.unreadable);
+        return out;
+    }
     let mut out = json!({
         "id": g.id,
         "currentLoc": location(&g.current_loc),
