@@ -77,6 +77,17 @@ struct Shared {
     attached: bool,
 }
 
+/// A job running `f` on the tracer thread, and where its answer arrives.
+fn job_with_answer<R: Send + 'static>(
+    f: impl FnOnce(&mut Session) -> R + Send + 'static,
+) -> (Job, mpsc::Receiver<R>) {
+    let (tx, rx) = mpsc::channel();
+    let job: Job = Box::new(move |session: &mut Session| {
+        let _ = tx.send(f(session));
+    });
+    (job, rx)
+}
+
 /// How long [`Debugger::peek`] waits before asking a running target to
 /// halt again.
 const PEEK_HALT_RETRY: std::time::Duration = std::time::Duration::from_millis(20);
@@ -147,13 +158,9 @@ impl Debugger {
         &self,
         f: impl FnOnce(&mut Session) -> R + Send + 'static,
     ) -> Result<R> {
-        let (tx, rx) = mpsc::channel();
-        self.jobs
-            .send(Box::new(move |session: &mut Session| {
-                let _ = tx.send(f(session));
-            }))
-            .map_err(|_| SessionError::Ended)?;
-        rx.recv().map_err(|_| SessionError::Ended)
+        let (job, answer) = job_with_answer(f);
+        self.jobs.send(job).map_err(|_| SessionError::Ended)?;
+        answer.recv().map_err(|_| SessionError::Ended)
     }
 
     /// Runs `f` on the tracer thread as soon as possible: at once when the
@@ -163,15 +170,13 @@ impl Debugger {
         &self,
         f: impl FnOnce(&mut Session) -> R + Send + 'static,
     ) -> Result<R> {
-        let (tx, rx) = mpsc::channel();
+        let (job, rx) = job_with_answer(f);
         self.shared
             .peeks
             .0
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(Box::new(move |session: &mut Session| {
-                let _ = tx.send(f(session));
-            }));
+            .push(job);
         // Whichever comes first serves it: the run loop after the halt
         // below, or this job once the tracer thread is free.
         self.jobs

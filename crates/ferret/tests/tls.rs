@@ -87,14 +87,20 @@ fn mtls_server(binary: &Path, certs: &Path, extra: &[&str]) -> Running {
 }
 
 fn tunnel(server: &str, certs: &Path, client_cert: bool) -> Running {
+    tunnel_with(server, certs, client_cert.then_some((certs, "client")))
+}
+
+/// A tunnel trusting `ca_dir/ca.pem`, presenting `DIR/NAME.pem` and
+/// `DIR/NAME.key` when `cert` is `Some((DIR, NAME))`.
+fn tunnel_with(server: &str, ca_dir: &Path, cert: Option<(&Path, &str)>) -> Running {
     let mut args = vec![
         "tunnel".to_owned(),
         format!("--connect={server}"),
-        format!("--tls-ca={}", p(certs, "ca.pem")),
+        format!("--tls-ca={}", p(ca_dir, "ca.pem")),
     ];
-    if client_cert {
-        args.push(format!("--tls-cert={}", p(certs, "client.pem")));
-        args.push(format!("--tls-key={}", p(certs, "client.key")));
+    if let Some((dir, name)) = cert {
+        args.push(format!("--tls-cert={}", p(dir, &format!("{name}.pem"))));
+        args.push(format!("--tls-key={}", p(dir, &format!("{name}.key"))));
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     start(&args)
@@ -158,12 +164,7 @@ fn clients_without_the_right_certificate_are_refused() {
         !answered(&no_cert.addr),
         "client without a certificate was served"
     );
-    let mut foreign = vec!["tunnel".to_owned(), format!("--connect={}", server.addr)];
-    foreign.push(format!("--tls-ca={}", p(&dir, "ca.pem")));
-    foreign.push(format!("--tls-cert={}", p(&other, "client.pem")));
-    foreign.push(format!("--tls-key={}", p(&other, "client.key")));
-    let foreign: Vec<&str> = foreign.iter().map(String::as_str).collect();
-    let foreign = start(&foreign);
+    let foreign = tunnel_with(&server.addr, &dir, Some((&other, "client")));
     assert!(
         !answered(&foreign.addr),
         "client certificate from another CA was served"
@@ -311,12 +312,7 @@ fn an_expired_client_certificate_from_the_right_ca_is_refused() {
         "{text}"
     );
     // Nor is it served through `ferret tunnel`.
-    let mut expired = vec!["tunnel".to_owned(), format!("--connect={}", server.addr)];
-    expired.push(format!("--tls-ca={}", p(&dir, "ca.pem")));
-    expired.push(format!("--tls-cert={}", p(&dir, "expired.pem")));
-    expired.push(format!("--tls-key={}", p(&dir, "expired.key")));
-    let expired: Vec<&str> = expired.iter().map(String::as_str).collect();
-    let expired = start(&expired);
+    let expired = tunnel_with(&server.addr, &dir, Some((&dir, "expired")));
     assert!(
         !answered(&expired.addr),
         "an expired client certificate was served"
