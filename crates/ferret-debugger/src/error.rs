@@ -74,6 +74,9 @@ pub enum SessionError {
     /// No such goroutine (or not reachable yet).
     #[error("unknown goroutine {0}")]
     NoGoroutine(i64),
+    /// `Ferret.GoroutineDiff` named a snapshot nobody took.
+    #[error("no goroutine snapshot named {0:?}; take one with Ferret.GoroutineSnapshot")]
+    NoSnapshot(String),
     /// Restart of a process ferret did not start.
     #[error("cannot restart process Delve did not create")]
     CannotRestart,

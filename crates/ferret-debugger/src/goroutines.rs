@@ -372,6 +372,74 @@ pub fn wait_ns(g: &Goroutine, now: i64) -> Option<i64> {
     (g.status == 4 && g.wait_since > 0 && now >= g.wait_since).then(|| now - g.wait_since)
 }
 
+/// One group's change between two goroutine lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiffGroup {
+    /// One value per grouping key.
+    pub key: Vec<String>,
+    /// Members in the earlier list.
+    pub before: usize,
+    /// Members in the later list.
+    pub after: usize,
+    /// Members of the later list that the earlier one did not have, by id
+    /// (at most the number asked for).
+    pub new_ids: Vec<i64>,
+}
+
+/// The groups (by `keys`) that grew from `before` to `after`, most growth
+/// first (ties by key). A goroutine is new when its id was not in
+/// `before`; ids are never reused by the runtime.
+pub fn diff(
+    before: &[Goroutine],
+    after: &[Goroutine],
+    keys: &[SummaryKey],
+    wait_reasons: &[String],
+    max_ids: usize,
+) -> Vec<DiffGroup> {
+    let known: std::collections::HashSet<i64> = before.iter().map(|g| g.id).collect();
+    let key_of = |g: &Goroutine| -> Vec<String> {
+        keys.iter()
+            .map(|k| summary_value(g, k, wait_reasons))
+            .collect()
+    };
+    let mut groups: BTreeMap<Vec<String>, DiffGroup> = BTreeMap::new();
+    for g in before {
+        let key = key_of(g);
+        groups
+            .entry(key.clone())
+            .or_insert(DiffGroup {
+                key,
+                before: 0,
+                after: 0,
+                new_ids: Vec::new(),
+            })
+            .before += 1;
+    }
+    for g in after {
+        let key = key_of(g);
+        let group = groups.entry(key.clone()).or_insert(DiffGroup {
+            key,
+            before: 0,
+            after: 0,
+            new_ids: Vec::new(),
+        });
+        group.after += 1;
+        if !known.contains(&g.id) && group.new_ids.len() < max_ids {
+            group.new_ids.push(g.id);
+        }
+    }
+    let mut grown: Vec<DiffGroup> = groups
+        .into_values()
+        .filter(|g| g.after > g.before)
+        .collect();
+    grown.sort_by(|a, b| {
+        (b.after - b.before)
+            .cmp(&(a.after - a.before))
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    grown
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -516,6 +584,34 @@ mod tests {
         );
         assert_eq!(SummaryKey::parse("label:"), None);
         assert_eq!(SummaryKey::parse("bogus"), None);
+    }
+
+    #[test]
+    fn diffs_list_groups_that_grew_with_their_new_ids() {
+        let before = vec![
+            g(1, "main.a", &[]),
+            g(2, "main.b", &[]),
+            g(3, "main.b", &[]),
+        ];
+        let after = vec![
+            g(1, "main.a", &[]),
+            g(3, "main.b", &[]),
+            g(4, "main.b", &[]),
+            g(5, "main.b", &[]),
+            g(6, "main.c", &[]),
+        ];
+        let grown = diff(&before, &after, &[SummaryKey::StartLoc], &[], 10);
+        let view: Vec<_> = grown
+            .iter()
+            .map(|g| (g.key[0].clone(), g.before, g.after, g.new_ids.clone()))
+            .collect();
+        assert_eq!(
+            view,
+            vec![
+                ("/src/main.go:10 in main.b".to_string(), 2, 3, vec![4, 5]),
+                ("/src/main.go:10 in main.c".to_string(), 0, 1, vec![6]),
+            ]
+        );
     }
 
     #[test]

@@ -24,8 +24,8 @@ use ferret_target::{Memory, Registers, ThreadState};
 
 use crate::error::{Result, SessionError};
 use crate::goroutines::{
-    is_system_start, is_user_frame, summarize, summary_value, wait_ns, GoroutineSummary,
-    SummaryKey, SummaryRequest,
+    diff, is_system_start, is_user_frame, summarize, summary_value, wait_ns, DiffGroup,
+    GoroutineSummary, SummaryKey, SummaryRequest,
 };
 use crate::model::{
     Breakpoint, BreakpointRequest, Command, Frame, FunctionRef, Goroutine, Location, State,
@@ -88,8 +88,8 @@ fn job_with_answer<R: Send + 'static>(
     (job, rx)
 }
 
-/// How long [`Debugger::peek`] waits before asking a running target to
-/// halt again.
+/// How long [`Debugger::peek`] and [`Debugger::halt`] wait before asking a
+/// running target to halt again.
 const PEEK_HALT_RETRY: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Jobs waiting for [`Debugger::peek`].
@@ -184,8 +184,14 @@ impl Debugger {
                 session.serve_peeks();
             }))
             .map_err(|_| SessionError::Ended)?;
-        // A halt only reaches a target that is executing; between stops of
-        // a run it is a no-op, so ask again until the job has been served.
+        self.await_halting(&rx, &self.shared.peek_halt)
+    }
+
+    /// Waits for the answer on `answer`, halting the target meanwhile
+    /// whenever it runs: a halt only reaches a target that is executing
+    /// (between the stops of a run it is a no-op), so it is asked again
+    /// until the answer comes. `flag` records why the target was halted.
+    fn await_halting<R>(&self, answer: &mpsc::Receiver<R>, flag: &AtomicBool) -> Result<R> {
         loop {
             if self.shared.running.load(Ordering::SeqCst) {
                 if let Some(handle) = self
@@ -195,11 +201,11 @@ impl Debugger {
                     .unwrap_or_else(|e| e.into_inner())
                     .as_ref()
                 {
-                    self.shared.peek_halt.store(true, Ordering::SeqCst);
+                    flag.store(true, Ordering::SeqCst);
                     handle.halt();
                 }
             }
-            match rx.recv_timeout(PEEK_HALT_RETRY) {
+            match answer.recv_timeout(PEEK_HALT_RETRY) {
                 Ok(answer) => return Ok(answer),
                 Err(mpsc::RecvTimeoutError::Timeout) => continue,
                 Err(mpsc::RecvTimeoutError::Disconnected) => return Err(SessionError::Ended),
@@ -253,17 +259,9 @@ impl Debugger {
     /// Stops a running target and returns the state once it has stopped
     /// (a stopped target is left as it is).
     pub fn halt(&self) -> Result<State> {
-        self.shared.halt_requested.store(true, Ordering::SeqCst);
-        if let Some(handle) = self
-            .shared
-            .halt
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-        {
-            handle.halt();
-        }
-        self.call(|s| s.state())?
+        let (job, answer) = job_with_answer(|s: &mut Session| s.state());
+        self.jobs.send(job).map_err(|_| SessionError::Ended)?;
+        self.await_halting(&answer, &self.shared.halt_requested)?
     }
 
     /// Creates a breakpoint.
@@ -368,6 +366,68 @@ impl Debugger {
         self.peek(move |s| {
             s.live_state()?;
             s.goroutine_summary(&request)
+        })?
+    }
+
+    /// Records the goroutines under `name` (replacing an older snapshot of
+    /// that name) for a later [`Debugger::goroutine_diff`]; returns how
+    /// many there are. A running target is stopped only while they are read.
+    pub fn goroutine_snapshot(&self, name: String) -> Result<usize> {
+        self.peek(move |s| {
+            s.live_state()?;
+            let (goroutines, _) = s.goroutine_page(0, 0)?;
+            let count = goroutines.len();
+            s.snapshots.insert(name, goroutines);
+            Ok(count)
+        })?
+    }
+
+    /// The groups that grew from snapshot `from` to snapshot `to` (or to
+    /// now), each with up to `max_ids` new goroutine ids and the stack
+    /// (`stack_depth` frames) of the first new one that still exists.
+    pub fn goroutine_diff(
+        &self,
+        from: String,
+        to: Option<String>,
+        keys: Vec<SummaryKey>,
+        max_ids: usize,
+        stack_depth: usize,
+    ) -> Result<Vec<(DiffGroup, Vec<Frame>)>> {
+        self.peek(move |s| {
+            s.live_state()?;
+            let before = s
+                .snapshots
+                .get(&from)
+                .ok_or_else(|| SessionError::NoSnapshot(from.clone()))?;
+            let now;
+            let after = match &to {
+                Some(name) => s
+                    .snapshots
+                    .get(name)
+                    .ok_or_else(|| SessionError::NoSnapshot(name.clone()))?,
+                None => {
+                    now = s.goroutine_page(0, 0)?.0;
+                    &now
+                }
+            };
+            let wait_reasons = s
+                .runtime
+                .as_ref()
+                .map(|r| r.wait_reason_names(s.target.state()))
+                .unwrap_or_default();
+            let grown = diff(before, after, &keys, &wait_reasons, max_ids);
+            Ok(grown
+                .into_iter()
+                .map(|group| {
+                    let stack = group
+                        .new_ids
+                        .iter()
+                        .find_map(|&id| s.find_goroutine(id).ok())
+                        .and_then(|(g, thread)| s.stack(&g, thread, stack_depth).ok())
+                        .unwrap_or_default();
+                    (group, stack)
+                })
+                .collect())
         })?
     }
 
@@ -526,6 +586,8 @@ struct Session {
     selected_goroutine: Option<i64>,
     /// The goroutines as of this stop (filled on first need).
     goroutine_list: std::cell::RefCell<Option<GoroutineList>>,
+    /// Goroutine snapshots by name (`Ferret.GoroutineSnapshot`).
+    snapshots: HashMap<String, Vec<Goroutine>>,
     /// Goroutines described for clients this stop, by `g` address.
     described: std::cell::RefCell<HashMap<u64, Goroutine>>,
     /// The thread whose `stepout` finished last (it shows return values
@@ -609,6 +671,7 @@ impl Session {
             runtime,
             selected_goroutine: None,
             goroutine_list: Default::default(),
+            snapshots: HashMap::new(),
             described: Default::default(),
             returned_tid: None,
             ended: false,

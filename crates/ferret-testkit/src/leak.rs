@@ -153,8 +153,19 @@ impl Drop for LeakProcess {
 
 /// Starts `binary N` (the leak fixture) and waits for its report.
 pub fn start_leak(binary: &Path, n: usize) -> LeakProcess {
+    start(binary, n, false)
+}
+
+/// [`start_leak`] with `grow`: after its report the fixture starts one more
+/// goroutine every 20 ms (in `main.growWorker`), so it never sleeps.
+pub fn start_growing_leak(binary: &Path, n: usize) -> LeakProcess {
+    start(binary, n, true)
+}
+
+fn start(binary: &Path, n: usize, grow: bool) -> LeakProcess {
     let mut child = Command::new(binary)
         .arg(n.to_string())
+        .args(grow.then_some("grow"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .spawn()
@@ -168,7 +179,9 @@ pub fn start_leak(binary: &Path, n: usize) -> LeakProcess {
             child.wait()
         );
     };
-    wait_until_asleep(child.id());
+    if !grow {
+        wait_until_asleep(child.id());
+    }
     LeakProcess {
         pid: child.id(),
         child,

@@ -447,3 +447,111 @@ fn summary_of_a_running_target_and_the_goroutines_client() {
     );
     detach(&server.addr);
 }
+
+/// Snapshot, wait, diff: on a target that keeps leaking goroutines in
+/// `main.growWorker` (running under `--continue`), the diff from a
+/// snapshot to now and between two snapshots shows exactly that group
+/// growing, with new ids that were not in the first snapshot and a stack
+/// that goes through `main.growWorker`; nothing else grows.
+#[test]
+fn goroutine_snapshots_and_diffs_find_the_growing_group() {
+    let toolchain = GoToolchain::selected()
+        .into_iter()
+        .next()
+        .expect("a Go toolchain");
+    let exe = build_fixture("leak", &toolchain, &BuildOptions::debug());
+    let leak = ferret_testkit::leak::start_growing_leak(&exe, 1);
+    let server = FerretServer::start(&[
+        std::ffi::OsStr::new("attach"),
+        std::ffi::OsStr::new(&leak.pid.to_string()),
+        std::ffi::OsStr::new("--continue"),
+    ]);
+    let mut client = RpcClient::connect(&server.addr).expect("connect");
+    let mut call = |method: &str, params: serde_json::Value| {
+        let reply = client
+            .request(&serde_json::json!({"method": method, "params": [params], "id": 1}))
+            .expect("reply");
+        assert!(reply["error"].is_null(), "{method}: {reply}");
+        reply["result"].clone()
+    };
+    // Goroutines that exist before the first snapshot (never exit here).
+    // (ListGoroutines would wait for the target to stop, as in Delve; a
+    // summary with every id sampled does not.)
+    let first_ids: Vec<i64> = {
+        let summary = call(
+            "Ferret.GoroutineSummary",
+            serde_json::json!({"GroupBy": ["startloc"], "Samples": 100000}),
+        );
+        let groups = summary["Groups"].as_array().unwrap().clone();
+        groups
+            .iter()
+            .flat_map(|g| g["SampleIDs"].as_array().unwrap().clone())
+            .map(|id| id.as_i64().unwrap())
+            .collect()
+    };
+    let first = call(
+        "Ferret.GoroutineSnapshot",
+        serde_json::json!({"Name": "first"}),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    call(
+        "Ferret.GoroutineSnapshot",
+        serde_json::json!({"Name": "second"}),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(200));
+
+    for to in ["second", ""] {
+        let diff = call(
+            "Ferret.GoroutineDiff",
+            serde_json::json!({"From": "first", "To": to, "GroupBy": ["startloc"]}),
+        );
+        let groups = diff["Groups"].as_array().unwrap();
+        assert_eq!(
+            groups.len(),
+            1,
+            "to {to:?}: only the leaking group grows: {diff}"
+        );
+        let group = &groups[0];
+        assert!(
+            group["Key"][0]
+                .as_str()
+                .unwrap()
+                .ends_with(" in main.growWorker"),
+            "{group}"
+        );
+        let growth = group["Growth"].as_u64().unwrap();
+        assert!(growth >= 5, "to {to:?}: {group}");
+        let new_ids = group["NewIDs"].as_array().unwrap();
+        assert_eq!(new_ids.len() as u64, growth, "{group}");
+        assert!(
+            new_ids
+                .iter()
+                .all(|id| !first_ids.contains(&id.as_i64().unwrap())),
+            "{group}"
+        );
+        let stack: Vec<&str> = group["Stack"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|f| f["function"]["name"].as_str())
+            .collect();
+        assert!(stack.contains(&"main.growWorker"), "to {to:?}: {stack:?}");
+    }
+    assert!(first["Goroutines"].as_u64().unwrap() > 8, "{first}");
+    let reply = client
+        .request(&serde_json::json!({"method": "Ferret.GoroutineDiff", "params": [{"From": "nope"}], "id": 2}))
+        .expect("reply");
+    assert_eq!(
+        reply["error"],
+        "no goroutine snapshot named \"nope\"; take one with Ferret.GoroutineSnapshot",
+        "{reply}"
+    );
+    let state = client
+        .call("State", serde_json::json!({"NonBlocking": true}))
+        .expect("state");
+    assert_eq!(
+        state["State"]["Running"], true,
+        "the target must run on: {state}"
+    );
+    detach(&server.addr);
+}

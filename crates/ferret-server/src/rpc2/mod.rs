@@ -156,6 +156,8 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
     match method {
         "Ferret.Clients" => return Ok(clients(ctx)),
         "Ferret.GoroutineSummary" => return goroutine_summary(ctx, &p).await,
+        "Ferret.GoroutineSnapshot" => return goroutine_snapshot(ctx, &p).await,
+        "Ferret.GoroutineDiff" => return goroutine_diff(ctx, &p).await,
         _ => {}
     }
     let Some(name) = method.strip_prefix("RPCServer.") else {
@@ -363,24 +365,7 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
 /// or labels, with filters by wait reason and minimum wait (see
 /// docs/ferret-methods.md).
 async fn goroutine_summary(ctx: &Arc<Context>, p: &Params) -> Reply {
-    let mut names = p.strings("GroupBy")?;
-    if names.is_empty() {
-        names.push("waitreason".into());
-    }
-    if names.len() > 2 {
-        return Err(format!(
-            "GroupBy takes one or two keys, not {}",
-            names.len()
-        ));
-    }
-    let keys = names
-        .iter()
-        .map(|n| {
-            SummaryKey::parse(n).ok_or_else(|| {
-                format!("unknown grouping {n:?}: use waitreason, userloc, startloc, goloc, curloc or label:KEY")
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let keys = summary_keys(p, &["waitreason"])?;
     let min_wait = p.f64("MinWaitSeconds")?;
     if min_wait < 0.0 || !min_wait.is_finite() {
         return Err(format!(
@@ -400,6 +385,83 @@ async fn goroutine_summary(ctx: &Arc<Context>, p: &Params) -> Reply {
     let summary = blocking(ctx, move |d| d.goroutine_summary(request)).await?;
     Ok(convert::goroutine_summary(&summary))
 }
+
+/// `GroupBy` of the leak-hunting methods: one or two keys, `default` when
+/// absent.
+fn summary_keys(p: &Params, default: &[&str]) -> Result<Vec<SummaryKey>, String> {
+    let mut names = p.strings("GroupBy")?;
+    if names.is_empty() {
+        names = default.iter().map(|s| s.to_string()).collect();
+    }
+    if names.len() > 2 {
+        return Err(format!(
+            "GroupBy takes one or two keys, not {}",
+            names.len()
+        ));
+    }
+    names
+        .iter()
+        .map(|n| {
+            SummaryKey::parse(n).ok_or_else(|| {
+                format!("unknown grouping {n:?}: use waitreason, userloc, startloc, goloc, curloc or label:KEY")
+            })
+        })
+        .collect()
+}
+
+/// `Ferret.GoroutineSnapshot`: remembers the goroutines under a name.
+async fn goroutine_snapshot(ctx: &Arc<Context>, p: &Params) -> Reply {
+    let name = p.string("Name")?;
+    if name.is_empty() {
+        return Err("a snapshot needs a Name".into());
+    }
+    let taken = std::time::SystemTime::now();
+    let count = blocking(ctx, {
+        let name = name.clone();
+        move |d| d.goroutine_snapshot(name)
+    })
+    .await?;
+    Ok(json!({"Name": name, "Goroutines": count, "Taken": rfc3339(taken)}))
+}
+
+/// `Ferret.GoroutineDiff`: the groups that grew between two snapshots, or
+/// between a snapshot and now.
+async fn goroutine_diff(ctx: &Arc<Context>, p: &Params) -> Reply {
+    let from = p.string("From")?;
+    let to = Some(p.string("To")?).filter(|t| !t.is_empty());
+    let keys = summary_keys(p, &["waitreason", "userloc"])?;
+    let max_ids = match p.get("MaxIDs") {
+        None | Some(Value::Null) => DEFAULT_DIFF_IDS,
+        Some(_) => p.i64("MaxIDs")?.max(0) as usize,
+    };
+    let depth = match p.get("Depth") {
+        None | Some(Value::Null) => DEFAULT_DIFF_DEPTH,
+        Some(_) => p.i64("Depth")?.max(0) as usize,
+    };
+    let groups = blocking(ctx, {
+        let (from, to) = (from.clone(), to.clone());
+        move |d| d.goroutine_diff(from, to, keys, max_ids, depth)
+    })
+    .await?;
+    Ok(json!({
+        "From": from,
+        "To": to.unwrap_or_default(),
+        "Groups": groups.iter().map(|(g, stack)| json!({
+            "Key": g.key,
+            "Before": g.before,
+            "After": g.after,
+            "Growth": g.after - g.before,
+            "NewIDs": g.new_ids,
+            "Stack": stack.iter().map(convert::frame).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+/// New goroutine ids listed per diff group unless asked otherwise.
+const DEFAULT_DIFF_IDS: usize = 100;
+
+/// Frames of each diff group's representative stack unless asked otherwise.
+const DEFAULT_DIFF_DEPTH: usize = 10;
 
 /// Goroutine ids listed per summary group unless asked otherwise.
 const DEFAULT_SUMMARY_SAMPLES: usize = 5;
