@@ -648,7 +648,16 @@ impl Session {
             bininfo: bi.clone(),
             attached,
         });
-        let current_tid = Some(pid);
+        // A core selects the thread that dumped it (its first thread), as
+        // Delve does; a process its main thread.
+        let current_tid = match &target {
+            Target::Core(core) => core
+                .threads_in_note_order()
+                .first()
+                .map(|t| t.tid)
+                .or(Some(pid)),
+            Target::Live(_) => Some(pid),
+        };
         let breakpoints = if runtime.is_some() {
             internal_breakpoints(&bi)
         } else {

@@ -6,15 +6,15 @@
 //!
 //! - `runtime.goexit`, `runtime.mstart`, `runtime.rt0_go`: the bottom.
 //! - a return into `runtime.sigreturn__sigaction`: the frame below is the
-//!   signal handler; the interrupted registers are in the `ucontext` the
-//!   kernel put right above the handler's return address.
+//!   signal handler (`runtime.sigtramp`, not shown); the interrupted
+//!   registers are in the `ucontext` the kernel put right above the
+//!   handler's return address.
 //! - `runtime.systemstack`, `runtime.mcall`, `runtime.morestack` on a
 //!   system stack: the goroutine saved its state in `g.sched` before
 //!   switching; unwinding goes on from there on the goroutine's stack.
 //! - frames interrupted rather than calling (below `runtime.sigpanic` or
-//!   `runtime.asyncPreempt`, or restored from a signal context): their PC
-//!   is the interrupted instruction, not a return address, so its line is
-//!   looked up at the PC itself.
+//!   `runtime.asyncPreempt`): their PC is the interrupted instruction, not
+//!   a return address, so its line is looked up at the PC itself.
 
 use ferret_target::Memory;
 
@@ -158,7 +158,12 @@ pub fn unwind(
             };
             (pc, sp, bp) = (rip, rsp, rbp);
             stack = StackWindow::new(mem, sp, goroutine);
-            interrupted = true;
+            // The handler's own frame stands for the signal; like Delve,
+            // show the interrupted code in its place, its line looked up
+            // as for a return address (after a system call, the saved PC
+            // is the instruction after it).
+            frames.pop();
+            interrupted = false;
             continue;
         }
         // Go's CFI does not describe the frame pointer; Go saves it just

@@ -555,3 +555,112 @@ fn goroutine_snapshots_and_diffs_find_the_growing_group() {
     );
     detach(&server.addr);
 }
+
+/// Stacks through the runtime's special frames read the same in
+/// `dlv connect` against ferret as against dlv, on a `GOTRACEBACK=crash`
+/// core of the `crash` fixture (a nil-map write: gopanic, fatalpanic, then
+/// the abort, interrupted by the signal on the gsignal stack). One known
+/// difference, where ferret is right: below the signal, dlv skips
+/// `runtime.dieFromSignal`, the caller of `runtime.raise` (its return
+/// address is what the stack holds; `go tool objdump` shows the call), so
+/// the crashing goroutine's frames are compared by name with that frame
+/// taken out, and everything else line by line.
+#[test]
+fn stacks_on_a_crash_core_read_the_same_against_ferret_and_dlv() {
+    let script = ["goroutines -t 40", "bt 40", "threads", "exit"];
+    for toolchain in GoToolchain::selected().into_iter().filter(Delve::supports) {
+        let exe = build_fixture("crash", &toolchain, &BuildOptions::debug());
+        let dir = target_dir().join(format!(
+            "goroutines-tests/crash-{}-{}",
+            toolchain.version,
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("ulimit -c unlimited; exec \"$0\"")
+            .arg(&exe)
+            .current_dir(&dir)
+            .env("GOTRACEBACK", "crash")
+            .output()
+            .expect("run crash");
+        assert!(!status.status.success());
+        let core = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("core"))
+            })
+            .expect("a core");
+        let dlv = dlv_goroutines_transcript(&exe, &core, &script);
+        let mut server = FerretServer::core(&exe, &core);
+        let ferret = goroutines_transcript(&server.addr, &script);
+        server.stop();
+        let dlv_text = normalize_same_core(&dlv.render(), &toolchain);
+        let ferret_text = normalize_same_core(&ferret.render(), &toolchain);
+        let version = &toolchain.version;
+
+        // The crashing goroutine's frames, by function name.
+        let names = |text: &str| -> Vec<String> {
+            block(text, "bt 40")
+                .lines()
+                .filter_map(|l| l.split(" in ").nth(1))
+                .map(str::to_owned)
+                .collect()
+        };
+        let mut ferret_names = names(&ferret_text);
+        // The interrupted raise: the last one (the handler may raise again).
+        let raise = ferret_names
+            .iter()
+            .rposition(|n| n == "runtime.raise")
+            .expect("raise in ferret's bt");
+        assert_eq!(
+            ferret_names.get(raise + 1).map(String::as_str),
+            Some("runtime.dieFromSignal"),
+            "{ferret_text}"
+        );
+        ferret_names.remove(raise + 1);
+        assert_eq!(
+            ferret_names,
+            names(&dlv_text),
+            "{version}: crashing goroutine's frames"
+        );
+
+        // Everything else, line by line: the listings without stacks of the
+        // crashing goroutine.
+        let without_crashing = |text: &str| -> String {
+            let mut out = Vec::new();
+            let mut skipping = false;
+            for line in text.lines() {
+                if line.starts_with("(dlv) ") {
+                    skipping = line == "(dlv) bt 40";
+                } else if line.starts_with("* Goroutine ") {
+                    skipping = true;
+                } else if line.starts_with("  Goroutine ") {
+                    skipping = false;
+                }
+                if !skipping || line.starts_with("* Goroutine ") || line.starts_with("(dlv) ") {
+                    out.push(line);
+                }
+            }
+            out.join("\n")
+        };
+        let (d, f) = (without_crashing(&dlv_text), without_crashing(&ferret_text));
+        let differing: Vec<String> = d
+            .lines()
+            .zip(f.lines())
+            .filter(|(a, b)| a != b)
+            .map(|(a, b)| format!("  dlv:    {a}\n  ferret: {b}"))
+            .collect();
+        assert!(
+            differing.is_empty() && d.lines().count() == f.lines().count(),
+            "{version}: {} differing lines:\n{}\n\nferret:\n{f}",
+            differing.len(),
+            differing.join("\n")
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
