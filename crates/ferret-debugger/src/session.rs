@@ -510,17 +510,12 @@ struct GoroutineList {
     threads: HashMap<u64, (i32, bool)>,
 }
 
+/// How many frames are unwound first when looking for a goroutine's
+/// topmost user frame.
+const USER_FRAME_FIRST_LOOK: usize = 8;
+
 /// How many frames are searched for a goroutine's topmost user frame.
 const USER_FRAME_SEARCH_DEPTH: usize = 64;
-
-/// The [`Location`] of a physical frame: its PC, with the source position
-/// of the instruction that describes it (the call, above the first frame).
-fn frame_location(bi: &BinaryInfo, frame: &StackFrame) -> Location {
-    Location {
-        pc: frame.pc,
-        ..location_at(bi, frame.lookup_pc, Vec::new())
-    }
-}
 
 /// The target: a live process or a core.
 enum Target {
@@ -586,6 +581,10 @@ struct Session {
     selected_goroutine: Option<i64>,
     /// The goroutines as of this stop (filled on first need).
     goroutine_list: std::cell::RefCell<Option<GoroutineList>>,
+    /// Source locations by PC (the binary never changes).
+    pc_locations: std::cell::RefCell<HashMap<u64, Location>>,
+    /// Start PC -> the function a goroutine shows as its start.
+    start_functions: std::cell::RefCell<HashMap<u64, u64>>,
     /// Goroutine snapshots by name (`Ferret.GoroutineSnapshot`).
     snapshots: HashMap<String, Vec<Goroutine>>,
     /// Goroutines described for clients this stop, by `g` address.
@@ -681,6 +680,8 @@ impl Session {
             selected_goroutine: None,
             goroutine_list: Default::default(),
             snapshots: HashMap::new(),
+            pc_locations: Default::default(),
+            start_functions: Default::default(),
             described: Default::default(),
             returned_tid: None,
             ended: false,
@@ -997,23 +998,67 @@ impl Session {
                 ..Goroutine::default()
             };
         }
-        let frames = self
-            .raw_stack(g, thread, USER_FRAME_SEARCH_DEPTH)
+        // Most user frames are near the top: look there first.
+        let mut frames = self
+            .raw_stack(g, thread, USER_FRAME_FIRST_LOOK)
             .unwrap_or_default();
+        let is_user = |f: &StackFrame| f.function_name().is_some_and(is_user_frame);
+        if frames.len() == USER_FRAME_FIRST_LOOK && !frames.iter().any(is_user) {
+            frames = self
+                .raw_stack(g, thread, USER_FRAME_SEARCH_DEPTH)
+                .unwrap_or_default();
+        }
         let current_loc = frames
             .first()
-            .map(|f| frame_location(&self.bi, f))
-            .unwrap_or_else(|| location_at(&self.bi, g.sched_pc, Vec::new()));
+            .map(|f| self.frame_location(f))
+            .unwrap_or_else(|| self.location(g.sched_pc));
         let user_current_loc = frames
             .iter()
-            .find(|f| f.function_name().is_some_and(is_user_frame))
-            .map(|f| frame_location(&self.bi, f))
+            .find(|f| is_user(f))
+            .map(|f| self.frame_location(f))
             .unwrap_or_else(|| current_loc.clone());
         Goroutine {
             current_loc,
             user_current_loc,
             ..self.describe_shallow(g, thread)
         }
+    }
+
+    /// [`location_at`] for `pc`, computed once per PC (listings ask about
+    /// the same few PCs for every goroutine).
+    fn location(&self, pc: u64) -> Location {
+        if let Some(known) = self.pc_locations.borrow().get(&pc) {
+            return known.clone();
+        }
+        let location = location_at(&self.bi, pc, Vec::new());
+        self.pc_locations.borrow_mut().insert(pc, location.clone());
+        location
+    }
+
+    /// The [`Location`] of a physical frame: its PC, with the source
+    /// position of the instruction that describes it (the call, above the
+    /// first frame).
+    fn frame_location(&self, frame: &StackFrame) -> Location {
+        Location {
+            pc: frame.pc,
+            ..self.location(frame.lookup_pc)
+        }
+    }
+
+    /// The entry of the function a goroutine started in: for `go f(x)` the
+    /// runtime starts a wrapper, and Delve shows `f`.
+    fn start_function_pc(&self, startpc: u64) -> u64 {
+        if let Some(&known) = self.start_functions.borrow().get(&startpc) {
+            return known;
+        }
+        let unwrapped = match self.bi.function_at(startpc).ok().flatten() {
+            Some(f) if f.entry == startpc => {
+                self.bi.unwrap_trampoline(&f).map_or(startpc, |f| f.entry)
+            }
+            _ => startpc,
+        };
+        self.start_functions.borrow_mut().insert(startpc, unwrapped);
+        unwrapped
     }
 
     /// A goroutine described from its `g` alone, without reading its stack:
@@ -1034,13 +1079,8 @@ impl Session {
             g.gopc
         };
         // A goroutine started by `go f(x)` starts in a wrapper; Delve shows f.
-        let start_pc = match self.bi.function_at(g.startpc).ok().flatten() {
-            Some(f) if f.entry == g.startpc => {
-                self.bi.unwrap_trampoline(&f).map_or(g.startpc, |f| f.entry)
-            }
-            _ => g.startpc,
-        };
-        let start_loc = location_at(&self.bi, start_pc, Vec::new());
+        let start_pc = self.start_function_pc(g.startpc);
+        let start_loc = self.location(start_pc);
         let system = start_loc
             .function
             .as_ref()
@@ -1051,7 +1091,7 @@ impl Session {
             user_current_loc: Location::default(),
             go_statement_loc: Location {
                 pc: g.gopc,
-                ..location_at(&self.bi, go_line_pc, Vec::new())
+                ..self.location(go_line_pc)
             },
             start_loc,
             thread_id: thread.map_or(0, |(tid, _)| tid),

@@ -1,30 +1,146 @@
 //! The session's model in Delve's JSON shapes (service/api/types.go): the
 //! one place that knows the wire names, their odd casing included.
 
-use ferret_debugger::goroutines::GoroutineSummary;
+use ferret_debugger::goroutines::{GoroutineGroup, GoroutineSummary};
 use ferret_debugger::model::{
     Breakpoint, Frame, FunctionRef, Goroutine, LoadConfig, Location, State, Thread,
 };
+use serde::Serialize;
 use serde_json::{json, Map, Value};
+
+/// `api.Function` on the wire.
+#[derive(Serialize)]
+struct WireFunction<'a> {
+    name: &'a str,
+    value: u64,
+    #[serde(rename = "type")]
+    kind: u8,
+    #[serde(rename = "goType")]
+    go_type: u8,
+    optimized: bool,
+}
+
+impl<'a> From<&'a FunctionRef> for WireFunction<'a> {
+    fn from(f: &'a FunctionRef) -> Self {
+        WireFunction {
+            name: &f.name,
+            value: f.entry,
+            kind: 0,
+            go_type: 0,
+            optimized: f.optimized,
+        }
+    }
+}
+
+/// `api.Location` on the wire (`function` and `pcs` only when present).
+#[derive(Serialize)]
+struct WireLocation<'a> {
+    pc: u64,
+    file: &'a str,
+    line: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    function: Option<WireFunction<'a>>,
+    #[serde(skip_serializing_if = "<[u64]>::is_empty")]
+    pcs: &'a [u64],
+}
+
+impl<'a> From<&'a Location> for WireLocation<'a> {
+    fn from(l: &'a Location) -> Self {
+        WireLocation {
+            pc: l.pc,
+            file: &l.file,
+            line: l.line,
+            function: l.function.as_ref().map(Into::into),
+            pcs: &l.pcs,
+        }
+    }
+}
+
+/// `api.Goroutine` on the wire. An unreadable goroutine is a zero one
+/// with only `unreadable` set, as Delve sends it.
+#[derive(Serialize)]
+pub struct WireGoroutine<'a> {
+    id: i64,
+    #[serde(rename = "currentLoc")]
+    current_loc: WireLocation<'a>,
+    #[serde(rename = "userCurrentLoc")]
+    user_current_loc: WireLocation<'a>,
+    #[serde(rename = "goStatementLoc")]
+    go_statement_loc: WireLocation<'a>,
+    #[serde(rename = "startLoc")]
+    start_loc: WireLocation<'a>,
+    #[serde(rename = "threadID")]
+    thread_id: i32,
+    status: u64,
+    #[serde(rename = "waitSince")]
+    wait_since: i64,
+    #[serde(rename = "waitReason")]
+    wait_reason: u64,
+    unreadable: &'a str,
+    #[serde(
+        skip_serializing_if = "<[(String, String)]>::is_empty",
+        serialize_with = "labels_map"
+    )]
+    labels: &'a [(String, String)],
+}
+
+/// Labels as a JSON object, in the runtime's order.
+fn labels_map<S: serde::Serializer>(
+    labels: &&[(String, String)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(labels.iter().map(|(k, v)| (k, v)))
+}
+
+static EMPTY_LOCATION: std::sync::LazyLock<Location> = std::sync::LazyLock::new(Location::default);
+
+impl<'a> From<&'a Goroutine> for WireGoroutine<'a> {
+    fn from(g: &'a Goroutine) -> Self {
+        if !g.unreadable.is_empty() {
+            let empty = || WireLocation::from(&*EMPTY_LOCATION);
+            return WireGoroutine {
+                id: 0,
+                current_loc: empty(),
+                user_current_loc: empty(),
+                go_statement_loc: empty(),
+                start_loc: empty(),
+                thread_id: 0,
+                status: 0,
+                wait_since: 0,
+                wait_reason: 0,
+                unreadable: &g.unreadable,
+                labels: &[],
+            };
+        }
+        WireGoroutine {
+            id: g.id,
+            current_loc: (&g.current_loc).into(),
+            user_current_loc: (&g.user_current_loc).into(),
+            go_statement_loc: (&g.go_statement_loc).into(),
+            start_loc: (&g.start_loc).into(),
+            thread_id: g.thread_id,
+            status: g.status,
+            wait_since: g.wait_since,
+            wait_reason: g.wait_reason,
+            unreadable: "",
+            labels: &g.labels,
+        }
+    }
+}
+
+/// Any wire struct as a JSON value (they cannot fail to serialize).
+fn value_of(wire: impl Serialize) -> Value {
+    serde_json::to_value(wire).expect("wire structs serialize")
+}
 
 /// `api.Function`.
 pub fn function(f: &FunctionRef) -> Value {
-    json!({"name": f.name, "value": f.entry, "type": 0, "goType": 0, "optimized": f.optimized})
+    value_of(WireFunction::from(f))
 }
 
 /// `api.Location` (`pcs` only when there are some).
 pub fn location(l: &Location) -> Value {
-    let mut out = Map::new();
-    out.insert("pc".into(), json!(l.pc));
-    out.insert("file".into(), json!(l.file));
-    out.insert("line".into(), json!(l.line));
-    if let Some(f) = &l.function {
-        out.insert("function".into(), function(f));
-    }
-    if !l.pcs.is_empty() {
-        out.insert("pcs".into(), json!(l.pcs));
-    }
-    Value::Object(out)
+    value_of(WireLocation::from(l))
 }
 
 /// `api.Location` as FindLocation returns it (with `pcpids`).
@@ -134,34 +250,50 @@ pub fn thread(t: &Thread, pid: i32, view: ThreadView) -> Value {
 
 /// `api.Goroutine`.
 pub fn goroutine(g: &Goroutine) -> Value {
-    // Delve sends an unreadable goroutine as a zero one with only this set.
-    if !g.unreadable.is_empty() {
-        let mut out = goroutine(&Goroutine::default());
-        out["unreadable"] = json!(g.unreadable);
-        return out;
+    value_of(WireGoroutine::from(g))
+}
+
+/// `ListGoroutinesOut`, written straight to JSON text: a listing can hold
+/// hundreds of thousands of goroutines.
+pub fn goroutine_listing(
+    goroutines: &[Goroutine],
+    nextg: i64,
+    groups: Option<&[GoroutineGroup]>,
+    too_many_groups: bool,
+) -> Box<serde_json::value::RawValue> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct WireGroup<'a> {
+        name: &'a str,
+        offset: usize,
+        count: usize,
+        total: usize,
     }
-    let mut out = json!({
-        "id": g.id,
-        "currentLoc": location(&g.current_loc),
-        "userCurrentLoc": location(&g.user_current_loc),
-        "goStatementLoc": location(&g.go_statement_loc),
-        "startLoc": location(&g.start_loc),
-        "threadID": g.thread_id,
-        "status": g.status,
-        "waitSince": g.wait_since,
-        "waitReason": g.wait_reason,
-        "unreadable": "",
-    });
-    // `labels` is omitted when empty (omitempty in Delve).
-    if !g.labels.is_empty() {
-        let labels: Map<String, Value> = g
-            .labels
-            .iter()
-            .map(|(k, v)| (k.clone(), json!(v)))
-            .collect();
-        out["labels"] = Value::Object(labels);
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Listing<'a> {
+        goroutines: Vec<WireGoroutine<'a>>,
+        nextg: i64,
+        groups: Option<Vec<WireGroup<'a>>>,
+        too_many_groups: bool,
     }
-    out
+    let listing = Listing {
+        goroutines: goroutines.iter().map(WireGoroutine::from).collect(),
+        nextg,
+        groups: groups.map(|groups| {
+            groups
+                .iter()
+                .map(|g| WireGroup {
+                    name: &g.name,
+                    offset: g.offset,
+                    count: g.count,
+                    total: g.total,
+                })
+                .collect()
+        }),
+        too_many_groups,
+    };
+    serde_json::value::to_raw_value(&listing).expect("a listing serializes")
 }
 
 /// `api.DebuggerState`; `in_command` for Command replies.

@@ -17,6 +17,7 @@ use ferret_debugger::goroutines::{
 };
 use ferret_debugger::model::{Breakpoint, BreakpointRequest, Command, LoadConfig};
 use ferret_debugger::{Debugger, SessionError};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
@@ -34,11 +35,9 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (reader, mut writer) = tokio::io::split(stream);
-    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Value>();
+    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Vec<u8>>();
     let writer_task = tokio::spawn(async move {
-        while let Some(message) = out_rx.recv().await {
-            let mut line = serde_json::to_vec(&message).unwrap_or_default();
-            line.push(b'\n');
+        while let Some(line) = out_rx.recv().await {
             if writer.write_all(&line).await.is_err() {
                 break;
             }
@@ -80,11 +79,11 @@ where
             let out_tx = out_tx.clone();
             let method = method.clone();
             tokio::spawn(async move {
-                let reply = dispatch(&ctx, &method, params).await;
+                let reply = answer(&ctx, &method, params).await;
                 let _ = out_tx.send(envelope(id, reply));
             });
         } else {
-            let reply = dispatch(&ctx, &method, params).await;
+            let reply = answer(&ctx, &method, params).await;
             let detach = name == "Detach" && reply.is_ok();
             let _ = out_tx.send(envelope(id, reply));
             if detach {
@@ -114,9 +113,7 @@ where
 /// (after reading what it already sent, so the close does not reset the
 /// connection before the client has read the error).
 pub async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, message: &str) {
-    let mut line =
-        serde_json::to_vec(&envelope(Value::Null, Err(message.to_owned()))).unwrap_or_default();
-    line.push(b'\n');
+    let line = envelope(Value::Null, Err(message.to_owned()));
     let _ = stream.write_all(&line).await;
     let _ = stream.shutdown().await;
     let drain = async {
@@ -126,12 +123,48 @@ pub async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, message: &
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), drain).await;
 }
 
-/// `{"id":..,"result":..,"error":..}` with all three keys, as Go writes it.
-fn envelope(id: Value, reply: Reply) -> Value {
-    match reply {
-        Ok(result) => json!({"id": id, "result": result, "error": null}),
-        Err(message) => json!({"id": id, "result": null, "error": message}),
+/// What a method answers: a JSON value, or JSON already written (large
+/// listings are written straight from the model, without building a value
+/// tree first).
+enum Answer {
+    Value(Value),
+    Raw(Box<RawValue>),
+}
+
+/// Runs one method.
+async fn answer(ctx: &Arc<Context>, method: &str, p: Params) -> Result<Answer, String> {
+    if method == "RPCServer.ListGoroutines" {
+        return list_goroutines(ctx, &p).await.map(Answer::Raw);
     }
+    dispatch(ctx, method, p).await.map(Answer::Value)
+}
+
+/// One reply line: `{"id":..,"result":..,"error":..}` with all three keys,
+/// as Go writes it, and a newline.
+fn envelope(id: Value, reply: Result<Answer, String>) -> Vec<u8> {
+    #[derive(serde::Serialize)]
+    struct Envelope<'a> {
+        id: &'a Value,
+        result: Option<&'a RawValue>,
+        error: Option<&'a str>,
+    }
+    let written;
+    let (result, error) = match &reply {
+        Ok(Answer::Raw(raw)) => (Some(&**raw), None),
+        Ok(Answer::Value(value)) => {
+            written = serde_json::value::to_raw_value(value).expect("a JSON value serializes");
+            (Some(&*written), None)
+        }
+        Err(message) => (None, Some(message.as_str())),
+    };
+    let mut line = serde_json::to_vec(&Envelope {
+        id: &id,
+        result,
+        error,
+    })
+    .expect("an envelope serializes");
+    line.push(b'\n');
+    line
 }
 
 /// Methods Delve runs asynchronously.
@@ -285,7 +318,6 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
             blocking(ctx, |d| d.cancel_next()).await?;
             Ok(json!({}))
         }
-        "ListGoroutines" => list_goroutines(ctx, &p).await,
         "ListThreads" => {
             let threads = blocking(ctx, |d| d.threads()).await?;
             Ok(
@@ -484,7 +516,7 @@ fn clients(ctx: &Context) -> Value {
 
 /// `ListGoroutines`: a page of goroutines in the runtime's order, then
 /// Delve's filters, then its grouping.
-async fn list_goroutines(ctx: &Arc<Context>, p: &Params) -> Reply {
+async fn list_goroutines(ctx: &Arc<Context>, p: &Params) -> Result<Box<RawValue>, String> {
     let start = p.i64("Start")?;
     let count = p.i64("Count")?;
     let mut filters = Vec::new();
@@ -528,20 +560,12 @@ async fn list_goroutines(ctx: &Arc<Context>, p: &Params) -> Reply {
         }
         None => (page, None, false),
     };
-    let groups = groups.map(|groups| {
-        groups
-            .iter()
-            .map(
-                |g| json!({"Name": g.name, "Offset": g.offset, "Count": g.count, "Total": g.total}),
-            )
-            .collect::<Vec<_>>()
-    });
-    Ok(json!({
-        "Goroutines": listed.iter().map(convert::goroutine).collect::<Vec<_>>(),
-        "Nextg": nextg,
-        "Groups": groups,
-        "TooManyGroups": too_many,
-    }))
+    Ok(convert::goroutine_listing(
+        &listed,
+        nextg,
+        groups.as_deref(),
+        too_many,
+    ))
 }
 
 /// Delve's filter kind for `-chan EXPR`.
