@@ -761,7 +761,7 @@ impl Session {
             .into_iter()
             .filter_map(|tid| {
                 let regs = target.registers(tid).ok()?;
-                let location = location_at(&self.bi, regs.pc(), Vec::new());
+                let location = self.location(regs.pc());
                 Some(Thread {
                     id: tid,
                     pc: regs.pc(),

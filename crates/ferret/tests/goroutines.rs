@@ -144,6 +144,18 @@ fn dlv_connect_goroutines_read_the_same_against_ferret_and_dlv_on_a_live_process
     }
 }
 
+/// Checks that the server's target is running (a summary or snapshot
+/// stopped it only briefly).
+fn assert_running(client: &mut RpcClient) {
+    let state = client
+        .call("State", serde_json::json!({"NonBlocking": true}))
+        .expect("state");
+    assert_eq!(
+        state["State"]["Running"], true,
+        "the target must run on: {state}"
+    );
+}
+
 /// Asks a server to detach and leave its target running.
 fn detach(addr: &str) {
     let mut client = RpcClient::connect(addr).expect("connect");
@@ -383,13 +395,7 @@ fn summary_of_a_running_target_and_the_goroutines_client() {
             reply["result"]["Total"].as_u64().unwrap() > 8 * N as u64,
             "{reply}"
         );
-        let state = client
-            .call("State", serde_json::json!({"NonBlocking": true}))
-            .expect("state");
-        assert_eq!(
-            state["State"]["Running"], true,
-            "the target must run on: {state}"
-        );
+        assert_running(&mut client);
     }
 
     let out = std::process::Command::new(ferret_testkit::ferret_binary())
@@ -546,13 +552,7 @@ fn goroutine_snapshots_and_diffs_find_the_growing_group() {
         "no goroutine snapshot named \"nope\"; take one with Ferret.GoroutineSnapshot",
         "{reply}"
     );
-    let state = client
-        .call("State", serde_json::json!({"NonBlocking": true}))
-        .expect("state");
-    assert_eq!(
-        state["State"]["Running"], true,
-        "the target must run on: {state}"
-    );
+    assert_running(&mut client);
     detach(&server.addr);
 }
 
