@@ -7,47 +7,60 @@ import shutil
 import socket
 import statistics
 import subprocess
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PIN = ["taskset", "-c", "1"] if shutil.which("taskset") else []
 
 
 class Rpc:
-    """A minimal Delve JSON-RPC client (Go net/rpc/jsonrpc framing)."""
+    """A minimal Delve JSON-RPC client (Go net/rpc/jsonrpc framing: a JSON
+    object out, one object per line back). Methods without a service name
+    are RPCServer's."""
 
-    def __init__(self, addr):
+    def __init__(self, addr, timeout=None):
         host, port = addr.rsplit(":", 1)
-        self.sock = socket.create_connection((host, int(port)))
+        self.sock = socket.create_connection((host, int(port)), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buf = ""
+        self.buf = bytearray()
         self.next_id = 0
-        self.decoder = json.JSONDecoder()
+
+    def timed_call(self, method, params):
+        """Returns (result, seconds from sending to the reply's last byte,
+        leaving out JSON decoding)."""
+        self.next_id += 1
+        if "." not in method:
+            method = "RPCServer." + method
+        msg = {"method": method, "params": [params], "id": self.next_id}
+        start = time.perf_counter()
+        self.sock.sendall(json.dumps(msg).encode() + b"\n")
+        scanned = 0
+        while (end := self.buf.find(b"\n", scanned)) < 0:
+            scanned = len(self.buf)
+            chunk = self.sock.recv(1 << 20)
+            if not chunk:
+                raise ConnectionError("connection closed")
+            self.buf += chunk
+        seconds = time.perf_counter() - start
+        obj = json.loads(self.buf[:end])
+        del self.buf[:end + 1]
+        if obj.get("error"):
+            raise RuntimeError(obj["error"])
+        return obj["result"], seconds
 
     def call(self, method, params):
-        self.next_id += 1
-        msg = {"method": "RPCServer." + method, "params": [params], "id": self.next_id}
-        self.sock.sendall(json.dumps(msg).encode() + b"\n")
-        while True:
-            text = self.buf.lstrip()
-            try:
-                obj, end = self.decoder.raw_decode(text)
-                self.buf = text[end:]
-                if obj.get("error"):
-                    raise RuntimeError(obj["error"])
-                return obj["result"]
-            except json.JSONDecodeError:
-                chunk = self.sock.recv(1 << 16)
-                if not chunk:
-                    raise RuntimeError("connection closed")
-                self.buf += chunk.decode(errors="replace")
+        return self.timed_call(method, params)[0]
 
     def close(self):
         self.sock.close()
 
 
-def start_server(argv):
-    """Starts a headless server (pinned); returns (process, address)."""
-    proc = subprocess.Popen(PIN + argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+def start_server(argv, started=None, stderr=subprocess.DEVNULL):
+    """Starts a headless server (pinned); returns (process, address). The
+    process is appended to the list `started` as soon as it exists."""
+    proc = subprocess.Popen(PIN + argv, stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL)
+    if started is not None:
+        started.append(proc)
     line = proc.stdout.readline().decode()
     match = re.search(r"API server listening at: (\S+)", line)
     if not match:
