@@ -347,6 +347,11 @@ impl SummaryRequest {
             .iter()
             .any(|k| matches!(k, SummaryKey::UserLoc | SummaryKey::CurLoc))
     }
+
+    /// Whether answering needs each goroutine's pprof labels.
+    pub fn needs_labels(&self) -> bool {
+        self.keys.iter().any(|k| matches!(k, SummaryKey::Label(_)))
+    }
 }
 
 /// A leak-hunting summary of a target's goroutines.

@@ -861,7 +861,13 @@ impl Session {
             let list = self.goroutine_list()?;
             list.gs
                 .iter()
-                .map(|g| self.describe_shallow(g, list.threads.get(&g.addr).copied()))
+                .map(|g| {
+                    self.describe_shallow(
+                        g,
+                        list.threads.get(&g.addr).copied(),
+                        request.needs_labels(),
+                    )
+                })
                 .collect()
         };
         let wait_reasons = self
@@ -1020,7 +1026,7 @@ impl Session {
         Goroutine {
             current_loc,
             user_current_loc,
-            ..self.describe_shallow(g, thread)
+            ..self.describe_shallow(g, thread, true)
         }
     }
 
@@ -1062,8 +1068,9 @@ impl Session {
     }
 
     /// A goroutine described from its `g` alone, without reading its stack:
-    /// current and user locations are left empty.
-    fn describe_shallow(&self, g: &G, thread: Option<(i32, bool)>) -> Goroutine {
+    /// current and user locations are left empty, and labels unless
+    /// `with_labels` (reading them costs a few target reads).
+    fn describe_shallow(&self, g: &G, thread: Option<(i32, bool)>, with_labels: bool) -> Goroutine {
         if let Some(why) = &g.unreadable {
             return Goroutine {
                 unreadable: why.clone(),
@@ -1098,11 +1105,10 @@ impl Session {
             status: u64::from(g.status),
             wait_reason: u64::from(g.wait_reason),
             wait_since: g.wait_since,
-            labels: self
-                .runtime
-                .as_ref()
-                .map(|r| r.labels(self.target.state(), g))
-                .unwrap_or_default(),
+            labels: match &self.runtime {
+                Some(runtime) if with_labels => runtime.labels(self.target.state(), g),
+                _ => Vec::new(),
+            },
             system,
             index: g.index,
             unreadable: String::new(),
