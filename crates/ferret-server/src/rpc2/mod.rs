@@ -177,11 +177,10 @@ async fn blocking<T: Send + 'static>(
     ctx: &Context,
     f: impl FnOnce(&Debugger) -> Result<T, SessionError> + Send + 'static,
 ) -> Result<T, String> {
-    let debugger = ctx.debugger.clone();
-    match tokio::task::spawn_blocking(move || f(&debugger)).await {
-        Ok(result) => result.map_err(|e| e.to_string()),
-        Err(e) => Err(format!("Internal debugger error: {e}")),
-    }
+    // The call waits for the tracer thread; block this worker in place
+    // (tokio moves its other tasks away) rather than hopping to a thread of
+    // the blocking pool first.
+    tokio::task::block_in_place(|| f(&ctx.debugger)).map_err(|e| e.to_string())
 }
 
 /// One method call.
