@@ -74,6 +74,13 @@ pub enum SessionError {
     /// No such goroutine (or not reachable yet).
     #[error("unknown goroutine {0}")]
     NoGoroutine(i64),
+    /// A request for "the selected goroutine" when no goroutine is selected
+    /// (the current thread runs none).
+    #[error("no selected goroutine")]
+    NoSelectedGoroutine,
+    /// Ancestors asked of a target that does not record them.
+    #[error("tracebackancestors is disabled")]
+    AncestorsDisabled,
     /// `Ferret.GoroutineDiff` named a snapshot nobody took.
     #[error("no goroutine snapshot named {0:?}; take one with Ferret.GoroutineSnapshot")]
     NoSnapshot(String),

@@ -257,3 +257,15 @@ pub enum Command {
     /// Make a goroutine current.
     SwitchGoroutine(i64),
 }
+
+/// A goroutine's creator, as the runtime recorded it
+/// (`GODEBUG=tracebackancestors=N`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Ancestor {
+    /// Its goroutine id.
+    pub id: i64,
+    /// Its stack when it made the next goroutine, one frame per recorded PC.
+    pub stack: Vec<Frame>,
+    /// Why it could not be read ("" when it could).
+    pub unreadable: String,
+}

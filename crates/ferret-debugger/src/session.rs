@@ -28,8 +28,8 @@ use crate::goroutines::{
     GoroutineSummary, SummaryKey, SummaryRequest,
 };
 use crate::model::{
-    Breakpoint, BreakpointRequest, Command, Frame, FunctionRef, Goroutine, Location, State,
-    StopKind, Thread,
+    Ancestor, Breakpoint, BreakpointRequest, Command, Frame, FunctionRef, Goroutine, Location,
+    State, StopKind, Thread,
 };
 
 /// What to debug.
@@ -366,6 +366,61 @@ impl Debugger {
         self.peek(move |s| {
             s.live_state()?;
             s.goroutine_summary(&request)
+        })?
+    }
+
+    /// The recorded creators of goroutine `goroutine_id` (-1: the selected
+    /// one): at most `count`, each with at most `depth` frames.
+    pub fn ancestors(
+        &self,
+        goroutine_id: i64,
+        count: usize,
+        depth: usize,
+    ) -> Result<Vec<Ancestor>> {
+        self.call(move |s| {
+            s.live_state()?;
+            let g = match goroutine_id {
+                -1 => s
+                    .selected()
+                    .map(|(g, _)| g)
+                    .ok_or(SessionError::NoSelectedGoroutine)?,
+                id => s.find_goroutine(id)?.0,
+            };
+            let runtime = s.runtime.as_ref().ok_or(SessionError::AncestorsDisabled)?;
+            let ancestors = runtime
+                .ancestors(s.target.state(), &g, count, depth)?
+                .ok_or(SessionError::AncestorsDisabled)?;
+            Ok(ancestors
+                .into_iter()
+                .map(|a| {
+                    let mut stack: Vec<Frame> = a
+                        .pcs
+                        .iter()
+                        .map(|&pc| {
+                            // Recorded PCs are return addresses: the line is the call's.
+                            let lookup = match s.bi.function_at(pc).ok().flatten() {
+                                Some(f) if pc > f.entry => pc - 1,
+                                _ => pc,
+                            };
+                            Frame {
+                                location: Location {
+                                    pc,
+                                    ..s.location(lookup)
+                                },
+                                ..Frame::default()
+                            }
+                        })
+                        .collect();
+                    if let Some(last) = stack.last_mut() {
+                        last.bottom = a.total_pcs == a.pcs.len();
+                    }
+                    Ancestor {
+                        id: a.id,
+                        stack,
+                        unreadable: String::new(),
+                    }
+                })
+                .collect())
         })?
     }
 

@@ -87,6 +87,32 @@ pub struct RuntimeLayout {
     allglen: u64,
     wait_reasons: Option<(u64, usize)>,
     labels: LabelsLayout,
+    ancestors: Option<AncestorsLayout>,
+}
+
+/// Where the runtime records a goroutine's creators
+/// (`GODEBUG=tracebackancestors=N`).
+#[derive(Debug, Clone, Copy)]
+struct AncestorsLayout {
+    /// `g.ancestors`: a pointer to a `[]runtime.ancestorInfo`.
+    field: u64,
+    /// Address of `runtime.debug.tracebackancestors` (an int32).
+    enabled: u64,
+    /// `runtime.ancestorInfo`: size, and offsets of `pcs` and `goid`.
+    size: u64,
+    pcs: u64,
+    goid: u64,
+}
+
+/// One creator of a goroutine, as the runtime recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ancestor {
+    /// Its goroutine id.
+    pub id: i64,
+    /// The PCs of its stack when it made the next one (return addresses).
+    pub pcs: Vec<u64>,
+    /// How many PCs there are in all (`pcs` may be cut short).
+    pub total_pcs: usize,
 }
 
 /// One goroutine, as read from its `runtime.g`.
@@ -214,6 +240,7 @@ impl RuntimeLayout {
             allglen,
             wait_reasons,
             labels: labels_layout(bi)?,
+            ancestors: ancestors_layout(bi, &g)?,
         })
     }
 
@@ -328,6 +355,57 @@ impl RuntimeLayout {
         Some((self.read_g(mem, curg).ok()?, true))
     }
 
+    /// The creators of `g`, newest first, at most `max` of them with at most
+    /// `max_pcs` PCs each; `None` when the runtime does not record them
+    /// (`GODEBUG=tracebackancestors` unset or 0).
+    pub fn ancestors(
+        &self,
+        mem: &dyn Memory,
+        g: &G,
+        max: usize,
+        max_pcs: usize,
+    ) -> Result<Option<Vec<Ancestor>>> {
+        let Some(layout) = self.ancestors else {
+            return Ok(None);
+        };
+        let mut enabled = [0u8; 4];
+        mem.read_memory(layout.enabled, &mut enabled)
+            .map_err(|e| BinaryError::Memory {
+                what: "runtime.debug".into(),
+                detail: e.to_string(),
+            })?;
+        if i32::from_le_bytes(enabled) == 0 {
+            return Ok(None);
+        }
+        let slice = read_u64(mem, g.addr + layout.field, "g.ancestors")?;
+        if slice == 0 {
+            return Ok(Some(Vec::new()));
+        }
+        let array = read_u64(mem, slice, "ancestors")?;
+        let len = read_u64(mem, slice + 8, "ancestors")?.min(max as u64);
+        let mut out = Vec::new();
+        for i in 0..len {
+            let info = array + i * layout.size;
+            let pcs_array = read_u64(mem, info + layout.pcs, "ancestor pcs")?;
+            let total = read_u64(mem, info + layout.pcs + 8, "ancestor pcs")?;
+            let mut bytes = vec![0u8; total.min(max_pcs as u64) as usize * 8];
+            mem.read_memory(pcs_array, &mut bytes)
+                .map_err(|e| BinaryError::Memory {
+                    what: "ancestor pcs".into(),
+                    detail: e.to_string(),
+                })?;
+            out.push(Ancestor {
+                id: read_u64(mem, info + layout.goid, "ancestor goid")? as i64,
+                pcs: bytes
+                    .chunks_exact(8)
+                    .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+                    .collect(),
+                total_pcs: total as usize,
+            });
+        }
+        Ok(Some(out))
+    }
+
     /// The wait-reason names, read from the target's own
     /// `runtime.waitReasonStrings` (so every Go version names them right).
     pub fn wait_reason_names(&self, mem: &dyn Memory) -> Vec<String> {
@@ -379,6 +457,54 @@ impl RuntimeLayout {
 /// At most this many labels are read per goroutine (a guard against
 /// corrupted lengths).
 const MAX_LABELS: u64 = 64;
+
+/// Where ancestors are recorded, when the binary describes it all.
+fn ancestors_layout(bi: &BinaryInfo, g: &StructLayout) -> Result<Option<AncestorsLayout>> {
+    let Some(field) = member_offset(g, &["ancestors"]) else {
+        return Ok(None);
+    };
+    let Some(info) = bi.struct_layout("runtime.ancestorInfo")? else {
+        return Ok(None);
+    };
+    let (Some(pcs), Some(goid)) = (
+        member_offset(&info, &["pcs"]),
+        member_offset(&info, &["goid"]),
+    ) else {
+        return Ok(None);
+    };
+    // `runtime.debug` is an anonymous struct: find its type by the field.
+    let Some(debug) = bi
+        .symbols()
+        .iter()
+        .find(|s| s.name == "runtime.debug")
+        .map(|s| s.address)
+    else {
+        return Ok(None);
+    };
+    let debug_type = bi
+        .types()?
+        .into_iter()
+        .find(|t| t.name.starts_with("struct {") && t.name.contains("tracebackancestors"));
+    let Some(debug_type) = debug_type else {
+        return Ok(None);
+    };
+    let Some(debug_layout) = bi.struct_layout(&debug_type.name)? else {
+        return Ok(None);
+    };
+    let Some(enabled) = member_offset(
+        &debug_layout,
+        &["tracebackancestors", "runtime.tracebackancestors"],
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(AncestorsLayout {
+        field,
+        enabled: debug + enabled,
+        size: info.size,
+        pcs,
+        goid,
+    }))
+}
 
 /// The layout behind `g.labels`, from the `runtime/pprof.labelMap` type.
 fn labels_layout(bi: &BinaryInfo) -> Result<LabelsLayout> {

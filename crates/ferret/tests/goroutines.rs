@@ -664,3 +664,105 @@ fn stacks_on_a_crash_core_read_the_same_against_ferret_and_dlv() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// `Ancestors` answers what dlv answers on the same core: with
+/// `GODEBUG=tracebackancestors=5` each worker's creator (goroutine 1, with
+/// its stack at the `go` statement), and without it Delve's error.
+#[test]
+fn ancestors_read_the_same_against_ferret_and_dlv() {
+    use std::io::BufRead;
+    for toolchain in GoToolchain::selected().into_iter().filter(Delve::supports) {
+        let version = &toolchain.version;
+        let exe = build_fixture("leak", &toolchain, &BuildOptions::debug());
+        let dir = target_dir().join(format!(
+            "goroutines-tests/ancestors-{version}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("ulimit -c unlimited; exec \"$0\" 1")
+            .arg(&exe)
+            .current_dir(&dir)
+            .env("GOTRACEBACK", "crash")
+            .env("GODEBUG", "tracebackancestors=5")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start leak");
+        let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        assert!(
+            stdout.lines().map_while(Result::ok).any(|l| l == "ready"),
+            "{version}: leak did not get ready"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let _ = std::process::Command::new("kill")
+            .args(["-QUIT", &child.id().to_string()])
+            .status();
+        let _ = child.wait();
+        let core = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("core"))
+            })
+            .expect("a core");
+
+        let (mut dlv_server, dlv_addr) = ferret_testkit::terminal::start_dlv_core(&exe, &core);
+        let server = FerretServer::core(&exe, &core);
+        let mut dlv = RpcClient::connect(&dlv_addr).unwrap();
+        let mut ferret = RpcClient::connect(&server.addr).unwrap();
+        let listing = ferret
+            .call("ListGoroutines", serde_json::json!({}))
+            .unwrap();
+        let workers: Vec<i64> = listing["Goroutines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| {
+                g["startLoc"]["function"]["name"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("main."))
+            })
+            .map(|g| g["id"].as_i64().unwrap())
+            .collect();
+        assert!(workers.len() >= 8, "{version}: {listing}");
+        for id in workers.iter().take(4).chain([-1].iter()) {
+            let params = serde_json::json!({"GoroutineID": id, "NumAncestors": 5, "Depth": 10});
+            let theirs = dlv.call("Ancestors", params.clone());
+            let ours = ferret.call("Ancestors", params);
+            assert_eq!(ours, theirs, "{version}: Ancestors of goroutine {id}");
+            if *id != -1 {
+                let ours = ours.unwrap();
+                assert_eq!(ours["Ancestors"][0]["ID"], 1, "{version}: {ours}");
+            }
+        }
+        let missing = serde_json::json!({"GoroutineID": 99999, "NumAncestors": 5, "Depth": 10});
+        assert_eq!(
+            ferret.call("Ancestors", missing.clone()),
+            dlv.call("Ancestors", missing),
+            "{version}"
+        );
+        let _ = dlv.call("Detach", serde_json::json!({"Kill": false}));
+        let _ = wait_or_kill(&mut dlv_server, std::time::Duration::from_secs(10));
+        drop(server);
+
+        // Without GODEBUG: Delve's error.
+        let (plain_core, _) = leak_core(&exe, 1, &dir.join("plain"));
+        let server = FerretServer::core(&exe, &plain_core);
+        let mut ferret = RpcClient::connect(&server.addr).unwrap();
+        let reply = ferret.call(
+            "Ancestors",
+            serde_json::json!({"GoroutineID": 1, "NumAncestors": 5, "Depth": 10}),
+        );
+        assert_eq!(
+            reply,
+            Err("tracebackancestors is disabled".to_owned()),
+            "{version}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

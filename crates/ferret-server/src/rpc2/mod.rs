@@ -317,6 +317,17 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
             blocking(ctx, |d| d.cancel_next()).await?;
             Ok(json!({}))
         }
+        "Ancestors" => {
+            let id = p.i64("GoroutineID")?;
+            let count = p.i64("NumAncestors")?.max(0) as usize;
+            let depth = p.i64("Depth")?.max(0) as usize;
+            let ancestors = blocking(ctx, move |d| d.ancestors(id, count, depth)).await?;
+            Ok(json!({"Ancestors": ancestors.iter().map(|a| json!({
+                "ID": a.id,
+                "Stack": a.stack.iter().map(convert::frame).collect::<Vec<_>>(),
+                "Unreadable": a.unreadable,
+            })).collect::<Vec<_>>()}))
+        }
         "ListThreads" => {
             let threads = blocking(ctx, |d| d.threads()).await?;
             Ok(
