@@ -465,11 +465,7 @@ impl Debugger {
                     &now
                 }
             };
-            let wait_reasons = s
-                .runtime
-                .as_ref()
-                .map(|r| r.wait_reason_names(s.target.state()))
-                .unwrap_or_default();
+            let wait_reasons = s.wait_reason_names();
             let grown = diff(before, after, &keys, &wait_reasons, max_ids);
             Ok(grown
                 .into_iter()
@@ -844,9 +840,7 @@ impl Session {
     }
 
     fn read_u64(&self, addr: u64) -> Option<u64> {
-        let mut word = [0u8; 8];
-        self.target.state().read_memory(addr, &mut word).ok()?;
-        Some(u64::from_le_bytes(word))
+        self.target.state().read_u64(addr).ok()
     }
 
     /// The user goroutine a thread runs (through `m.curg` when the thread
@@ -908,6 +902,14 @@ impl Session {
         Ok((page, next))
     }
 
+    /// The target's wait-reason names (none without a Go runtime).
+    fn wait_reason_names(&self) -> Vec<String> {
+        self.runtime
+            .as_ref()
+            .map(|r| r.wait_reason_names(self.target.state()))
+            .unwrap_or_default()
+    }
+
     /// See [`Debugger::goroutine_summary`].
     fn goroutine_summary(&self, request: &SummaryRequest) -> Result<GoroutineSummary> {
         let all: Vec<Goroutine> = if request.needs_stacks() {
@@ -925,11 +927,7 @@ impl Session {
                 })
                 .collect()
         };
-        let wait_reasons = self
-            .runtime
-            .as_ref()
-            .map(|r| r.wait_reason_names(self.target.state()))
-            .unwrap_or_default();
+        let wait_reasons = self.wait_reason_names();
         let live = matches!(self.target, Target::Live(_));
         let now_ns = if live {
             ferret_target::linux::monotonic_now_ns()

@@ -637,14 +637,12 @@ fn read_string(mem: &dyn Memory, addr: u64) -> Option<String> {
     Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// [`Memory::read_u64`], failing with what was being read.
 fn read_u64(mem: &dyn Memory, addr: u64, what: &str) -> Result<u64> {
-    let mut word = [0u8; 8];
-    mem.read_memory(addr, &mut word)
-        .map_err(|e| BinaryError::Memory {
-            what: what.to_owned(),
-            detail: e.to_string(),
-        })?;
-    Ok(u64::from_le_bytes(word))
+    mem.read_u64(addr).map_err(|e| BinaryError::Memory {
+        what: what.to_owned(),
+        detail: e.to_string(),
+    })
 }
 
 fn field_u64(buf: &[u8], offset: u64) -> u64 {

@@ -239,8 +239,6 @@ impl<'a> StackWindow<'a> {
         if let Some(word) = inside {
             return Some(u64::from_le_bytes(word.try_into().expect("8 bytes")));
         }
-        let mut word = [0u8; 8];
-        self.mem.read_memory(addr, &mut word).ok()?;
-        Some(u64::from_le_bytes(word))
+        self.mem.read_u64(addr).ok()
     }
 }

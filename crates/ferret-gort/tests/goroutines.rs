@@ -157,10 +157,8 @@ fn a_corrupted_g_is_marked_unreadable_and_the_rest_are_listed() {
         .find(|s| s.name == "runtime.allgs")
         .unwrap()
         .address;
-    let mut word = [0u8; 8];
-    core.read_memory(allgs, &mut word).unwrap();
     let victim = before.last().unwrap();
-    let slot = u64::from_le_bytes(word) + victim.index as u64 * 8;
+    let slot = core.read_u64(allgs).unwrap() + victim.index as u64 * 8;
     let file = object::File::parse(&*bytes).unwrap();
     let offset = file
         .segments()

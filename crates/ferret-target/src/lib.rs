@@ -41,6 +41,14 @@ pub trait Memory {
     /// byte is unreadable. Live processes never show ferret's breakpoint
     /// instructions: the original bytes are returned.
     fn read_memory(&self, addr: u64, buf: &mut [u8]) -> Result<()>;
+
+    /// The little-endian 64-bit word at `addr` (a pointer, on the targets
+    /// ferret supports).
+    fn read_u64(&self, addr: u64) -> Result<u64> {
+        let mut word = [0u8; 8];
+        self.read_memory(addr, &mut word)?;
+        Ok(u64::from_le_bytes(word))
+    }
 }
 
 /// The target's threads and their registers, as of the last stop.

@@ -236,6 +236,17 @@ fn wait_until_asleep(pid: u32) {
 /// `core_pattern` says) and the fixture's report; panics when no core or an
 /// empty one was written.
 pub fn leak_core(binary: &Path, n: usize, dir: &Path) -> (PathBuf, LeakReport) {
+    leak_core_with_env(binary, n, dir, &[])
+}
+
+/// [`leak_core`] with extra environment for the fixture (for example
+/// `GODEBUG=tracebackancestors=5`).
+pub fn leak_core_with_env(
+    binary: &Path,
+    n: usize,
+    dir: &Path,
+    env: &[(&str, &str)],
+) -> (PathBuf, LeakReport) {
     std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
     let _ = std::fs::remove_file(dir.join("core"));
     let stderr_path = dir.join("leak.stderr");
@@ -247,6 +258,7 @@ pub fn leak_core(binary: &Path, n: usize, dir: &Path) -> (PathBuf, LeakReport) {
         .arg(n.to_string())
         .current_dir(dir)
         .env("GOTRACEBACK", "crash")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(stderr)

@@ -670,7 +670,6 @@ fn stacks_on_a_crash_core_read_the_same_against_ferret_and_dlv() {
 /// its stack at the `go` statement), and without it Delve's error.
 #[test]
 fn ancestors_read_the_same_against_ferret_and_dlv() {
-    use std::io::BufRead;
     for toolchain in GoToolchain::selected().into_iter().filter(Delve::supports) {
         let version = &toolchain.version;
         let exe = build_fixture("leak", &toolchain, &BuildOptions::debug());
@@ -679,37 +678,12 @@ fn ancestors_read_the_same_against_ferret_and_dlv() {
             std::process::id()
         ));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut child = std::process::Command::new("sh")
-            .arg("-c")
-            .arg("ulimit -c unlimited; exec \"$0\" 1")
-            .arg(&exe)
-            .current_dir(&dir)
-            .env("GOTRACEBACK", "crash")
-            .env("GODEBUG", "tracebackancestors=5")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start leak");
-        let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-        assert!(
-            stdout.lines().map_while(Result::ok).any(|l| l == "ready"),
-            "{version}: leak did not get ready"
+        let (core, _) = ferret_testkit::leak::leak_core_with_env(
+            &exe,
+            1,
+            &dir,
+            &[("GODEBUG", "tracebackancestors=5")],
         );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        let _ = std::process::Command::new("kill")
-            .args(["-QUIT", &child.id().to_string()])
-            .status();
-        let _ = child.wait();
-        let core = std::fs::read_dir(&dir)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| {
-                p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("core"))
-            })
-            .expect("a core");
 
         let (mut dlv_server, dlv_addr) = ferret_testkit::terminal::start_dlv_core(&exe, &core);
         let server = FerretServer::core(&exe, &core);

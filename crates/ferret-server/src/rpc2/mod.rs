@@ -319,8 +319,8 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
         }
         "Ancestors" => {
             let id = p.i64("GoroutineID")?;
-            let count = p.i64("NumAncestors")?.max(0) as usize;
-            let depth = p.i64("Depth")?.max(0) as usize;
+            let count = p.count_or("NumAncestors", 0)?;
+            let depth = p.count_or("Depth", 0)?;
             let ancestors = blocking(ctx, move |d| d.ancestors(id, count, depth)).await?;
             Ok(json!({"Ancestors": ancestors.iter().map(|a| json!({
                 "ID": a.id,
@@ -341,8 +341,8 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
         }
         "Stacktrace" => {
             let id = p.i64("Id")?;
-            let depth = p.i64("Depth")?.max(0) as usize;
-            let skip = p.i64("Skip")?.max(0) as usize;
+            let depth = p.count_or("Depth", 0)?;
+            let skip = p.count_or("Skip", 0)?;
             let frames = blocking(ctx, move |d| d.stacktrace(id, depth + 1, skip)).await?;
             Ok(json!({"Locations": frames.iter().map(convert::frame).collect::<Vec<_>>()}))
         }
@@ -414,10 +414,7 @@ async fn goroutine_summary(ctx: &Arc<Context>, p: &Params) -> Reply {
             "MinWaitSeconds must be a duration of 0 or more seconds, not {min_wait}"
         ));
     }
-    let samples = match p.get("Samples") {
-        None | Some(Value::Null) => DEFAULT_SUMMARY_SAMPLES,
-        Some(_) => p.i64("Samples")?.max(0) as usize,
-    };
+    let samples = p.count_or("Samples", DEFAULT_SUMMARY_SAMPLES)?;
     let request = SummaryRequest {
         keys,
         wait_reasons: p.strings("WaitReasons")?,
@@ -472,14 +469,8 @@ async fn goroutine_diff(ctx: &Arc<Context>, p: &Params) -> Reply {
     let from = p.string("From")?;
     let to = Some(p.string("To")?).filter(|t| !t.is_empty());
     let keys = summary_keys(p, &["waitreason", "userloc"])?;
-    let max_ids = match p.get("MaxIDs") {
-        None | Some(Value::Null) => DEFAULT_DIFF_IDS,
-        Some(_) => p.i64("MaxIDs")?.max(0) as usize,
-    };
-    let depth = match p.get("Depth") {
-        None | Some(Value::Null) => DEFAULT_DIFF_DEPTH,
-        Some(_) => p.i64("Depth")?.max(0) as usize,
-    };
+    let max_ids = p.count_or("MaxIDs", DEFAULT_DIFF_IDS)?;
+    let depth = p.count_or("Depth", DEFAULT_DIFF_DEPTH)?;
     let groups = blocking(ctx, {
         let (from, to) = (from.clone(), to.clone());
         move |d| d.goroutine_diff(from, to, keys, max_ids, depth)
@@ -527,8 +518,8 @@ fn clients(ctx: &Context) -> Value {
 /// `ListGoroutines`: a page of goroutines in the runtime's order, then
 /// Delve's filters, then its grouping.
 async fn list_goroutines(ctx: &Arc<Context>, p: &Params) -> Result<Box<RawValue>, String> {
-    let start = p.i64("Start")?;
-    let count = p.i64("Count")?;
+    let start = p.count_or("Start", 0)?;
+    let count = p.count_or("Count", 0)?;
     let mut filters = Vec::new();
     if let Some(Value::Array(items)) = p.get("Filters") {
         for item in items {
@@ -552,12 +543,11 @@ async fn list_goroutines(ctx: &Arc<Context>, p: &Params) -> Result<Box<RawValue>
         Ok(GroupOptions {
             field: GoroutineField::from_wire(group_by),
             key: p.string("GroupByKey")?,
-            max_members: p.i64("MaxGroupMembers")?.max(0) as usize,
-            max_groups: p.i64("MaxGroups")?.max(0) as usize,
+            max_members: p.count_or("MaxGroupMembers", 0)?,
+            max_groups: p.count_or("MaxGroups", 0)?,
         })
     });
     let grouping = grouping.transpose()?;
-    let (start, count) = (start.max(0) as usize, count.max(0) as usize);
     let (page, nextg) = blocking(ctx, move |d| d.goroutine_page(start, count)).await?;
     let page: Vec<_> = page
         .into_iter()

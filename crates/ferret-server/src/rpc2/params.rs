@@ -71,6 +71,14 @@ impl Params {
         }
     }
 
+    /// A count field: `default` when absent or null, negative values as 0.
+    pub fn count_or(&self, key: &str, default: usize) -> Result<usize, String> {
+        match self.get(key) {
+            None | Some(Value::Null) => Ok(default),
+            Some(_) => Ok(self.i64(key)?.max(0) as usize),
+        }
+    }
+
     /// An unsigned integer field (0 when absent or null).
     pub fn u64(&self, key: &str) -> Result<u64, String> {
         match self.get(key) {
