@@ -3,6 +3,7 @@
 //! functions over [`Goroutine`] values, so the rules are tested without a
 //! target.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 use ferret_gort::bininfo::is_private_runtime;
@@ -87,7 +88,7 @@ pub struct GoroutineGroup {
 /// A location as Delve's filters and groups see it:
 /// `FILE:LINE in FUNCTION`.
 pub fn format_location(loc: &Location) -> String {
-    let function = loc.function.as_ref().map_or("?", |f| f.name.as_str());
+    let function = loc.function.as_ref().map_or("?", |f| &*f.name);
     format!("{}:{} in {}", loc.file, loc.line, function)
 }
 
@@ -138,42 +139,72 @@ fn group_key(g: &Goroutine, options: &GroupOptions) -> String {
     }
 }
 
-/// Groups `goroutines` (in their listing order) sorted by key; returns the
-/// kept members concatenated group by group, the groups, and whether
-/// groups were dropped beyond `max_groups`.
-pub fn group(
-    goroutines: Vec<Goroutine>,
-    options: &GroupOptions,
-) -> (Vec<Goroutine>, Vec<GoroutineGroup>, bool) {
-    let mut by_key: BTreeMap<String, (Vec<Goroutine>, usize)> = BTreeMap::new();
-    for g in goroutines {
-        let entry = by_key.entry(group_key(&g, options)).or_default();
+/// Groups goroutines as they come, in their listing order (Delve's
+/// GroupBy): counts every member of a group but keeps only the first
+/// `max_members`, so grouping 10^5 goroutines holds a few of them.
+pub struct Grouper<'a> {
+    options: &'a GroupOptions,
+    by_key: BTreeMap<String, (Vec<Goroutine>, usize)>,
+}
+
+impl<'a> Grouper<'a> {
+    /// An empty grouping by `options`.
+    pub fn new(options: &'a GroupOptions) -> Grouper<'a> {
+        Grouper {
+            options,
+            by_key: BTreeMap::new(),
+        }
+    }
+
+    /// Counts `g` in its group, keeping it if the group has room.
+    pub fn add(&mut self, g: Goroutine) {
+        let entry = self.by_key.entry(group_key(&g, self.options)).or_default();
         entry.1 += 1;
-        if entry.0.len() < options.max_members {
+        if entry.0.len() < self.options.max_members {
             entry.0.push(g);
         }
     }
-    let too_many = options.max_groups > 0 && by_key.len() > options.max_groups;
-    let mut listed = Vec::new();
-    let mut groups = Vec::new();
-    for (name, (members, total)) in by_key.into_iter() {
-        if options.max_groups > 0 && groups.len() >= options.max_groups {
-            break;
+
+    /// The kept members concatenated group by group (groups sorted by
+    /// key), the groups, and whether groups were dropped beyond
+    /// `max_groups`.
+    pub fn finish(self) -> (Vec<Goroutine>, Vec<GoroutineGroup>, bool) {
+        let max_groups = self.options.max_groups;
+        let too_many = max_groups > 0 && self.by_key.len() > max_groups;
+        let mut listed = Vec::new();
+        let mut groups = Vec::new();
+        for (name, (members, total)) in self.by_key {
+            if max_groups > 0 && groups.len() >= max_groups {
+                break;
+            }
+            // A group whose members were all dropped (max_members 0) is not
+            // listed, as in Delve.
+            if members.is_empty() {
+                continue;
+            }
+            groups.push(GoroutineGroup {
+                name,
+                offset: listed.len(),
+                count: members.len(),
+                total,
+            });
+            listed.extend(members);
         }
-        // A group whose members were all dropped (max_members 0) is not
-        // listed, as in Delve.
-        if members.is_empty() {
-            continue;
-        }
-        groups.push(GoroutineGroup {
-            name,
-            offset: listed.len(),
-            count: members.len(),
-            total,
-        });
-        listed.extend(members);
+        (listed, groups, too_many)
     }
-    (listed, groups, too_many)
+}
+
+/// One page of a goroutine listing, filtered and maybe grouped.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GoroutineListing {
+    /// The goroutines listed (with groups: the kept members, group by group).
+    pub goroutines: Vec<Goroutine>,
+    /// The groups, when grouping was asked for.
+    pub groups: Option<Vec<GoroutineGroup>>,
+    /// Groups were dropped beyond the maximum.
+    pub too_many_groups: bool,
+    /// Where the next page starts (-1: no more).
+    pub next: i64,
 }
 
 /// Delve's rule for a system goroutine: its start function is in the
@@ -294,7 +325,7 @@ pub struct SummaryGroup {
 /// when its wait start is known (the runtime records it at the first
 /// garbage collection of its wait).
 pub fn summarize(
-    goroutines: &[Goroutine],
+    goroutines: impl IntoIterator<Item = impl Borrow<Goroutine>>,
     keys: &[SummaryKey],
     wait_reasons: &[String],
     now: i64,
@@ -302,6 +333,7 @@ pub fn summarize(
 ) -> Vec<SummaryGroup> {
     let mut groups: BTreeMap<Vec<String>, SummaryGroup> = BTreeMap::new();
     for g in goroutines {
+        let g = g.borrow();
         let key: Vec<String> = keys
             .iter()
             .map(|k| summary_value(g, k, wait_reasons))
@@ -521,7 +553,9 @@ mod tests {
             max_members: 2,
             max_groups: 0,
         };
-        let (listed, groups, too_many) = group(all.clone(), &options);
+        let mut grouper = Grouper::new(&options);
+        all.iter().cloned().for_each(|g| grouper.add(g));
+        let (listed, groups, too_many) = grouper.finish();
         assert!(!too_many);
         assert_eq!(
             listed.iter().map(|g| g.id).collect::<Vec<_>>(),
@@ -540,7 +574,9 @@ mod tests {
             max_members: 5,
             max_groups: 1,
         };
-        let (_, groups, too_many) = group(all, &by_label);
+        let mut grouper = Grouper::new(&by_label);
+        all.into_iter().for_each(|g| grouper.add(g));
+        let (_, groups, too_many) = grouper.finish();
         assert_eq!(groups.len(), 1);
         assert_eq!(groups[0].name, "role=");
         assert!(!too_many);

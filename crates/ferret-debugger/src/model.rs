@@ -2,12 +2,13 @@
 //! into its own wire shapes. No protocol knowledge here.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// A function as shown to clients.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FunctionRef {
-    /// Fully qualified name.
-    pub name: String,
+    /// Fully qualified name (shared: listings repeat a few names 10^5 times).
+    pub name: Arc<str>,
     /// Entry address.
     pub entry: u64,
     /// Compiled with optimizations.
@@ -19,8 +20,8 @@ pub struct FunctionRef {
 pub struct Location {
     /// The address.
     pub pc: u64,
-    /// Source file (empty when unknown).
-    pub file: String,
+    /// Source file (empty when unknown; shared like function names).
+    pub file: Arc<str>,
     /// Source line (0 when unknown).
     pub line: u32,
     /// The function holding `pc`.

@@ -24,8 +24,9 @@ use ferret_target::{Memory, Registers, ThreadState};
 
 use crate::error::{Result, SessionError};
 use crate::goroutines::{
-    diff, is_system_start, is_user_frame, summarize, summary_value, wait_ns, DiffGroup,
-    GoroutineSummary, SummaryKey, SummaryRequest,
+    diff, is_system_start, is_user_frame, matches, summarize, summary_value, wait_ns, DiffGroup,
+    GoroutineFilter, GoroutineListing, GoroutineSummary, GroupOptions, Grouper, SummaryKey,
+    SummaryRequest,
 };
 use crate::model::{
     Ancestor, Breakpoint, BreakpointRequest, Command, Frame, FunctionRef, Goroutine, Location,
@@ -350,12 +351,18 @@ impl Debugger {
     }
 
     /// Goroutines in the runtime's order (`allgs`), from index `start`, at
-    /// most `count` of them (0: all), and the index to continue from (-1
-    /// when there are no more), as Delve pages them.
-    pub fn goroutine_page(&self, start: usize, count: usize) -> Result<(Vec<Goroutine>, i64)> {
+    /// most `count` of them (0: all), as Delve pages them; those passing
+    /// every filter, grouped when `grouping` is given.
+    pub fn goroutine_listing(
+        &self,
+        start: usize,
+        count: usize,
+        filters: Vec<GoroutineFilter>,
+        grouping: Option<GroupOptions>,
+    ) -> Result<GoroutineListing> {
         self.call(move |s| {
             s.live_state()?;
-            s.goroutine_page(start, count)
+            s.goroutine_listing(start, count, &filters, grouping.as_ref())
         })?
     }
 
@@ -430,7 +437,7 @@ impl Debugger {
     pub fn goroutine_snapshot(&self, name: String) -> Result<usize> {
         self.peek(move |s| {
             s.live_state()?;
-            let (goroutines, _) = s.goroutine_page(0, 0)?;
+            let goroutines = s.all_goroutines()?;
             let count = goroutines.len();
             s.snapshots.insert(name, goroutines);
             Ok(count)
@@ -461,7 +468,7 @@ impl Debugger {
                     .get(name)
                     .ok_or_else(|| SessionError::NoSnapshot(name.clone()))?,
                 None => {
-                    now = s.goroutine_page(0, 0)?.0;
+                    now = s.all_goroutines()?;
                     &now
                 }
             };
@@ -532,11 +539,11 @@ fn location_at(bi: &BinaryInfo, pc: u64, pcs: Vec<u64>) -> Location {
             let frame = info.frames.first().cloned();
             Location {
                 pc,
-                file: frame.as_ref().map(|f| f.file.clone()).unwrap_or_default(),
+                file: frame.as_ref().map(|f| f.file.clone()).unwrap_or_default().into(),
                 line: frame.map_or(0, |f| f.line),
                 function: Some(FunctionRef {
                     optimized: bi.is_optimized(&info.function),
-                    name: info.function.name,
+                    name: info.function.name.into(),
                     entry: info.function.entry,
                 }),
                 pcs,
@@ -564,6 +571,31 @@ struct GoroutineList {
 /// How many frames are unwound first when looking for a goroutine's
 /// topmost user frame.
 const USER_FRAME_FIRST_LOOK: usize = 8;
+
+/// A frame's PC and the PC whose source position describes it (see
+/// [`StackFrame::lookup_pc`]).
+#[derive(Debug, Clone, Copy)]
+struct FramePc {
+    pc: u64,
+    lookup_pc: u64,
+}
+
+impl FramePc {
+    fn of(frame: &StackFrame) -> FramePc {
+        FramePc {
+            pc: frame.pc,
+            lookup_pc: frame.lookup_pc,
+        }
+    }
+}
+
+/// Where a goroutine is, as listings show it (Delve's currentLoc and
+/// userCurrentLoc).
+#[derive(Debug, Clone, Copy)]
+struct StackTops {
+    current: FramePc,
+    user: FramePc,
+}
 
 /// How many frames are searched for a goroutine's topmost user frame.
 const USER_FRAME_SEARCH_DEPTH: usize = 64;
@@ -638,8 +670,10 @@ struct Session {
     start_functions: std::cell::RefCell<HashMap<u64, u64>>,
     /// Goroutine snapshots by name (`Ferret.GoroutineSnapshot`).
     snapshots: HashMap<String, Vec<Goroutine>>,
-    /// Goroutines described for clients this stop, by `g` address.
-    described: std::cell::RefCell<HashMap<u64, Goroutine>>,
+    /// Where each goroutine described this stop is, by `g` address: only
+    /// PCs, so that 10^5 goroutines cost a few MiB (locations come from
+    /// `pc_locations`).
+    described: std::cell::RefCell<HashMap<u64, StackTops>>,
     /// The thread whose `stepout` finished last (it shows return values
     /// until the next run command).
     returned_tid: Option<i32>,
@@ -816,7 +850,7 @@ impl Session {
                 Some(Thread {
                     id: tid,
                     pc: regs.pc(),
-                    file: location.file,
+                    file: location.file.to_string(),
                     line: location.line,
                     function: location.function,
                     goroutine_id: self.goroutine_id(&regs),
@@ -887,19 +921,56 @@ impl Session {
         self.selected_goroutine = None;
     }
 
-    /// See [`Debugger::goroutine_page`].
-    fn goroutine_page(&self, start: usize, count: usize) -> Result<(Vec<Goroutine>, i64)> {
+    /// See [`Debugger::goroutine_listing`]. Goroutines are described one
+    /// at a time and dropped unless listed.
+    fn goroutine_listing(
+        &self,
+        start: usize,
+        count: usize,
+        filters: &[GoroutineFilter],
+        grouping: Option<&GroupOptions>,
+    ) -> Result<GoroutineListing> {
         let list = self.goroutine_list()?;
         let mut page = Vec::new();
+        let mut grouper = grouping.map(Grouper::new);
+        let mut taken = 0;
         let mut next = -1;
         for g in list.gs.iter().filter(|g| g.index >= start) {
-            if count > 0 && page.len() == count {
+            if count > 0 && taken == count {
                 next = g.index as i64;
                 break;
             }
-            page.push(self.describe_cached(g, list.threads.get(&g.addr).copied()));
+            taken += 1;
+            let described = self.describe_cached(g, list.threads.get(&g.addr).copied());
+            if !filters.iter().all(|f| matches(&described, f)) {
+                continue;
+            }
+            match &mut grouper {
+                Some(grouper) => grouper.add(described),
+                None => page.push(described),
+            }
         }
-        Ok((page, next))
+        Ok(match grouper {
+            Some(grouper) => {
+                let (goroutines, groups, too_many_groups) = grouper.finish();
+                GoroutineListing {
+                    goroutines,
+                    groups: Some(groups),
+                    too_many_groups,
+                    next,
+                }
+            }
+            None => GoroutineListing {
+                goroutines: page,
+                next,
+                ..GoroutineListing::default()
+            },
+        })
+    }
+
+    /// Every goroutine, described.
+    fn all_goroutines(&self) -> Result<Vec<Goroutine>> {
+        Ok(self.goroutine_listing(0, 0, &[], None)?.goroutines)
     }
 
     /// The target's wait-reason names (none without a Go runtime).
@@ -912,56 +983,50 @@ impl Session {
 
     /// See [`Debugger::goroutine_summary`].
     fn goroutine_summary(&self, request: &SummaryRequest) -> Result<GoroutineSummary> {
-        let all: Vec<Goroutine> = if request.needs_stacks() {
-            self.goroutine_page(0, 0)?.0
-        } else {
-            let list = self.goroutine_list()?;
-            list.gs
-                .iter()
-                .map(|g| {
-                    self.describe_shallow(
-                        g,
-                        list.threads.get(&g.addr).copied(),
-                        request.needs_labels(),
-                    )
-                })
-                .collect()
-        };
+        let list = self.goroutine_list()?;
         let wait_reasons = self.wait_reason_names();
         let live = matches!(self.target, Target::Live(_));
+        // A core has no clock: the latest wait start stands in for now.
         let now_ns = if live {
             ferret_target::linux::monotonic_now_ns()
         } else {
-            all.iter().map(|g| g.wait_since).max().unwrap_or(0)
+            list.gs.iter().map(|g| g.wait_since).max().unwrap_or(0)
         };
-        let matched: Vec<Goroutine> = all
-            .iter()
-            .filter(|g| {
-                request.wait_reasons.is_empty()
-                    || request.wait_reasons.contains(&summary_value(
-                        g,
-                        &SummaryKey::WaitReason,
-                        &wait_reasons,
-                    ))
-            })
-            .filter(|g| {
-                request.min_wait_ns <= 0
-                    || wait_ns(g, now_ns).is_some_and(|w| w >= request.min_wait_ns)
-            })
-            .cloned()
-            .collect();
+        let described = list.gs.iter().map(|g| {
+            let thread = list.threads.get(&g.addr).copied();
+            if request.needs_stacks() {
+                self.describe_cached(g, thread)
+            } else {
+                self.describe_shallow(g, thread, request.needs_labels())
+            }
+        });
+        let mut matched = 0;
+        let groups = summarize(
+            described
+                .filter(|g| {
+                    request.wait_reasons.is_empty()
+                        || request.wait_reasons.contains(&summary_value(
+                            g,
+                            &SummaryKey::WaitReason,
+                            &wait_reasons,
+                        ))
+                })
+                .filter(|g| {
+                    request.min_wait_ns <= 0
+                        || wait_ns(g, now_ns).is_some_and(|w| w >= request.min_wait_ns)
+                })
+                .inspect(|_| matched += 1),
+            &request.keys,
+            &wait_reasons,
+            now_ns,
+            request.samples,
+        );
         Ok(GoroutineSummary {
-            total: all.len(),
-            matched: matched.len(),
+            total: list.gs.len(),
+            matched,
             now_ns,
             now_estimated: !live,
-            groups: summarize(
-                &matched,
-                &request.keys,
-                &wait_reasons,
-                now_ns,
-                request.samples,
-            ),
+            groups,
             resources: if live {
                 ferret_target::linux::resources(self.pid).ok()
             } else {
@@ -970,16 +1035,23 @@ impl Session {
         })
     }
 
-    /// [`Session::describe`], kept until the target runs again.
+    /// [`Session::describe`], its stack part kept until the target runs
+    /// again.
     fn describe_cached(&self, g: &G, thread: Option<(i32, bool)>) -> Goroutine {
-        if let Some(known) = self.described.borrow().get(&g.addr) {
-            return known.clone();
+        if g.unreadable.is_some() {
+            return self.describe_shallow(g, thread, false);
         }
-        let described = self.describe(g, thread);
-        self.described
-            .borrow_mut()
-            .insert(g.addr, described.clone());
-        described
+        let known = self.described.borrow().get(&g.addr).copied();
+        let tops = known.unwrap_or_else(|| {
+            let tops = self.stack_tops(g, thread);
+            self.described.borrow_mut().insert(g.addr, tops);
+            tops
+        });
+        Goroutine {
+            current_loc: self.frame_location(tops.current),
+            user_current_loc: self.frame_location(tops.user),
+            ..self.describe_shallow(g, thread, true)
+        }
     }
 
     /// Which thread runs which `g` (by address), and whether on a system stack.
@@ -1048,15 +1120,9 @@ impl Session {
         )?)
     }
 
-    /// A goroutine as clients see it.
-    fn describe(&self, g: &G, thread: Option<(i32, bool)>) -> Goroutine {
-        if let Some(why) = &g.unreadable {
-            return Goroutine {
-                unreadable: why.clone(),
-                index: g.index,
-                ..Goroutine::default()
-            };
-        }
+    /// Where goroutine `g` is: its topmost frame, and its topmost frame
+    /// outside the runtime (the topmost one when it has none).
+    fn stack_tops(&self, g: &G, thread: Option<(i32, bool)>) -> StackTops {
         // Most user frames are near the top: look there first.
         let mut frames = self
             .raw_stack(g, thread, USER_FRAME_FIRST_LOOK)
@@ -1067,20 +1133,15 @@ impl Session {
                 .raw_stack(g, thread, USER_FRAME_SEARCH_DEPTH)
                 .unwrap_or_default();
         }
-        let current_loc = frames
-            .first()
-            .map(|f| self.frame_location(f))
-            .unwrap_or_else(|| self.location(g.sched_pc));
-        let user_current_loc = frames
-            .iter()
-            .find(|f| is_user(f))
-            .map(|f| self.frame_location(f))
-            .unwrap_or_else(|| current_loc.clone());
-        Goroutine {
-            current_loc,
-            user_current_loc,
-            ..self.describe_shallow(g, thread, true)
-        }
+        let current = frames.first().map_or(
+            FramePc {
+                pc: g.sched_pc,
+                lookup_pc: g.sched_pc,
+            },
+            FramePc::of,
+        );
+        let user = frames.iter().find(|f| is_user(f)).map_or(current, FramePc::of);
+        StackTops { current, user }
     }
 
     /// [`location_at`] for `pc`, computed once per PC (listings ask about
@@ -1097,7 +1158,7 @@ impl Session {
     /// The [`Location`] of a physical frame: its PC, with the source
     /// position of the instruction that describes it (the call, above the
     /// first frame).
-    fn frame_location(&self, frame: &StackFrame) -> Location {
+    fn frame_location(&self, frame: FramePc) -> Location {
         Location {
             pc: frame.pc,
             ..self.location(frame.lookup_pc)
@@ -1241,12 +1302,12 @@ impl Session {
                 };
                 let function = FunctionRef {
                     optimized,
-                    name: source.function.clone(),
+                    name: source.function.as_str().into(),
                     entry,
                 };
                 let location = Location {
                     pc: frame.pc,
-                    file: source.file.clone(),
+                    file: source.file.as_str().into(),
                     line: source.line,
                     function: Some(function),
                     pcs: Vec::new(),
@@ -1260,7 +1321,7 @@ impl Session {
                 .location
                 .function
                 .as_ref()
-                .is_some_and(|f| f.name == "runtime.goexit");
+                .is_some_and(|f| &*f.name == "runtime.goexit");
         }
         frames
     }
@@ -1339,7 +1400,7 @@ impl Session {
         let id = if template.id > 0 {
             if self.breakpoints.contains_key(&template.id) {
                 return Err(SessionError::BreakpointExists {
-                    file: location.file,
+                    file: location.file.to_string(),
                     line: location.line,
                     addr: pcs[0],
                 });
@@ -1352,9 +1413,9 @@ impl Session {
         let breakpoint = Breakpoint {
             id,
             addrs: pcs,
-            file: location.file,
+            file: location.file.to_string(),
             line: location.line,
-            function_name: location.function.map(|f| f.name).unwrap_or_default(),
+            function_name: location.function.map(|f| f.name.to_string()).unwrap_or_default(),
             expr: String::new(),
             hit_count: BTreeMap::new(),
             total_hit_count: 0,
@@ -1856,9 +1917,9 @@ fn internal_breakpoints(bi: &BinaryInfo) -> BTreeMap<i32, Breakpoint> {
                 id: -1,
                 name: "unrecovered-panic".into(),
                 addrs: location.pcs,
-                file: location.file,
+                file: location.file.to_string(),
                 line: location.line,
-                function_name: location.function.map(|f| f.name).unwrap_or_default(),
+                function_name: location.function.map(|f| f.name.to_string()).unwrap_or_default(),
                 variables: vec!["runtime.curg._panic.arg".into()],
                 ..Breakpoint::default()
             },

@@ -1,7 +1,7 @@
 //! The session's model in Delve's JSON shapes (service/api/types.go): the
 //! one place that knows the wire names, their odd casing included.
 
-use ferret_debugger::goroutines::{GoroutineGroup, GoroutineSummary};
+use ferret_debugger::goroutines::{GoroutineListing, GoroutineSummary};
 use ferret_debugger::model::{
     Breakpoint, Frame, FunctionRef, Goroutine, LoadConfig, Location, State, Thread,
 };
@@ -255,12 +255,7 @@ pub fn goroutine(g: &Goroutine) -> Value {
 
 /// `ListGoroutinesOut`, written straight to JSON text: a listing can hold
 /// hundreds of thousands of goroutines.
-pub fn goroutine_listing(
-    goroutines: &[Goroutine],
-    nextg: i64,
-    groups: Option<&[GoroutineGroup]>,
-    too_many_groups: bool,
-) -> Box<serde_json::value::RawValue> {
+pub fn goroutine_listing(listing: &GoroutineListing) -> Box<serde_json::value::RawValue> {
     #[derive(Serialize)]
     #[serde(rename_all = "PascalCase")]
     struct WireGroup<'a> {
@@ -277,10 +272,10 @@ pub fn goroutine_listing(
         groups: Option<Vec<WireGroup<'a>>>,
         too_many_groups: bool,
     }
-    let listing = Listing {
-        goroutines: goroutines.iter().map(WireGoroutine::from).collect(),
-        nextg,
-        groups: groups.map(|groups| {
+    let wire = Listing {
+        goroutines: listing.goroutines.iter().map(WireGoroutine::from).collect(),
+        nextg: listing.next,
+        groups: listing.groups.as_ref().map(|groups| {
             groups
                 .iter()
                 .map(|g| WireGroup {
@@ -291,9 +286,9 @@ pub fn goroutine_listing(
                 })
                 .collect()
         }),
-        too_many_groups,
+        too_many_groups: listing.too_many_groups,
     };
-    serde_json::value::to_raw_value(&listing).expect("a listing serializes")
+    serde_json::value::to_raw_value(&wire).expect("a listing serializes")
 }
 
 /// `api.DebuggerState`; `in_command` for Command replies.

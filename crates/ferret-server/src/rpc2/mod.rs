@@ -13,7 +13,7 @@ pub mod params;
 use std::sync::Arc;
 
 use ferret_debugger::goroutines::{
-    self, GoroutineField, GoroutineFilter, GroupOptions, SummaryKey, SummaryRequest,
+    GoroutineField, GoroutineFilter, GroupOptions, SummaryKey, SummaryRequest,
 };
 use ferret_debugger::model::{Breakpoint, BreakpointRequest, Command, LoadConfig};
 use ferret_debugger::{Debugger, SessionError};
@@ -548,24 +548,11 @@ async fn list_goroutines(ctx: &Arc<Context>, p: &Params) -> Result<Box<RawValue>
         })
     });
     let grouping = grouping.transpose()?;
-    let (page, nextg) = blocking(ctx, move |d| d.goroutine_page(start, count)).await?;
-    let page: Vec<_> = page
-        .into_iter()
-        .filter(|g| filters.iter().all(|f| goroutines::matches(g, f)))
-        .collect();
-    let (listed, groups, too_many) = match &grouping {
-        Some(options) => {
-            let (listed, groups, too_many) = goroutines::group(page, options);
-            (listed, Some(groups), too_many)
-        }
-        None => (page, None, false),
-    };
-    Ok(convert::goroutine_listing(
-        &listed,
-        nextg,
-        groups.as_deref(),
-        too_many,
-    ))
+    let listing = blocking(ctx, move |d| {
+        d.goroutine_listing(start, count, filters, grouping)
+    })
+    .await?;
+    Ok(convert::goroutine_listing(&listing))
 }
 
 /// Delve's filter kind for `-chan EXPR`.
