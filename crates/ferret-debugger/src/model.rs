@@ -238,6 +238,26 @@ pub struct Frame {
     pub frame_pointer_offset: i64,
     /// The outermost frame.
     pub bottom: bool,
+    /// A call inlined into the next frame (same PC and CFA).
+    pub inlined: bool,
+    /// On a system stack (g0 or gsignal), outside the goroutine's own.
+    pub system_stack: bool,
+    /// Deferred calls this frame registered that have not run yet, newest
+    /// first (filled only when asked for).
+    pub defers: Vec<DeferredCall>,
+}
+
+/// A deferred call that has not run yet (Delve's `api.Defer`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeferredCall {
+    /// The deferred function, at its entry.
+    pub deferred_loc: Location,
+    /// The `defer` statement.
+    pub defer_loc: Location,
+    /// The stack pointer of the frame that deferred it.
+    pub sp: u64,
+    /// Why it could not be read ("" when it could).
+    pub unreadable: String,
 }
 
 /// Run-control commands.

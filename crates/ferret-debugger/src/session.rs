@@ -29,7 +29,7 @@ use crate::goroutines::{
     SummaryRequest,
 };
 use crate::model::{
-    Ancestor, Breakpoint, BreakpointRequest, Command, Frame, FunctionRef, Goroutine, Location,
+    Ancestor, Breakpoint, BreakpointRequest, Command, DeferredCall, Frame, FunctionRef, Goroutine, Location,
     State, StopKind, Thread,
 };
 
@@ -334,17 +334,23 @@ impl Debugger {
 
     /// The stack of goroutine `goroutine_id` (-1: the selected one),
     /// innermost first, `depth` frames after skipping `skip`.
-    pub fn stacktrace(&self, goroutine_id: i64, depth: usize, skip: usize) -> Result<Vec<Frame>> {
+    pub fn stacktrace(
+        &self,
+        goroutine_id: i64,
+        depth: usize,
+        skip: usize,
+        with_defers: bool,
+    ) -> Result<Vec<Frame>> {
         self.call(move |s| {
             s.live_state()?;
             let frames = if goroutine_id == -1 {
                 match s.selected() {
-                    Some((g, thread)) => s.stack(&g, thread, depth + skip)?,
+                    Some((g, thread)) => s.stack(&g, thread, depth + skip, with_defers)?,
                     None => s.thread_stack(s.current_tid.unwrap_or(s.pid), depth + skip)?,
                 }
             } else {
                 let (g, thread) = s.find_goroutine(goroutine_id)?;
-                s.stack(&g, thread, depth + skip)?
+                s.stack(&g, thread, depth + skip, with_defers)?
             };
             Ok(frames.into_iter().skip(skip).collect())
         })?
@@ -481,7 +487,7 @@ impl Debugger {
                         .new_ids
                         .iter()
                         .find_map(|&id| s.find_goroutine(id).ok())
-                        .and_then(|(g, thread)| s.stack(&g, thread, stack_depth).ok())
+                        .and_then(|(g, thread)| s.stack(&g, thread, stack_depth, false).ok())
                         .unwrap_or_default();
                     (group, stack)
                 })
@@ -570,6 +576,10 @@ struct GoroutineList {
 
 /// How many frames are unwound first when looking for a goroutine's
 /// topmost user frame.
+/// At most this many pending deferred calls are read per goroutine (a
+/// guard against a damaged list).
+const MAX_DEFERS: usize = 10_000;
+
 const USER_FRAME_FIRST_LOOK: usize = 8;
 
 /// A frame's PC and the PC whose source position describes it (see
@@ -1231,10 +1241,21 @@ impl Session {
 
     // ---- stacks -----------------------------------------------------------
 
-    /// The stack of goroutine `g`, at most `depth` frames.
-    fn stack(&self, g: &G, thread: Option<(i32, bool)>, depth: usize) -> Result<Vec<Frame>> {
+    /// The stack of goroutine `g`, at most `depth` frames, with each
+    /// frame's pending deferred calls when `with_defers`.
+    fn stack(
+        &self,
+        g: &G,
+        thread: Option<(i32, bool)>,
+        depth: usize,
+        with_defers: bool,
+    ) -> Result<Vec<Frame>> {
         let raw = self.raw_stack(g, thread, depth)?;
-        Ok(self.expand(&raw, g.stack_hi, true, depth))
+        let mut frames = self.expand(&raw, g.stack_hi, Some((g.stack_lo, g.stack_hi)), depth);
+        if with_defers {
+            self.attach_defers(g, &mut frames);
+        }
+        Ok(frames)
     }
 
     /// The stack of a thread that runs no goroutine (a non-Go program, or
@@ -1248,49 +1269,53 @@ impl Session {
             bp: regs.rbp,
         };
         let raw = unwind(&self.bi, self.target.state(), start, None, depth)?;
-        Ok(self.expand(&raw, regs.sp(), false, depth))
+        Ok(self.expand(&raw, regs.sp(), None, depth))
     }
 
     /// Physical frames to Delve's frames: inlined calls expanded into frames
     /// of their own; offsets relative to `base` (the stack top, or the stack
-    /// pointer when `has_stack_top` is false, where frame-pointer offsets
-    /// are unknown and 0).
+    /// pointer for a thread's own stack, where `stack` is `None` and
+    /// frame-pointer offsets are unknown and 0). `stack` is the goroutine's
+    /// stack bounds: frames outside them are on a system stack.
     fn expand(
         &self,
         raw: &[StackFrame],
         base: u64,
-        has_stack_top: bool,
+        stack: Option<(u64, u64)>,
         depth: usize,
     ) -> Vec<Frame> {
         let mut frames = Vec::new();
         for frame in raw {
             let frame_offset = frame.cfa as i64 - base as i64;
-            let frame_pointer_offset = if has_stack_top {
+            let frame_pointer_offset = if stack.is_some() {
                 frame.bp as i64 - base as i64
             } else {
                 0
             };
-            let push = |frames: &mut Vec<Frame>, location: Location| {
+            let system_stack =
+                stack.is_some_and(|(lo, hi)| frame.cfa < lo || frame.cfa > hi);
+            let push = |frames: &mut Vec<Frame>, location: Location, inlined: bool| {
                 frames.push(Frame {
                     location,
                     cfa: frame.cfa,
                     frame_offset,
                     frame_pointer_offset,
                     bottom: false,
+                    inlined,
+                    system_stack,
+                    defers: Vec::new(),
                 })
             };
             let Some(info) = &frame.info else {
-                push(
-                    &mut frames,
-                    Location {
-                        pc: frame.pc,
-                        ..Location::default()
-                    },
-                );
+                let location = Location {
+                    pc: frame.pc,
+                    ..Location::default()
+                };
+                push(&mut frames, location, false);
                 continue;
             };
             let optimized = self.bi.is_optimized(&info.function);
-            for source in &info.frames {
+            for (i, source) in info.frames.iter().enumerate() {
                 let entry = if source.function == info.function.name {
                     info.function.entry
                 } else {
@@ -1312,7 +1337,9 @@ impl Session {
                     function: Some(function),
                     pcs: Vec::new(),
                 };
-                push(&mut frames, location);
+                // The physical function comes last; the ones before it
+                // were inlined into it.
+                push(&mut frames, location, i + 1 < info.frames.len());
             }
         }
         frames.truncate(depth);
@@ -1324,6 +1351,71 @@ impl Session {
                 .is_some_and(|f| &*f.name == "runtime.goexit");
         }
         frames
+    }
+
+    /// Gives each frame of `g`'s stack the deferred calls it registered
+    /// that have not run yet, as Delve does: the runtime's list is newest
+    /// first, each record holding the stack pointer of the frame that
+    /// deferred it, so the list and the frames are walked together. A
+    /// record that cannot be read goes to the frame reached, and ends the
+    /// walk.
+    fn attach_defers(&self, g: &G, frames: &mut [Frame]) {
+        let Some(runtime) = &self.runtime else {
+            return;
+        };
+        let records = runtime.defers(self.target.state(), g, MAX_DEFERS);
+        let mut records = records.iter().peekable();
+        let mut i = 0;
+        while let (Some(record), true) = (records.peek(), i < frames.len()) {
+            let frame = &mut frames[i];
+            if record.unreadable.is_some() {
+                frame.defers.push(self.deferred_call(record));
+                return;
+            }
+            // A record made by this frame has its SP below the frame's CFA
+            // (the SP before the frame's function was called).
+            if frame.system_stack || frame.inlined || record.sp >= frame.cfa {
+                i += 1;
+                continue;
+            }
+            if record.rangefunc.is_empty() {
+                frame.defers.push(self.deferred_call(record));
+            } else {
+                let calls = record.rangefunc.iter().map(|r| self.deferred_call(r));
+                frame.defers.extend(calls);
+            }
+            records.next();
+        }
+    }
+
+    /// A deferred call as clients see it: the deferred function (through
+    /// the compiler's wrapper) at its entry line, and the `defer` statement.
+    fn deferred_call(&self, record: &ferret_gort::goroutine::Defer) -> DeferredCall {
+        if let Some(why) = &record.unreadable {
+            return DeferredCall {
+                unreadable: why.clone(),
+                ..DeferredCall::default()
+            };
+        }
+        let function = self
+            .bi
+            .function_at(record.function_pc)
+            .ok()
+            .flatten()
+            .map(|f| self.bi.unwrap_trampoline(&f).unwrap_or(f));
+        let deferred_loc = match function {
+            Some(f) => self.location(f.entry),
+            None => Location {
+                pc: record.defer_pc,
+                ..Location::default()
+            },
+        };
+        DeferredCall {
+            deferred_loc,
+            defer_loc: self.location(record.defer_pc),
+            sp: record.sp,
+            unreadable: String::new(),
+        }
     }
 
     // ---- breakpoints --------------------------------------------------------

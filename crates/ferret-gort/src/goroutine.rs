@@ -88,6 +88,45 @@ pub struct RuntimeLayout {
     wait_reasons: Option<(u64, usize)>,
     labels: LabelsLayout,
     ancestors: Option<AncestorsLayout>,
+    defers: Option<DeferLayout>,
+}
+
+/// Where the runtime keeps a goroutine's pending deferred calls: the list
+/// at `g._defer` of `runtime._defer` records.
+#[derive(Debug, Clone, Copy)]
+struct DeferLayout {
+    /// `g._defer`.
+    field: u64,
+    /// `_defer.fn`: a `func()` (a pointer to a closure whose first word is
+    /// the code's address).
+    func: u64,
+    /// `_defer.pc`: where the `defer` statement registered it.
+    pc: u64,
+    /// `_defer.sp`: the registering frame's stack pointer.
+    sp: u64,
+    /// `_defer.link`: the next (older) record.
+    link: u64,
+    /// Where `_defer.head` leads to the records of a range-over-func loop
+    /// body (Go 1.23+): the offset of `head` in `_defer` and of the pointer
+    /// inside the atomic pointer it points at.
+    rangefunc_head: Option<(u64, u64)>,
+}
+
+/// One deferred call that has not run yet.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Defer {
+    /// The code the call runs: the deferred function or, since Go 1.17,
+    /// a compiler-made wrapper calling it.
+    pub function_pc: u64,
+    /// Where the `defer` statement registered it (a return address).
+    pub defer_pc: u64,
+    /// The stack pointer of the frame that deferred it.
+    pub sp: u64,
+    /// Why the record could not be read (the list ends there).
+    pub unreadable: Option<String>,
+    /// Calls deferred in the body of a range-over-func loop, which the
+    /// runtime keeps behind this record (newest first).
+    pub rangefunc: Vec<Defer>,
 }
 
 /// Where the runtime records a goroutine's creators
@@ -241,6 +280,7 @@ impl RuntimeLayout {
             wait_reasons,
             labels: labels_layout(bi)?,
             ancestors: ancestors_layout(bi, &g)?,
+            defers: defer_layout(bi, &g)?,
         })
     }
 
@@ -406,6 +446,34 @@ impl RuntimeLayout {
         Ok(Some(out))
     }
 
+    /// The deferred calls of `g` that have not run yet, newest first, at
+    /// most `max` of them. A record that cannot be read, or whose stack
+    /// pointer is below the previous one's (the list is ordered by frame),
+    /// ends the list marked unreadable.
+    pub fn defers(&self, mem: &dyn Memory, g: &G, max: usize) -> Vec<Defer> {
+        let Some(layout) = self.defers else {
+            return Vec::new();
+        };
+        let mut out: Vec<Defer> = Vec::new();
+        let mut next = read_u64(mem, g.addr + layout.field, "g._defer").unwrap_or(0);
+        while next != 0 && out.len() < max {
+            let (mut record, link) = read_defer(mem, &layout, next);
+            if record.unreadable.is_none() && out.last().is_some_and(|p| record.sp < p.sp) {
+                record.unreadable = Some("corrupted defer list: SP decreased".into());
+            }
+            if record.unreadable.is_none() {
+                record.rangefunc = rangefunc_defers(mem, &layout, next);
+            }
+            let stop = record.unreadable.is_some();
+            out.push(record);
+            if stop {
+                break;
+            }
+            next = link;
+        }
+        out
+    }
+
     /// The wait-reason names, read from the target's own
     /// `runtime.waitReasonStrings` (so every Go version names them right).
     pub fn wait_reason_names(&self, mem: &dyn Memory) -> Vec<String> {
@@ -457,6 +525,102 @@ impl RuntimeLayout {
 /// At most this many labels are read per goroutine (a guard against
 /// corrupted lengths).
 const MAX_LABELS: u64 = 64;
+
+/// At most this many records of a range-over-func loop body are read per
+/// deferred call (a guard against a damaged list, as in Delve).
+const MAX_RANGEFUNC_DEFERS: usize = 11;
+
+/// The `_defer` record at `addr` and the address of the next one.
+fn read_defer(mem: &dyn Memory, layout: &DeferLayout, addr: u64) -> (Defer, u64) {
+    let read = |offset: u64, what: &str| read_u64(mem, addr + offset, what);
+    let fields = (|| -> Result<(Defer, u64)> {
+        let closure = read(layout.func, "_defer.fn")?;
+        let function_pc = if closure == 0 {
+            0
+        } else {
+            read_u64(mem, closure, "deferred closure")?
+        };
+        let record = Defer {
+            function_pc,
+            defer_pc: read(layout.pc, "_defer.pc")?,
+            sp: read(layout.sp, "_defer.sp")?,
+            ..Defer::default()
+        };
+        Ok((record, read(layout.link, "_defer.link")?))
+    })();
+    fields.unwrap_or_else(|e| {
+        (
+            Defer {
+                unreadable: Some(e.to_string()),
+                ..Defer::default()
+            },
+            0,
+        )
+    })
+}
+
+/// The records a range-over-func loop body deferred, kept behind the
+/// record at `addr` (`_defer.head`), newest first.
+fn rangefunc_defers(mem: &dyn Memory, layout: &DeferLayout, addr: u64) -> Vec<Defer> {
+    let Some((head, pointer)) = layout.rangefunc_head else {
+        return Vec::new();
+    };
+    let mut next = match read_u64(mem, addr + head, "_defer.head") {
+        Ok(atomic) if atomic != 0 => read_u64(mem, atomic + pointer, "_defer.head").unwrap_or(0),
+        _ => 0,
+    };
+    let mut out = Vec::new();
+    while next != 0 && out.len() < MAX_RANGEFUNC_DEFERS {
+        let (record, link) = read_defer(mem, layout, next);
+        out.push(record);
+        next = link;
+    }
+    out
+}
+
+/// Where deferred calls are kept, when the binary describes `_defer`.
+fn defer_layout(bi: &BinaryInfo, g: &StructLayout) -> Result<Option<DeferLayout>> {
+    let Some(field) = member_offset(g, &["_defer"]) else {
+        return Ok(None);
+    };
+    let Some(record) = bi.struct_layout("runtime._defer")? else {
+        return Ok(None);
+    };
+    let (Some(func), Some(pc), Some(sp), Some(link)) = (
+        member_offset(&record, &["fn"]),
+        member_offset(&record, &["pc"]),
+        member_offset(&record, &["sp"]),
+        member_offset(&record, &["link"]),
+    ) else {
+        return Ok(None);
+    };
+    // head: *atomic.Pointer[_defer] { u: UnsafePointer { value } } (the
+    // runtime's internal atomics) or { v } (sync/atomic's).
+    let rangefunc_head = match record.member("head") {
+        Some(head) => {
+            let pointee = head.type_name.trim_start_matches('*');
+            match bi.struct_layout(pointee)? {
+                Some(atomic) => match atomic.member("u") {
+                    Some(u) => bi
+                        .struct_layout(&u.type_name)?
+                        .and_then(|inner| member_offset(&inner, &["value"]))
+                        .map(|value| (head.offset, u.offset + value)),
+                    None => member_offset(&atomic, &["v"]).map(|v| (head.offset, v)),
+                },
+                None => None,
+            }
+        }
+        None => None,
+    };
+    Ok(Some(DeferLayout {
+        field,
+        func,
+        pc,
+        sp,
+        link,
+        rangefunc_head,
+    }))
+}
 
 /// Where ancestors are recorded, when the binary describes it all.
 fn ancestors_layout(bi: &BinaryInfo, g: &StructLayout) -> Result<Option<AncestorsLayout>> {

@@ -740,3 +740,61 @@ fn ancestors_read_the_same_against_ferret_and_dlv() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// `Stacktrace` with deferred calls (`Defers`, or `Opts` bit 1) answers
+/// what dlv answers on the same core: the leak fixture's wait-group workers
+/// park with two calls deferred (a function with an argument and a
+/// closure) and its cond workers with a method value; each frame lists the
+/// calls it deferred. Skip is compared too.
+#[test]
+fn stacktrace_defers_read_the_same_against_ferret_and_dlv() {
+    for toolchain in GoToolchain::selected().into_iter().filter(Delve::supports) {
+        let version = &toolchain.version;
+        let exe = build_fixture("leak", &toolchain, &BuildOptions::debug());
+        let dir = target_dir().join(format!(
+            "goroutines-tests/defers-{version}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (core, _) = leak_core(&exe, 2, &dir);
+
+        let (mut dlv_server, dlv_addr) = ferret_testkit::terminal::start_dlv_core(&exe, &core);
+        let server = FerretServer::core(&exe, &core);
+        let mut dlv = RpcClient::connect(&dlv_addr).unwrap();
+        let mut ferret = RpcClient::connect(&server.addr).unwrap();
+        let listing = ferret
+            .call("ListGoroutines", serde_json::json!({}))
+            .unwrap();
+        let ids: Vec<i64> = listing["Goroutines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["id"].as_i64().unwrap())
+            .collect();
+        let mut frames_with_defers = 0;
+        for id in &ids {
+            for params in [
+                serde_json::json!({"Id": id, "Depth": 20, "Opts": 1}),
+                serde_json::json!({"Id": id, "Depth": 20, "Defers": true, "Skip": 2}),
+            ] {
+                let theirs = dlv.call("Stacktrace", params.clone());
+                let ours = ferret.call("Stacktrace", params.clone());
+                assert_eq!(ours, theirs, "{version}: Stacktrace {params}");
+                if let Ok(ours) = ours {
+                    frames_with_defers += ours["Locations"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .filter(|f| !f["Defers"].as_array().unwrap().is_empty())
+                        .count();
+                }
+            }
+        }
+        // Two wait-group workers and two cond workers, each asked twice.
+        assert!(frames_with_defers >= 8, "{version}: {frames_with_defers}");
+        let _ = dlv.call("Detach", serde_json::json!({"Kill": false}));
+        let _ = wait_or_kill(&mut dlv_server, std::time::Duration::from_secs(10));
+        drop(server);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

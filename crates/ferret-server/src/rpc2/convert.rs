@@ -3,7 +3,7 @@
 
 use ferret_debugger::goroutines::{GoroutineListing, GoroutineSummary};
 use ferret_debugger::model::{
-    Breakpoint, Frame, FunctionRef, Goroutine, LoadConfig, Location, State, Thread,
+    Breakpoint, DeferredCall, Frame, FunctionRef, Goroutine, LoadConfig, Location, State, Thread,
 };
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -333,18 +333,73 @@ pub fn state(s: &State, in_command: bool) -> Value {
 
 /// `api.Stackframe`.
 pub fn frame(f: &Frame) -> Value {
-    let mut out = location(&f.location);
-    let map = out.as_object_mut().expect("object");
-    map.insert("Locals".into(), Value::Null);
-    map.insert("Arguments".into(), Value::Null);
-    map.insert("FrameOffset".into(), json!(f.frame_offset));
-    map.insert("FramePointerOffset".into(), json!(f.frame_pointer_offset));
-    map.insert("Defers".into(), json!([]));
-    if f.bottom {
-        map.insert("Bottom".into(), json!(true));
+    value_of(WireFrame::from(f))
+}
+
+/// `Stacktrace`'s result, written straight from the frames.
+pub fn stacktrace(frames: &[Frame]) -> Box<serde_json::value::RawValue> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Stacktrace<'a> {
+        locations: Vec<WireFrame<'a>>,
     }
-    map.insert("Err".into(), json!(""));
-    out
+    let wire = Stacktrace {
+        locations: frames.iter().map(WireFrame::from).collect(),
+    };
+    serde_json::value::to_raw_value(&wire).expect("frames serialize")
+}
+
+/// `api.Stackframe` on the wire (no variables until ferret reads them).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct WireFrame<'a> {
+    #[serde(flatten)]
+    location: WireLocation<'a>,
+    locals: Option<()>,
+    arguments: Option<()>,
+    frame_offset: i64,
+    frame_pointer_offset: i64,
+    defers: Vec<WireDefer<'a>>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    bottom: bool,
+    err: &'static str,
+}
+
+impl<'a> From<&'a Frame> for WireFrame<'a> {
+    fn from(f: &'a Frame) -> Self {
+        WireFrame {
+            location: WireLocation::from(&f.location),
+            locals: None,
+            arguments: None,
+            frame_offset: f.frame_offset,
+            frame_pointer_offset: f.frame_pointer_offset,
+            defers: f.defers.iter().map(WireDefer::from).collect(),
+            bottom: f.bottom,
+            err: "",
+        }
+    }
+}
+
+/// `api.Defer` on the wire.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct WireDefer<'a> {
+    deferred_loc: WireLocation<'a>,
+    defer_loc: WireLocation<'a>,
+    #[serde(rename = "SP")]
+    sp: u64,
+    unreadable: &'a str,
+}
+
+impl<'a> From<&'a DeferredCall> for WireDefer<'a> {
+    fn from(d: &'a DeferredCall) -> Self {
+        WireDefer {
+            deferred_loc: WireLocation::from(&d.deferred_loc),
+            defer_loc: WireLocation::from(&d.defer_loc),
+            sp: d.sp,
+            unreadable: &d.unreadable,
+        }
+    }
 }
 
 /// `Ferret.GoroutineSummary`'s result.

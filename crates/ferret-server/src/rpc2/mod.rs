@@ -133,8 +133,10 @@ enum Answer {
 
 /// Runs one method.
 async fn answer(ctx: &Arc<Context>, method: &str, p: Params) -> Result<Answer, String> {
-    if method == "RPCServer.ListGoroutines" {
-        return list_goroutines(ctx, &p).await.map(Answer::Raw);
+    match method {
+        "RPCServer.ListGoroutines" => return list_goroutines(ctx, &p).await.map(Answer::Raw),
+        "RPCServer.Stacktrace" => return stacktrace(ctx, &p).await.map(Answer::Raw),
+        _ => {}
     }
     dispatch(ctx, method, p).await.map(Answer::Value)
 }
@@ -339,13 +341,6 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
             let thread = blocking(ctx, move |d| d.thread(id)).await?;
             Ok(json!({"Thread": convert::thread(&thread, pid, convert::ThreadView::Listing)}))
         }
-        "Stacktrace" => {
-            let id = p.i64("Id")?;
-            let depth = p.count_or("Depth", 0)?;
-            let skip = p.count_or("Skip", 0)?;
-            let frames = blocking(ctx, move |d| d.stacktrace(id, depth + 1, skip)).await?;
-            Ok(json!({"Locations": frames.iter().map(convert::frame).collect::<Vec<_>>()}))
-        }
         "ListFunctions" => {
             let filter = p.string("Filter")?;
             let bi = ctx.debugger.bininfo().clone();
@@ -514,6 +509,21 @@ fn clients(ctx: &Context) -> Value {
         "ConnectedSince": rfc3339(c.since),
     })).collect::<Vec<_>>()})
 }
+
+/// `Stacktrace`: the frames of one goroutine (-1: the selected one),
+/// Depth + 1 of them as Delve counts, with deferred calls when asked
+/// (`Defers`, or `Opts` bit 1).
+async fn stacktrace(ctx: &Arc<Context>, p: &Params) -> Result<Box<RawValue>, String> {
+    let id = p.i64("Id")?;
+    let depth = p.count_or("Depth", 0)?;
+    let skip = p.count_or("Skip", 0)?;
+    let with_defers = p.bool("Defers")? || p.i64("Opts")? & STACKTRACE_READ_DEFERS != 0;
+    let frames = blocking(ctx, move |d| d.stacktrace(id, depth + 1, skip, with_defers)).await?;
+    Ok(convert::stacktrace(&frames))
+}
+
+/// Delve's `StacktraceReadDefers` option bit.
+const STACKTRACE_READ_DEFERS: i64 = 1;
 
 /// `ListGoroutines`: a page of goroutines in the runtime's order, then
 /// Delve's filters, then its grouping.
