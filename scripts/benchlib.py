@@ -51,6 +51,36 @@ class Rpc:
     def call(self, method, params):
         return self.timed_call(method, params)[0]
 
+    def pipelined(self, method, params_list, window=64):
+        """Sends the calls with up to `window` of them in flight on this
+        connection (servers may answer them in any order); returns (error
+        replies, seconds from the first request sent to the last reply's
+        last byte)."""
+        if "." not in method:
+            method = "RPCServer." + method
+        start = time.perf_counter()
+        pending, errors, sent = set(), [], 0
+        while sent < len(params_list) or pending:
+            out = bytearray()
+            while sent < len(params_list) and len(pending) < window:
+                self.next_id += 1
+                pending.add(self.next_id)
+                out += json.dumps({"method": method, "params": [params_list[sent]], "id": self.next_id}).encode() + b"\n"
+                sent += 1
+            if out:
+                self.sock.sendall(out)
+            chunk = self.sock.recv(1 << 20)
+            if not chunk:
+                raise ConnectionError("connection closed")
+            self.buf += chunk
+            while (end := self.buf.find(b"\n")) >= 0:
+                obj = json.loads(self.buf[:end])
+                del self.buf[:end + 1]
+                pending.discard(obj["id"])
+                if obj.get("error"):
+                    errors.append(obj["error"])
+        return errors, time.perf_counter() - start
+
     def close(self):
         self.sock.close()
 

@@ -58,6 +58,39 @@ pub enum TargetSpec {
 /// A job for the tracer thread.
 type Job = Box<dyn FnOnce(&mut Session) + Send>;
 
+/// What the tracer thread is asked to do.
+enum Message {
+    /// Run a job on the session.
+    Job(Job),
+    /// Run a client's sequence of [`Debugger`] calls (see
+    /// [`Debugger::run_on_tracer`]).
+    Calls(Box<dyn FnOnce() + Send>),
+}
+
+thread_local! {
+    /// The session, on the tracer thread only (elsewhere `None`): calls a
+    /// client makes from [`Debugger::run_on_tracer`] reach it here at once
+    /// instead of queueing behind themselves.
+    static TRACER_SESSION: std::cell::RefCell<Option<Session>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `job` on this thread's session, or gives it back when this is not
+/// the tracer thread (or its session is busy: a job calling back into the
+/// session must queue).
+fn run_here(job: Job) -> std::result::Result<(), Job> {
+    TRACER_SESSION.with(|session| match session.try_borrow_mut() {
+        Ok(mut session) => match session.as_mut() {
+            Some(session) => {
+                job(session);
+                Ok(())
+            }
+            None => Err(job),
+        },
+        Err(_) => Err(job),
+    })
+}
+
 /// What clients may read without queueing behind the tracer thread.
 #[derive(Debug)]
 struct Shared {
@@ -109,7 +142,7 @@ impl std::fmt::Debug for PeekQueue {
 /// A handle on the debugging session; clone it freely.
 #[derive(Debug, Clone)]
 pub struct Debugger {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Message>,
     shared: Arc<Shared>,
 }
 
@@ -129,12 +162,12 @@ impl Debugger {
             TargetSpec::Core { binary, .. } => binary.clone(),
         };
         let bininfo = Arc::new(BinaryInfo::open(&binary)?);
-        let (jobs, inbox) = mpsc::channel::<Job>();
+        let (jobs, inbox) = mpsc::channel::<Message>();
         let (ready_tx, ready_rx) = mpsc::channel::<Result<Arc<Shared>>>();
         std::thread::Builder::new()
             .name("ferret-tracer".into())
             .spawn(move || {
-                let mut session = match Session::open(spec, binary, bininfo) {
+                let session = match Session::open(spec, binary, bininfo) {
                     Ok(session) => session,
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
@@ -142,12 +175,20 @@ impl Debugger {
                     }
                 };
                 let _ = ready_tx.send(Ok(session.shared.clone()));
-                while let Ok(job) = inbox.recv() {
-                    job(&mut session);
-                    if session.ended {
+                TRACER_SESSION.set(Some(session));
+                while let Ok(message) = inbox.recv() {
+                    match message {
+                        Message::Job(job) => {
+                            let _ = run_here(job);
+                        }
+                        Message::Calls(calls) => calls(),
+                    }
+                    let ended = TRACER_SESSION.with_borrow(|s| s.as_ref().is_none_or(|s| s.ended));
+                    if ended {
                         break;
                     }
                 }
+                TRACER_SESSION.set(None);
             })
             .map_err(|e| SessionError::Target(format!("cannot start the tracer thread: {e}")))?;
         let shared = ready_rx.recv().map_err(|_| SessionError::Ended)??;
@@ -160,8 +201,37 @@ impl Debugger {
         f: impl FnOnce(&mut Session) -> R + Send + 'static,
     ) -> Result<R> {
         let (job, answer) = job_with_answer(f);
-        self.jobs.send(job).map_err(|_| SessionError::Ended)?;
+        self.submit(job)?;
         answer.recv().map_err(|_| SessionError::Ended)
+    }
+
+    /// Hands `job` to the tracer thread, or runs it at once when this is
+    /// the tracer thread (inside [`Debugger::run_on_tracer`]).
+    fn submit(&self, job: Job) -> Result<()> {
+        match run_here(job) {
+            Ok(()) => Ok(()),
+            Err(job) => self
+                .jobs
+                .send(Message::Job(job))
+                .map_err(|_| SessionError::Ended),
+        }
+    }
+
+    /// Runs `calls` (any sequence of this handle's methods) on the tracer
+    /// thread itself, then hands the result to `done` there: a client
+    /// waits for it without holding a thread, and its calls skip the hop
+    /// to the tracer thread. Use it for calls that finish on their own;
+    /// halting a running target (`halt`, and peeks while a `continue`
+    /// runs) must be asked from another thread.
+    pub fn run_on_tracer<R: 'static>(
+        &self,
+        calls: impl FnOnce(&Debugger) -> R + Send + 'static,
+        done: impl FnOnce(R) + Send + 'static,
+    ) -> Result<()> {
+        let debugger = self.clone();
+        self.jobs
+            .send(Message::Calls(Box::new(move || done(calls(&debugger)))))
+            .map_err(|_| SessionError::Ended)
     }
 
     /// Runs `f` on the tracer thread as soon as possible: at once when the
@@ -180,11 +250,9 @@ impl Debugger {
             .push(job);
         // Whichever comes first serves it: the run loop after the halt
         // below, or this job once the tracer thread is free.
-        self.jobs
-            .send(Box::new(|session: &mut Session| {
-                session.serve_peeks();
-            }))
-            .map_err(|_| SessionError::Ended)?;
+        self.submit(Box::new(|session: &mut Session| {
+            session.serve_peeks();
+        }))?;
         self.await_halting(&rx, &self.shared.peek_halt)
     }
 
@@ -261,7 +329,7 @@ impl Debugger {
     /// (a stopped target is left as it is).
     pub fn halt(&self) -> Result<State> {
         let (job, answer) = job_with_answer(|s: &mut Session| s.state());
-        self.jobs.send(job).map_err(|_| SessionError::Ended)?;
+        self.submit(job)?;
         self.await_halting(&answer, &self.shared.halt_requested)?
     }
 

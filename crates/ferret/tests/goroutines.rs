@@ -798,3 +798,55 @@ fn stacktrace_defers_read_the_same_against_ferret_and_dlv() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// Requests sent all at once are answered in order, each as it is when
+/// asked alone: `Stacktrace` and `ListGoroutines` (pipelined at the tracer
+/// thread) mixed with inline methods and errors, on a live target.
+#[test]
+fn pipelined_requests_are_answered_in_order() {
+    let toolchain = GoToolchain::selected().remove(0);
+    let exe = build_fixture("leak", &toolchain, &BuildOptions::debug());
+    let leak = start_leak(&exe, 2);
+    let mut server = FerretServer::attach(leak.pid);
+    let mut client = RpcClient::connect(&server.addr).unwrap();
+    let listing = client
+        .call("ListGoroutines", serde_json::json!({}))
+        .unwrap();
+    let ids: Vec<i64> = listing["Goroutines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["id"].as_i64().unwrap())
+        .collect();
+    let mut requests = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        requests.push(("Stacktrace", serde_json::json!({"Id": id, "Depth": 5})));
+        match i % 4 {
+            0 => requests.push(("GetVersion", serde_json::json!({}))),
+            1 => requests.push(("ListGoroutines", serde_json::json!({"Start": i, "Count": 2}))),
+            2 => requests.push(("Stacktrace", serde_json::json!({"Id": 999_999, "Depth": 5}))),
+            _ => requests.push(("ListThreads", serde_json::json!({}))),
+        }
+    }
+    let alone: Vec<Result<serde_json::Value, String>> = requests
+        .iter()
+        .map(|(method, params)| client.call(method, params.clone()))
+        .collect();
+    let mut batch = String::new();
+    for (i, (method, params)) in requests.iter().enumerate() {
+        let request = serde_json::json!({"method": format!("RPCServer.{method}"), "params": [params], "id": 1000 + i});
+        batch.push_str(&format!("{request}\n"));
+    }
+    client.send_raw(batch.as_bytes()).unwrap();
+    for (i, expected) in alone.iter().enumerate() {
+        let reply = client.receive().expect("a reply");
+        assert_eq!(reply["id"], 1000 + i, "reply {i} out of order: {reply}");
+        let got = match &reply["error"] {
+            serde_json::Value::String(message) => Err(message.clone()),
+            _ => Ok(reply["result"].clone()),
+        };
+        assert_eq!(&got, expected, "reply {i} to {:?}", requests[i]);
+    }
+    detach(&server.addr);
+    server.stop();
+}

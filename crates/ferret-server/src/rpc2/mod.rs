@@ -5,11 +5,16 @@
 //! As in Delve, most methods run inline (the next request is read after
 //! the reply), while `Command`, `State`, `Restart` and `GetEvents` run on
 //! their own so a blocked `continue` does not stop the connection.
+//! `Stacktrace` and `ListGoroutines` are pipelined: their work is queued
+//! at the tracer thread in request order while the next request is read,
+//! and their replies still go out in order.
 
 pub mod convert;
 pub mod framing;
 pub mod params;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use ferret_debugger::goroutines::{
@@ -34,11 +39,29 @@ pub async fn serve_connection<S>(stream: S, ctx: Arc<Context>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (reader, mut writer) = tokio::io::split(stream);
-    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let (reader, writer) = tokio::io::split(stream);
+    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Outgoing>();
     let writer_task = tokio::spawn(async move {
-        while let Some(line) = out_rx.recv().await {
+        // Replies queued back to back (pipelined requests) share a write;
+        // a reply is never held back while the writer waits for the next.
+        let mut writer = tokio::io::BufWriter::new(writer);
+        while let Some(outgoing) = out_rx.recv().await {
+            let line = match outgoing {
+                Outgoing::Line(line) => line,
+                Outgoing::Pending(mut line) => match poll_once(&mut line).await {
+                    Some(line) => line,
+                    None => {
+                        if writer.flush().await.is_err() {
+                            break;
+                        }
+                        line.await
+                    }
+                },
+            };
             if writer.write_all(&line).await.is_err() {
+                break;
+            }
+            if out_rx.is_empty() && writer.flush().await.is_err() {
                 break;
             }
         }
@@ -59,7 +82,7 @@ where
                     "request larger than the server's limit of {} bytes; closing this connection",
                     ctx.max_request_bytes
                 );
-                let _ = out_tx.send(envelope(Value::Null, Err(message)));
+                let _ = out_tx.send(Outgoing::Line(envelope(Value::Null, Err(message))));
                 too_large = true;
                 break;
             }
@@ -69,10 +92,15 @@ where
         let params = match params {
             Ok(params) => params,
             Err(message) => {
-                let _ = out_tx.send(envelope(id, Err(message)));
+                let _ = out_tx.send(Outgoing::Line(envelope(id, Err(message))));
                 continue;
             }
         };
+        if let Some(pending) = start_pipelined(&ctx, &method, &params) {
+            let line = async move { envelope(id, pending.await) };
+            let _ = out_tx.send(Outgoing::Pending(Box::pin(line)));
+            continue;
+        }
         let name = method.strip_prefix("RPCServer.").unwrap_or("");
         if is_async(name) {
             let ctx = ctx.clone();
@@ -80,12 +108,12 @@ where
             let method = method.clone();
             tokio::spawn(async move {
                 let reply = answer(&ctx, &method, params).await;
-                let _ = out_tx.send(envelope(id, reply));
+                let _ = out_tx.send(Outgoing::Line(envelope(id, reply)));
             });
         } else {
             let reply = answer(&ctx, &method, params).await;
             let detach = name == "Detach" && reply.is_ok();
-            let _ = out_tx.send(envelope(id, reply));
+            let _ = out_tx.send(Outgoing::Line(envelope(id, reply)));
             if detach {
                 // Delve ends the server after answering Detach.
                 drop(out_tx);
@@ -123,6 +151,24 @@ pub async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, message: &
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), drain).await;
 }
 
+/// A reply line for the connection's writer, which sends them in the order
+/// they were queued.
+enum Outgoing {
+    /// Ready to send.
+    Line(Vec<u8>),
+    /// Still being computed (a pipelined method's reply).
+    Pending(Pin<Box<dyn Future<Output = Vec<u8>> + Send>>),
+}
+
+/// The output of `future` if it is ready now, without waiting.
+async fn poll_once<F: Future + Unpin>(future: &mut F) -> Option<F::Output> {
+    std::future::poll_fn(|cx| match Pin::new(&mut *future).poll(cx) {
+        std::task::Poll::Ready(output) => std::task::Poll::Ready(Some(output)),
+        std::task::Poll::Pending => std::task::Poll::Ready(None),
+    })
+    .await
+}
+
 /// What a method answers: a JSON value, or JSON already written (large
 /// listings are written straight from the model, without building a value
 /// tree first).
@@ -133,10 +179,8 @@ enum Answer {
 
 /// Runs one method.
 async fn answer(ctx: &Arc<Context>, method: &str, p: Params) -> Result<Answer, String> {
-    match method {
-        "RPCServer.ListGoroutines" => return list_goroutines(ctx, &p).await.map(Answer::Raw),
-        "RPCServer.Stacktrace" => return stacktrace(ctx, &p).await.map(Answer::Raw),
-        _ => {}
+    if let Some(pending) = start_pipelined(ctx, method, &p) {
+        return pending.await;
     }
     dispatch(ctx, method, p).await.map(Answer::Value)
 }
@@ -183,6 +227,48 @@ async fn blocking<T: Send + 'static>(
     // (tokio moves its other tasks away) rather than hopping to a thread of
     // the blocking pool first.
     tokio::task::block_in_place(|| f(&ctx.debugger)).map_err(|e| e.to_string())
+}
+
+/// Hands debugger calls to the tracer thread now, to run there in turn
+/// with other requests (see [`Debugger::run_on_tracer`]); the returned
+/// future waits for them without holding a thread. For calls that finish
+/// on their own, never for halting a running target.
+fn on_tracer<T: Send + 'static>(
+    ctx: &Context,
+    f: impl FnOnce(&Debugger) -> Result<T, SessionError> + Send + 'static,
+) -> impl Future<Output = Result<T, String>> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let submitted = ctx.debugger.run_on_tracer(f, move |result| {
+        let _ = tx.send(result);
+    });
+    async move {
+        submitted.map_err(|e| e.to_string())?;
+        match rx.await {
+            Ok(result) => result.map_err(|e| e.to_string()),
+            Err(_) => Err(SessionError::Ended.to_string()),
+        }
+    }
+}
+
+/// A reply being computed on the tracer thread.
+type PendingAnswer = Pin<Box<dyn Future<Output = Result<Answer, String>> + Send>>;
+
+/// For the methods clients send many of at once (`Stacktrace` for every
+/// goroutine, `ListGoroutines` pages): hands the work to the tracer thread
+/// at once, in request order, and returns its pending answer, so the
+/// connection reads the next request meanwhile and the tracer works
+/// through a batch without waiting for each reply to be written. Replies
+/// still go out in request order. `None` for other methods.
+fn start_pipelined(ctx: &Context, method: &str, p: &Params) -> Option<PendingAnswer> {
+    let started = match method {
+        "RPCServer.Stacktrace" => stacktrace(ctx, p),
+        "RPCServer.ListGoroutines" => list_goroutines(ctx, p),
+        _ => return None,
+    };
+    Some(match started {
+        Ok(pending) => pending,
+        Err(message) => Box::pin(std::future::ready(Err(message))),
+    })
 }
 
 /// One method call.
@@ -513,13 +599,15 @@ fn clients(ctx: &Context) -> Value {
 /// `Stacktrace`: the frames of one goroutine (-1: the selected one),
 /// Depth + 1 of them as Delve counts, with deferred calls when asked
 /// (`Defers`, or `Opts` bit 1).
-async fn stacktrace(ctx: &Arc<Context>, p: &Params) -> Result<Box<RawValue>, String> {
+fn stacktrace(ctx: &Context, p: &Params) -> Result<PendingAnswer, String> {
     let id = p.i64("Id")?;
     let depth = p.count_or("Depth", 0)?;
     let skip = p.count_or("Skip", 0)?;
     let with_defers = p.bool("Defers")? || p.i64("Opts")? & STACKTRACE_READ_DEFERS != 0;
-    let frames = blocking(ctx, move |d| d.stacktrace(id, depth + 1, skip, with_defers)).await?;
-    Ok(convert::stacktrace(&frames))
+    let frames = on_tracer(ctx, move |d| d.stacktrace(id, depth + 1, skip, with_defers));
+    Ok(Box::pin(async move {
+        Ok(Answer::Raw(convert::stacktrace(&frames.await?)))
+    }))
 }
 
 /// Delve's `StacktraceReadDefers` option bit.
@@ -527,7 +615,7 @@ const STACKTRACE_READ_DEFERS: i64 = 1;
 
 /// `ListGoroutines`: a page of goroutines in the runtime's order, then
 /// Delve's filters, then its grouping.
-async fn list_goroutines(ctx: &Arc<Context>, p: &Params) -> Result<Box<RawValue>, String> {
+fn list_goroutines(ctx: &Context, p: &Params) -> Result<PendingAnswer, String> {
     let start = p.count_or("Start", 0)?;
     let count = p.count_or("Count", 0)?;
     let mut filters = Vec::new();
@@ -558,11 +646,12 @@ async fn list_goroutines(ctx: &Arc<Context>, p: &Params) -> Result<Box<RawValue>
         })
     });
     let grouping = grouping.transpose()?;
-    let listing = blocking(ctx, move |d| {
+    let listing = on_tracer(ctx, move |d| {
         d.goroutine_listing(start, count, filters, grouping)
-    })
-    .await?;
-    Ok(convert::goroutine_listing(&listing))
+    });
+    Ok(Box::pin(async move {
+        Ok(Answer::Raw(convert::goroutine_listing(&listing.await?)))
+    }))
 }
 
 /// Delve's filter kind for `-chan EXPR`.
