@@ -269,6 +269,7 @@ fn goroutine_summary_matches_the_fixture() {
         let version = &toolchain.version;
         let exe = build_fixture("leak", &toolchain, &BuildOptions::debug());
         let reasons = wait_reasons(&toolchain);
+        let started = std::time::Instant::now();
         let leak = start_leak(&exe, N);
         let server = FerretServer::attach(leak.pid);
         let mut client = RpcClient::connect(&server.addr).expect("connect");
@@ -301,11 +302,13 @@ fn goroutine_summary_matches_the_fixture() {
                 2,
                 "{version}: {worker}"
             );
-            // The runtime records wait starts only at some collections, so
-            // an oldest wait may be unknown (null) but never negative.
+            // The fixture collects garbage twice once its workers are
+            // parked, which makes the runtime record their wait starts.
+            let oldest = group["OldestWaitSeconds"].as_f64();
+            let alive = started.elapsed().as_secs_f64();
             assert!(
-                group["OldestWaitSeconds"].as_f64().is_none_or(|s| s >= 0.0),
-                "{version}: {group}"
+                oldest.is_some_and(|s| (0.0..=alive).contains(&s)),
+                "{version}: {group} (fixture started {alive} s ago)"
             );
         }
         let process = &result["Process"];
@@ -330,6 +333,10 @@ fn goroutine_summary_matches_the_fixture() {
         );
         let reply = summary(&mut client, serde_json::json!({"MinWaitSeconds": 3600}));
         assert_eq!(reply["result"]["Matched"], 0, "{version}: {reply}");
+        // Every worker has waited a little (main too: it sleeps).
+        let reply = summary(&mut client, serde_json::json!({"MinWaitSeconds": 1e-6}));
+        let matched = reply["result"]["Matched"].as_u64().unwrap();
+        assert!(matched > (WORKERS.len() * N) as u64, "{version}: {reply}");
         let reply = summary(&mut client, serde_json::json!({"GroupBy": ["label:kind"]}));
         let groups = reply["result"]["Groups"].as_array().unwrap();
         assert!(
