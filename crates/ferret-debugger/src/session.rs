@@ -16,11 +16,11 @@ use std::sync::{Arc, Mutex};
 use ferret_gort::bininfo::LocationSpec;
 use ferret_gort::disasm::{disassemble, Syntax};
 use ferret_gort::goroutine::{RuntimeLayout, G};
-use ferret_gort::stack::{frame_addresses, unwind, StackFrame, UnwindStart};
+use ferret_gort::stack::{frame_addresses, stack_window, unwind, StackFrame, UnwindStart};
 use ferret_gort::{BinaryError, BinaryInfo};
 use ferret_target::core::CoreFile;
 use ferret_target::linux::{Event, HaltHandle, LaunchOptions, Process, StopReason};
-use ferret_target::{Memory, Registers, ThreadState};
+use ferret_target::{Memory, PrefetchedMemory, Registers, ThreadState};
 
 use crate::error::{Result, SessionError};
 use crate::goroutines::{
@@ -648,6 +648,10 @@ struct GoroutineList {
 /// guard against a damaged list).
 const MAX_DEFERS: usize = 10_000;
 
+/// Goroutines described together: their stack tops (4 KiB each) and
+/// labels are read ahead in one batch of reads.
+const DESCRIBE_BATCH: usize = 1024;
+
 const USER_FRAME_FIRST_LOOK: usize = 8;
 
 /// A frame's PC and the PC whose source position describes it (see
@@ -902,7 +906,7 @@ impl Session {
             .and_then(|tid| threads.iter().find(|t| t.id == tid).cloned());
         let current_goroutine = self
             .selected()
-            .map(|(g, thread)| self.describe_cached(&g, thread));
+            .map(|(g, thread)| self.describe_cached(&g, thread, self.target.state()));
         State {
             pid: self.pid,
             command_line,
@@ -1009,23 +1013,28 @@ impl Session {
         grouping: Option<&GroupOptions>,
     ) -> Result<GoroutineListing> {
         let list = self.goroutine_list()?;
+        let first = list.gs.partition_point(|g| g.index < start);
+        let end = if count > 0 {
+            (first + count).min(list.gs.len())
+        } else {
+            list.gs.len()
+        };
+        let next = list.gs.get(end).map_or(-1, |g| g.index as i64);
         let mut page = Vec::new();
         let mut grouper = grouping.map(Grouper::new);
-        let mut taken = 0;
-        let mut next = -1;
-        for g in list.gs.iter().filter(|g| g.index >= start) {
-            if count > 0 && taken == count {
-                next = g.index as i64;
-                break;
-            }
-            taken += 1;
-            let described = self.describe_cached(g, list.threads.get(&g.addr).copied());
-            if !filters.iter().all(|f| matches(&described, f)) {
-                continue;
-            }
-            match &mut grouper {
-                Some(grouper) => grouper.add(described),
-                None => page.push(described),
+        for batch in list.gs[first..end].chunks(DESCRIBE_BATCH) {
+            self.describe_stacks(batch, &list.threads);
+            let labels = self.prefetched_labels(batch);
+            for g in batch {
+                let thread = list.threads.get(&g.addr).copied();
+                let described = self.describe_cached(g, thread, &labels);
+                if !filters.iter().all(|f| matches(&described, f)) {
+                    continue;
+                }
+                match &mut grouper {
+                    Some(grouper) => grouper.add(described),
+                    None => page.push(described),
+                }
             }
         }
         Ok(match grouper {
@@ -1070,13 +1079,29 @@ impl Session {
         } else {
             list.gs.iter().map(|g| g.wait_since).max().unwrap_or(0)
         };
-        let described = list.gs.iter().map(|g| {
-            let thread = list.threads.get(&g.addr).copied();
+        // In batches: stack tops and labels are read ahead for each.
+        let described = list.gs.chunks(DESCRIBE_BATCH).flat_map(|batch| {
             if request.needs_stacks() {
-                self.describe_cached(g, thread)
-            } else {
-                self.describe_shallow(g, thread, request.needs_labels())
+                self.describe_stacks(batch, &list.threads);
             }
+            let labels = if request.needs_labels() {
+                self.prefetched_labels(batch)
+            } else {
+                PrefetchedMemory::new(self.target.state(), &[])
+            };
+            let described: Vec<Goroutine> = batch
+                .iter()
+                .map(|g| {
+                    let thread = list.threads.get(&g.addr).copied();
+                    if request.needs_stacks() {
+                        self.describe_cached(g, thread, &labels)
+                    } else {
+                        let labels_from = request.needs_labels().then_some(&labels as &dyn Memory);
+                        self.describe_shallow(g, thread, labels_from)
+                    }
+                })
+                .collect();
+            described
         });
         let mut matched = 0;
         let groups = summarize(
@@ -1113,22 +1138,27 @@ impl Session {
         })
     }
 
-    /// [`Session::describe`], its stack part kept until the target runs
-    /// again.
-    fn describe_cached(&self, g: &G, thread: Option<(i32, bool)>) -> Goroutine {
+    /// A goroutine as clients see it, its stack part kept until the target
+    /// runs again; labels read from `labels_from`.
+    fn describe_cached(
+        &self,
+        g: &G,
+        thread: Option<(i32, bool)>,
+        labels_from: &dyn Memory,
+    ) -> Goroutine {
         if g.unreadable.is_some() {
-            return self.describe_shallow(g, thread, false);
+            return self.describe_shallow(g, thread, None);
         }
         let known = self.described.borrow().get(&g.addr).copied();
         let tops = known.unwrap_or_else(|| {
-            let tops = self.stack_tops(g, thread);
+            let tops = self.stack_tops(self.target.state(), g, thread);
             self.described.borrow_mut().insert(g.addr, tops);
             tops
         });
         Goroutine {
             current_loc: self.frame_location(tops.current),
             user_current_loc: self.frame_location(tops.user),
-            ..self.describe_shallow(g, thread, true)
+            ..self.describe_shallow(g, thread, Some(labels_from))
         }
     }
 
@@ -1178,6 +1208,17 @@ impl Session {
         thread: Option<(i32, bool)>,
         depth: usize,
     ) -> Result<Vec<StackFrame>> {
+        self.raw_stack_in(self.target.state(), g, thread, depth)
+    }
+
+    /// [`Session::raw_stack`], reading the stack from `mem`.
+    fn raw_stack_in(
+        &self,
+        mem: &dyn Memory,
+        g: &G,
+        thread: Option<(i32, bool)>,
+        depth: usize,
+    ) -> Result<Vec<StackFrame>> {
         let start = match thread {
             Some((tid, _)) => {
                 let regs = self.target.state().registers(tid)?;
@@ -1189,26 +1230,51 @@ impl Session {
             }
             None => UnwindStart::from_sched(g),
         };
-        Ok(unwind(
-            &self.bi,
-            self.target.state(),
-            start,
-            Some(g),
-            depth,
-        )?)
+        Ok(unwind(&self.bi, mem, start, Some(g), depth)?)
+    }
+
+    /// The target's memory with the pprof labels of `gs` read ahead.
+    fn prefetched_labels(&self, gs: &[G]) -> PrefetchedMemory<'_> {
+        let mut mem = PrefetchedMemory::new(self.target.state(), &[]);
+        if let Some(runtime) = &self.runtime {
+            runtime.prefetch_labels(&mut mem, gs);
+        }
+        mem
+    }
+
+    /// Finds where each goroutine of `gs` not described yet is
+    /// ([`Session::stack_tops`]), the stack tops of parked ones read ahead
+    /// together.
+    fn describe_stacks(&self, gs: &[G], threads: &HashMap<u64, (i32, bool)>) {
+        let described = self.described.borrow();
+        let missing: Vec<&G> = gs
+            .iter()
+            .filter(|g| g.unreadable.is_none() && !described.contains_key(&g.addr))
+            .collect();
+        drop(described);
+        let windows: Vec<(u64, usize)> = missing
+            .iter()
+            .filter(|g| !threads.contains_key(&g.addr))
+            .map(|g| stack_window(g.sched_sp, Some(g)))
+            .collect();
+        let mem = PrefetchedMemory::new(self.target.state(), &windows);
+        for g in missing {
+            let tops = self.stack_tops(&mem, g, threads.get(&g.addr).copied());
+            self.described.borrow_mut().insert(g.addr, tops);
+        }
     }
 
     /// Where goroutine `g` is: its topmost frame, and its topmost frame
     /// outside the runtime (the topmost one when it has none).
-    fn stack_tops(&self, g: &G, thread: Option<(i32, bool)>) -> StackTops {
+    fn stack_tops(&self, mem: &dyn Memory, g: &G, thread: Option<(i32, bool)>) -> StackTops {
         // Most user frames are near the top: look there first.
         let mut frames = self
-            .raw_stack(g, thread, USER_FRAME_FIRST_LOOK)
+            .raw_stack_in(mem, g, thread, USER_FRAME_FIRST_LOOK)
             .unwrap_or_default();
         let is_user = |f: &StackFrame| f.function_name().is_some_and(is_user_frame);
         if frames.len() == USER_FRAME_FIRST_LOOK && !frames.iter().any(is_user) {
             frames = self
-                .raw_stack(g, thread, USER_FRAME_SEARCH_DEPTH)
+                .raw_stack_in(mem, g, thread, USER_FRAME_SEARCH_DEPTH)
                 .unwrap_or_default();
         }
         let current = frames.first().map_or(
@@ -1261,8 +1327,13 @@ impl Session {
 
     /// A goroutine described from its `g` alone, without reading its stack:
     /// current and user locations are left empty, and labels unless
-    /// `with_labels` (reading them costs a few target reads).
-    fn describe_shallow(&self, g: &G, thread: Option<(i32, bool)>, with_labels: bool) -> Goroutine {
+    /// `labels_from` says where to read them (they cost a few reads).
+    fn describe_shallow(
+        &self,
+        g: &G,
+        thread: Option<(i32, bool)>,
+        labels_from: Option<&dyn Memory>,
+    ) -> Goroutine {
         if let Some(why) = &g.unreadable {
             return Goroutine {
                 unreadable: why.clone(),
@@ -1297,8 +1368,8 @@ impl Session {
             status: u64::from(g.status),
             wait_reason: u64::from(g.wait_reason),
             wait_since: g.wait_since,
-            labels: match &self.runtime {
-                Some(runtime) if with_labels => runtime.labels(self.target.state(), g),
+            labels: match (&self.runtime, labels_from) {
+                (Some(runtime), Some(mem)) => runtime.labels(mem, g),
                 _ => Vec::new(),
             },
             system,

@@ -4,7 +4,7 @@
 //! so one code path reads Go 1.21 through 1.27 alike; what is read comes
 //! through [`Memory`], so a live process and a core are read the same way.
 
-use ferret_target::Memory;
+use ferret_target::{Memory, PrefetchedMemory};
 
 use crate::bininfo::{BinaryInfo, StructLayout};
 use crate::error::{BinaryError, Result};
@@ -302,29 +302,42 @@ impl RuntimeLayout {
                 what: "runtime.allgs".into(),
                 detail: e.to_string(),
             })?;
-        let mut out = Vec::with_capacity(count as usize);
-        let mut buf = vec![0u8; self.g.size as usize];
-        for (index, chunk) in pointers.chunks_exact(8).enumerate() {
-            let addr = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
-            if addr == 0 {
-                continue;
-            }
-            // A damaged entry is listed as unreadable; the rest go on.
-            if let Err(e) = mem.read_memory(addr, &mut buf) {
-                out.push(G {
+        let addrs: Vec<(usize, u64)> = pointers
+            .chunks_exact(8)
+            .map(|chunk| u64::from_le_bytes(chunk.try_into().expect("8 bytes")))
+            .enumerate()
+            .filter(|&(_, addr)| addr != 0)
+            .collect();
+        let size = self.g.size as usize;
+        let mut out = Vec::with_capacity(addrs.len());
+        let mut bytes = vec![0u8; G_BATCH * size];
+        for batch in addrs.chunks(G_BATCH) {
+            let mut reads: Vec<(u64, &mut [u8])> = batch
+                .iter()
+                .map(|&(_, addr)| addr)
+                .zip(bytes.chunks_exact_mut(size))
+                .collect();
+            let results = mem.read_each(&mut reads);
+            for ((&(index, addr), result), buf) in
+                batch.iter().zip(results).zip(bytes.chunks_exact(size))
+            {
+                // A damaged entry is listed as unreadable; the rest go on.
+                if let Err(e) = result {
+                    out.push(G {
+                        index,
+                        addr,
+                        unreadable: Some(e.to_string()),
+                        ..G::default()
+                    });
+                    continue;
+                }
+                let g = G {
                     index,
-                    addr,
-                    unreadable: Some(e.to_string()),
-                    ..G::default()
-                });
-                continue;
-            }
-            let g = G {
-                index,
-                ..self.decode_g(addr, &buf, mem)
-            };
-            if g.status != STATUS_DEAD && g.status != STATUS_DEAD_EXTRA {
-                out.push(g);
+                    ..self.decode_g(addr, buf, mem)
+                };
+                if g.status != STATUS_DEAD && g.status != STATUS_DEAD_EXTRA {
+                    out.push(g);
+                }
             }
         }
         Ok(out)
@@ -485,6 +498,48 @@ impl RuntimeLayout {
             .collect()
     }
 
+    /// Reads ahead into `mem` what [`RuntimeLayout::labels`] will read for
+    /// each of `gs` (list layout: the lists, their elements and their
+    /// strings, each for all goroutines at once), so a listing costs a few
+    /// batches of reads instead of several reads per labelled goroutine.
+    pub fn prefetch_labels(&self, mem: &mut PrefetchedMemory<'_>, gs: &[G]) {
+        let LabelsLayout::List {
+            slice_offset,
+            element_size,
+            key,
+            value,
+        } = self.labels
+        else {
+            return;
+        };
+        let headers: Vec<u64> = gs
+            .iter()
+            .filter(|g| g.labels_addr != 0)
+            .map(|g| g.labels_addr + slice_offset)
+            .collect();
+        mem.extend(&headers.iter().map(|&h| (h, 16)).collect::<Vec<_>>());
+        let lists: Vec<(u64, u64)> = headers
+            .iter()
+            .filter_map(|&h| pointer_and_len(mem, h))
+            .map(|(array, len)| (array, len.min(MAX_LABELS)))
+            .filter(|&(_, len)| len > 0)
+            .collect();
+        let arrays: Vec<(u64, usize)> = lists
+            .iter()
+            .map(|&(array, len)| (array, (len * element_size) as usize))
+            .collect();
+        mem.extend(&arrays);
+        let strings: Vec<(u64, usize)> = lists
+            .iter()
+            .flat_map(|&(array, len)| (0..len).map(move |i| array + i * element_size))
+            .flat_map(|element| [element + key, element + value])
+            .filter_map(|s| pointer_and_len(mem, s))
+            .filter(|&(_, len)| len > 0)
+            .map(|(data, len)| (data, len.min(MAX_STRING) as usize))
+            .collect();
+        mem.extend(&strings);
+    }
+
     /// The pprof labels of `g`, in the runtime's order.
     pub fn labels(&self, mem: &dyn Memory, g: &G) -> Vec<(String, String)> {
         if g.labels_addr == 0 {
@@ -521,6 +576,14 @@ impl RuntimeLayout {
         }
     }
 }
+
+/// The two words at `addr`: a slice's or string's pointer and length.
+fn pointer_and_len(mem: &dyn Memory, addr: u64) -> Option<(u64, u64)> {
+    Some((mem.read_u64(addr).ok()?, mem.read_u64(addr + 8).ok()?))
+}
+
+/// How many `runtime.g` are read per [`Memory::read_each`].
+const G_BATCH: usize = 1024;
 
 /// At most this many labels are read per goroutine (a guard against
 /// corrupted lengths).

@@ -207,6 +207,17 @@ const WINDOW_BYTES: u64 = 4096;
 
 /// The top of a stack read in one go, with reads outside it going to the
 /// target.
+/// The bytes an unwind from `sp` reads first (start and length): up to
+/// 4 KiB, not past the goroutine's stack top when `sp` is on its stack.
+/// Listings read these ahead for many goroutines at once.
+pub fn stack_window(sp: u64, goroutine: Option<&G>) -> (u64, usize) {
+    let end = match goroutine {
+        Some(g) if (g.stack_lo..g.stack_hi).contains(&sp) => g.stack_hi.min(sp + WINDOW_BYTES),
+        _ => sp.saturating_add(WINDOW_BYTES / 4),
+    };
+    (sp, end.saturating_sub(sp) as usize)
+}
+
 struct StackWindow<'a> {
     mem: &'a dyn Memory,
     base: u64,
@@ -217,11 +228,8 @@ impl<'a> StackWindow<'a> {
     /// Reads up to [`WINDOW_BYTES`] from `sp`, not past the goroutine's
     /// stack top when it is known (and `sp` is on that stack).
     fn new(mem: &'a dyn Memory, sp: u64, goroutine: Option<&G>) -> StackWindow<'a> {
-        let end = match goroutine {
-            Some(g) if (g.stack_lo..g.stack_hi).contains(&sp) => g.stack_hi.min(sp + WINDOW_BYTES),
-            _ => sp.saturating_add(WINDOW_BYTES / 4),
-        };
-        let mut bytes = vec![0u8; end.saturating_sub(sp) as usize];
+        let (_, len) = stack_window(sp, goroutine);
+        let mut bytes = vec![0u8; len];
         if mem.read_memory(sp, &mut bytes).is_err() {
             bytes.clear();
         }

@@ -26,9 +26,11 @@ pub mod core;
 pub mod error;
 pub mod fuzzing;
 pub mod linux;
+pub mod prefetched;
 
 pub use arch::{FpRegisters, Registers};
 pub use error::{Result, TargetError};
+pub use prefetched::PrefetchedMemory;
 
 /// A process id.
 pub type Pid = i32;
@@ -48,6 +50,17 @@ pub trait Memory {
         let mut word = [0u8; 8];
         self.read_memory(addr, &mut word)?;
         Ok(u64::from_le_bytes(word))
+    }
+
+    /// Fills each buffer with the bytes at its address, as
+    /// [`Memory::read_memory`] would one by one; an unreadable one fails
+    /// alone. A live process reads many of them per system call, which
+    /// matters when a listing reads 10^5 goroutines.
+    fn read_each(&self, reads: &mut [(u64, &mut [u8])]) -> Vec<Result<()>> {
+        reads
+            .iter_mut()
+            .map(|(addr, buf)| self.read_memory(*addr, buf))
+            .collect()
     }
 }
 

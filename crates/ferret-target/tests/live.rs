@@ -682,3 +682,42 @@ fn attach_refuses_what_cannot_be_traced() {
     )
     .unwrap();
 }
+
+/// `read_each` gives what `read_memory` gives one by one, over more reads
+/// than one system call takes: the same bytes (breakpoints hidden), and an
+/// error exactly for the unreadable ones, the others unaffected.
+#[test]
+fn batched_reads_match_single_reads() {
+    let (exe, symbols) = c_program();
+    let hit = symbols["hit"];
+    let counter = symbols["counter"];
+    let mut process = launch(&exe, &["loop", "1"]);
+    process.set_breakpoint(hit).unwrap();
+    let addresses: Vec<u64> = (0..3000u64)
+        .map(|i| match i % 5 {
+            0 => hit,
+            1 => counter,
+            2 => 0x10 + i,       // unmapped
+            3 => hit + i % 16,
+            _ => counter - i % 8,
+        })
+        .collect();
+    let mut buffers: Vec<Vec<u8>> = addresses.iter().map(|_| vec![0u8; 8]).collect();
+    let mut reads: Vec<(u64, &mut [u8])> = addresses
+        .iter()
+        .copied()
+        .zip(buffers.iter_mut().map(|b| b.as_mut_slice()))
+        .collect();
+    let results = process.read_each(&mut reads);
+    assert_eq!(results.len(), addresses.len());
+    for (i, (&addr, result)) in addresses.iter().zip(&results).enumerate() {
+        let mut alone = [0u8; 8];
+        let single = process.read_memory(addr, &mut alone);
+        assert_eq!(result.is_ok(), single.is_ok(), "read {i} at {addr:#x}");
+        if single.is_ok() {
+            assert_eq!(buffers[i], alone, "read {i} at {addr:#x}");
+        }
+    }
+    assert_ne!(buffers[0][0], 0xcc, "the breakpoint shows through");
+    process.kill().unwrap();
+}

@@ -9,6 +9,9 @@ use std::os::unix::fs::FileExt;
 use crate::error::{Result, TargetError};
 use crate::Pid;
 
+/// Most buffers one `process_vm_readv` takes (the kernel's `UIO_MAXIOV`).
+const IOV_MAX: usize = 1024;
+
 /// Access to one process's address space.
 #[derive(Debug)]
 pub struct ProcessMemory {
@@ -76,6 +79,53 @@ impl ProcessMemory {
     }
 
     /// Reads as much as `process_vm_readv` will, returning the byte count.
+    /// Fills each buffer from its address: up to `IOV_MAX` of them per
+    /// `process_vm_readv`, each left where that stops (at the first
+    /// unreadable byte) read alone with [`ProcessMemory::read`].
+    pub fn read_each(&self, reads: &mut [(u64, &mut [u8])]) -> Vec<Result<()>> {
+        let mut results = Vec::with_capacity(reads.len());
+        for batch in reads.chunks_mut(IOV_MAX) {
+            let local: Vec<libc::iovec> = batch
+                .iter_mut()
+                .map(|(_, buf)| libc::iovec {
+                    iov_base: buf.as_mut_ptr().cast(),
+                    iov_len: buf.len(),
+                })
+                .collect();
+            let remote: Vec<libc::iovec> = batch
+                .iter()
+                .map(|(addr, buf)| libc::iovec {
+                    iov_base: *addr as *mut libc::c_void,
+                    iov_len: buf.len(),
+                })
+                .collect();
+            // SAFETY: each local iovec covers exactly one buffer of `batch`,
+            // borrowed mutably for the call; the remote ones are only
+            // interpreted by the kernel in the other process.
+            let n = unsafe {
+                libc::process_vm_readv(
+                    self.pid,
+                    local.as_ptr(),
+                    local.len() as libc::c_ulong,
+                    remote.as_ptr(),
+                    remote.len() as libc::c_ulong,
+                    0,
+                )
+            };
+            let mut filled = n.max(0) as usize;
+            for (addr, buf) in batch.iter_mut() {
+                if filled >= buf.len() {
+                    filled -= buf.len();
+                    results.push(Ok(()));
+                } else {
+                    filled = 0;
+                    results.push(self.read(*addr, buf));
+                }
+            }
+        }
+        results
+    }
+
     fn read_vm(&self, addr: u64, buf: &mut [u8]) -> usize {
         let mut done = 0;
         while done < buf.len() {

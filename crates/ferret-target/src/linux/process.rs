@@ -1032,14 +1032,36 @@ impl Memory for Process {
     fn read_memory(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
         self.live()?;
         self.memory.read(addr, buf)?;
-        // Show the original bytes, never our int3s.
+        self.hide_breakpoints(addr, buf);
+        Ok(())
+    }
+
+    fn read_each(&self, reads: &mut [(u64, &mut [u8])]) -> Vec<Result<()>> {
+        if self.live().is_err() {
+            // Each read says why.
+            return reads
+                .iter_mut()
+                .map(|(addr, buf)| self.read_memory(*addr, buf))
+                .collect();
+        }
+        let results = self.memory.read_each(reads);
+        for (addr, buf) in reads.iter_mut() {
+            self.hide_breakpoints(*addr, buf);
+        }
+        results
+    }
+}
+
+impl Process {
+    /// Puts the original bytes back where `buf` (read from `addr`) shows
+    /// ferret's int3s: clients never see them.
+    fn hide_breakpoints(&self, addr: u64, buf: &mut [u8]) {
         for (&bp, &original) in self
             .breakpoints
             .range(addr..addr.saturating_add(buf.len() as u64))
         {
             buf[(bp - addr) as usize] = original;
         }
-        Ok(())
     }
 }
 
