@@ -672,6 +672,44 @@ fn stacks_on_a_crash_core_read_the_same_against_ferret_and_dlv() {
     }
 }
 
+/// dlv and ferret serving the same core, a client connected to each; dlv
+/// is stopped when this is dropped, whether the test passed or not.
+struct BothOnCore {
+    dlv_server: std::process::Child,
+    dlv: RpcClient,
+    ferret: RpcClient,
+    _ferret_server: FerretServer,
+}
+
+impl BothOnCore {
+    fn start(exe: &std::path::Path, core: &std::path::Path) -> BothOnCore {
+        let (dlv_server, dlv_addr) = ferret_testkit::terminal::start_dlv_core(exe, core);
+        let ferret_server = FerretServer::core(exe, core);
+        BothOnCore {
+            dlv: RpcClient::connect(&dlv_addr).unwrap(),
+            ferret: RpcClient::connect(&ferret_server.addr).unwrap(),
+            dlv_server,
+            _ferret_server: ferret_server,
+        }
+    }
+
+    /// The goroutines ferret lists (all of them, one page).
+    fn goroutines(&mut self) -> Vec<serde_json::Value> {
+        let listing = self
+            .ferret
+            .call("ListGoroutines", serde_json::json!({}))
+            .unwrap();
+        listing["Goroutines"].as_array().unwrap().clone()
+    }
+}
+
+impl Drop for BothOnCore {
+    fn drop(&mut self) {
+        let _ = self.dlv.call("Detach", serde_json::json!({"Kill": false}));
+        let _ = wait_or_kill(&mut self.dlv_server, std::time::Duration::from_secs(10));
+    }
+}
+
 /// `Ancestors` answers what dlv answers on the same core: with
 /// `GODEBUG=tracebackancestors=5` each worker's creator (goroutine 1, with
 /// its stack at the `go` statement), and without it Delve's error.
@@ -692,16 +730,9 @@ fn ancestors_read_the_same_against_ferret_and_dlv() {
             &[("GODEBUG", "tracebackancestors=5")],
         );
 
-        let (mut dlv_server, dlv_addr) = ferret_testkit::terminal::start_dlv_core(&exe, &core);
-        let server = FerretServer::core(&exe, &core);
-        let mut dlv = RpcClient::connect(&dlv_addr).unwrap();
-        let mut ferret = RpcClient::connect(&server.addr).unwrap();
-        let listing = ferret
-            .call("ListGoroutines", serde_json::json!({}))
-            .unwrap();
-        let workers: Vec<i64> = listing["Goroutines"]
-            .as_array()
-            .unwrap()
+        let mut both = BothOnCore::start(&exe, &core);
+        let workers: Vec<i64> = both
+            .goroutines()
             .iter()
             .filter(|g| {
                 g["startLoc"]["function"]["name"]
@@ -710,7 +741,8 @@ fn ancestors_read_the_same_against_ferret_and_dlv() {
             })
             .map(|g| g["id"].as_i64().unwrap())
             .collect();
-        assert!(workers.len() >= 8, "{version}: {listing}");
+        assert!(workers.len() >= 8, "{version}: {workers:?}");
+        let BothOnCore { dlv, ferret, .. } = &mut both;
         for id in workers.iter().take(4).chain([-1].iter()) {
             let params = serde_json::json!({"GoroutineID": id, "NumAncestors": 5, "Depth": 10});
             let theirs = dlv.call("Ancestors", params.clone());
@@ -727,9 +759,7 @@ fn ancestors_read_the_same_against_ferret_and_dlv() {
             dlv.call("Ancestors", missing),
             "{version}"
         );
-        let _ = dlv.call("Detach", serde_json::json!({"Kill": false}));
-        let _ = wait_or_kill(&mut dlv_server, std::time::Duration::from_secs(10));
-        drop(server);
+        drop(both);
 
         // Without GODEBUG: Delve's error.
         let (plain_core, _) = leak_core(&exe, 1, &dir.join("plain"));
@@ -765,19 +795,13 @@ fn stacktrace_defers_read_the_same_against_ferret_and_dlv() {
         let _ = std::fs::remove_dir_all(&dir);
         let (core, _) = leak_core(&exe, 2, &dir);
 
-        let (mut dlv_server, dlv_addr) = ferret_testkit::terminal::start_dlv_core(&exe, &core);
-        let server = FerretServer::core(&exe, &core);
-        let mut dlv = RpcClient::connect(&dlv_addr).unwrap();
-        let mut ferret = RpcClient::connect(&server.addr).unwrap();
-        let listing = ferret
-            .call("ListGoroutines", serde_json::json!({}))
-            .unwrap();
-        let ids: Vec<i64> = listing["Goroutines"]
-            .as_array()
-            .unwrap()
+        let mut both = BothOnCore::start(&exe, &core);
+        let ids: Vec<i64> = both
+            .goroutines()
             .iter()
             .map(|g| g["id"].as_i64().unwrap())
             .collect();
+        let BothOnCore { dlv, ferret, .. } = &mut both;
         let mut frames_with_defers = 0;
         for id in &ids {
             for params in [
@@ -799,9 +823,7 @@ fn stacktrace_defers_read_the_same_against_ferret_and_dlv() {
         }
         // Two wait-group workers and two cond workers, each asked twice.
         assert!(frames_with_defers >= 8, "{version}: {frames_with_defers}");
-        let _ = dlv.call("Detach", serde_json::json!({"Kill": false}));
-        let _ = wait_or_kill(&mut dlv_server, std::time::Duration::from_secs(10));
-        drop(server);
+        drop(both);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
