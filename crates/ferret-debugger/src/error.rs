@@ -84,6 +84,16 @@ pub enum SessionError {
     /// `Ferret.GoroutineDiff` named a snapshot nobody took.
     #[error("no goroutine snapshot named {0:?}; take one with Ferret.GoroutineSnapshot")]
     NoSnapshot(String),
+    /// A frame number past the goroutine's outermost frame.
+    #[error("Invalid frame {0}")]
+    NoFrame(usize),
+    /// An expression names nothing in scope.
+    #[error("could not find symbol value for {0}")]
+    NoSymbol(String),
+    /// An expression ferret cannot evaluate (a parse error's text, or what
+    /// is not supported).
+    #[error("{0}")]
+    Eval(String),
     /// Restart of a process ferret did not start.
     #[error("cannot restart process Delve did not create")]
     CannotRestart,

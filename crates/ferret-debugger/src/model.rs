@@ -30,20 +30,17 @@ pub struct Location {
     pub pcs: Vec<u64>,
 }
 
-/// Limits for loading variables (Delve's LoadConfig), stored on
-/// breakpoints until the variables layer uses them.
+pub use ferret_gort::value::{LoadConfig, Variable};
+
+/// Where an expression is evaluated (Delve's `EvalScope`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LoadConfig {
-    /// Follow pointers.
-    pub follow_pointers: bool,
-    /// Struct/array nesting depth.
-    pub max_variable_recurse: i64,
-    /// Longest string loaded.
-    pub max_string_len: i64,
-    /// Most array/slice/map elements loaded.
-    pub max_array_values: i64,
-    /// Most struct fields loaded (-1: all).
-    pub max_struct_fields: i64,
+pub struct EvalScope {
+    /// The goroutine (-1: the selected one).
+    pub goroutine_id: i64,
+    /// The frame, 0 being the innermost.
+    pub frame: usize,
+    /// A deferred call of that frame (0: none).
+    pub deferred_call: usize,
 }
 
 /// A user breakpoint with Delve's attributes.

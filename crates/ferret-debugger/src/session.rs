@@ -13,7 +13,10 @@ use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-use ferret_gort::bininfo::LocationSpec;
+use ferret_gort::bininfo::{
+    location_text, variable_place, DeclaredVariable, LocationSpec, VariablePlace, VariableRole,
+};
+use ferret_gort::value::{flags as value_flags, LoadConfig, Loader, Variable};
 use ferret_gort::disasm::{disassemble, Syntax};
 use ferret_gort::goroutine::{RuntimeLayout, G};
 use ferret_gort::stack::{frame_addresses, stack_window, unwind, StackFrame, UnwindStart};
@@ -29,7 +32,7 @@ use crate::goroutines::{
     SummaryRequest,
 };
 use crate::model::{
-    Ancestor, Breakpoint, BreakpointRequest, Command, DeferredCall, Frame, FunctionRef, Goroutine, Location,
+    Ancestor, Breakpoint, BreakpointRequest, Command, DeferredCall, EvalScope, Frame, FunctionRef, Goroutine, Location,
     State, StopKind, Thread,
 };
 
@@ -450,6 +453,22 @@ impl Debugger {
         })?
     }
 
+    /// The local variables in scope at `scope`, loaded as `config` says.
+    pub fn local_vars(&self, scope: EvalScope, config: LoadConfig) -> Result<Vec<Variable>> {
+        self.call(move |s| {
+            s.live_state()?;
+            s.scope_variables(scope, config, false)
+        })?
+    }
+
+    /// The arguments and results of the function at `scope`.
+    pub fn function_args(&self, scope: EvalScope, config: LoadConfig) -> Result<Vec<Variable>> {
+        self.call(move |s| {
+            s.live_state()?;
+            s.scope_variables(scope, config, true)
+        })?
+    }
+
     /// The recorded creators of goroutine `goroutine_id` (-1: the selected
     /// one): at most `count`, each with at most `depth` frames.
     pub fn ancestors(
@@ -647,6 +666,24 @@ struct GoroutineList {
 /// At most this many pending deferred calls are read per goroutine (a
 /// guard against a damaged list).
 const MAX_DEFERS: usize = 10_000;
+
+/// The frame a variables request is about.
+struct ScopeFrame {
+    function: ferret_gort::bininfo::Function,
+    /// The PC scopes are looked up at (the call, above the first frame).
+    lookup_pc: u64,
+    /// The frame's PC (a return address above the first frame), which
+    /// location lists are read at, as Delve does.
+    pc: u64,
+    /// The line of `lookup_pc`.
+    line: u32,
+    cfa: u64,
+}
+
+/// Compiler-made variables Delve does not list.
+fn is_hidden_variable(name: &str) -> bool {
+    matches!(name, ".dict" | ".closureptr") || name.starts_with("#yield") || name.starts_with("&#yield")
+}
 
 /// Goroutines described together: their stack tops (4 KiB each) and
 /// labels are read ahead in one batch of reads.
@@ -1555,6 +1592,136 @@ impl Session {
             sp: record.sp,
             unreadable: String::new(),
         }
+    }
+
+    // ---- variables ----------------------------------------------------------
+
+    /// The function, PC (for scope lookups) and CFA of the frame `scope`
+    /// names.
+    fn scope_frame(&self, scope: EvalScope) -> Result<ScopeFrame> {
+        let (g, thread) = match scope.goroutine_id {
+            -1 => self.selected().ok_or(SessionError::NoSelectedGoroutine)?,
+            id => self.find_goroutine(id)?,
+        };
+        let frames = self.stack(&g, thread, scope.frame + 1, false)?;
+        let frame = frames.get(scope.frame).ok_or(SessionError::NoFrame(scope.frame))?;
+        // Above the innermost frame the PC is a return address; scopes are
+        // those of the call instruction before it.
+        let lookup_pc = if scope.frame == 0 {
+            frame.location.pc
+        } else {
+            frame.location.pc - 1
+        };
+        let function = self
+            .bi
+            .function_at(lookup_pc)?
+            .ok_or(SessionError::NoFrame(scope.frame))?;
+        Ok(ScopeFrame {
+            function,
+            lookup_pc,
+            pc: frame.location.pc,
+            line: self.location(lookup_pc).line,
+            cfa: frame.cfa,
+        })
+    }
+
+    /// The variables of the frame at `scope` that Delve lists as arguments
+    /// (`arguments`) or as locals, in Delve's order and with its flags.
+    fn scope_variables(&self, scope: EvalScope, config: LoadConfig, arguments: bool) -> Result<Vec<Variable>> {
+        let frame = self.scope_frame(scope)?;
+        let mut declared: Vec<DeclaredVariable> = self
+            .bi
+            .variables_at(&frame.function, frame.lookup_pc)?
+            .into_iter()
+            .filter(|var| !is_hidden_variable(&var.name))
+            // A local is in scope from the line after its declaration.
+            .filter(|var| var.role != VariableRole::Local || var.decl_line == 0 || frame.line > var.decl_line)
+            .collect();
+        // Parameters first, then by block depth and declaration line.
+        declared.sort_by_key(|var| {
+            let depth = if var.role == VariableRole::Local { var.depth + 1 } else { 0 };
+            (depth, var.decl_line)
+        });
+        let loader = Loader::new(&self.bi, self.target.state(), config);
+        let mut all: Vec<Variable> = declared
+            .iter()
+            .map(|var| self.load_declared(&loader, var, frame.pc, frame.cfa))
+            .collect();
+        // A name seen again hides the earlier variable.
+        for i in 0..all.len() {
+            if all[i + 1..].iter().any(|later| later.name == all[i].name) {
+                all[i].flags |= value_flags::SHADOWED;
+            }
+        }
+        let is_argument = |v: &Variable| {
+            v.flags & (value_flags::ARGUMENT | value_flags::RETURN_ARGUMENT) != 0
+        };
+        Ok(all.into_iter().filter(|v| is_argument(v) == arguments).collect())
+    }
+
+    /// One declared variable of the frame at `pc` with canonical frame
+    /// address `cfa`.
+    fn load_declared(&self, loader: &Loader<'_>, var: &DeclaredVariable, pc: u64, cfa: u64) -> Variable {
+        let escaped = var.name.starts_with('&');
+        let name = var.name.trim_start_matches('&');
+        let role_flags = match var.role {
+            VariableRole::Argument => value_flags::ARGUMENT,
+            VariableRole::Result => value_flags::RETURN_ARGUMENT,
+            VariableRole::Local => 0,
+        };
+        let unreadable = |why: String| Variable {
+            name: name.to_owned(),
+            flags: role_flags,
+            unreadable: why,
+            decl_line: var.decl_line,
+            ..Variable::default()
+        };
+        let (expression, prefix) = match self.bi.variable_expression(var, pc) {
+            Ok(Some(found)) => found,
+            Ok(None) => {
+                let offset = match var.location {
+                    ferret_gort::bininfo::VariableLocation::List(offset) => offset,
+                    _ => 0,
+                };
+                return unreadable(format!(
+                    "could not find loclist entry at {offset:#x} for address {pc:#x}"
+                ));
+            }
+            Err(e) => return unreadable(e.to_string()),
+        };
+        let mut location_expr = location_text(&prefix, &expression);
+        let mut v = match variable_place(&expression, cfa) {
+            VariablePlace::Memory(addr) if escaped => {
+                location_expr.push_str(" (escaped)");
+                // An escaped variable keeps only the Escaped flag, even a
+                // parameter (Delve then lists it among the locals).
+                let role_flags = 0;
+                let pointee = match self.bi.go_type(var.ty).map(|t| t.shape.clone()) {
+                    Ok(ferret_gort::bininfo::Shape::Pointer { elem: Some(elem) }) => elem,
+                    Ok(_) => return unreadable("escaped variable is not a pointer".into()),
+                    Err(e) => return unreadable(e.to_string()),
+                };
+                match self.target.state().read_u64(addr) {
+                    Ok(0) => return unreadable("no address for escaped variable".into()),
+                    Ok(heap) => {
+                        let mut v = loader.load(name, heap, pointee);
+                        v.flags |= value_flags::ESCAPED | role_flags;
+                        v.location_expr = location_expr;
+                        v.decl_line = var.decl_line;
+                        return v;
+                    }
+                    Err(e) => return unreadable(e.to_string()),
+                }
+            }
+            VariablePlace::Memory(addr) => loader.load(name, addr, var.ty),
+            VariablePlace::Unsupported => {
+                return unreadable("location expression not supported yet".into())
+            }
+        };
+        v.flags |= role_flags;
+        v.location_expr = location_expr;
+        v.decl_line = var.decl_line;
+        v
     }
 
     // ---- breakpoints --------------------------------------------------------

@@ -10,6 +10,7 @@
 //! - [`disasm`]: x86-64 instruction decoding.
 //! - [`goroutine`]: goroutines read from the runtime's own structures.
 //! - [`stack`]: unwinding goroutine stacks, across the runtime's special frames.
+//! - [`value`]: Go values read from memory, as Delve shows them.
 //! - [`error`]: [`BinaryError`], the crate's one error type.
 //! - [`fuzzing`]: what the ELF/DWARF loader fuzzer feeds bytes to.
 
@@ -19,6 +20,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod goroutine;
 pub mod stack;
+pub mod value;
 
 pub use bininfo::BinaryInfo;
 pub use error::{BinaryError, Result};

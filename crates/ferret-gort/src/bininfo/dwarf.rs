@@ -33,6 +33,8 @@ pub struct Function {
     /// Marked `DW_AT_trampoline`: a compiler-made wrapper that only calls
     /// the real function; location lookups skip it, as Delve does.
     pub trampoline: bool,
+    /// Offset of its entry in `.debug_info` (its variables are below it).
+    pub offset: u64,
 }
 
 /// One inlined call: the code of `function` inlined into a caller at
@@ -152,8 +154,8 @@ struct FullIndex {
 
 /// The DWARF sections and units of one binary.
 pub(crate) struct DwarfIndex {
-    dwarf: gimli::Dwarf<Reader>,
-    units: Vec<CompUnit>,
+    pub(super) dwarf: gimli::Dwarf<Reader>,
+    pub(super) units: Vec<CompUnit>,
     /// (begin, end, unit index), sorted by begin, for PC -> unit.
     unit_ranges: Vec<(u64, u64, usize)>,
     /// Unit name -> unit indexes (one per package, but do not assume it).
@@ -584,6 +586,10 @@ impl DwarfIndex {
                                 end,
                                 unit: index,
                                 trampoline,
+                                offset: entry
+                                    .offset()
+                                    .to_debug_info_offset(&unit.header)
+                                    .map_or(0, |o| o.0 as u64),
                             });
                             Scope::Function(out.functions.len() - 1)
                         }
@@ -675,7 +681,7 @@ impl DwarfIndex {
     }
 
     /// Address ranges of an entry (`low_pc`/`high_pc` or `ranges`).
-    fn entry_ranges(
+    pub(super) fn entry_ranges(
         &self,
         unit: &gimli::Unit<Reader>,
         entry: &gimli::DebuggingInformationEntry<Reader>,
@@ -692,7 +698,7 @@ impl DwarfIndex {
 
     /// An entry's `DW_AT_name`, or its abstract origin's name (inlined
     /// calls and out-of-line copies of inlinable functions have only that).
-    fn entry_name(
+    pub(super) fn entry_name(
         &self,
         unit: &gimli::Unit<Reader>,
         entry: &gimli::DebuggingInformationEntry<Reader>,
@@ -758,7 +764,7 @@ impl DwarfIndex {
     }
 
     /// The unit whose entries include `.debug_info` offset `offset`.
-    fn unit_containing(&self, offset: gimli::DebugInfoOffset) -> Option<usize> {
+    pub(super) fn unit_containing(&self, offset: gimli::DebugInfoOffset) -> Option<usize> {
         let start = |u: &CompUnit| {
             u.unit
                 .header

@@ -12,6 +12,8 @@ mod frame;
 mod image;
 mod lines;
 mod location;
+mod scope;
+mod types;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -23,6 +25,11 @@ pub use frame::{CfaRule, FrameRule, RegisterRule};
 pub use image::{Arch, Image, SectionInfo, Symbol};
 pub use lines::{LineRow, LineTable};
 pub use location::{Location, LocationSpec};
+pub use scope::{
+    location_text, variable_place, CapturedVariable, DeclaredVariable, VariableLocation,
+    VariablePlace, VariableRole,
+};
+pub use types::{Field, GoType, Kind, Shape};
 
 use crate::error::{BinaryError, Result};
 use dwarf::DwarfIndex;
@@ -65,6 +72,12 @@ pub struct BinaryInfo {
     pc_info_memo: Mutex<HashMap<u64, Option<PcInfo>>>,
     /// Answers of [`BinaryInfo::frame_rule`] so far, for the same reason.
     frame_rule_memo: Mutex<HashMap<u64, Option<FrameRule>>>,
+    /// Types decoded so far, by `.debug_info` offset.
+    types_memo: Mutex<HashMap<u64, std::sync::Arc<GoType>>>,
+    /// Runtime type descriptor offset -> type entry (built on first use).
+    runtime_types: OnceLock<Result<HashMap<u64, u64>>>,
+    /// `.debug_loc` / `.debug_loclists`, loaded on first use.
+    location_lists: OnceLock<Result<gimli::LocationLists<dwarf::Reader>>>,
 }
 
 impl std::fmt::Debug for BinaryInfo {
@@ -106,6 +119,9 @@ impl BinaryInfo {
             symbols: OnceLock::new(),
             pc_info_memo: Mutex::default(),
             frame_rule_memo: Mutex::default(),
+            types_memo: Mutex::default(),
+            runtime_types: OnceLock::new(),
+            location_lists: OnceLock::new(),
         })
     }
 
@@ -463,6 +479,69 @@ impl BinaryInfo {
             .as_ref()
             .map_err(Clone::clone)?;
         frames.rule_at(pc)
+    }
+
+    /// The Go type whose DWARF entry is at `.debug_info` offset `offset`
+    /// (decoded once).
+    pub fn go_type(&self, offset: u64) -> Result<std::sync::Arc<GoType>> {
+        memoized(&self.types_memo, offset, || {
+            self.dwarf.go_type(offset).map(std::sync::Arc::new)
+        })
+    }
+
+    /// The variables `function` declares that are in scope at `pc`
+    /// (parameters, results, locals of the lexical blocks covering `pc`).
+    pub fn variables_at(&self, function: &Function, pc: u64) -> Result<Vec<DeclaredVariable>> {
+        self.dwarf.variables_at(function, pc)
+    }
+
+    /// The location expression of `var` at `pc`, and the prefix Delve
+    /// prints before it (see [`location_text`]); `None` where the variable
+    /// has no location.
+    pub fn variable_expression(
+        &self,
+        var: &DeclaredVariable,
+        pc: u64,
+    ) -> Result<Option<(Vec<u8>, String)>> {
+        match &var.location {
+            VariableLocation::Expression(bytes) => Ok(Some((bytes.clone(), "[block] ".into()))),
+            VariableLocation::Missing => Ok(None),
+            VariableLocation::List(offset) => {
+                let lists = self
+                    .location_lists
+                    .get_or_init(|| {
+                        Ok(gimli::LocationLists::new(
+                            gimli::DebugLoc::from(dwarf::load_section(&self.image, ".debug_loc")?),
+                            gimli::DebugLocLists::from(dwarf::load_section(
+                                &self.image,
+                                ".debug_loclists",
+                            )?),
+                        ))
+                    })
+                    .as_ref()
+                    .map_err(Clone::clone)?;
+                Ok(self
+                    .dwarf
+                    .list_expression(lists, var.unit, *offset, pc)?
+                    .map(|e| (e, format!("[{offset:#x}:{pc:#x}] "))))
+            }
+        }
+    }
+
+    /// The variables closure `function` captured, in slot order.
+    pub fn captured_variables(&self, function: &Function) -> Result<Vec<CapturedVariable>> {
+        self.dwarf.captured_variables(function)
+    }
+
+    /// The type whose runtime descriptor is `offset` bytes after
+    /// `runtime.types` (what interface values point at).
+    pub fn type_for_runtime_offset(&self, offset: u64) -> Result<Option<u64>> {
+        let index = self
+            .runtime_types
+            .get_or_init(|| self.dwarf.runtime_type_index())
+            .as_ref()
+            .map_err(Clone::clone)?;
+        Ok(index.get(&offset).copied())
     }
 
     /// Decodes everything that is otherwise decoded lazily: every unit's

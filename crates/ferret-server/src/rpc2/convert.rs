@@ -4,7 +4,9 @@
 use ferret_debugger::goroutines::{GoroutineListing, GoroutineSummary};
 use ferret_debugger::model::{
     Breakpoint, DeferredCall, Frame, FunctionRef, Goroutine, LoadConfig, Location, State, Thread,
+    Variable,
 };
+use ferret_gort::bininfo::Kind;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
@@ -334,6 +336,116 @@ pub fn state(s: &State, in_command: bool) -> Value {
 /// `api.Stackframe`.
 pub fn frame(f: &Frame) -> Value {
     value_of(WireFrame::from(f))
+}
+
+/// `api.Variable`.
+pub fn variable(v: &Variable) -> Value {
+    value_of(WireVariable::from(v))
+}
+
+/// `api.Variable` on the wire.
+#[derive(Serialize)]
+struct WireVariable<'a> {
+    name: &'a str,
+    addr: u64,
+    #[serde(rename = "onlyAddr")]
+    only_addr: bool,
+    #[serde(rename = "type")]
+    type_name: &'a str,
+    #[serde(rename = "realType")]
+    real_type: &'a str,
+    flags: u32,
+    kind: u8,
+    value: &'a str,
+    #[serde(rename = "StringValueBytes")]
+    string_value_bytes: Option<String>,
+    len: i64,
+    cap: i64,
+    /// Null only for the parts of a complex number, as Delve sends them.
+    children: Option<Vec<WireVariable<'a>>>,
+    base: u64,
+    unreadable: &'a str,
+    #[serde(rename = "LocationExpr")]
+    location_expr: &'a str,
+    #[serde(rename = "DeclLine")]
+    decl_line: u32,
+}
+
+impl<'a> From<&'a Variable> for WireVariable<'a> {
+    fn from(v: &'a Variable) -> Self {
+        // Delve reports every signed integer as int and every unsigned one
+        // as uint.
+        let kind = match v.kind {
+            Some(k) if k.is_signed() => Kind::Int as u8,
+            Some(k) if k.is_unsigned() => Kind::Uint as u8,
+            Some(k) => k as u8,
+            None => 0,
+        };
+        // Delve shows a complex number's parts as two float children
+        // without type or address.
+        let children = match v.kind {
+            Some(Kind::Complex64 | Kind::Complex128) => {
+                let part_kind = if v.kind == Some(Kind::Complex64) { 13 } else { 14 };
+                let (re, im) = complex_parts(&v.value);
+                Some(vec![
+                    WireVariable::part("real", part_kind, re),
+                    WireVariable::part("imaginary", part_kind, im),
+                ])
+            }
+            _ => Some(v.children.iter().map(WireVariable::from).collect()),
+        };
+        WireVariable {
+            name: &v.name,
+            addr: v.addr,
+            only_addr: v.only_addr,
+            type_name: &v.type_name,
+            real_type: &v.real_type,
+            flags: v.flags,
+            kind,
+            value: &v.value,
+            string_value_bytes: v.string_bytes.as_deref().map(crate::rpc2::base64_encode),
+            len: v.len,
+            cap: v.cap,
+            children,
+            base: v.base,
+            unreadable: &v.unreadable,
+            location_expr: &v.location_expr,
+            decl_line: v.decl_line,
+        }
+    }
+}
+
+impl<'a> WireVariable<'a> {
+    /// One part of a complex number.
+    fn part(name: &'a str, kind: u8, value: &'a str) -> WireVariable<'a> {
+        WireVariable {
+            name,
+            addr: 0,
+            only_addr: false,
+            type_name: "",
+            real_type: "",
+            flags: 0,
+            kind,
+            value,
+            string_value_bytes: None,
+            len: 0,
+            cap: 0,
+            children: None,
+            base: 0,
+            unreadable: "",
+            location_expr: "",
+            decl_line: 0,
+        }
+    }
+}
+
+/// The real and imaginary texts of a complex value `(re + imi)`.
+fn complex_parts(text: &str) -> (&str, &str) {
+    let inner = text.trim_start_matches('(').trim_end_matches(')');
+    match inner.split_once(" + ") {
+        Some((re, im)) => (re, im.trim_end_matches('i')),
+        None => ("", ""),
+    }
 }
 
 /// `Stacktrace`'s result, written straight from the frames.

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use ferret_debugger::goroutines::{
     GoroutineField, GoroutineFilter, GroupOptions, SummaryKey, SummaryRequest,
 };
-use ferret_debugger::model::{Breakpoint, BreakpointRequest, Command, LoadConfig};
+use ferret_debugger::model::{Breakpoint, BreakpointRequest, Command, EvalScope, LoadConfig};
 use ferret_debugger::{Debugger, SessionError};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
@@ -427,6 +427,28 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
             let thread = blocking(ctx, move |d| d.thread(id)).await?;
             Ok(json!({"Thread": convert::thread(&thread, pid, convert::ThreadView::Listing)}))
         }
+        "ListLocalVars" | "ListFunctionArgs" => {
+            let scope = eval_scope(&p)?;
+            // Without a configuration Delve loads nothing but the top level.
+            let config = load_config(&p, "Cfg")?.unwrap_or(LoadConfig {
+                follow_pointers: false,
+                max_variable_recurse: 0,
+                max_string_len: 0,
+                max_array_values: 0,
+                max_struct_fields: 0,
+            });
+            let args = name == "ListFunctionArgs";
+            let vars = on_tracer(ctx, move |d| {
+                if args {
+                    d.function_args(scope, config)
+                } else {
+                    d.local_vars(scope, config)
+                }
+            })
+            .await?;
+            let key = if args { "Args" } else { "Variables" };
+            Ok(json!({key: vars.iter().map(convert::variable).collect::<Vec<_>>()}))
+        }
         "ListFunctions" => {
             let filter = p.string("Filter")?;
             let bi = ctx.debugger.bininfo().clone();
@@ -757,25 +779,45 @@ fn location_of(ctx: &Context, pc: u64) -> ferret_debugger::model::Location {
 }
 
 /// Standard base64, as Go encodes `[]byte` in JSON.
-fn base64_encode(bytes: &[u8]) -> String {
+pub(crate) fn base64_encode(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+/// The `LoadConfig` object at `key`, if given.
+fn load_config(p: &Params, key: &str) -> Result<Option<LoadConfig>, String> {
+    Ok(match p.object(key, "LoadConfig")? {
+        None => None,
+        Some(c) => Some(LoadConfig {
+            follow_pointers: c.bool("FollowPointers")?,
+            max_variable_recurse: c.i64("MaxVariableRecurse")?,
+            max_string_len: c.i64("MaxStringLen")?,
+            max_array_values: c.i64("MaxArrayValues")?,
+            max_struct_fields: c.i64("MaxStructFields")?,
+        }),
+    })
+}
+
+/// The `EvalScope` object at `Scope` (absent: the selected goroutine's
+/// innermost frame).
+fn eval_scope(p: &Params) -> Result<EvalScope, String> {
+    Ok(match p.object("Scope", "EvalScope")? {
+        None => EvalScope {
+            goroutine_id: -1,
+            frame: 0,
+            deferred_call: 0,
+        },
+        Some(s) => EvalScope {
+            goroutine_id: s.i64("GoroutineID")?,
+            frame: s.count_or("Frame", 0)?,
+            deferred_call: s.count_or("DeferredCall", 0)?,
+        },
+    })
+}
+
 /// A breakpoint's attributes from the wire.
 fn breakpoint_from(p: &Params) -> Result<Breakpoint, String> {
-    let load = |key: &str| -> Result<Option<LoadConfig>, String> {
-        Ok(match p.object(key, "LoadConfig")? {
-            None => None,
-            Some(c) => Some(LoadConfig {
-                follow_pointers: c.bool("FollowPointers")?,
-                max_variable_recurse: c.i64("MaxVariableRecurse")?,
-                max_string_len: c.i64("MaxStringLen")?,
-                max_array_values: c.i64("MaxArrayValues")?,
-                max_struct_fields: c.i64("MaxStructFields")?,
-            }),
-        })
-    };
+    let load = |key: &str| load_config(p, key);
     Ok(Breakpoint {
         id: p.i64("id")? as i32,
         name: p.string("name")?,

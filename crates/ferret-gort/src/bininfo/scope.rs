@@ -1,0 +1,295 @@
+//! The variables a function declares, as DWARF lists them under its entry:
+//! parameters, results and locals, in lexical blocks that cover only part
+//! of its code.
+
+use super::dwarf::{DwarfIndex, Reader};
+use super::types::global_offset;
+use super::Function;
+use crate::error::{BinaryError, Result};
+
+/// What a declared variable is to its function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VariableRole {
+    /// A local variable.
+    Local,
+    /// A parameter.
+    Argument,
+    /// A result (`~r0`, or a named result).
+    Result,
+}
+
+/// Where DWARF says a variable is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VariableLocation {
+    /// One expression, valid wherever the variable is in scope.
+    Expression(Vec<u8>),
+    /// A location list at this offset: an expression per PC range.
+    List(u64),
+    /// No location (optimized away).
+    Missing,
+}
+
+/// One variable a function declares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredVariable {
+    /// Its name as DWARF gives it (`&x` for a variable moved to the heap).
+    pub name: String,
+    /// Its type (`.debug_info` offset).
+    pub ty: u64,
+    /// `DW_AT_location`.
+    pub location: VariableLocation,
+    /// The unit declaring it (location lists are read through it).
+    pub unit: usize,
+    /// Line of its declaration (0 when not given).
+    pub decl_line: u32,
+    /// Parameter, result or local.
+    pub role: VariableRole,
+    /// How many lexical blocks enclose it (0: the function's own scope).
+    pub depth: usize,
+}
+
+/// A variable a closure captured (Go 1.23+ describes them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapturedVariable {
+    /// Its name (`&x` when captured by reference: the slot holds a pointer).
+    pub name: String,
+    /// Its type (`.debug_info` offset; the pointer's type for `&x`).
+    pub ty: u64,
+    /// Byte offset of its slot in the closure object.
+    pub offset: u64,
+}
+
+/// `DW_AT_go_closure_offset`: where a captured variable sits in the closure.
+const DW_AT_GO_CLOSURE_OFFSET: gimli::DwAt = gimli::DwAt(0x2907);
+
+impl DwarfIndex {
+    /// The expression of the location list at `offset` (of unit `unit`)
+    /// that covers `pc`, if any.
+    pub(super) fn list_expression(
+        &self,
+        lists: &gimli::LocationLists<Reader>,
+        unit: usize,
+        offset: u64,
+        pc: u64,
+    ) -> Result<Option<Vec<u8>>> {
+        let err = |e| BinaryError::dwarf(format!("location list at {offset:#x}"), e);
+        let unit = &self.units[unit].unit;
+        let mut entries = lists
+            .locations(
+                gimli::LocationListsOffset(offset as usize),
+                unit.encoding(),
+                unit.low_pc,
+                &self.dwarf.debug_addr,
+                unit.addr_base,
+            )
+            .map_err(err)?;
+        while let Some(entry) = entries.next().map_err(err)? {
+            if entry.range.begin <= pc && pc < entry.range.end {
+                return Ok(Some(
+                    gimli::Reader::to_slice(&entry.data.0).map_err(err)?.into_owned(),
+                ));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The variables the closure `function` captured, in slot order.
+    pub(super) fn captured_variables(&self, function: &Function) -> Result<Vec<CapturedVariable>> {
+        let err = |e| BinaryError::dwarf(format!("captures of {}", function.name), e);
+        let unit = &self.units[function.unit].unit;
+        let Some(local) = gimli::DebugInfoOffset(function.offset as usize).to_unit_offset(&unit.header)
+        else {
+            return Ok(Vec::new());
+        };
+        let mut tree = unit.entries_tree(Some(local)).map_err(err)?;
+        let root = tree.root().map_err(err)?;
+        let mut out = Vec::new();
+        let mut children = root.children();
+        while let Some(child) = children.next().map_err(err)? {
+            let entry = child.entry();
+            let Some(offset) = entry
+                .attr_value(DW_AT_GO_CLOSURE_OFFSET)
+                .map_err(err)?
+                .and_then(|v| v.udata_value())
+            else {
+                continue;
+            };
+            out.push(CapturedVariable {
+                name: self.entry_name(unit, entry).map_err(err)?.unwrap_or_default(),
+                ty: entry
+                    .attr_value(gimli::DW_AT_type)
+                    .map_err(err)?
+                    .and_then(|v| global_offset(unit, v))
+                    .unwrap_or(0),
+                offset,
+            });
+        }
+        out.sort_by_key(|c| c.offset);
+        Ok(out)
+    }
+
+    /// The variables `function` declares that are in scope at `pc`: those
+    /// of the function itself and of every lexical block covering `pc`, in
+    /// declaration order (outer blocks' before inner ones at each level).
+    pub(super) fn variables_at(&self, function: &Function, pc: u64) -> Result<Vec<DeclaredVariable>> {
+        let what = || format!("variables of {}", function.name);
+        let err = |e| BinaryError::dwarf(what(), e);
+        let unit = &self.units[function.unit].unit;
+        let Some(local) = gimli::DebugInfoOffset(function.offset as usize).to_unit_offset(&unit.header)
+        else {
+            return Ok(Vec::new());
+        };
+        let mut tree = unit.entries_tree(Some(local)).map_err(err)?;
+        let root = tree.root().map_err(err)?;
+        let mut out = Vec::new();
+        self.collect_variables(unit, function.unit, root, pc, 0, &mut out)
+            .map_err(err)?;
+        Ok(out)
+    }
+
+    fn collect_variables(
+        &self,
+        unit: &gimli::Unit<Reader>,
+        unit_index: usize,
+        node: gimli::EntriesTreeNode<Reader>,
+        pc: u64,
+        depth: usize,
+        out: &mut Vec<DeclaredVariable>,
+    ) -> gimli::Result<()> {
+        let mut children = node.children();
+        while let Some(child) = children.next()? {
+            let entry = child.entry();
+            let role = match entry.tag() {
+                gimli::DW_TAG_formal_parameter => {
+                    let is_result = matches!(
+                        entry.attr_value(gimli::DW_AT_variable_parameter)?,
+                        Some(gimli::AttributeValue::Flag(true))
+                    );
+                    if is_result {
+                        VariableRole::Result
+                    } else {
+                        VariableRole::Argument
+                    }
+                }
+                gimli::DW_TAG_variable => VariableRole::Local,
+                gimli::DW_TAG_lexical_block => {
+                    let ranges = self.entry_ranges(unit, entry)?;
+                    if ranges.iter().any(|&(begin, end)| begin <= pc && pc < end) {
+                        self.collect_variables(unit, unit_index, child, pc, depth + 1, out)?;
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
+            let name = self.entry_name(unit, entry)?.unwrap_or_default();
+            let ty = entry
+                .attr_value(gimli::DW_AT_type)?
+                .and_then(|v| global_offset(unit, v))
+                .unwrap_or(0);
+            let location = match entry.attr_value(gimli::DW_AT_location)? {
+                Some(gimli::AttributeValue::Exprloc(expression)) => VariableLocation::Expression(
+                    gimli::Reader::to_slice(&expression.0)?.into_owned(),
+                ),
+                Some(gimli::AttributeValue::LocationListsRef(offset)) => {
+                    VariableLocation::List(offset.0 as u64)
+                }
+                Some(gimli::AttributeValue::DebugLocListsIndex(index)) => {
+                    let offset = self.dwarf.locations_offset(unit, index)?;
+                    VariableLocation::List(offset.0 as u64)
+                }
+                _ => VariableLocation::Missing,
+            };
+            let decl_line = entry
+                .attr_value(gimli::DW_AT_decl_line)?
+                .and_then(|v| v.udata_value())
+                .unwrap_or(0) as u32;
+            out.push(DeclaredVariable {
+                name,
+                ty,
+                location,
+                unit: unit_index,
+                decl_line,
+                role,
+                depth,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Where a variable's value is, from its DWARF location expression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VariablePlace {
+    /// In memory at this address.
+    Memory(u64),
+    /// The expression uses what ferret does not evaluate yet (registers,
+    /// pieces, computed values).
+    Unsupported,
+}
+
+/// The encoding Go's DWARF uses on 64-bit targets (what operations need to
+/// parse: address size).
+const ENCODING: gimli::Encoding = gimli::Encoding {
+    format: gimli::Format::Dwarf32,
+    version: 4,
+    address_size: 8,
+};
+
+/// Evaluates a location expression of a variable in a frame whose
+/// canonical frame address is `cfa` (Go's frame base is the CFA).
+pub fn variable_place(expression: &[u8], cfa: u64) -> VariablePlace {
+    let mut reader = gimli::EndianSlice::new(expression, gimli::LittleEndian);
+    let mut stack: Vec<u64> = Vec::new();
+    while !reader.is_empty() {
+        let Ok(operation) = gimli::Operation::parse(&mut reader, ENCODING) else {
+            return VariablePlace::Unsupported;
+        };
+        match operation {
+            gimli::Operation::FrameOffset { offset } => {
+                stack.push(cfa.wrapping_add(offset as u64));
+            }
+            gimli::Operation::CallFrameCFA => stack.push(cfa),
+            gimli::Operation::Address { address } => stack.push(address),
+            gimli::Operation::PlusConstant { value } => match stack.last_mut() {
+                Some(top) => *top = top.wrapping_add(value),
+                None => return VariablePlace::Unsupported,
+            },
+            _ => return VariablePlace::Unsupported,
+        }
+    }
+    match stack.pop() {
+        Some(address) => VariablePlace::Memory(address),
+        None => VariablePlace::Unsupported,
+    }
+}
+
+/// A location expression as Delve prints it (`api.Variable.LocationExpr`):
+/// `prefix` (`[block] ` for a single expression, `[LIST:PC] ` for one
+/// taken from a location list), then each operation followed by a space.
+pub fn location_text(prefix: &str, expression: &[u8]) -> String {
+    let mut reader = gimli::EndianSlice::new(expression, gimli::LittleEndian);
+    let mut out = prefix.to_owned();
+    while !reader.is_empty() {
+        let Ok(operation) = gimli::Operation::parse(&mut reader, ENCODING) else {
+            out.push_str("? ");
+            break;
+        };
+        let signed = |n: i64| {
+            if n < 0 {
+                format!("-{:#x}", n.unsigned_abs())
+            } else {
+                format!("{n:#x}")
+            }
+        };
+        let text = match operation {
+            gimli::Operation::FrameOffset { offset } => format!("DW_OP_fbreg {}", signed(offset)),
+            gimli::Operation::CallFrameCFA => "DW_OP_call_frame_cfa".to_owned(),
+            gimli::Operation::Address { address } => format!("DW_OP_addr {address:#x}"),
+            gimli::Operation::PlusConstant { value } => format!("DW_OP_plus_uconst {value:#x}"),
+            other => format!("{other:?}"),
+        };
+        out.push_str(&text);
+        out.push(' ');
+    }
+    out
+}
