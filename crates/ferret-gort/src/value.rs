@@ -155,6 +155,16 @@ impl<'a> Loader<'a> {
                 let mut bytes = vec![0u8; ty.size.min(16) as usize];
                 self.read(addr, &mut bytes)?;
                 v.value = scalar_text(ty.kind, &bytes);
+                if (ty.kind.is_signed() || ty.kind.is_unsigned())
+                    && ty.name.contains('.')
+                    && !ty.name.starts_with("C.")
+                {
+                    if let Ok(n) = v.value.parse::<i64>() {
+                        if let Some(text) = self.describe_constant(ty.offset, n) {
+                            v.value = text;
+                        }
+                    }
+                }
                 if matches!(ty.kind, Kind::Complex64 | Kind::Complex128) {
                     v.len = 2;
                 }
@@ -328,6 +338,38 @@ impl<'a> Loader<'a> {
             Shape::Other => {}
         }
         Ok(())
+    }
+
+    /// `n` in terms of the constants declared with type `ty`, as Delve
+    /// writes it: `Name (n)` for a constant's value, `A|B (n)` when
+    /// single-bit constants make up all of `n`; `None` otherwise.
+    fn describe_constant(&self, ty: u64, n: i64) -> Option<String> {
+        let constants = self.bi.constants_of(ty).ok()?;
+        if constants.is_empty() {
+            return None;
+        }
+        let short = |name: &str| -> String {
+            let last_slash = name.rfind('/').map_or(0, |i| i + 1);
+            match name[last_slash..].find('.') {
+                Some(dot) => name[last_slash + dot + 1..].to_owned(),
+                None => name.to_owned(),
+            }
+        };
+        if let Some((name, _)) = constants.iter().find(|&&(_, value)| value == n) {
+            return Some(format!("{} ({n})", short(name)));
+        }
+        if n == 0 {
+            return None;
+        }
+        let mut left = n;
+        let mut names = Vec::new();
+        for (name, value) in constants {
+            if value.count_ones() == 1 && value & n != 0 {
+                left &= !value;
+                names.push(short(name));
+            }
+        }
+        (left == 0).then(|| format!("{} ({n})", names.join("|")))
     }
 
     /// One variable a closure at `closure` captured: in its slot, or, when

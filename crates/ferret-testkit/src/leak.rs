@@ -10,10 +10,11 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::cores::wait_until_asleep;
 use crate::fixture::fixture_dir;
 use crate::terminal::{normalize_paths, run_dlv_connect, start_dlv_core, wait_or_kill, Transcript};
 use crate::toolchain::GoToolchain;
@@ -197,38 +198,6 @@ fn read_report(stdout: ChildStdout) -> Option<LeakReport> {
     lines.next().map(|line| LeakReport::parse(&line))
 }
 
-/// Waits until every thread of process `pid` has been asleep (state `S` in
-/// `/proc/PID/task/*/stat`) in three polls in a row. Panics after 10 s.
-fn wait_until_asleep(pid: u32) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut asleep_polls = 0;
-    loop {
-        let states: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/task"))
-            .map(|tasks| {
-                tasks
-                    .flatten()
-                    .filter_map(|t| std::fs::read_to_string(t.path().join("stat")).ok())
-                    .collect()
-            })
-            .unwrap_or_default();
-        // The state follows the command name, which ends at the last `)`.
-        let asleep = !states.is_empty()
-            && states.iter().all(|s| {
-                s.rsplit_once(") ")
-                    .is_some_and(|(_, rest)| rest.starts_with('S'))
-            });
-        asleep_polls = if asleep { asleep_polls + 1 } else { 0 };
-        if asleep_polls == 3 {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the threads of process {pid} never all slept: {states:?}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 /// Makes a kernel core of `binary N` in `dir`: runs it there with
 /// `GOTRACEBACK=crash` and no core size limit, waits for its report and for
 /// all its threads to sleep, then sends SIGQUIT (the runtime dumps its goroutines to `dir/leak.stderr` and
@@ -247,55 +216,7 @@ pub fn leak_core_with_env(
     dir: &Path,
     env: &[(&str, &str)],
 ) -> (PathBuf, LeakReport) {
-    std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
-    let _ = std::fs::remove_file(dir.join("core"));
-    let stderr_path = dir.join("leak.stderr");
-    let stderr = std::fs::File::create(&stderr_path).expect("create leak.stderr");
-    let mut child = Command::new("bash")
-        .arg("-c")
-        .arg(r#"ulimit -c unlimited; exec "$0" "$@""#)
-        .arg(binary)
-        .arg(n.to_string())
-        .current_dir(dir)
-        .env("GOTRACEBACK", "crash")
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(stderr)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-    let pid = child.id();
-    let report = read_report(child.stdout.take().expect("leak stdout"));
-    let reported = report.is_some();
-    if reported {
-        wait_until_asleep(pid);
-        let killed = Command::new("kill")
-            .args(["-QUIT", &pid.to_string()])
-            .status();
-        assert!(killed.is_ok_and(|s| s.success()), "kill -QUIT {pid} failed");
-    }
-    let status = wait_or_kill(&mut child, Duration::from_secs(30));
-    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
-    assert!(
-        reported,
-        "{} {n} exited before reporting ({status:?}):\n{stderr}",
-        binary.display()
-    );
-    let core = [dir.join(format!("core.{pid}")), dir.join("core")]
-        .into_iter()
-        .find(|p| p.exists());
-    let Some(core) = core else {
-        let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap_or_default();
-        panic!(
-            "no core in {} after SIGQUIT to {} ({status:?}); core_pattern is {:?}\nstderr:\n{stderr}",
-            dir.display(),
-            binary.display(),
-            pattern.trim()
-        );
-    };
-    let size = std::fs::metadata(&core).map(|m| m.len()).unwrap_or(0);
-    assert!(size > 0, "{} is empty", core.display());
-    (core, report.expect("reported"))
+    crate::cores::core_when_ready(binary, &[&n.to_string()], env, dir, read_report)
 }
 
 /// Runs `commands` in the real `dlv connect` against `dlv core BINARY CORE`

@@ -3,8 +3,10 @@
 //! - [`toolchain`]: the Go toolchains a test run uses (`FERRET_GO_VERSIONS`).
 //! - [`fixture`]: builds the Go programs under `tests/fixtures/` once per
 //!   toolchain and build options, cached under `target/fixtures/`.
+//! - [`cores`]: kernel cores of fixtures stopped where a test wants them.
 //! - [`delve`]: the real dlv as an oracle, driven over its JSON-RPC API.
 //! - [`rpc`]: a minimal Delve JSON-RPC client.
+//! - [`servers`]: ferret and dlv as headless servers, stopped when dropped.
 //! - [`oracle`]: runs Go's own tools (`nm`, `addr2line`, `objdump`,
 //!   `go version -m`) and parses what they print, so tests compare ferret
 //!   with an independent answer instead of hand-typed values.
@@ -14,16 +16,21 @@
 //!   a normalized transcript to compare dlv's own server with ferret's.
 //! - [`leak`]: the `leak` fixture's parked goroutines, live or in a core,
 //!   with its own report and dlv's `goroutines` output as oracles.
+//! - [`vars`]: the `vars` fixture (one variable of each kind), paused in
+//!   a core, with the values it printed.
 //! - [`replay_fuzz_corpus`]: the fuzzers' corpora as regression tests.
 
+pub mod cores;
 pub mod delve;
 pub mod fixture;
 pub mod leak;
 pub mod oracle;
 pub mod proto;
 pub mod rpc;
+pub mod servers;
 pub mod terminal;
 pub mod toolchain;
+pub mod vars;
 
 use std::path::PathBuf;
 

@@ -11,6 +11,7 @@ use ferret_testkit::leak::{
     wait_reasons, GOROUTINES_SCRIPT, WORKERS,
 };
 use ferret_testkit::rpc::RpcClient;
+use ferret_testkit::servers::{BothOnCore, FerretServer};
 use ferret_testkit::target_dir;
 use ferret_testkit::terminal::{start_dlv_attach, wait_or_kill, Transcript};
 use ferret_testkit::toolchain::GoToolchain;
@@ -195,67 +196,6 @@ fn assert_same_transcripts(
         ferret.lines().count(),
         differences.iter().take(40).cloned().collect::<Vec<_>>().join("\n")
     );
-}
-
-/// A headless multiclient `ferret` server.
-struct FerretServer {
-    child: std::process::Child,
-    addr: String,
-}
-
-impl FerretServer {
-    fn core(binary: &std::path::Path, core: &std::path::Path) -> FerretServer {
-        FerretServer::start(&[
-            std::ffi::OsStr::new("core"),
-            binary.as_os_str(),
-            core.as_os_str(),
-        ])
-    }
-
-    fn attach(pid: u32) -> FerretServer {
-        FerretServer::start(&[
-            std::ffi::OsStr::new("attach"),
-            std::ffi::OsStr::new(&pid.to_string()),
-        ])
-    }
-
-    fn start(args: &[&std::ffi::OsStr]) -> FerretServer {
-        use std::io::BufRead;
-        let mut child = std::process::Command::new(ferret_testkit::ferret_binary())
-            .args(args)
-            .args([
-                "--headless",
-                "--listen=127.0.0.1:0",
-                "--api-version=2",
-                "--accept-multiclient",
-            ])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start ferret core");
-        let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
-        let mut line = String::new();
-        stdout.read_line(&mut line).expect("ferret's startup line");
-        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        let addr = line
-            .trim()
-            .strip_prefix("API server listening at: ")
-            .expect("listening line")
-            .to_owned();
-        FerretServer { child, addr }
-    }
-
-    fn stop(&mut self) {
-        let _ = wait_or_kill(&mut self.child, std::time::Duration::from_secs(10));
-    }
-}
-
-impl Drop for FerretServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// `Ferret.GoroutineSummary` groups the `leak` goroutines by start function
@@ -669,44 +609,6 @@ fn stacks_on_a_crash_core_read_the_same_against_ferret_and_dlv() {
             differing.join("\n")
         );
         let _ = std::fs::remove_dir_all(&dir);
-    }
-}
-
-/// dlv and ferret serving the same core, a client connected to each; dlv
-/// is stopped when this is dropped, whether the test passed or not.
-struct BothOnCore {
-    dlv_server: std::process::Child,
-    dlv: RpcClient,
-    ferret: RpcClient,
-    _ferret_server: FerretServer,
-}
-
-impl BothOnCore {
-    fn start(exe: &std::path::Path, core: &std::path::Path) -> BothOnCore {
-        let (dlv_server, dlv_addr) = ferret_testkit::terminal::start_dlv_core(exe, core);
-        let ferret_server = FerretServer::core(exe, core);
-        BothOnCore {
-            dlv: RpcClient::connect(&dlv_addr).unwrap(),
-            ferret: RpcClient::connect(&ferret_server.addr).unwrap(),
-            dlv_server,
-            _ferret_server: ferret_server,
-        }
-    }
-
-    /// The goroutines ferret lists (all of them, one page).
-    fn goroutines(&mut self) -> Vec<serde_json::Value> {
-        let listing = self
-            .ferret
-            .call("ListGoroutines", serde_json::json!({}))
-            .unwrap();
-        listing["Goroutines"].as_array().unwrap().clone()
-    }
-}
-
-impl Drop for BothOnCore {
-    fn drop(&mut self) {
-        let _ = self.dlv.call("Detach", serde_json::json!({"Kill": false}));
-        let _ = wait_or_kill(&mut self.dlv_server, std::time::Duration::from_secs(10));
     }
 }
 

@@ -74,8 +74,8 @@ pub struct BinaryInfo {
     frame_rule_memo: Mutex<HashMap<u64, Option<FrameRule>>>,
     /// Types decoded so far, by `.debug_info` offset.
     types_memo: Mutex<HashMap<u64, std::sync::Arc<GoType>>>,
-    /// Runtime type descriptor offset -> type entry (built on first use).
-    runtime_types: OnceLock<Result<HashMap<u64, u64>>>,
+    /// Runtime types and named constants (built on first use).
+    type_indexes: OnceLock<Result<types::TypeIndexes>>,
     /// `.debug_loc` / `.debug_loclists`, loaded on first use.
     location_lists: OnceLock<Result<gimli::LocationLists<dwarf::Reader>>>,
 }
@@ -120,7 +120,7 @@ impl BinaryInfo {
             pc_info_memo: Mutex::default(),
             frame_rule_memo: Mutex::default(),
             types_memo: Mutex::default(),
-            runtime_types: OnceLock::new(),
+            type_indexes: OnceLock::new(),
             location_lists: OnceLock::new(),
         })
     }
@@ -536,12 +536,24 @@ impl BinaryInfo {
     /// The type whose runtime descriptor is `offset` bytes after
     /// `runtime.types` (what interface values point at).
     pub fn type_for_runtime_offset(&self, offset: u64) -> Result<Option<u64>> {
-        let index = self
-            .runtime_types
-            .get_or_init(|| self.dwarf.runtime_type_index())
+        Ok(self.type_indexes()?.runtime_types.get(&offset).copied())
+    }
+
+    /// The constants declared with the type at `ty` (full names and values,
+    /// sorted by value): what Delve describes enum-like values with.
+    pub fn constants_of(&self, ty: u64) -> Result<&[(String, i64)]> {
+        Ok(self
+            .type_indexes()?
+            .constants
+            .get(&ty)
+            .map_or(&[], Vec::as_slice))
+    }
+
+    fn type_indexes(&self) -> Result<&types::TypeIndexes> {
+        self.type_indexes
+            .get_or_init(|| self.dwarf.type_indexes())
             .as_ref()
-            .map_err(Clone::clone)?;
-        Ok(index.get(&offset).copied())
+            .map_err(Clone::clone)
     }
 
     /// Decodes everything that is otherwise decoded lazily: every unit's

@@ -128,6 +128,16 @@ pub struct Field {
     pub embedded: bool,
 }
 
+/// What a walk of all of `.debug_info` finds (see
+/// [`DwarfIndex::type_indexes`]).
+#[derive(Debug, Default)]
+pub(crate) struct TypeIndexes {
+    /// Runtime type descriptor offset (from `runtime.types`) -> type entry.
+    pub runtime_types: std::collections::HashMap<u64, u64>,
+    /// Type entry -> its constants (full names and values), by value.
+    pub constants: std::collections::HashMap<u64, Vec<(String, i64)>>,
+}
+
 /// Go's DWARF extensions (see `cmd/internal/dwarf`).
 const DW_AT_GO_KIND: gimli::DwAt = gimli::DwAt(0x2900);
 const DW_AT_GO_KEY: gimli::DwAt = gimli::DwAt(0x2901);
@@ -141,16 +151,31 @@ const DW_AT_GO_RUNTIME_TYPE: gimli::DwAt = gimli::DwAt(0x2904);
 const MAX_TYPEDEF_DEPTH: usize = 16;
 
 impl DwarfIndex {
-    /// Every type with a runtime descriptor: descriptor offset (from
-    /// `runtime.types`) -> `.debug_info` offset. Walks all of `.debug_info`
-    /// once.
-    pub(super) fn runtime_type_index(&self) -> Result<std::collections::HashMap<u64, u64>> {
-        let mut index = std::collections::HashMap::new();
+    /// Walks all of `.debug_info` once for what only a whole walk finds:
+    /// every type with a runtime descriptor, and the constants of each
+    /// named type.
+    pub(super) fn type_indexes(&self) -> Result<TypeIndexes> {
+        let mut index = TypeIndexes::default();
         for cu in &self.units {
             let unit = &cu.unit;
             let err = |e| BinaryError::dwarf(format!("types of unit {}", cu.name), e);
             let mut cursor = unit.entries();
             while let Some((_, entry)) = cursor.next_dfs().map_err(err)? {
+                if entry.tag() == gimli::DW_TAG_constant {
+                    let ty = entry
+                        .attr_value(gimli::DW_AT_type)
+                        .map_err(err)?
+                        .and_then(|v| global_offset(unit, v));
+                    let value = entry
+                        .attr_value(gimli::DW_AT_const_value)
+                        .map_err(err)?
+                        .and_then(|v| v.sdata_value().or(v.udata_value().map(|u| u as i64)));
+                    let name = self.entry_name(unit, entry).map_err(err)?;
+                    if let (Some(ty), Some(value), Some(name)) = (ty, value, name) {
+                        index.constants.entry(ty).or_default().push((name, value));
+                    }
+                    continue;
+                }
                 let Some(value) = entry.attr_value(DW_AT_GO_RUNTIME_TYPE).map_err(err)? else {
                     continue;
                 };
@@ -165,9 +190,12 @@ impl DwarfIndex {
                     continue;
                 }
                 if let Some(global) = entry.offset().to_debug_info_offset(&unit.header) {
-                    index.entry(descriptor).or_insert(global.0 as u64);
+                    index.runtime_types.entry(descriptor).or_insert(global.0 as u64);
                 }
             }
+        }
+        for constants in index.constants.values_mut() {
+            constants.sort_by_key(|&(_, value)| value);
         }
         Ok(index)
     }

@@ -1,0 +1,190 @@
+//! Variables: the `vars` fixture (one variable of each kind of Go value)
+//! paused in a core; ferret's `ListLocalVars` and `ListFunctionArgs` must
+//! answer exactly what dlv answers on the same core, and the values must
+//! be those the program printed about itself.
+
+use ferret_testkit::delve::Delve;
+use ferret_testkit::fixture::{build_fixture, BuildOptions};
+use ferret_testkit::rpc::RpcClient;
+use ferret_testkit::servers::{BothOnCore, FerretServer};
+use ferret_testkit::target_dir;
+use ferret_testkit::toolchain::GoToolchain;
+use ferret_testkit::vars::vars_core;
+use serde_json::{json, Value};
+
+/// Delve's `LoadFullValue` (what `print` uses) and the terminal's short
+/// configuration (what `locals` and `args` use).
+fn configs() -> [(&'static str, Value); 2] {
+    [
+        (
+            "full",
+            json!({"FollowPointers": true, "MaxVariableRecurse": 1, "MaxStringLen": 64, "MaxArrayValues": 64, "MaxStructFields": -1}),
+        ),
+        (
+            "short",
+            json!({"FollowPointers": false, "MaxVariableRecurse": 0, "MaxStringLen": 64, "MaxArrayValues": 0, "MaxStructFields": 3}),
+        ),
+    ]
+}
+
+/// The scope of `function`'s frame on goroutine 1.
+fn scope_of(client: &mut RpcClient, function: &str) -> Value {
+    let stack = client
+        .call("Stacktrace", json!({"Id": 1, "Depth": 40}))
+        .expect("Stacktrace");
+    let frame = stack["Locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|f| f["function"]["name"] == function)
+        .unwrap_or_else(|| panic!("no {function} frame in {stack}"));
+    json!({"GoroutineID": 1, "Frame": frame, "DeferredCall": 0})
+}
+
+/// Variables of a list by name.
+fn by_name(list: &Value) -> std::collections::BTreeMap<String, Value> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["name"].as_str().unwrap().to_owned(), v.clone()))
+        .collect()
+}
+
+#[test]
+fn locals_and_args_read_the_same_against_ferret_and_dlv() {
+    for toolchain in GoToolchain::selected().into_iter().filter(Delve::supports) {
+        let version = &toolchain.version;
+        let exe = build_fixture("vars", &toolchain, &BuildOptions::debug());
+        for (place, function, method, key) in [
+            ("main", "main.main", "ListLocalVars", "Variables"),
+            ("inspect", "main.inspect", "ListFunctionArgs", "Args"),
+            ("inspect", "main.inspect", "ListLocalVars", "Variables"),
+        ] {
+            let dir = target_dir().join(format!(
+                "variables-tests/{place}-{version}-{}",
+                std::process::id()
+            ));
+            let _ = std::fs::remove_dir_all(&dir);
+            let (core, _) = vars_core(&exe, place, &dir);
+            let mut both = BothOnCore::start(&exe, &core);
+            // The frame numbers may differ: below the signal that made the
+            // core, dlv skips frames (see the goroutines tests).
+            let our_scope = scope_of(&mut both.ferret, function);
+            let their_scope = scope_of(&mut both.dlv, function);
+            for (config_name, config) in configs() {
+                let theirs = both
+                    .dlv
+                    .call(method, json!({"Scope": their_scope, "Cfg": config}))
+                    .unwrap();
+                let ours = both
+                    .ferret
+                    .call(method, json!({"Scope": our_scope, "Cfg": config}))
+                    .unwrap();
+                let (theirs, ours) = (by_name(&theirs[key]), by_name(&ours[key]));
+                assert_eq!(
+                    ours.keys().collect::<Vec<_>>(),
+                    theirs.keys().collect::<Vec<_>>(),
+                    "{version} {method} {function} {config_name}: names"
+                );
+                for (name, expected) in &theirs {
+                    assert_eq!(
+                        &ours[name], expected,
+                        "{version} {method} {function} {config_name}: {name}"
+                    );
+                }
+            }
+            drop(both);
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+}
+
+/// On every toolchain (dlv does not read Go 1.22), the values ferret shows
+/// are those the program printed with fmt before pausing.
+#[test]
+fn values_are_what_the_program_printed() {
+    for toolchain in GoToolchain::selected() {
+        let version = &toolchain.version;
+        let exe = build_fixture("vars", &toolchain, &BuildOptions::debug());
+        let dir = target_dir().join(format!(
+            "variables-tests/printed-{version}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (core, printed) = vars_core(&exe, "main", &dir);
+        let server = FerretServer::core(&exe, &core);
+        let mut client = RpcClient::connect(&server.addr).unwrap();
+        let scope = scope_of(&mut client, "main.main");
+        let full = &configs()[0].1;
+        let locals = client
+            .call("ListLocalVars", json!({"Scope": scope, "Cfg": full}))
+            .unwrap();
+        let locals = by_name(&locals["Variables"]);
+        let value = |name: &str| -> String {
+            locals
+                .get(name)
+                .unwrap_or_else(|| panic!("{version}: no local {name}"))["value"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        // Scalars print alike.
+        for name in [
+            "b", "i", "i8", "i16", "i32", "i64", "u", "u8", "u16", "u32", "u64", "f32", "f64",
+            "r", "by", "temp", "day", "label",
+        ] {
+            assert_eq!(value(name), printed[name], "{version}: {name}");
+        }
+        assert_eq!(
+            format!("{:#x}", value("uptr").parse::<u64>().unwrap()),
+            printed["uptr"],
+            "{version}"
+        );
+        // Strings were printed quoted (%q).
+        for name in ["s", "uni", "empty"] {
+            assert_eq!(format!("{:?}", value(name)), printed[name], "{version}: {name}");
+        }
+        let long = &locals["long"];
+        assert_eq!(long["len"], 100, "{version}");
+        assert!(printed["long"].trim_matches('"').starts_with(long["value"].as_str().unwrap()));
+        // Lengths and elements.
+        let children = |name: &str| locals[name]["children"].as_array().unwrap().clone();
+        let arr: Vec<String> = children("arr")
+            .iter()
+            .map(|c| c["value"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(format!("[{}]", arr.join(" ")), printed["arr"], "{version}");
+        assert_eq!(locals["bigArr"]["len"], 1000, "{version}");
+        assert_eq!(
+            locals["bigMap"]["len"].to_string(),
+            printed["len(bigMap)"],
+            "{version}"
+        );
+        let ch = children("ch");
+        let qcount = ch.iter().find(|c| c["name"] == "qcount").unwrap();
+        assert_eq!(qcount["value"].as_str().unwrap(), printed["len(ch)"], "{version}");
+        // Map entries as the program printed them (map[one:1 two:2], sorted).
+        let m = children("m");
+        let mut entries: Vec<String> = m
+            .chunks(2)
+            .map(|kv| format!("{}:{}", kv[0]["value"].as_str().unwrap(), kv[1]["value"].as_str().unwrap()))
+            .collect();
+        entries.sort();
+        assert_eq!(format!("map[{}]", entries.join(" ")), printed["m"], "{version}");
+        // Interfaces hold their dynamic values.
+        let any_int = children("anyInt");
+        assert_eq!(any_int[0]["value"].as_str().unwrap(), printed["anyInt"], "{version}");
+        let shape = children("shape");
+        assert_eq!(shape[0]["type"], "main.Rect", "{version}");
+        // The cyclic list goes round.
+        let n1 = children("n1");
+        let next = &n1[0]["children"][1]["children"][0];
+        assert_eq!(
+            next["children"][0]["value"].as_str().unwrap(),
+            printed["n1.Next.Value"],
+            "{version}"
+        );
+        drop(server);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
