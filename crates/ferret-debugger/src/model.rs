@@ -242,6 +242,10 @@ pub struct Frame {
     /// Deferred calls this frame registered that have not run yet, newest
     /// first (filled only when asked for).
     pub defers: Vec<DeferredCall>,
+    /// Its local variables, when asked for.
+    pub locals: Option<Vec<Variable>>,
+    /// Its arguments and results, when asked for.
+    pub arguments: Option<Vec<Variable>>,
 }
 
 /// A deferred call that has not run yet (Delve's `api.Defer`).

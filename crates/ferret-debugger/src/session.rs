@@ -405,25 +405,49 @@ impl Debugger {
 
     /// The stack of goroutine `goroutine_id` (-1: the selected one),
     /// innermost first, `depth` frames after skipping `skip`.
+    /// The frames of goroutine `goroutine_id` (-1: the selected one), at
+    /// most `depth` after skipping `skip`; with their deferred calls when
+    /// `with_defers`, and with their variables loaded as `variables` says
+    /// when given.
     pub fn stacktrace(
         &self,
         goroutine_id: i64,
         depth: usize,
         skip: usize,
         with_defers: bool,
+        variables: Option<LoadConfig>,
     ) -> Result<Vec<Frame>> {
         self.call(move |s| {
             s.live_state()?;
-            let frames = if goroutine_id == -1 {
+            let (frames, id) = if goroutine_id == -1 {
                 match s.selected() {
-                    Some((g, thread)) => s.stack(&g, thread, depth + skip, with_defers)?,
-                    None => s.thread_stack(s.current_tid.unwrap_or(s.pid), depth + skip)?,
+                    Some((g, thread)) => (s.stack(&g, thread, depth + skip, with_defers)?, Some(g.id)),
+                    None => (s.thread_stack(s.current_tid.unwrap_or(s.pid), depth + skip)?, None),
                 }
             } else {
                 let (g, thread) = s.find_goroutine(goroutine_id)?;
-                s.stack(&g, thread, depth + skip, with_defers)?
+                (s.stack(&g, thread, depth + skip, with_defers)?, Some(g.id))
             };
-            Ok(frames.into_iter().skip(skip).collect())
+            let mut frames: Vec<Frame> = frames.into_iter().skip(skip).collect();
+            if let Some(config) = variables {
+                for (i, frame) in frames.iter_mut().enumerate() {
+                    let scope = EvalScope {
+                        goroutine_id: id.unwrap_or(-1),
+                        frame: skip + i,
+                        deferred_call: 0,
+                    };
+                    let (locals, arguments) = match id {
+                        Some(_) => (
+                            s.scope_variables(scope, config, false).unwrap_or_default(),
+                            s.scope_variables(scope, config, true).unwrap_or_default(),
+                        ),
+                        None => (Vec::new(), Vec::new()),
+                    };
+                    frame.locals = Some(locals);
+                    frame.arguments = Some(arguments);
+                }
+            }
+            Ok(frames)
         })?
     }
 
@@ -1480,6 +1504,8 @@ impl Session {
                     inlined,
                     system_stack,
                     defers: Vec::new(),
+                    locals: None,
+                    arguments: None,
                 })
             };
             let Some(info) = &frame.info else {
@@ -1669,12 +1695,18 @@ impl Session {
             VariableRole::Result => value_flags::RETURN_ARGUMENT,
             VariableRole::Local => 0,
         };
-        let unreadable = |why: String| Variable {
-            name: name.to_owned(),
-            flags: role_flags,
-            unreadable: why,
-            decl_line: var.decl_line,
-            ..Variable::default()
+        let unreadable = |why: String| {
+            let ty = self.bi.go_type(var.ty).ok();
+            Variable {
+                name: name.to_owned(),
+                flags: role_flags,
+                type_name: ty.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
+                real_type: ty.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
+                kind: ty.map(|t| t.kind),
+                unreadable: why,
+                decl_line: var.decl_line,
+                ..Variable::default()
+            }
         };
         let (expression, prefix) = match self.bi.variable_expression(var, pc) {
             Ok(Some(found)) => found,
@@ -1714,8 +1746,15 @@ impl Session {
                 }
             }
             VariablePlace::Memory(addr) => loader.load(name, addr, var.ty),
+            VariablePlace::Empty => {
+                let mut v = unreadable("empty OP stack".into());
+                v.location_expr = location_expr;
+                return v;
+            }
             VariablePlace::Unsupported => {
-                return unreadable("location expression not supported yet".into())
+                let mut v = unreadable("location expression not supported yet".into());
+                v.location_expr = location_expr;
+                return v;
             }
         };
         v.flags |= role_flags;

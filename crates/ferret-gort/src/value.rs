@@ -193,27 +193,47 @@ impl<'a> Loader<'a> {
                 v.len = 1;
                 let follow = self.config.follow_pointers;
                 let child = match elem {
-                    Some(elem) => match self.bi.go_type(*elem) {
-                        Ok(elem_type) if follow && target != 0 => {
-                            self.load_typed("", target, &elem_type, level)
+                    Some(elem) => {
+                        let elem_type = self.bi.go_type(*elem).map_err(|e| e.to_string())?;
+                        // Structs behind a pointer cost no level; pointers
+                        // and interfaces behind one do, and past the limit
+                        // are not read.
+                        let (child_level, too_deep) = match elem_type.shape {
+                            Shape::Interface { .. } => (level + 1, false),
+                            Shape::Pointer { .. } => {
+                                (level + 1, level > self.config.max_variable_recurse)
+                            }
+                            _ => (level, false),
+                        };
+                        if follow && target != 0 && !too_deep {
+                            self.load_typed("", target, &elem_type, child_level)
+                        } else {
+                            // An array's length is its type's, read or not.
+                            let len = match elem_type.shape {
+                                Shape::Array { len, .. } => len as i64,
+                                _ => 0,
+                            };
+                            Variable {
+                                addr: target,
+                                only_addr: !follow || too_deep,
+                                type_name: elem_type.name.clone(),
+                                real_type: elem_type.name.clone(),
+                                kind: Some(elem_type.kind),
+                                len,
+                                cap: len,
+                                ..Variable::default()
+                            }
                         }
-                        Ok(elem_type) => Variable {
-                            addr: target,
-                            only_addr: !follow,
-                            type_name: elem_type.name.clone(),
-                            real_type: elem_type.name.clone(),
-                            kind: Some(elem_type.kind),
-                            ..Variable::default()
-                        },
-                        Err(e) => return Err(e.to_string()),
-                    },
+                    }
                     None => Variable {
                         addr: target,
                         only_addr: !follow,
                         type_name: "void".into(),
                         real_type: "void".into(),
                         kind: Some(Kind::Invalid),
-                        unreadable: if follow {
+                        // Reading what an unsafe.Pointer points to fails
+                        // for want of a type (a nil one is not read).
+                        unreadable: if follow && target != 0 {
                             "unknown or unsupported kind: \"invalid\"".into()
                         } else {
                             String::new()
@@ -329,8 +349,10 @@ impl<'a> Loader<'a> {
                 if let Ok(Some(function)) = self.bi.function_at(entry) {
                     let captured = self.bi.captured_variables(&function).unwrap_or_default();
                     v.len = captured.len() as i64;
-                    for capture in captured {
-                        v.children.push(self.captured(closure, &capture, level + 1));
+                    if level <= self.config.max_variable_recurse {
+                        for capture in captured {
+                            v.children.push(self.captured(closure, &capture, level + 1));
+                        }
                     }
                     v.value = function.name;
                 }
@@ -468,6 +490,18 @@ impl<'a> Loader<'a> {
         // Pointer-shaped values are stored in the data word itself.
         let direct = self.is_direct(runtime_type)?;
         let at = if direct { data_addr } else { data_word };
+        if level > self.config.max_variable_recurse {
+            // Too deep: its type and address only.
+            return Ok(Variable {
+                name: "data".into(),
+                addr: at,
+                only_addr: true,
+                type_name: ty.name.clone(),
+                real_type: ty.name.clone(),
+                kind: Some(ty.kind),
+                ..Variable::default()
+            });
+        }
         Ok(self.load_typed("data", at, &ty, level))
     }
 

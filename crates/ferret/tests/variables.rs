@@ -99,6 +99,47 @@ fn locals_and_args_read_the_same_against_ferret_and_dlv() {
     }
 }
 
+/// `Stacktrace` with variables (`Full`, or a `Cfg`) gives each frame the
+/// locals and arguments dlv gives it on the same core. Frames are matched
+/// from the bottom of the stack up to where the two unwinds part (below
+/// the signal that made the core, dlv skips frames).
+#[test]
+fn stacktrace_variables_read_the_same_against_ferret_and_dlv() {
+    for toolchain in GoToolchain::selected().into_iter().filter(Delve::supports) {
+        let version = &toolchain.version;
+        let exe = build_fixture("vars", &toolchain, &BuildOptions::debug());
+        let dir = target_dir().join(format!(
+            "variables-tests/stack-{version}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (core, _) = vars_core(&exe, "main", &dir);
+        let mut both = BothOnCore::start(&exe, &core);
+        for params in [
+            json!({"Id": 1, "Depth": 40, "Full": true}),
+            json!({"Id": 1, "Depth": 40, "Full": false, "Cfg": configs()[1].1}),
+        ] {
+            let theirs = both.dlv.call("Stacktrace", params.clone()).unwrap();
+            let ours = both.ferret.call("Stacktrace", params.clone()).unwrap();
+            let theirs = theirs["Locations"].as_array().unwrap();
+            let ours = ours["Locations"].as_array().unwrap();
+            let mut compared = 0;
+            for (a, b) in theirs.iter().rev().zip(ours.iter().rev()) {
+                if a["function"]["name"] != b["function"]["name"] {
+                    break;
+                }
+                let function = &a["function"]["name"];
+                assert_eq!(b["Locals"], a["Locals"], "{version} {params}: locals of {function}");
+                assert_eq!(b["Arguments"], a["Arguments"], "{version} {params}: args of {function}");
+                compared += 1;
+            }
+            assert!(compared >= 8, "{version}: only {compared} frames compared");
+        }
+        drop(both);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
 /// On every toolchain (dlv does not read Go 1.22), the values ferret shows
 /// are those the program printed with fmt before pausing.
 #[test]

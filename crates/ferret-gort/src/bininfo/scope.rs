@@ -222,6 +222,8 @@ impl DwarfIndex {
 pub enum VariablePlace {
     /// In memory at this address.
     Memory(u64),
+    /// Nowhere: the expression is empty (optimized away here).
+    Empty,
     /// The expression uses what ferret does not evaluate yet (registers,
     /// pieces, computed values).
     Unsupported,
@@ -259,6 +261,7 @@ pub fn variable_place(expression: &[u8], cfa: u64) -> VariablePlace {
     }
     match stack.pop() {
         Some(address) => VariablePlace::Memory(address),
+        None if expression.is_empty() => VariablePlace::Empty,
         None => VariablePlace::Unsupported,
     }
 }

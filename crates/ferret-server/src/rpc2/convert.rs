@@ -461,14 +461,14 @@ pub fn stacktrace(frames: &[Frame]) -> Box<serde_json::value::RawValue> {
     serde_json::value::to_raw_value(&wire).expect("frames serialize")
 }
 
-/// `api.Stackframe` on the wire (no variables until ferret reads them).
+/// `api.Stackframe` on the wire.
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct WireFrame<'a> {
     #[serde(flatten)]
     location: WireLocation<'a>,
-    locals: Option<()>,
-    arguments: Option<()>,
+    locals: Option<Vec<WireVariable<'a>>>,
+    arguments: Option<Vec<WireVariable<'a>>>,
     frame_offset: i64,
     frame_pointer_offset: i64,
     defers: Vec<WireDefer<'a>>,
@@ -481,8 +481,11 @@ impl<'a> From<&'a Frame> for WireFrame<'a> {
     fn from(f: &'a Frame) -> Self {
         WireFrame {
             location: WireLocation::from(&f.location),
-            locals: None,
-            arguments: None,
+            locals: f.locals.as_ref().map(|l| l.iter().map(WireVariable::from).collect()),
+            arguments: f
+                .arguments
+                .as_ref()
+                .map(|a| a.iter().map(WireVariable::from).collect()),
             frame_offset: f.frame_offset,
             frame_pointer_offset: f.frame_pointer_offset,
             defers: f.defers.iter().map(WireDefer::from).collect(),

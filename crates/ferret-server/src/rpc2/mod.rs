@@ -626,7 +626,15 @@ fn stacktrace(ctx: &Context, p: &Params) -> Result<PendingAnswer, String> {
     let depth = p.count_or("Depth", 0)?;
     let skip = p.count_or("Skip", 0)?;
     let with_defers = p.bool("Defers")? || p.i64("Opts")? & STACKTRACE_READ_DEFERS != 0;
-    let frames = on_tracer(ctx, move |d| d.stacktrace(id, depth + 1, skip, with_defers));
+    // Variables come with a configuration, or with Full (then loaded fully).
+    let variables = match load_config(p, "Cfg")? {
+        Some(config) => Some(config),
+        None if p.bool("Full")? => Some(LoadConfig::FULL),
+        None => None,
+    };
+    let frames = on_tracer(ctx, move |d| {
+        d.stacktrace(id, depth + 1, skip, with_defers, variables)
+    });
     Ok(Box::pin(async move {
         Ok(Answer::Raw(convert::stacktrace(&frames.await?)))
     }))
