@@ -493,6 +493,31 @@ impl Debugger {
         })?
     }
 
+    /// The package-level variables whose full name `filter` accepts, in
+    /// the binary's order, loaded as `config` says.
+    pub fn package_vars(
+        &self,
+        filter: impl Fn(&str) -> bool + Send + 'static,
+        config: LoadConfig,
+    ) -> Result<Vec<Variable>> {
+        self.call(move |s| {
+            s.live_state()?;
+            let loader = Loader::new(&s.bi, s.target.state(), config);
+            let mut out = Vec::new();
+            for var in s.bi.package_variables()? {
+                if !filter(&var.name) {
+                    continue;
+                }
+                // Variables of types DWARF does not describe are left out.
+                if s.bi.go_type(var.ty).map_or(true, |t| t.kind == ferret_gort::bininfo::Kind::Invalid) {
+                    continue;
+                }
+                out.push(s.load_declared(&loader, &var, 0, 0));
+            }
+            Ok(out)
+        })?
+    }
+
     /// The recorded creators of goroutine `goroutine_id` (-1: the selected
     /// one): at most `count`, each with at most `depth` frames.
     pub fn ancestors(

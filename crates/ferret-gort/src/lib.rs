@@ -8,6 +8,7 @@
 //! - [`bininfo`]: the executable — build info, symbols, functions, line
 //!   tables, inlining, locations, call frame information.
 //! - [`disasm`]: x86-64 instruction decoding.
+//! - [`expr`]: Go expressions as debugger clients type them: lexer, parser, AST.
 //! - [`goroutine`]: goroutines read from the runtime's own structures.
 //! - [`stack`]: unwinding goroutine stacks, across the runtime's special frames.
 //! - [`value`]: Go values read from memory, as Delve shows them.
@@ -17,6 +18,7 @@
 pub mod bininfo;
 pub mod disasm;
 pub mod error;
+pub mod expr;
 pub mod fuzzing;
 pub mod goroutine;
 pub mod stack;

@@ -24,6 +24,16 @@ pub struct LoadConfig {
 }
 
 impl LoadConfig {
+    /// Every limit zero: what Delve loads for a listing that names no
+    /// configuration (no string bytes, no children).
+    pub const NOTHING: LoadConfig = LoadConfig {
+        follow_pointers: false,
+        max_variable_recurse: 0,
+        max_string_len: 0,
+        max_array_values: 0,
+        max_struct_fields: 0,
+    };
+
     /// Delve's `LoadFullValue`, what `print` and `Eval` use by default.
     pub const FULL: LoadConfig = LoadConfig {
         follow_pointers: true,
@@ -350,8 +360,13 @@ impl<'a> Loader<'a> {
                     let captured = self.bi.captured_variables(&function).unwrap_or_default();
                     v.len = captured.len() as i64;
                     if level <= self.config.max_variable_recurse {
-                        for capture in captured {
-                            v.children.push(self.captured(closure, &capture, level + 1));
+                        // The captures are the closure struct's fields.
+                        let max = match self.config.max_struct_fields {
+                            n if n < 0 => captured.len(),
+                            n => (n as usize).min(captured.len()),
+                        };
+                        for capture in &captured[..max] {
+                            v.children.push(self.captured(closure, capture, level + 1));
                         }
                     }
                     v.value = function.name;
@@ -377,7 +392,8 @@ impl<'a> Loader<'a> {
                 None => name.to_owned(),
             }
         };
-        if let Some((name, _)) = constants.iter().find(|&&(_, value)| value == n) {
+        // Of several constants with the value, the last declared names it.
+        if let Some((name, _)) = constants.iter().rev().find(|&&(_, value)| value == n) {
             return Some(format!("{} ({n})", short(name)));
         }
         if n == 0 {
@@ -484,11 +500,14 @@ impl<'a> Loader<'a> {
             self.word(type_word + 8)?
         };
         let Some(dynamic) = self.dwarf_type_of(runtime_type)? else {
-            return Err(format!("unknown runtime type at {runtime_type:#x}"));
+            return Err("could not resolve interface type".into());
         };
         let ty = self.bi.go_type(dynamic).map_err(|e| e.to_string())?;
-        // Pointer-shaped values are stored in the data word itself.
-        let direct = self.is_direct(runtime_type)?;
+        // Pointer-shaped values are stored in the data word itself; as in
+        // Delve, so is any pointer (pointers to not-in-heap types are not
+        // flagged direct).
+        let direct =
+            self.is_direct(runtime_type)? || matches!(ty.shape, Shape::Pointer { .. });
         let at = if direct { data_addr } else { data_word };
         if level > self.config.max_variable_recurse {
             // Too deep: its type and address only.

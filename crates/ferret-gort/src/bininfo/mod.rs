@@ -528,6 +528,12 @@ impl BinaryInfo {
         }
     }
 
+    /// Every package-level variable (full names), unit by unit in
+    /// declaration order.
+    pub fn package_variables(&self) -> Result<Vec<DeclaredVariable>> {
+        self.dwarf.package_variables()
+    }
+
     /// The variables closure `function` captured, in slot order.
     pub fn captured_variables(&self, function: &Function) -> Result<Vec<CapturedVariable>> {
         self.dwarf.captured_variables(function)

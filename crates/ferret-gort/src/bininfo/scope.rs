@@ -63,6 +63,48 @@ pub struct CapturedVariable {
 const DW_AT_GO_CLOSURE_OFFSET: gimli::DwAt = gimli::DwAt(0x2907);
 
 impl DwarfIndex {
+    /// Every package-level variable, unit by unit in declaration order
+    /// (their names are full: `main.counter`, `net/http.DefaultClient`).
+    pub(super) fn package_variables(&self) -> Result<Vec<DeclaredVariable>> {
+        let mut out = Vec::new();
+        for (index, cu) in self.units.iter().enumerate() {
+            let unit = &cu.unit;
+            let err = |e| BinaryError::dwarf(format!("variables of unit {}", cu.name), e);
+            let mut tree = unit.entries_tree(None).map_err(err)?;
+            let root = tree.root().map_err(err)?;
+            let mut children = root.children();
+            while let Some(child) = children.next().map_err(err)? {
+                let entry = child.entry();
+                if entry.tag() != gimli::DW_TAG_variable {
+                    continue;
+                }
+                let Some(name) = self.entry_name(unit, entry).map_err(err)? else {
+                    continue;
+                };
+                let location = match entry.attr_value(gimli::DW_AT_location).map_err(err)? {
+                    Some(gimli::AttributeValue::Exprloc(expression)) => VariableLocation::Expression(
+                        gimli::Reader::to_slice(&expression.0).map_err(err)?.into_owned(),
+                    ),
+                    _ => VariableLocation::Missing,
+                };
+                out.push(DeclaredVariable {
+                    name,
+                    ty: entry
+                        .attr_value(gimli::DW_AT_type)
+                        .map_err(err)?
+                        .and_then(|v| global_offset(unit, v))
+                        .unwrap_or(0),
+                    location,
+                    unit: index,
+                    decl_line: 0,
+                    role: VariableRole::Local,
+                    depth: 0,
+                });
+            }
+        }
+        Ok(out)
+    }
+
     /// The expression of the location list at `offset` (of unit `unit`)
     /// that covers `pc`, if any.
     pub(super) fn list_expression(

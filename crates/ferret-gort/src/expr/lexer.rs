@@ -330,7 +330,10 @@ impl<'src> Lexer<'src> {
     /// Returns its kind and whether it can end a statement.
     fn scan_operator(&mut self, start: usize, ch: char) -> Result<(TokenKind, bool), ParseError> {
         let rest = &self.src[start..];
-        let Some(operator) = OPERATORS.iter().find(|operator| rest.starts_with(**operator)) else {
+        let Some(operator) = OPERATORS
+            .iter()
+            .find(|operator| rest.starts_with(**operator))
+        else {
             let message = match ch {
                 // go/scanner reports the NUL as it reads it, then as an
                 // illegal character; the first message sorts first.
@@ -439,10 +442,7 @@ impl<'src> Lexer<'src> {
             }
             _ => {
                 if prefix == NumberPrefix::Hex && is_float {
-                    self.record(
-                        self.offset,
-                        "hexadecimal mantissa requires a 'p' exponent",
-                    );
+                    self.record(self.offset, "hexadecimal mantissa requires a 'p' exponent");
                 }
             }
         }
@@ -465,28 +465,25 @@ impl<'src> Lexer<'src> {
         }
         self.fail_on_errors()?;
 
+        if !is_float && !is_imaginary {
+            return Ok(TokenKind::Int(int_value(literal, prefix)));
+        }
         let mantissa = literal.strip_suffix('i').unwrap_or(literal);
-        let float_value = |text: &str| {
-            decimal_float_value(text)
-                .ok_or_else(|| ParseError::new(self.src, start, "invalid floating-point literal"))
-        };
-        Ok(match (is_imaginary, is_float, prefix) {
-            (false, false, _) => TokenKind::Int(int_value(literal, prefix)),
-            (_, true, NumberPrefix::Hex) => {
-                let value = hex_float_value(&mantissa[2..]);
-                if is_imaginary {
-                    TokenKind::Imaginary(value)
-                } else {
-                    TokenKind::Float(value)
-                }
-            }
-            (false, true, _) => TokenKind::Float(float_value(mantissa)?),
+        let value = match (is_float, prefix) {
+            (true, NumberPrefix::Hex) => hex_float_value(mantissa.get(2..).unwrap_or_default()),
             // An imaginary literal's integer part is decimal even with a
             // leading 0, for backward compatibility.
-            (true, _, NumberPrefix::None | NumberPrefix::LegacyOctal) => {
-                TokenKind::Imaginary(float_value(mantissa)?)
+            (true, _) | (false, NumberPrefix::None | NumberPrefix::LegacyOctal) => {
+                decimal_float_value(mantissa).ok_or_else(|| {
+                    ParseError::new(self.src, start, "invalid floating-point literal")
+                })?
             }
-            (true, false, _) => TokenKind::Imaginary(prefixed_int_as_float(mantissa, prefix)),
+            (false, _) => prefixed_int_as_float(mantissa, prefix),
+        };
+        Ok(if is_imaginary {
+            TokenKind::Imaginary(value)
+        } else {
+            TokenKind::Float(value)
         })
     }
 
@@ -495,7 +492,8 @@ impl<'src> Lexer<'src> {
     /// character, leaving it to the literal's loop.
     fn scan_escape(&mut self, quote: char) -> Option<Escaped> {
         let start = self.offset;
-        let (digit_count, base) = match self.peek() {
+        // Octal digits and `\x` give a byte, `\u` and `\U` a code point.
+        let (digit_count, base, gives_byte) = match self.peek() {
             Some(ch @ ('a' | 'b' | 'f' | 'n' | 'r' | 't' | 'v' | '\\')) => {
                 self.bump();
                 let byte = match ch {
@@ -514,10 +512,15 @@ impl<'src> Lexer<'src> {
                 self.bump();
                 return Some(Escaped::Char(ch));
             }
-            Some('0'..='7') => (3, 8),
-            Some('x') => (2, 16),
-            Some('u') => (4, 16),
-            Some('U') => (8, 16),
+            Some('0'..='7') => (3, 8, true),
+            Some(letter @ ('x' | 'u' | 'U')) => {
+                self.bump();
+                match letter {
+                    'x' => (2, 16, true),
+                    'u' => (4, 16, false),
+                    _ => (8, 16, false),
+                }
+            }
             Some(_) => {
                 self.record(start, "unknown escape sequence");
                 return None;
@@ -527,15 +530,14 @@ impl<'src> Lexer<'src> {
                 return None;
             }
         };
-        if base == 16 {
-            self.bump(); // x, u or U
-        }
         let mut value: u32 = 0;
         for _ in 0..digit_count {
             let ch = self.peek();
             let Some(digit) = ch.and_then(|ch| ch.to_digit(base)) else {
                 let message = match ch {
-                    Some(ch) => format!("illegal character {} in escape sequence", describe_char(ch)),
+                    Some(ch) => {
+                        format!("illegal character {} in escape sequence", describe_char(ch))
+                    }
                     None => "escape sequence not terminated".to_string(),
                 };
                 self.record(self.offset, message);
@@ -544,7 +546,7 @@ impl<'src> Lexer<'src> {
             value = value * base + digit;
             self.bump();
         }
-        let escaped = if digit_count <= 3 {
+        let escaped = if gives_byte {
             u8::try_from(value).ok().map(Escaped::Byte)
         } else {
             char::from_u32(value).map(Escaped::Char)
@@ -778,8 +780,7 @@ fn hex_float_value(literal: &str) -> f64 {
         .fold(0i64, |acc, digit| {
             acc.saturating_mul(10).saturating_add(i64::from(digit))
         });
-    binary_exponent =
-        binary_exponent.saturating_add(if negative { -magnitude } else { magnitude });
+    binary_exponent = binary_exponent.saturating_add(if negative { -magnitude } else { magnitude });
     if value == 0.0 {
         return 0.0;
     }
@@ -948,10 +949,10 @@ mod tests {
 
     #[test]
     fn errors_come_first_in_the_text_like_go_sorts_them() {
-        // The separator is checked after the exponent but is further left.
+        // The separators are checked after the exponent but are further left.
         assert_eq!(
             tokens("1__0e"),
-            Err("1:2: '_' must separate successive digits".to_string())
+            Err("1:3: '_' must separate successive digits".to_string())
         );
         // The escape error comes first in time, the unterminated string first
         // in the text.

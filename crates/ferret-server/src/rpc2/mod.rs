@@ -430,13 +430,7 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
         "ListLocalVars" | "ListFunctionArgs" => {
             let scope = eval_scope(&p)?;
             // Without a configuration Delve loads nothing but the top level.
-            let config = load_config(&p, "Cfg")?.unwrap_or(LoadConfig {
-                follow_pointers: false,
-                max_variable_recurse: 0,
-                max_string_len: 0,
-                max_array_values: 0,
-                max_struct_fields: 0,
-            });
+            let config = load_config(&p, "Cfg")?.unwrap_or(LoadConfig::NOTHING);
             let args = name == "ListFunctionArgs";
             let vars = on_tracer(ctx, move |d| {
                 if args {
@@ -448,6 +442,15 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
             .await?;
             let key = if args { "Args" } else { "Variables" };
             Ok(json!({key: vars.iter().map(convert::variable).collect::<Vec<_>>()}))
+        }
+        "ListPackageVars" => {
+            let matcher = Matcher::new(&p.string("Filter")?)?;
+            let config = load_config(&p, "Cfg")?.unwrap_or(LoadConfig::NOTHING);
+            let vars = on_tracer(ctx, move |d| {
+                d.package_vars(move |name| matcher.is_match(name), config)
+            })
+            .await?;
+            Ok(json!({"Variables": vars.iter().map(convert::variable).collect::<Vec<_>>()}))
         }
         "ListFunctions" => {
             let filter = p.string("Filter")?;
@@ -906,50 +909,19 @@ fn rfc3339(time: std::time::SystemTime) -> String {
     )
 }
 
-/// The filters clients send (`^main\.`, `^plugin\.Open$`, plain substrings):
-/// an optional `^` anchor, an optional `$` anchor, and `\.` escapes. Other
-/// regular-expression syntax is refused with a clear error.
-struct Matcher {
-    start: bool,
-    end: bool,
-    text: String,
-}
+/// The filters clients send: Go regular expressions (RE2 syntax, as the
+/// `regex` crate reads them), matched anywhere in a name.
+struct Matcher(regex::Regex);
 
 impl Matcher {
     fn new(filter: &str) -> Result<Matcher, String> {
-        let mut rest = filter;
-        let start = rest.starts_with('^');
-        if start {
-            rest = &rest[1..];
-        }
-        let end = rest.ends_with('$') && !rest.ends_with("\\$");
-        if end {
-            rest = &rest[..rest.len() - 1];
-        }
-        let mut text = String::new();
-        let mut chars = rest.chars();
-        while let Some(c) = chars.next() {
-            match c {
-                '\\' => text.extend(chars.next()),
-                '.' => text.push('.'),
-                '*' | '+' | '?' | '[' | ']' | '(' | ')' | '|' | '{' | '}' => {
-                    return Err(format!(
-                        "filter {filter:?}: only ^, $ and literal text are supported"
-                    ))
-                }
-                other => text.push(other),
-            }
-        }
-        Ok(Matcher { start, end, text })
+        regex::Regex::new(filter)
+            .map(Matcher)
+            .map_err(|e| format!("invalid filter argument: error parsing regexp: {e}"))
     }
 
     fn is_match(&self, s: &str) -> bool {
-        match (self.start, self.end) {
-            (true, true) => s == self.text,
-            (true, false) => s.starts_with(&self.text),
-            (false, true) => s.ends_with(&self.text),
-            (false, false) => s.contains(&self.text),
-        }
+        self.0.is_match(s)
     }
 }
 
@@ -964,6 +936,7 @@ mod tests {
         assert!(!m.is_match("plugin.OpenX"));
         assert!(Matcher::new(r"^main\.").unwrap().is_match("main.main"));
         assert!(Matcher::new("a(b").is_err());
+        assert!(Matcher::new("errEAGAIN|pdEface").unwrap().is_match("syscall.errEAGAIN"));
         let t = std::time::UNIX_EPOCH + std::time::Duration::new(1_764_151_616, 743_699_242);
         assert_eq!(rfc3339(t), "2025-11-26T10:06:56.743699242Z");
     }
