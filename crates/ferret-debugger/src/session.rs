@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use ferret_gort::bininfo::{
     location_text, variable_place, DeclaredVariable, LocationSpec, VariablePlace, VariableRole,
 };
+use ferret_gort::eval::{evaluate, Binding, Frame as EvalFrame};
 use ferret_gort::value::{flags as value_flags, LoadConfig, Loader, Variable};
 use ferret_gort::disasm::{disassemble, Syntax};
 use ferret_gort::goroutine::{RuntimeLayout, G};
@@ -512,9 +513,18 @@ impl Debugger {
                 if s.bi.go_type(var.ty).map_or(true, |t| t.kind == ferret_gort::bininfo::Kind::Invalid) {
                     continue;
                 }
-                out.push(s.load_declared(&loader, &var, 0, 0));
+                out.push(s.load_declared(&loader, var, 0, 0));
             }
             Ok(out)
+        })?
+    }
+
+    /// Evaluates a Go expression in the frame at `scope`, loading the
+    /// result as `config` says.
+    pub fn eval(&self, scope: EvalScope, expression: String, config: LoadConfig) -> Result<Variable> {
+        self.call(move |s| {
+            s.live_state()?;
+            s.evaluate(scope, &expression, config)
         })?
     }
 
@@ -1680,19 +1690,7 @@ impl Session {
     /// (`arguments`) or as locals, in Delve's order and with its flags.
     fn scope_variables(&self, scope: EvalScope, config: LoadConfig, arguments: bool) -> Result<Vec<Variable>> {
         let frame = self.scope_frame(scope)?;
-        let mut declared: Vec<DeclaredVariable> = self
-            .bi
-            .variables_at(&frame.function, frame.lookup_pc)?
-            .into_iter()
-            .filter(|var| !is_hidden_variable(&var.name))
-            // A local is in scope from the line after its declaration.
-            .filter(|var| var.role != VariableRole::Local || var.decl_line == 0 || frame.line > var.decl_line)
-            .collect();
-        // Parameters first, then by block depth and declaration line.
-        declared.sort_by_key(|var| {
-            let depth = if var.role == VariableRole::Local { var.depth + 1 } else { 0 };
-            (depth, var.decl_line)
-        });
+        let declared = self.frame_declared(&frame)?;
         let loader = Loader::new(&self.bi, self.target.state(), config);
         let mut all: Vec<Variable> = declared
             .iter()
@@ -1711,8 +1709,29 @@ impl Session {
     }
 
     /// One declared variable of the frame at `pc` with canonical frame
-    /// address `cfa`.
+    /// address `cfa`, loaded by `loader`.
     fn load_declared(&self, loader: &Loader<'_>, var: &DeclaredVariable, pc: u64, cfa: u64) -> Variable {
+        match self.bind_declared(var, pc, cfa) {
+            Ok(binding) => {
+                let mut v = loader.load(&binding.name, binding.addr, binding.ty);
+                v.flags |= binding.flags;
+                v.location_expr = binding.location_expr;
+                v.decl_line = binding.decl_line;
+                v
+            }
+            Err(unreadable) => unreadable,
+        }
+    }
+
+    /// Where one declared variable of the frame at `pc` (with canonical
+    /// frame address `cfa`) is, and how Delve flags and describes it; a
+    /// variable that cannot be located comes back as an unreadable one.
+    fn bind_declared(
+        &self,
+        var: &DeclaredVariable,
+        pc: u64,
+        cfa: u64,
+    ) -> std::result::Result<Binding, Variable> {
         let escaped = var.name.starts_with('&');
         let name = var.name.trim_start_matches('&');
         let role_flags = match var.role {
@@ -1720,7 +1739,7 @@ impl Session {
             VariableRole::Result => value_flags::RETURN_ARGUMENT,
             VariableRole::Local => 0,
         };
-        let unreadable = |why: String| {
+        let unreadable = |why: String, location_expr: String| {
             let ty = self.bi.go_type(var.ty).ok();
             Variable {
                 name: name.to_owned(),
@@ -1729,6 +1748,7 @@ impl Session {
                 real_type: ty.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
                 kind: ty.map(|t| t.kind),
                 unreadable: why,
+                location_expr,
                 decl_line: var.decl_line,
                 ..Variable::default()
             }
@@ -1740,52 +1760,94 @@ impl Session {
                     ferret_gort::bininfo::VariableLocation::List(offset) => offset,
                     _ => 0,
                 };
-                return unreadable(format!(
-                    "could not find loclist entry at {offset:#x} for address {pc:#x}"
+                return Err(unreadable(
+                    format!("could not find loclist entry at {offset:#x} for address {pc:#x}"),
+                    String::new(),
                 ));
             }
-            Err(e) => return unreadable(e.to_string()),
+            Err(e) => return Err(unreadable(e.to_string(), String::new())),
         };
         let mut location_expr = location_text(&prefix, &expression);
-        let mut v = match variable_place(&expression, cfa) {
+        match variable_place(&expression, cfa) {
             VariablePlace::Memory(addr) if escaped => {
                 location_expr.push_str(" (escaped)");
-                // An escaped variable keeps only the Escaped flag, even a
-                // parameter (Delve then lists it among the locals).
-                let role_flags = 0;
                 let pointee = match self.bi.go_type(var.ty).map(|t| t.shape.clone()) {
                     Ok(ferret_gort::bininfo::Shape::Pointer { elem: Some(elem) }) => elem,
-                    Ok(_) => return unreadable("escaped variable is not a pointer".into()),
-                    Err(e) => return unreadable(e.to_string()),
+                    Ok(_) => {
+                        return Err(unreadable("escaped variable is not a pointer".into(), location_expr))
+                    }
+                    Err(e) => return Err(unreadable(e.to_string(), location_expr)),
                 };
                 match self.target.state().read_u64(addr) {
-                    Ok(0) => return unreadable("no address for escaped variable".into()),
-                    Ok(heap) => {
-                        let mut v = loader.load(name, heap, pointee);
-                        v.flags |= value_flags::ESCAPED | role_flags;
-                        v.location_expr = location_expr;
-                        v.decl_line = var.decl_line;
-                        return v;
-                    }
-                    Err(e) => return unreadable(e.to_string()),
+                    Ok(0) => Err(unreadable("no address for escaped variable".into(), location_expr)),
+                    // An escaped variable keeps only the Escaped flag, even
+                    // a parameter (Delve then lists it among the locals).
+                    Ok(heap) => Ok(Binding {
+                        name: name.to_owned(),
+                        addr: heap,
+                        ty: pointee,
+                        flags: value_flags::ESCAPED,
+                        location_expr,
+                        decl_line: var.decl_line,
+                    }),
+                    Err(e) => Err(unreadable(e.to_string(), location_expr)),
                 }
             }
-            VariablePlace::Memory(addr) => loader.load(name, addr, var.ty),
-            VariablePlace::Empty => {
-                let mut v = unreadable("empty OP stack".into());
-                v.location_expr = location_expr;
-                return v;
-            }
-            VariablePlace::Unsupported => {
-                let mut v = unreadable("location expression not supported yet".into());
-                v.location_expr = location_expr;
-                return v;
-            }
+            VariablePlace::Memory(addr) => Ok(Binding {
+                name: name.to_owned(),
+                addr,
+                ty: var.ty,
+                flags: role_flags,
+                location_expr,
+                decl_line: var.decl_line,
+            }),
+            VariablePlace::Empty => Err(unreadable("empty OP stack".into(), location_expr)),
+            VariablePlace::Unsupported => Err(unreadable(
+                "location expression not supported yet".into(),
+                location_expr,
+            )),
+        }
+    }
+
+    /// The variables of the frame at `scope` that Delve would consider,
+    /// in its order (before shadowing).
+    fn frame_declared(&self, frame: &ScopeFrame) -> Result<Vec<DeclaredVariable>> {
+        let mut declared: Vec<DeclaredVariable> = self
+            .bi
+            .variables_at(&frame.function, frame.lookup_pc)?
+            .into_iter()
+            .filter(|var| !is_hidden_variable(&var.name))
+            // A local is in scope from the line after its declaration.
+            .filter(|var| var.role != VariableRole::Local || var.decl_line == 0 || frame.line > var.decl_line)
+            .collect();
+        // Parameters first, then by block depth and declaration line.
+        declared.sort_by_key(|var| {
+            let depth = if var.role == VariableRole::Local { var.depth + 1 } else { 0 };
+            (depth, var.decl_line)
+        });
+        Ok(declared)
+    }
+
+    /// Evaluates `expression` in the frame at `scope`.
+    fn evaluate(&self, scope: EvalScope, expression: &str, config: LoadConfig) -> Result<Variable> {
+        let frame = self.scope_frame(scope)?;
+        // Innermost first: the last declared of a name wins.
+        let bindings: Vec<Binding> = self
+            .frame_declared(&frame)?
+            .iter()
+            .rev()
+            .filter_map(|var| self.bind_declared(var, frame.pc, frame.cfa).ok())
+            .collect();
+        let eval_frame = EvalFrame {
+            bindings: &bindings,
+            function: &frame.function.name,
         };
-        v.flags |= role_flags;
-        v.location_expr = location_expr;
-        v.decl_line = var.decl_line;
-        v
+        evaluate(&self.bi, self.target.state(), &eval_frame, expression, config).map_err(|message| {
+            match message.strip_prefix("could not find symbol value for ") {
+                Some(name) => SessionError::NoSymbol(name.to_owned()),
+                None => SessionError::Eval(message),
+            }
+        })
     }
 
     // ---- breakpoints --------------------------------------------------------

@@ -8,6 +8,7 @@
 //! - [`bininfo`]: the executable — build info, symbols, functions, line
 //!   tables, inlining, locations, call frame information.
 //! - [`disasm`]: x86-64 instruction decoding.
+//! - [`eval`]: Go expressions evaluated against a stopped target, as Delve's `Eval`.
 //! - [`expr`]: Go expressions as debugger clients type them: lexer, parser, AST.
 //! - [`goroutine`]: goroutines read from the runtime's own structures.
 //! - [`stack`]: unwinding goroutine stacks, across the runtime's special frames.
@@ -18,6 +19,7 @@
 pub mod bininfo;
 pub mod disasm;
 pub mod error;
+pub mod eval;
 pub mod expr;
 pub mod fuzzing;
 pub mod goroutine;

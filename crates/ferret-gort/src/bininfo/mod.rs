@@ -76,6 +76,9 @@ pub struct BinaryInfo {
     types_memo: Mutex<HashMap<u64, std::sync::Arc<GoType>>>,
     /// Runtime types and named constants (built on first use).
     type_indexes: OnceLock<Result<types::TypeIndexes>>,
+    /// Package-level variables, and their index by full name (built on
+    /// first use).
+    package_variables: OnceLock<Result<(Vec<DeclaredVariable>, HashMap<String, usize>)>>,
     /// `.debug_loc` / `.debug_loclists`, loaded on first use.
     location_lists: OnceLock<Result<gimli::LocationLists<dwarf::Reader>>>,
 }
@@ -122,6 +125,7 @@ impl BinaryInfo {
             types_memo: Mutex::default(),
             type_indexes: OnceLock::new(),
             location_lists: OnceLock::new(),
+            package_variables: OnceLock::new(),
         })
     }
 
@@ -530,8 +534,38 @@ impl BinaryInfo {
 
     /// Every package-level variable (full names), unit by unit in
     /// declaration order.
-    pub fn package_variables(&self) -> Result<Vec<DeclaredVariable>> {
-        self.dwarf.package_variables()
+    pub fn package_variables(&self) -> Result<&[DeclaredVariable]> {
+        Ok(&self.package_variable_index()?.0)
+    }
+
+    /// The package-level variable with full name `name` (`main.counter`).
+    pub fn package_variable(&self, name: &str) -> Result<Option<&DeclaredVariable>> {
+        let (all, by_name) = self.package_variable_index()?;
+        Ok(by_name.get(name).map(|&i| &all[i]))
+    }
+
+    /// The full name of the first package-level variable whose name ends
+    /// with `suffix` (`/pkg.Var`: a package known by its last path element).
+    pub fn package_variable_ending(&self, suffix: &str) -> Result<Option<String>> {
+        Ok(self
+            .package_variables()?
+            .iter()
+            .find(|v| v.name.ends_with(suffix))
+            .map(|v| v.name.clone()))
+    }
+
+    fn package_variable_index(&self) -> Result<&(Vec<DeclaredVariable>, HashMap<String, usize>)> {
+        self.package_variables
+            .get_or_init(|| {
+                let all = self.dwarf.package_variables()?;
+                let mut by_name = HashMap::new();
+                for (i, var) in all.iter().enumerate() {
+                    by_name.entry(var.name.clone()).or_insert(i);
+                }
+                Ok((all, by_name))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// The variables closure `function` captured, in slot order.

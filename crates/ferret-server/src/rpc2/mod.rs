@@ -443,6 +443,14 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
             let key = if args { "Args" } else { "Variables" };
             Ok(json!({key: vars.iter().map(convert::variable).collect::<Vec<_>>()}))
         }
+        "Eval" => {
+            let scope = eval_scope(&p)?;
+            let expression = p.string("Expr")?;
+            // Only a missing configuration means Delve's full one.
+            let config = load_config(&p, "Cfg")?.unwrap_or(LoadConfig::FULL);
+            let v = on_tracer(ctx, move |d| d.eval(scope, expression, config)).await?;
+            Ok(json!({"Variable": convert::variable(&v)}))
+        }
         "ListPackageVars" => {
             let matcher = Matcher::new(&p.string("Filter")?)?;
             let config = load_config(&p, "Cfg")?.unwrap_or(LoadConfig::NOTHING);

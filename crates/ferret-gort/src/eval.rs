@@ -1,0 +1,672 @@
+//! Evaluating Go expressions against a stopped target, the way Delve's
+//! `Eval` does: names resolve to the frame's variables, then to package
+//! variables; selectors, indexing, dereferences, `len`/`cap` and constant
+//! arithmetic and comparisons work on what they find. The result is a
+//! [`Variable`] loaded as a [`LoadConfig`] says.
+
+use ferret_target::Memory;
+
+use crate::bininfo::{package_of, BinaryInfo, GoType, Kind, Shape};
+use crate::expr::{self, BinaryOp, Expr, UnaryOp};
+use crate::value::{flags, LoadConfig, Loader, Variable};
+
+/// A variable of the frame an expression is evaluated in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    /// Its name.
+    pub name: String,
+    /// Where its value is.
+    pub addr: u64,
+    /// Its type (`.debug_info` offset).
+    pub ty: u64,
+    /// `api.Variable` flags (argument, escaped, ...).
+    pub flags: u32,
+    /// How DWARF locates it, as Delve prints it.
+    pub location_expr: String,
+    /// Its declaration line.
+    pub decl_line: u32,
+}
+
+/// What an expression is evaluated against.
+pub struct Frame<'a> {
+    /// The frame's variables, innermost first: the first of a name wins.
+    pub bindings: &'a [Binding],
+    /// The function's name (for its package's variables).
+    pub function: &'a str,
+}
+
+/// A value before it is loaded for the client.
+#[derive(Debug, Clone)]
+enum Val {
+    /// Something in memory: a variable, a field, an element.
+    Place {
+        addr: u64,
+        ty: u64,
+        /// Its name when it keeps one (variables and their fields).
+        name: Option<String>,
+        flags: u32,
+        location_expr: String,
+        decl_line: u32,
+    },
+    /// A constant; `ty` set when it has a Go type (a typed result).
+    Const { value: Const, ty: Option<u64> },
+}
+
+/// The value of a constant.
+#[derive(Debug, Clone, PartialEq)]
+enum Const {
+    Int(i128),
+    Float(f64),
+    Bool(bool),
+    Str(String),
+}
+
+/// Evaluates `source` in `frame`, loading the result as `config` says.
+/// Errors are Delve's texts where Delve has one.
+pub fn evaluate(
+    bi: &BinaryInfo,
+    mem: &dyn Memory,
+    frame: &Frame<'_>,
+    source: &str,
+    config: LoadConfig,
+) -> Result<Variable, String> {
+    let parsed = expr::parse(source).map_err(|e| e.to_string())?;
+    let evaluator = Evaluator { bi, mem, frame };
+    let value = evaluator.eval(&parsed)?;
+    Ok(evaluator.variable(value, source, config))
+}
+
+struct Evaluator<'a> {
+    bi: &'a BinaryInfo,
+    mem: &'a dyn Memory,
+    frame: &'a Frame<'a>,
+}
+
+impl Evaluator<'_> {
+    fn eval(&self, e: &Expr) -> Result<Val, String> {
+        match e {
+            Expr::Paren { inner, .. } => self.eval(inner),
+            Expr::Ident(ident) => self.identifier(&ident.name),
+            Expr::Int { value, raw, .. } => match value {
+                Some(v) if *v <= i128::MAX as u128 => Ok(constant(Const::Int(*v as i128))),
+                _ => Err(format!("constant {raw} overflows")),
+            },
+            Expr::Float { value, .. } => Ok(constant(Const::Float(*value))),
+            Expr::Char { value, .. } => Ok(constant(Const::Int(*value as i128))),
+            Expr::String { value, .. } => Ok(constant(Const::Str(
+                String::from_utf8_lossy(value).into_owned(),
+            ))),
+            Expr::Selector { base, field, .. } => self.selector(base, &field.name),
+            Expr::Index { base, index, .. } => self.index(base, index),
+            Expr::Star { operand, .. } => self.dereference(operand),
+            Expr::Call { func, args, .. } => self.call(func, args),
+            Expr::Unary { op, operand, .. } => self.unary(*op, operand),
+            Expr::Binary {
+                op, left, right, ..
+            } => self.binary(*op, left, right),
+            other => Err(format!(
+                "expression {:?} not implemented",
+                other_kind(other)
+            )),
+        }
+    }
+
+    /// A name: the frame's variable, else a package variable of the
+    /// function's package, else `true`/`false`.
+    fn identifier(&self, name: &str) -> Result<Val, String> {
+        if let Some(b) = self.frame.bindings.iter().find(|b| b.name == name) {
+            return Ok(Val::Place {
+                addr: b.addr,
+                ty: b.ty,
+                name: Some(b.name.clone()),
+                flags: b.flags,
+                location_expr: b.location_expr.clone(),
+                decl_line: b.decl_line,
+            });
+        }
+        let package = package_of(self.frame.function);
+        if let Some(global) = self.global(&format!("{package}.{name}"), name)? {
+            return Ok(global);
+        }
+        match name {
+            "true" => Ok(constant(Const::Bool(true))),
+            "false" => Ok(constant(Const::Bool(false))),
+            _ => Err(format!("could not find symbol value for {name}")),
+        }
+    }
+
+    /// The package variable with full name `full`, shown as `shown`.
+    fn global(&self, full: &str, shown: &str) -> Result<Option<Val>, String> {
+        let Some(var) = self.bi.package_variable(full).map_err(|e| e.to_string())? else {
+            return Ok(None);
+        };
+        let crate::bininfo::VariableLocation::Expression(expression) = &var.location else {
+            return Ok(None);
+        };
+        let crate::bininfo::VariablePlace::Memory(addr) = crate::bininfo::variable_place(expression, 0) else {
+            return Ok(None);
+        };
+        Ok(Some(Val::Place {
+            addr,
+            ty: var.ty,
+            name: Some(shown.to_owned()),
+            flags: 0,
+            location_expr: crate::bininfo::location_text("[block] ", expression),
+            decl_line: 0,
+        }))
+    }
+
+    /// `base.field`: a field (through one pointer), or a package variable
+    /// `pkg.Var` when `base` names a package.
+    fn selector(&self, base: &Expr, field: &str) -> Result<Val, String> {
+        let package = match base {
+            Expr::Ident(ident) => Some(ident.name.clone()),
+            Expr::String { value, .. } => Some(String::from_utf8_lossy(value).into_owned()),
+            _ => None,
+        };
+        let resolved = match base {
+            Expr::String { .. } => Err(String::new()),
+            _ => self.eval(base),
+        };
+        let first_error = match resolved {
+            Ok(value) => match self.field(value, field) {
+                Ok(found) => return Ok(found),
+                Err(e) => e,
+            },
+            Err(e) => e,
+        };
+        if let Some(package) = package {
+            let full = format!("{package}.{field}");
+            if let Some(global) = self.global(&full, &full)? {
+                return Ok(global);
+            }
+            // A package path whose last element is `package`.
+            let suffix = format!("/{full}");
+            if let Some(name) = self.bi.package_variable_ending(&suffix).map_err(|e| e.to_string())? {
+                if let Some(global) = self.global(&name, &full)? {
+                    return Ok(global);
+                }
+            }
+            // When `package` named no variable either, it named a package.
+            if first_error.is_empty() || first_error == format!("could not find symbol value for {package}") {
+                return Err(format!("could not find symbol {full}"));
+            }
+        }
+        Err(first_error)
+    }
+
+    /// Field `field` of `value` (a struct, or a pointer to one).
+    fn field(&self, value: Val, field: &str) -> Result<Val, String> {
+        let Val::Place { addr, ty, name, .. } = value else {
+            return Err(format!("{field} is not a field of a constant"));
+        };
+        let shown = name.clone().unwrap_or_default();
+        let mut go_type = self.go_type(ty)?;
+        let mut addr = addr;
+        if let Shape::Pointer { elem: Some(elem) } = go_type.shape {
+            let target = self.word(addr)?;
+            if target == 0 {
+                return Err(format!("{shown} is nil"));
+            }
+            addr = target;
+            go_type = self.go_type(elem)?;
+        }
+        let Shape::Struct { fields } = &go_type.shape else {
+            return Err(format!(
+                "{shown} (type {}) has no member {field}",
+                self.go_type(ty)?.name
+            ));
+        };
+        // Declared fields first, then those of embedded structs.
+        if let Some(f) = fields.iter().find(|f| f.name == field) {
+            return Ok(Val::Place {
+                addr: addr + f.offset,
+                ty: f.ty,
+                name: name.map(|n| format!("{n}.{field}")),
+                flags: 0,
+                location_expr: String::new(),
+                decl_line: 0,
+            });
+        }
+        for embedded in fields.iter().filter(|f| f.embedded) {
+            let inner = Val::Place {
+                addr: addr + embedded.offset,
+                ty: embedded.ty,
+                name: name.clone(),
+                flags: 0,
+                location_expr: String::new(),
+                decl_line: 0,
+            };
+            if let Ok(found) = self.field(inner, field) {
+                return Ok(found);
+            }
+        }
+        Err(format!("{shown} has no member {field}"))
+    }
+
+    /// `base[index]` on arrays, slices, strings and maps.
+    fn index(&self, base: &Expr, index: &Expr) -> Result<Val, String> {
+        let container = self.eval(base)?;
+        let Val::Place { addr, ty, .. } = container else {
+            return Err(format!("expression {} does not support indexing", text_of(base)));
+        };
+        let go_type = self.go_type(ty)?;
+        let unnamed = |addr: u64, ty: u64| Val::Place {
+            addr,
+            ty,
+            name: None,
+            flags: 0,
+            location_expr: String::new(),
+            decl_line: 0,
+        };
+        match &go_type.shape {
+            Shape::Array { elem, len, stride } => {
+                let i = self.integer(index)?;
+                if i < 0 || i as u64 >= *len {
+                    return Err("index out of bounds".into());
+                }
+                Ok(unnamed(addr + i as u64 * stride, *elem))
+            }
+            Shape::Slice { elem } => {
+                let data = self.word(addr)?;
+                let len = self.word(addr + 8)?;
+                if data == 0 {
+                    return Err(format!("can not index \"{}\"", text_of(base)));
+                }
+                let i = self.integer(index)?;
+                if i < 0 || i as u64 >= len {
+                    return Err("index out of bounds".into());
+                }
+                let size = self.go_type(*elem)?.size;
+                Ok(unnamed(data + i as u64 * size, *elem))
+            }
+            Shape::Map { .. } => self.map_lookup(addr, ty, index),
+            _ => Err(format!(
+                "expression \"{}\" ({}) does not support indexing",
+                text_of(base),
+                go_type.name
+            )),
+        }
+    }
+
+    /// `m[key]`: the element whose key equals `key`, found by walking the
+    /// map as the loader does.
+    fn map_lookup(&self, addr: u64, ty: u64, key: &Expr) -> Result<Val, String> {
+        let key_value = self.eval(key)?;
+        let wanted = match key_value {
+            Val::Const { value, .. } => value,
+            place @ Val::Place { .. } => self.place_constant(&place)?,
+        };
+        let Shape::Map { key: key_ty, elem, .. } = self.go_type(ty)?.shape else {
+            return Err("not a map".into());
+        };
+        let loader = Loader::new(
+            self.bi,
+            self.mem,
+            LoadConfig {
+                max_array_values: i64::MAX,
+                max_string_len: 1 << 20,
+                ..LoadConfig::FULL
+            },
+        );
+        let map = loader.load("", addr, ty);
+        if !map.unreadable.is_empty() {
+            return Err(map.unreadable);
+        }
+        let key_type = self.go_type(key_ty)?;
+        for pair in map.children.chunks(2) {
+            let [k, v] = pair else { continue };
+            let matches = match (&wanted, key_type.kind) {
+                (Const::Str(s), Kind::String) => k.value == *s,
+                (Const::Int(n), kind) if kind.is_signed() || kind.is_unsigned() => {
+                    k.value.parse::<i128>().ok() == Some(*n)
+                }
+                (Const::Bool(b), Kind::Bool) => k.value == b.to_string(),
+                _ => false,
+            };
+            if matches {
+                return Ok(Val::Place {
+                    addr: v.addr,
+                    ty: elem,
+                    name: None,
+                    flags: 0,
+                    location_expr: String::new(),
+                    decl_line: 0,
+                });
+            }
+        }
+        Err("key not found".into())
+    }
+
+    /// `*operand`.
+    fn dereference(&self, operand: &Expr) -> Result<Val, String> {
+        let value = self.eval(operand)?;
+        let Val::Place { addr, ty, .. } = value else {
+            return Err(format!("expression \"{}\" can not be dereferenced", text_of(operand)));
+        };
+        let go_type = self.go_type(ty)?;
+        let Shape::Pointer { elem: Some(elem) } = go_type.shape else {
+            return Err(format!(
+                "expression \"{}\" ({}) can not be dereferenced",
+                text_of(operand),
+                go_type.name
+            ));
+        };
+        let target = self.word(addr)?;
+        if target == 0 {
+            return Err("nil pointer dereference".into());
+        }
+        Ok(Val::Place {
+            addr: target,
+            ty: elem,
+            name: None,
+            flags: 0,
+            location_expr: String::new(),
+            decl_line: 0,
+        })
+    }
+
+    /// Builtin calls: `len` and `cap`.
+    fn call(&self, func: &Expr, args: &[Expr]) -> Result<Val, String> {
+        let Expr::Ident(name) = func else {
+            return Err("function calls not allowed without using 'call'".into());
+        };
+        let builtin = name.name.as_str();
+        if !matches!(builtin, "len" | "cap") || args.len() != 1 {
+            return Err("function calls not allowed without using 'call'".into());
+        }
+        let arg = self.eval(&args[0])?;
+        let invalid = |type_name: &str| {
+            format!(
+                "invalid argument {} (type {type_name}) for {builtin}",
+                text_of(&args[0])
+            )
+        };
+        let n = match &arg {
+            Val::Const {
+                value: Const::Str(s),
+                ..
+            } if builtin == "len" => s.len() as i128,
+            Val::Const { .. } => return Err(invalid("untyped constant")),
+            Val::Place { addr, ty, .. } => {
+                let go_type = self.go_type(*ty)?;
+                match (&go_type.shape, builtin) {
+                    (Shape::Array { len, .. }, _) => *len as i128,
+                    (Shape::Slice { .. }, "len") => self.word(addr + 8)? as i128,
+                    (Shape::Slice { .. }, _) => self.word(addr + 16)? as i128,
+                    (Shape::String, "len") => self.word(addr + 8)? as i128,
+                    (Shape::Map { .. }, "len") => match self.word(*addr)? {
+                        0 => 0,
+                        header => self.word(header)? as i128,
+                    },
+                    (Shape::Chan { .. }, _) => match self.word(*addr)? {
+                        0 => 0,
+                        hchan => {
+                            let offset = if builtin == "len" { 0 } else { 8 };
+                            self.word(hchan + offset)? as i128
+                        }
+                    },
+                    _ => return Err(invalid(&go_type.name)),
+                }
+            }
+        };
+        Ok(constant(Const::Int(n)))
+    }
+
+    fn unary(&self, op: UnaryOp, operand: &Expr) -> Result<Val, String> {
+        let value = self.eval(operand)?;
+        let (c, ty) = self.as_constant(value)?;
+        let result = match (op, c) {
+            (UnaryOp::Minus, Const::Int(n)) => Const::Int(-n),
+            (UnaryOp::Minus, Const::Float(f)) => Const::Float(-f),
+            (UnaryOp::Plus, c @ (Const::Int(_) | Const::Float(_))) => c,
+            (UnaryOp::Not, Const::Bool(b)) => Const::Bool(!b),
+            (UnaryOp::Complement, Const::Int(n)) => Const::Int(!n),
+            (op, _) => return Err(format!("operator {} not supported here", op.as_str())),
+        };
+        self.typed(result, ty)
+    }
+
+    fn binary(&self, op: BinaryOp, left: &Expr, right: &Expr) -> Result<Val, String> {
+        let (l, lt) = self.as_constant(self.eval(left)?)?;
+        let (r, rt) = self.as_constant(self.eval(right)?)?;
+        let ty = match (lt, rt) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(format!(
+                    "mismatched types \"{}\" and \"{}\"",
+                    self.go_type(a)?.name,
+                    self.go_type(b)?.name
+                ))
+            }
+            (a, b) => a.or(b),
+        };
+        use BinaryOp::*;
+        if matches!(op, Equal | NotEqual | Less | LessOrEqual | Greater | GreaterOrEqual) {
+            let ordering = match (&l, &r) {
+                (Const::Int(a), Const::Int(b)) => a.partial_cmp(b),
+                (Const::Float(a), Const::Float(b)) => a.partial_cmp(b),
+                (Const::Int(a), Const::Float(b)) => (*a as f64).partial_cmp(b),
+                (Const::Float(a), Const::Int(b)) => a.partial_cmp(&(*b as f64)),
+                (Const::Str(a), Const::Str(b)) => a.partial_cmp(b),
+                (Const::Bool(a), Const::Bool(b)) if matches!(op, Equal | NotEqual) => {
+                    Some(a.cmp(b))
+                }
+                _ => return Err("mismatched types in comparison".into()),
+            };
+            let Some(ordering) = ordering else {
+                return Ok(constant(Const::Bool(op == NotEqual)));
+            };
+            let result = match op {
+                Equal => ordering.is_eq(),
+                NotEqual => ordering.is_ne(),
+                Less => ordering.is_lt(),
+                LessOrEqual => ordering.is_le(),
+                Greater => ordering.is_gt(),
+                _ => ordering.is_ge(),
+            };
+            return Ok(constant(Const::Bool(result)));
+        }
+        let result = match (op, l, r) {
+            (LogicalAnd, Const::Bool(a), Const::Bool(b)) => return Ok(constant(Const::Bool(a && b))),
+            (LogicalOr, Const::Bool(a), Const::Bool(b)) => return Ok(constant(Const::Bool(a || b))),
+            (Add, Const::Str(a), Const::Str(b)) => Const::Str(a + &b),
+            (op, Const::Int(a), Const::Int(b)) => Const::Int(match op {
+                Add => a.wrapping_add(b),
+                Sub => a.wrapping_sub(b),
+                Mul => a.wrapping_mul(b),
+                Div | Rem if b == 0 => return Err("runtime error: integer divide by zero".into()),
+                Div => a / b,
+                Rem => a % b,
+                And => a & b,
+                Or => a | b,
+                Xor => a ^ b,
+                AndNot => a & !b,
+                ShiftLeft => a.checked_shl(b as u32).unwrap_or(0),
+                ShiftRight => a >> (b.clamp(0, 127) as u32),
+                _ => return Err(format!("operator {} not defined on integers", op.as_str())),
+            }),
+            (op, a, b) => {
+                let (Some(a), Some(b)) = (as_float(&a), as_float(&b)) else {
+                    return Err(format!("operator {} not supported here", op.as_str()));
+                };
+                Const::Float(match op {
+                    Add => a + b,
+                    Sub => a - b,
+                    Mul => a * b,
+                    Div => a / b,
+                    _ => return Err(format!("operator {} not defined on floats", op.as_str())),
+                })
+            }
+        };
+        self.typed(result, ty)
+    }
+
+    /// A typed result wraps to its type's size.
+    fn typed(&self, value: Const, ty: Option<u64>) -> Result<Val, String> {
+        let Some(ty) = ty else {
+            return Ok(constant(value));
+        };
+        let go_type = self.go_type(ty)?;
+        let value = match value {
+            Const::Int(n) if go_type.kind.is_signed() || go_type.kind.is_unsigned() => {
+                let bits = go_type.size * 8;
+                let masked = if bits >= 128 { n } else { n & ((1i128 << bits) - 1) };
+                if go_type.kind.is_signed() && bits < 128 && masked >> (bits - 1) & 1 == 1 {
+                    Const::Int(masked - (1i128 << bits))
+                } else {
+                    Const::Int(masked)
+                }
+            }
+            other => other,
+        };
+        Ok(Val::Const { value, ty: Some(ty) })
+    }
+
+    /// The value of a scalar, for arithmetic: a constant as it is, a
+    /// variable read from memory with its type.
+    fn as_constant(&self, value: Val) -> Result<(Const, Option<u64>), String> {
+        match value {
+            Val::Const { value, ty } => Ok((value, ty)),
+            place @ Val::Place { ty, .. } => Ok((self.place_constant(&place)?, Some(ty))),
+        }
+    }
+
+    /// A scalar or string variable's value.
+    fn place_constant(&self, place: &Val) -> Result<Const, String> {
+        let Val::Place { addr, ty, .. } = place else {
+            return Err("not a variable".into());
+        };
+        let loader = Loader::new(
+            self.bi,
+            self.mem,
+            LoadConfig {
+                max_string_len: 1 << 20,
+                ..LoadConfig::FULL
+            },
+        );
+        let v = loader.load("", *addr, *ty);
+        if !v.unreadable.is_empty() {
+            return Err(v.unreadable);
+        }
+        let kind = v.kind.unwrap_or(Kind::Invalid);
+        // Described enum values read "Name (n)": the number is in brackets.
+        let number = v
+            .value
+            .rsplit_once(" (")
+            .map_or(v.value.as_str(), |(_, n)| n.trim_end_matches(')'));
+        match kind {
+            Kind::Bool => Ok(Const::Bool(v.value == "true")),
+            Kind::String => Ok(Const::Str(v.value)),
+            k if k.is_signed() || k.is_unsigned() => number
+                .parse::<i128>()
+                .map(Const::Int)
+                .map_err(|e| e.to_string()),
+            Kind::Float32 | Kind::Float64 => number
+                .parse::<f64>()
+                .map(Const::Float)
+                .map_err(|e| e.to_string()),
+            _ => Err(format!("{} is not a number", v.type_name)),
+        }
+    }
+
+    /// An index expression's integer value.
+    fn integer(&self, index: &Expr) -> Result<i128, String> {
+        match self.as_constant(self.eval(index)?)?.0 {
+            Const::Int(n) => Ok(n),
+            other => Err(format!("can not use {other:?} as an index")),
+        }
+    }
+
+    /// Loads the result for the client: named as written unless it keeps
+    /// a variable's name.
+    fn variable(&self, value: Val, source: &str, config: LoadConfig) -> Variable {
+        match value {
+            Val::Place {
+                addr,
+                ty,
+                name,
+                flags: var_flags,
+                location_expr,
+                decl_line,
+            } => {
+                let loader = Loader::new(self.bi, self.mem, config);
+                let mut v = loader.load(name.as_deref().unwrap_or(source), addr, ty);
+                v.flags |= var_flags;
+                v.location_expr = location_expr;
+                v.decl_line = decl_line;
+                v
+            }
+            Val::Const { value, ty } => {
+                let typed = ty.and_then(|t| self.go_type(t).ok());
+                let (kind, text, len) = match &value {
+                    Const::Int(n) => (Kind::Int, n.to_string(), 0),
+                    Const::Float(f) => (Kind::Float64, crate::value::format_float(*f, 64), 0),
+                    Const::Bool(b) => (Kind::Bool, b.to_string(), 0),
+                    Const::Str(s) => (Kind::String, s.clone(), s.len() as i64),
+                };
+                match typed {
+                    Some(t) => Variable {
+                        name: source.to_owned(),
+                        type_name: t.name.clone(),
+                        real_type: t.name.clone(),
+                        kind: Some(t.kind),
+                        value: text,
+                        len,
+                        ..Variable::default()
+                    },
+                    None => Variable {
+                        name: source.to_owned(),
+                        flags: flags::CONSTANT,
+                        kind: Some(kind),
+                        value: text,
+                        len,
+                        ..Variable::default()
+                    },
+                }
+            }
+        }
+    }
+
+    fn go_type(&self, ty: u64) -> Result<std::sync::Arc<GoType>, String> {
+        self.bi.go_type(ty).map_err(|e| e.to_string())
+    }
+
+    fn word(&self, addr: u64) -> Result<u64, String> {
+        self.mem.read_u64(addr).map_err(|e| e.to_string())
+    }
+}
+
+/// An untyped constant.
+fn constant(value: Const) -> Val {
+    Val::Const { value, ty: None }
+}
+
+fn as_float(c: &Const) -> Option<f64> {
+    match c {
+        Const::Int(n) => Some(*n as f64),
+        Const::Float(f) => Some(*f),
+        _ => None,
+    }
+}
+
+/// The source text of a sub-expression, for error messages.
+fn text_of(e: &Expr) -> String {
+    match e {
+        Expr::Ident(ident) => ident.name.clone(),
+        Expr::Selector { base, field, .. } => format!("{}.{}", text_of(base), field.name),
+        Expr::Paren { inner, .. } => format!("({})", text_of(inner)),
+        Expr::Star { operand, .. } => format!("*{}", text_of(operand)),
+        Expr::Int { raw, .. } | Expr::Float { raw, .. } | Expr::String { raw, .. } => raw.clone(),
+        _ => "expression".to_owned(),
+    }
+}
+
+/// Delve's name for expression kinds it does not evaluate.
+fn other_kind(e: &Expr) -> &'static str {
+    match e {
+        Expr::Slice { .. } => "*ast.SliceExpr",
+        Expr::TypeAssert { .. } => "*ast.TypeAssertExpr",
+        Expr::Imaginary { .. } => "*ast.BasicLit",
+        _ => "*ast.Expr",
+    }
+}
