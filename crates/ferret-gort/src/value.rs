@@ -392,8 +392,11 @@ impl<'a> Loader<'a> {
                 None => name.to_owned(),
             }
         };
-        // Of several constants with the value, the last declared names it.
-        if let Some((name, _)) = constants.iter().rev().find(|&&(_, value)| value == n) {
+        // Of several constants with the value, the first declared names it
+        // (as in Delve for up to 12 constants, which Go's sort keeps in
+        // order; Delve's order for more, and so its pick among aliases such
+        // as EAGAIN/EWOULDBLOCK, follows Go's unstable pdqsort).
+        if let Some((name, _)) = constants.iter().find(|&&(_, value)| value == n) {
             return Some(format!("{} ({n})", short(name)));
         }
         if n == 0 {

@@ -41,6 +41,23 @@ fn scope_of(client: &mut RpcClient, function: &str) -> Value {
     json!({"GoroutineID": 1, "Frame": frame, "DeferredCall": 0})
 }
 
+/// Where two JSON values first differ (a path and both sides), for
+/// readable failures on deep variable trees; `None` when equal.
+fn first_difference(ours: &Value, theirs: &Value, path: &str) -> Option<String> {
+    match (ours, theirs) {
+        (Value::Object(a), Value::Object(b)) => b.iter().find_map(|(k, v)| {
+            first_difference(a.get(k).unwrap_or(&Value::Null), v, &format!("{path}.{k}"))
+        }),
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => a
+            .iter()
+            .zip(b)
+            .enumerate()
+            .find_map(|(i, (x, y))| first_difference(x, y, &format!("{path}[{i}]"))),
+        _ if ours == theirs => None,
+        _ => Some(format!("{path}: ferret {ours} / dlv {theirs}")),
+    }
+}
+
 /// Variables of a list by name.
 fn by_name(list: &Value) -> std::collections::BTreeMap<String, Value> {
     list.as_array()
@@ -87,9 +104,11 @@ fn locals_and_args_read_the_same_against_ferret_and_dlv() {
                     "{version} {method} {function} {config_name}: names"
                 );
                 for (name, expected) in &theirs {
-                    assert_eq!(
-                        &ours[name], expected,
-                        "{version} {method} {function} {config_name}: {name}"
+                    let difference = first_difference(&ours[name], expected, name);
+                    assert!(
+                        difference.is_none(),
+                        "{version} {method} {function} {config_name}: {}",
+                        difference.unwrap_or_default()
                     );
                 }
             }
@@ -129,11 +148,71 @@ fn stacktrace_variables_read_the_same_against_ferret_and_dlv() {
                     break;
                 }
                 let function = &a["function"]["name"];
-                assert_eq!(b["Locals"], a["Locals"], "{version} {params}: locals of {function}");
-                assert_eq!(b["Arguments"], a["Arguments"], "{version} {params}: args of {function}");
+                for key in ["Locals", "Arguments"] {
+                    let difference = first_difference(&b[key], &a[key], key);
+                    assert!(
+                        difference.is_none(),
+                        "{version} {params}: {function}: {}",
+                        difference.unwrap_or_default()
+                    );
+                }
                 compared += 1;
             }
             assert!(compared >= 8, "{version}: only {compared} frames compared");
+        }
+        drop(both);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// Expressions `Eval` answers exactly as dlv does on the same core, with
+/// the default (full) configuration: names, fields through pointers and
+/// embedding, indexing of arrays, slices and maps, dereferences,
+/// `len`/`cap`, package variables, constant and typed arithmetic, and
+/// Delve's errors.
+const EVAL_EXPRESSIONS: &[&str] = &[
+    "i", "p.X", "pp.X", "pp.Y", "len(sl)", "cap(sl)", "len(s)", "len(m)", "len(ch)", "cap(ch)",
+    "nosuch", "globalInt", "main.globalPoint", "main.globalPoint.X", r#"m["one"]"#,
+    r#"m["nope"]"#, "bigMap[42]", "i+1", "i8+1", "i8+u8", "1+2", "7/2", "1.5*2",
+    "i == -12345", "b && true", "s", "sl[1]", "sl[5]", "arr[2]", "bigArr[999]", "*pp",
+    "*nilPtr", "outer.ID", "outer.Inner.Tags", "outer.Name", "n1.Next.Value", "box.Items",
+    "strBox.Count", "shape", "err", "temp", "day", "f64*2", "-i", "!b", r#""a"+"b""#,
+    r#"s+"x""#, "u8+100", "i8/0", "nilPtr.X", "i8.X", "p.Nope", "fmt.Foo", "main.globalInt",
+    "matrix[1][0]", "points[1].Y", "globalSlice[2]", r#"globalMap["a"]"#, "len(bigArr)",
+    "len(i8)", "c128", "when", "dur", "r", "label", "uni", "i8 << 2", "len(sl)+1", "c64",
+    "anything", "closure", "counter", "strBox.Items[0]", "outer.Next.Next.Name", "ch", "fn",
+    "p", "globalErr", "main.sink", "emptySlice", "nilMap", "bytes[1]", "true", "(i)",
+    "1 +", "a b",
+];
+
+#[test]
+fn eval_answers_the_same_against_ferret_and_dlv() {
+    for toolchain in GoToolchain::selected().into_iter().filter(Delve::supports) {
+        let version = &toolchain.version;
+        let exe = build_fixture("vars", &toolchain, &BuildOptions::debug());
+        let dir = target_dir().join(format!(
+            "variables-tests/eval-{version}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (core, _) = vars_core(&exe, "main", &dir);
+        let mut both = BothOnCore::start(&exe, &core);
+        let our_scope = scope_of(&mut both.ferret, "main.main");
+        let their_scope = scope_of(&mut both.dlv, "main.main");
+        for expression in EVAL_EXPRESSIONS {
+            let theirs = both
+                .dlv
+                .call("Eval", json!({"Scope": their_scope, "Expr": expression}));
+            let ours = both
+                .ferret
+                .call("Eval", json!({"Scope": our_scope, "Expr": expression}));
+            match (&ours, &theirs) {
+                (Ok(ours), Ok(theirs)) => {
+                    let difference = first_difference(ours, theirs, expression);
+                    assert!(difference.is_none(), "{version}: {}", difference.unwrap_or_default());
+                }
+                _ => assert_eq!(ours, theirs, "{version}: Eval {expression}"),
+            }
         }
         drop(both);
         let _ = std::fs::remove_dir_all(&dir);
