@@ -50,6 +50,19 @@ enum Val {
     },
     /// A constant; `ty` set when it has a Go type (a typed result).
     Const { value: Const, ty: Option<u64> },
+    /// A pointer that is not itself in memory (`&x`, `(*T)(0x1234)`): it
+    /// points at `target`, whose type is `elem`; `pointee` is what `&x`
+    /// took the address of.
+    Pointer {
+        target: u64,
+        elem: u64,
+        type_name: String,
+        pointee: Option<Box<Val>>,
+    },
+    /// `nil`.
+    Nil,
+    /// One byte of a string (`s[i]`), shown as a `byte`.
+    Byte { addr: u64, value: u8 },
 }
 
 /// The value of a constant.
@@ -99,6 +112,11 @@ impl Evaluator<'_> {
             Expr::Selector { base, field, .. } => self.selector(base, &field.name),
             Expr::Index { base, index, .. } => self.index(base, index),
             Expr::Star { operand, .. } => self.dereference(operand),
+            Expr::Unary {
+                op: UnaryOp::AddressOf,
+                operand,
+                ..
+            } => self.address_of(operand),
             Expr::Call { func, args, .. } => self.call(func, args),
             Expr::Unary { op, operand, .. } => self.unary(*op, operand),
             Expr::Binary {
@@ -131,6 +149,7 @@ impl Evaluator<'_> {
         match name {
             "true" => Ok(constant(Const::Bool(true))),
             "false" => Ok(constant(Const::Bool(false))),
+            "nil" => Ok(Val::Nil),
             _ => Err(format!("could not find symbol value for {name}")),
         }
     }
@@ -281,6 +300,22 @@ impl Evaluator<'_> {
                 Ok(unnamed(data + i as u64 * size, *elem))
             }
             Shape::Map { .. } => self.map_lookup(addr, ty, index),
+            Shape::String => {
+                let data = self.word(addr)?;
+                let len = self.word(addr + 8)?;
+                let i = self.integer(index)?;
+                if i < 0 || i as u64 >= len {
+                    return Err("index out of bounds".into());
+                }
+                let mut byte = [0u8; 1];
+                self.mem
+                    .read_memory(data + i as u64, &mut byte)
+                    .map_err(|e| e.to_string())?;
+                Ok(Val::Byte {
+                    addr: data + i as u64,
+                    value: byte[0],
+                })
+            }
             _ => Err(format!(
                 "expression \"{}\" ({}) does not support indexing",
                 text_of(base),
@@ -293,10 +328,7 @@ impl Evaluator<'_> {
     /// map as the loader does.
     fn map_lookup(&self, addr: u64, ty: u64, key: &Expr) -> Result<Val, String> {
         let key_value = self.eval(key)?;
-        let wanted = match key_value {
-            Val::Const { value, .. } => value,
-            place @ Val::Place { .. } => self.place_constant(&place)?,
-        };
+        let wanted = self.as_constant(key_value)?.0;
         let Shape::Map { key: key_ty, elem, .. } = self.go_type(ty)?.shape else {
             return Err("not a map".into());
         };
@@ -341,6 +373,19 @@ impl Evaluator<'_> {
     /// `*operand`.
     fn dereference(&self, operand: &Expr) -> Result<Val, String> {
         let value = self.eval(operand)?;
+        if let Val::Pointer { target, elem, .. } = value {
+            if target == 0 {
+                return Err("nil pointer dereference".into());
+            }
+            return Ok(Val::Place {
+                addr: target,
+                ty: elem,
+                name: None,
+                flags: 0,
+                location_expr: String::new(),
+                decl_line: 0,
+            });
+        }
         let Val::Place { addr, ty, .. } = value else {
             return Err(format!("expression \"{}\" can not be dereferenced", text_of(operand)));
         };
@@ -366,8 +411,87 @@ impl Evaluator<'_> {
         })
     }
 
-    /// Builtin calls: `len` and `cap`.
+    /// `&operand`: a pointer to something in memory.
+    fn address_of(&self, operand: &Expr) -> Result<Val, String> {
+        let value = self.eval(operand)?;
+        let Val::Place { addr, ty, .. } = &value else {
+            return Err(format!("can not take address of \"{}\"", text_of(operand)));
+        };
+        let elem = self.go_type(*ty)?;
+        Ok(Val::Pointer {
+            target: *addr,
+            elem: *ty,
+            type_name: format!("*{}", elem.name),
+            pointee: Some(Box::new(value.clone())),
+        })
+    }
+
+    /// The type a type expression names (`int`, `main.Point`, `*T`,
+    /// `"main.T"`), when it names one.
+    fn type_of_expression(&self, e: &Expr) -> Option<u64> {
+        let name = type_name_of(e)?;
+        self.bi.type_named(&name).ok().flatten()
+    }
+
+    /// `T(x)`: a conversion to the type `ty`.
+    fn convert(&self, ty: u64, arg: &Expr) -> Result<Val, String> {
+        let target = self.go_type(ty)?;
+        let value = self.eval(arg)?;
+        match (&target.shape, value) {
+            // Integer to pointer: points there, not read.
+            (Shape::Pointer { elem: Some(elem) }, Val::Const { value: Const::Int(n), .. }) => {
+                Ok(Val::Pointer {
+                    target: n as u64,
+                    elem: *elem,
+                    type_name: target.name.clone(),
+                    pointee: None,
+                })
+            }
+            // Pointers and unsafe.Pointers re-typed: the same object.
+            (Shape::Pointer { .. }, Val::Place { addr, name, flags, location_expr, decl_line, ty: from }) => {
+                match self.go_type(from)?.shape {
+                    Shape::Pointer { .. } => Ok(Val::Place {
+                        addr,
+                        ty,
+                        name,
+                        flags,
+                        location_expr,
+                        decl_line,
+                    }),
+                    _ => Err(format!("can not convert \"{}\" to {}", text_of(arg), target.name)),
+                }
+            }
+            (Shape::Scalar, value) => {
+                let (c, _) = match value {
+                    // A pointer converted to uintptr is its address.
+                    Val::Place { addr, ty: from, .. }
+                        if matches!(self.go_type(from)?.shape, Shape::Pointer { .. }) =>
+                    {
+                        (Const::Int(self.word(addr)? as i128), None)
+                    }
+                    other => self.as_constant(other)?,
+                };
+                let c = match (c, target.kind) {
+                    (Const::Float(f), k) if k.is_signed() || k.is_unsigned() => Const::Int(f as i128),
+                    (Const::Int(n), Kind::Float32 | Kind::Float64) => Const::Float(n as f64),
+                    (c, _) => c,
+                };
+                self.typed(c, Some(ty))
+            }
+            _ => Err(format!("can not convert \"{}\" to {}", text_of(arg), target.name)),
+        }
+    }
+
+    /// Builtin calls (`len` and `cap`) and conversions (`T(x)`).
     fn call(&self, func: &Expr, args: &[Expr]) -> Result<Val, String> {
+        if args.len() == 1 {
+            let is_builtin = matches!(func, Expr::Ident(i) if i.name == "len" || i.name == "cap");
+            if !is_builtin {
+                if let Some(ty) = self.type_of_expression(func) {
+                    return self.convert(ty, &args[0]);
+                }
+            }
+        }
         let Expr::Ident(name) = func else {
             return Err("function calls not allowed without using 'call'".into());
         };
@@ -387,11 +511,26 @@ impl Evaluator<'_> {
                 value: Const::Str(s),
                 ..
             } if builtin == "len" => s.len() as i128,
-            Val::Const { .. } => return Err(invalid("untyped constant")),
+            Val::Const { .. } | Val::Byte { .. } | Val::Nil => return Err(invalid("untyped constant")),
+            // A pointer to an array has the array's length.
+            Val::Pointer { elem, type_name, .. } => match self.go_type(*elem)?.shape {
+                Shape::Array { len, .. } => len as i128,
+                _ => return Err(invalid(type_name)),
+            },
             Val::Place { addr, ty, .. } => {
                 let go_type = self.go_type(*ty)?;
+                let pointed_array = match go_type.shape {
+                    Shape::Pointer { elem: Some(elem) } => match self.go_type(elem)?.shape {
+                        Shape::Array { len, .. } => Some(len),
+                        _ => None,
+                    },
+                    _ => None,
+                };
                 match (&go_type.shape, builtin) {
                     (Shape::Array { len, .. }, _) => *len as i128,
+                    (Shape::Pointer { .. }, _) if pointed_array.is_some() => {
+                        pointed_array.unwrap_or(0) as i128
+                    }
                     (Shape::Slice { .. }, "len") => self.word(addr + 8)? as i128,
                     (Shape::Slice { .. }, _) => self.word(addr + 16)? as i128,
                     (Shape::String, "len") => self.word(addr + 8)? as i128,
@@ -528,6 +667,8 @@ impl Evaluator<'_> {
         match value {
             Val::Const { value, ty } => Ok((value, ty)),
             place @ Val::Place { ty, .. } => Ok((self.place_constant(&place)?, Some(ty))),
+            Val::Byte { value, .. } => Ok((Const::Int(value as i128), self.bi.type_named("uint8").ok().flatten())),
+            Val::Pointer { .. } | Val::Nil => Err("not a number".into()),
         }
     }
 
@@ -596,6 +737,66 @@ impl Evaluator<'_> {
                 v.decl_line = decl_line;
                 v
             }
+            Val::Pointer {
+                target,
+                elem,
+                type_name,
+                pointee,
+            } => {
+                // Not followed: the pointee shows only its address (and, for
+                // `&x`, what x is).
+                let elem_type = self.go_type(elem).ok();
+                let child = match pointee.map(|p| *p) {
+                    Some(Val::Place {
+                        name,
+                        flags: var_flags,
+                        location_expr,
+                        decl_line,
+                        ..
+                    }) => Variable {
+                        name: name.unwrap_or_default(),
+                        flags: var_flags,
+                        location_expr,
+                        decl_line,
+                        ..Variable::default()
+                    },
+                    _ => Variable::default(),
+                };
+                Variable {
+                    name: source.to_owned(),
+                    type_name: type_name.clone(),
+                    real_type: type_name,
+                    kind: Some(Kind::Ptr),
+                    children: vec![Variable {
+                        addr: target,
+                        only_addr: true,
+                        type_name: elem_type.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
+                        real_type: elem_type.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
+                        kind: elem_type.map(|t| t.kind),
+                        ..child
+                    }],
+                    ..Variable::default()
+                }
+            }
+            Val::Nil => Variable {
+                name: source.to_owned(),
+                kind: Some(Kind::Ptr),
+                children: vec![Variable {
+                    only_addr: true,
+                    kind: Some(Kind::Invalid),
+                    ..Variable::default()
+                }],
+                ..Variable::default()
+            },
+            Val::Byte { addr, value } => Variable {
+                name: source.to_owned(),
+                addr,
+                type_name: "byte".into(),
+                real_type: "byte".into(),
+                kind: Some(Kind::Uint8),
+                value: value.to_string(),
+                ..Variable::default()
+            },
             Val::Const { value, ty } => {
                 let typed = ty.and_then(|t| self.go_type(t).ok());
                 let (kind, text, len) = match &value {
@@ -645,6 +846,23 @@ fn as_float(c: &Const) -> Option<f64> {
     match c {
         Const::Int(n) => Some(*n as f64),
         Const::Float(f) => Some(*f),
+        _ => None,
+    }
+}
+
+/// The Go name of a type expression: `int`, `main.Point`, `*T`, `[]T`,
+/// and Delve's quoted names (`"main.T"`).
+fn type_name_of(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Ident(ident) => Some(ident.name.clone()),
+        Expr::Selector { base, field, .. } => match &**base {
+            Expr::Ident(package) => Some(format!("{}.{}", package.name, field.name)),
+            _ => None,
+        },
+        Expr::String { value, .. } => Some(String::from_utf8_lossy(value).into_owned()),
+        Expr::Paren { inner, .. } => type_name_of(inner),
+        Expr::Star { operand, .. } => Some(format!("*{}", type_name_of(operand)?)),
+        Expr::SliceType { elem, .. } => Some(format!("[]{}", type_name_of(elem)?)),
         _ => None,
     }
 }

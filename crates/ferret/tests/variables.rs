@@ -182,7 +182,10 @@ const EVAL_EXPRESSIONS: &[&str] = &[
     "len(i8)", "c128", "when", "dur", "r", "label", "uni", "i8 << 2", "len(sl)+1", "c64",
     "anything", "closure", "counter", "strBox.Items[0]", "outer.Next.Next.Name", "ch", "fn",
     "p", "globalErr", "main.sink", "emptySlice", "nilMap", "bytes[1]", "true", "(i)",
-    "1 +", "a b",
+    "1 +", "a b", "&p", "nil", "uint8(300)", "int8(u8)", "uintptr(pp)",
+    "(*main.Point)(uptrPoint)", "*(*main.Point)(uintptr(pp))", r#"*(*"main.Point")(uintptr(pp))"#,
+    "s[1]", "float64(i)", "main.Celsius(1.5)", "int(f64)", "&i8", "&1", "(*main.Point)(0x1234)",
+    "len(&arr)",
 ];
 
 #[test]

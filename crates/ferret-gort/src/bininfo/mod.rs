@@ -79,6 +79,9 @@ pub struct BinaryInfo {
     /// Package-level variables, and their index by full name (built on
     /// first use).
     package_variables: OnceLock<Result<(Vec<DeclaredVariable>, HashMap<String, usize>)>>,
+    /// Type entries by Go name (built on first use; the first of a name
+    /// wins).
+    types_by_name: OnceLock<Result<HashMap<String, u64>>>,
     /// `.debug_loc` / `.debug_loclists`, loaded on first use.
     location_lists: OnceLock<Result<gimli::LocationLists<dwarf::Reader>>>,
 }
@@ -126,6 +129,7 @@ impl BinaryInfo {
             type_indexes: OnceLock::new(),
             location_lists: OnceLock::new(),
             package_variables: OnceLock::new(),
+            types_by_name: OnceLock::new(),
         })
     }
 
@@ -571,6 +575,23 @@ impl BinaryInfo {
     /// The variables closure `function` captured, in slot order.
     pub fn captured_variables(&self, function: &Function) -> Result<Vec<CapturedVariable>> {
         self.dwarf.captured_variables(function)
+    }
+
+    /// The type named `name` (`int`, `main.Point`, `*main.Node`), as a
+    /// `.debug_info` offset.
+    pub fn type_named(&self, name: &str) -> Result<Option<u64>> {
+        let index = self
+            .types_by_name
+            .get_or_init(|| {
+                let mut index = HashMap::new();
+                for t in self.types()? {
+                    index.entry(t.name).or_insert(t.offset);
+                }
+                Ok(index)
+            })
+            .as_ref()
+            .map_err(Clone::clone)?;
+        Ok(index.get(name).copied())
     }
 
     /// The type whose runtime descriptor is `offset` bytes after
