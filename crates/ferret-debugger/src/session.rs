@@ -513,7 +513,7 @@ impl Debugger {
                 if s.bi.go_type(var.ty).map_or(true, |t| t.kind == ferret_gort::bininfo::Kind::Invalid) {
                     continue;
                 }
-                out.push(s.load_declared(&loader, var, 0, 0));
+                out.push(s.load_declared(&loader, var));
             }
             Ok(out)
         })?
@@ -726,6 +726,15 @@ struct GoroutineList {
 /// guard against a damaged list).
 const MAX_DEFERS: usize = 10_000;
 
+/// A located variable loaded by `loader`, with its flags and location.
+fn load_binding(loader: &Loader<'_>, binding: Binding) -> Variable {
+    let mut v = loader.load(&binding.name, binding.addr, binding.ty);
+    v.flags |= binding.flags;
+    v.location_expr = binding.location_expr;
+    v.decl_line = binding.decl_line;
+    v
+}
+
 /// The frame a variables request is about.
 struct ScopeFrame {
     function: ferret_gort::bininfo::Function,
@@ -737,6 +746,108 @@ struct ScopeFrame {
     /// The line of `lookup_pc`.
     line: u32,
     cfa: u64,
+    /// The registers, for the innermost frame of a goroutine on a thread.
+    registers: Option<Registers>,
+}
+
+/// Values held in registers (or pieces) this stop, given made-up addresses
+/// as Delve does: from `0xbeef000000000000`, each after the previous one
+/// rounded up to 0x100, the same variable (frame and location) reusing its
+/// address; forgotten when the target runs.
+#[derive(Default)]
+struct Composites {
+    by_key: HashMap<(u64, String), u64>,
+    values: Vec<(u64, Vec<u8>)>,
+    next: u64,
+}
+
+impl Composites {
+    const FIRST: u64 = 0xbeef_0000_0000_0000;
+
+    /// The address of the value of the variable located by `expression` in
+    /// the frame with `cfa`.
+    fn address(&mut self, cfa: u64, expression: &str, bytes: Vec<u8>) -> u64 {
+        if let Some(&known) = self.by_key.get(&(cfa, expression.to_owned())) {
+            return known;
+        }
+        let addr = if self.next == 0 { Self::FIRST } else { self.next };
+        self.next = (addr + bytes.len().max(1) as u64).div_ceil(0x100) * 0x100;
+        self.by_key.insert((cfa, expression.to_owned()), addr);
+        self.values.push((addr, bytes));
+        addr
+    }
+}
+
+/// A breakpoint's hit condition (`HitCond`): an operator and a count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct HitCondition {
+    op: HitOperator,
+    count: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HitOperator {
+    Equal,
+    NotEqual,
+    Greater,
+    GreaterOrEqual,
+    Less,
+    LessOrEqual,
+    /// Every `count`-th hit.
+    Multiple,
+}
+
+impl HitCondition {
+    /// Whether the breakpoint, hit `hits` times, counts as hit now.
+    fn holds(self, hits: u64) -> bool {
+        match self.op {
+            HitOperator::Equal => hits == self.count,
+            HitOperator::NotEqual => hits != self.count,
+            HitOperator::Greater => hits > self.count,
+            HitOperator::GreaterOrEqual => hits >= self.count,
+            HitOperator::Less => hits < self.count,
+            HitOperator::LessOrEqual => hits <= self.count,
+            HitOperator::Multiple => self.count != 0 && hits % self.count == 0,
+        }
+    }
+}
+
+/// Parses a hit condition as Delve does (`5`, `== 5`, `>3`, `% 2`, ...);
+/// `None` for an empty one, Delve's error text for a malformed one.
+fn parse_hit_condition(text: &str) -> std::result::Result<Option<HitCondition>, String> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    let malformed = || {
+        format!(
+            "unable to parse breakpoint hit condition: {text:?}\nhit conditions should be of the form \"number\" or \"OP number\""
+        )
+    };
+    let op_len = trimmed
+        .find(|c: char| !matches!(c, '=' | '>' | '<' | '%' | '!'))
+        .ok_or_else(malformed)?;
+    let (op, rest) = trimmed.split_at(op_len);
+    let digits = rest.strip_prefix(' ').unwrap_or(rest).replace('_', "");
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return Err(malformed());
+    }
+    let count = digits.parse::<u64>().map_err(|_| malformed())?;
+    let op = match op {
+        "==" | "" => HitOperator::Equal,
+        "!=" => HitOperator::NotEqual,
+        ">" => HitOperator::Greater,
+        ">=" => HitOperator::GreaterOrEqual,
+        "<" => HitOperator::Less,
+        "<=" => HitOperator::LessOrEqual,
+        "%" => HitOperator::Multiple,
+        other => {
+            return Err(format!(
+                "unable to parse breakpoint hit condition: {text:?}\ninvalid operator: {other:?}"
+            ))
+        }
+    };
+    Ok(Some(HitCondition { op, count }))
 }
 
 /// Compiler-made variables Delve does not list.
@@ -852,6 +963,8 @@ struct Session {
     /// PCs, so that 10^5 goroutines cost a few MiB (locations come from
     /// `pc_locations`).
     described: std::cell::RefCell<HashMap<u64, StackTops>>,
+    /// Values of this stop that live in registers, at made-up addresses.
+    composites: std::cell::RefCell<Composites>,
     /// The thread whose `stepout` finished last (it shows return values
     /// until the next run command).
     returned_tid: Option<i32>,
@@ -946,6 +1059,7 @@ impl Session {
             pc_locations: Default::default(),
             start_functions: Default::default(),
             described: Default::default(),
+            composites: Default::default(),
             returned_tid: None,
             ended: false,
         };
@@ -1096,6 +1210,7 @@ impl Session {
     fn forget_goroutines(&mut self) {
         *self.goroutine_list.get_mut() = None;
         self.described.get_mut().clear();
+        *self.composites.get_mut() = Composites::default();
         self.selected_goroutine = None;
     }
 
@@ -1677,12 +1792,19 @@ impl Session {
             .bi
             .function_at(lookup_pc)?
             .ok_or(SessionError::NoFrame(scope.frame))?;
+        // Only the innermost frame of a goroutine on a thread has its
+        // registers (Go keeps no callee-saved ones).
+        let registers = match (scope.frame, thread) {
+            (0, Some((tid, false))) => self.target.state().registers(tid).ok(),
+            _ => None,
+        };
         Ok(ScopeFrame {
             function,
             lookup_pc,
             pc: frame.location.pc,
             line: self.location(lookup_pc).line,
             cfa: frame.cfa,
+            registers,
         })
     }
 
@@ -1690,11 +1812,15 @@ impl Session {
     /// (`arguments`) or as locals, in Delve's order and with its flags.
     fn scope_variables(&self, scope: EvalScope, config: LoadConfig, arguments: bool) -> Result<Vec<Variable>> {
         let frame = self.scope_frame(scope)?;
-        let declared = self.frame_declared(&frame)?;
-        let loader = Loader::new(&self.bi, self.target.state(), config);
-        let mut all: Vec<Variable> = declared
-            .iter()
-            .map(|var| self.load_declared(&loader, var, frame.pc, frame.cfa))
+        let bound = self.frame_bindings(&frame)?;
+        let memory = self.composite_memory();
+        let loader = Loader::new(&self.bi, &memory, config);
+        let mut all: Vec<Variable> = bound
+            .into_iter()
+            .map(|binding| match binding {
+                Ok(binding) => load_binding(&loader, binding),
+                Err(unreadable) => unreadable,
+            })
             .collect();
         // A name seen again hides the earlier variable.
         for i in 0..all.len() {
@@ -1708,17 +1834,36 @@ impl Session {
         Ok(all.into_iter().filter(|v| is_argument(v) == arguments).collect())
     }
 
-    /// One declared variable of the frame at `pc` with canonical frame
-    /// address `cfa`, loaded by `loader`.
-    fn load_declared(&self, loader: &Loader<'_>, var: &DeclaredVariable, pc: u64, cfa: u64) -> Variable {
-        match self.bind_declared(var, pc, cfa) {
-            Ok(binding) => {
-                let mut v = loader.load(&binding.name, binding.addr, binding.ty);
-                v.flags |= binding.flags;
-                v.location_expr = binding.location_expr;
-                v.decl_line = binding.decl_line;
-                v
-            }
+    /// The target's memory with this stop's register-held values at their
+    /// made-up addresses.
+    fn composite_memory(&self) -> PrefetchedMemory<'_> {
+        let mut memory = PrefetchedMemory::new(self.target.state(), &[]);
+        for (addr, bytes) in &self.composites.borrow().values {
+            memory.insert(*addr, bytes.clone());
+        }
+        memory
+    }
+
+    /// One declared variable of no frame (a package variable), loaded by
+    /// `loader`.
+    fn load_declared(&self, loader: &Loader<'_>, var: &DeclaredVariable) -> Variable {
+        let no_frame = ScopeFrame {
+            function: ferret_gort::bininfo::Function {
+                name: String::new(),
+                entry: 0,
+                end: 0,
+                unit: var.unit,
+                trampoline: false,
+                offset: 0,
+            },
+            lookup_pc: 0,
+            pc: 0,
+            line: 0,
+            cfa: 0,
+            registers: None,
+        };
+        match self.bind_declared(var, &no_frame) {
+            Ok(binding) => load_binding(loader, binding),
             Err(unreadable) => unreadable,
         }
     }
@@ -1729,9 +1874,9 @@ impl Session {
     fn bind_declared(
         &self,
         var: &DeclaredVariable,
-        pc: u64,
-        cfa: u64,
+        frame: &ScopeFrame,
     ) -> std::result::Result<Binding, Variable> {
+        let (pc, cfa) = (frame.pc, frame.cfa);
         let escaped = var.name.starts_with('&');
         let name = var.name.trim_start_matches('&');
         let role_flags = match var.role {
@@ -1768,7 +1913,29 @@ impl Session {
             Err(e) => return Err(unreadable(e.to_string(), String::new())),
         };
         let mut location_expr = location_text(&prefix, &expression);
-        match variable_place(&expression, cfa) {
+        let registers = frame.registers;
+        let register = move |n: u16| {
+            if n == 7 {
+                // The stack pointer above the innermost frame is the CFA.
+                return Some(registers.map_or(cfa, |r| r.rsp));
+            }
+            registers.and_then(|r| r.dwarf_register(n))
+        };
+        match variable_place(&expression, cfa, &register, self.target.state()) {
+            VariablePlace::Value(bytes) => {
+                let addr = self
+                    .composites
+                    .borrow_mut()
+                    .address(cfa, &location_expr, bytes);
+                Ok(Binding {
+                    name: name.to_owned(),
+                    addr,
+                    ty: var.ty,
+                    flags: role_flags | value_flags::FAKE_ADDRESS,
+                    location_expr,
+                    decl_line: var.decl_line,
+                })
+            }
             VariablePlace::Memory(addr) if escaped => {
                 location_expr.push_str(" (escaped)");
                 let pointee = match self.bi.go_type(var.ty).map(|t| t.shape.clone()) {
@@ -1809,40 +1976,86 @@ impl Session {
         }
     }
 
-    /// The variables of the frame at `scope` that Delve would consider,
-    /// in its order (before shadowing).
-    fn frame_declared(&self, frame: &ScopeFrame) -> Result<Vec<DeclaredVariable>> {
-        let mut declared: Vec<DeclaredVariable> = self
+    /// The variables of `frame` Delve would show, located (register-held
+    /// ones get their made-up addresses in DWARF order, as Delve reads
+    /// them), then in Delve's order: parameters first, then by block depth
+    /// and declaration line. Shadowing is left to the caller.
+    fn frame_bindings(&self, frame: &ScopeFrame) -> Result<Vec<std::result::Result<Binding, Variable>>> {
+        let mut declared: Vec<(usize, u32, std::result::Result<Binding, Variable>)> = self
             .bi
             .variables_at(&frame.function, frame.lookup_pc)?
             .into_iter()
             .filter(|var| !is_hidden_variable(&var.name))
             // A local is in scope from the line after its declaration.
             .filter(|var| var.role != VariableRole::Local || var.decl_line == 0 || frame.line > var.decl_line)
+            .map(|var| {
+                let depth = if var.role == VariableRole::Local { var.depth + 1 } else { 0 };
+                (depth, var.decl_line, self.bind_declared(&var, frame))
+            })
             .collect();
-        // Parameters first, then by block depth and declaration line.
-        declared.sort_by_key(|var| {
-            let depth = if var.role == VariableRole::Local { var.depth + 1 } else { 0 };
-            (depth, var.decl_line)
-        });
-        Ok(declared)
+        declared.sort_by_key(|&(depth, line, _)| (depth, line));
+        Ok(declared.into_iter().map(|(_, _, bound)| bound).collect())
+    }
+
+    /// The innermost frame of thread `tid`, from its registers (no
+    /// goroutine list needed: conditions are evaluated on every hit).
+    fn thread_scope_frame(&self, tid: i32) -> Result<ScopeFrame> {
+        let regs = self.target.state().registers(tid)?;
+        let start = UnwindStart {
+            pc: regs.pc(),
+            sp: regs.sp(),
+            bp: regs.rbp,
+        };
+        let frames = unwind(&self.bi, self.target.state(), start, None, 1)?;
+        let frame = frames.first().ok_or(SessionError::NoFrame(0))?;
+        let function = self.bi.function_at(frame.pc)?.ok_or(SessionError::NoFrame(0))?;
+        Ok(ScopeFrame {
+            function,
+            lookup_pc: frame.pc,
+            pc: frame.pc,
+            line: self.location(frame.pc).line,
+            cfa: frame.cfa,
+            registers: Some(regs),
+        })
+    }
+
+    /// Whether breakpoint condition `cond` holds on thread `tid`; an error
+    /// in Delve's words when it cannot be evaluated.
+    fn condition_holds(&self, tid: i32, cond: &str) -> std::result::Result<bool, String> {
+        let frame = self.thread_scope_frame(tid).map_err(|e| e.to_string())?;
+        let value = self
+            .evaluate_in(&frame, cond, LoadConfig::FULL)
+            .map_err(|e| format!("error evaluating expression: {e}"))?;
+        if value.kind != Some(ferret_gort::bininfo::Kind::Bool) {
+            return Err("condition expression not boolean".into());
+        }
+        if !value.unreadable.is_empty() {
+            return Err(format!("condition expression unreadable: {}", value.unreadable));
+        }
+        Ok(value.value == "true")
     }
 
     /// Evaluates `expression` in the frame at `scope`.
     fn evaluate(&self, scope: EvalScope, expression: &str, config: LoadConfig) -> Result<Variable> {
         let frame = self.scope_frame(scope)?;
+        self.evaluate_in(&frame, expression, config)
+    }
+
+    /// Evaluates `expression` in `frame`.
+    fn evaluate_in(&self, frame: &ScopeFrame, expression: &str, config: LoadConfig) -> Result<Variable> {
         // Innermost first: the last declared of a name wins.
         let bindings: Vec<Binding> = self
-            .frame_declared(&frame)?
-            .iter()
+            .frame_bindings(frame)?
+            .into_iter()
             .rev()
-            .filter_map(|var| self.bind_declared(var, frame.pc, frame.cfa).ok())
+            .filter_map(|bound| bound.ok())
             .collect();
         let eval_frame = EvalFrame {
             bindings: &bindings,
             function: &frame.function.name,
         };
-        evaluate(&self.bi, self.target.state(), &eval_frame, expression, config).map_err(|message| {
+        let memory = self.composite_memory();
+        evaluate(&self.bi, &memory, &eval_frame, expression, config).map_err(|message| {
             match message.strip_prefix("could not find symbol value for ") {
                 Some(name) => SessionError::NoSymbol(name.to_owned()),
                 None => SessionError::Eval(message),
@@ -1868,6 +2081,7 @@ impl Session {
     fn create_breakpoint(&mut self, request: BreakpointRequest) -> Result<Breakpoint> {
         self.live_state()?;
         let template = request.template;
+        parse_hit_condition(&template.hit_cond).map_err(SessionError::Eval)?;
         // A malformed expression is refused before anything else; after
         // that Delve uses up an id on every attempt, failed ones included.
         if !request.loc_expr.is_empty() {
@@ -1986,6 +2200,7 @@ impl Session {
     }
 
     fn amend_breakpoint(&mut self, update: Breakpoint) -> Result<()> {
+        parse_hit_condition(&update.hit_cond).map_err(SessionError::Eval)?;
         let existing = self
             .breakpoints
             .get_mut(&update.id)
@@ -2272,6 +2487,8 @@ impl Session {
                 self.forget_goroutines();
             }
             self.sync_breakpoints()?;
+            // Register-held values of the last stop are stale once it runs.
+            *self.composites.get_mut() = Composites::default();
             let resumed = self.process()?.resume();
             let event = match resumed {
                 Ok(()) => self.process()?.wait(),
@@ -2299,12 +2516,31 @@ impl Session {
                             .map(|b| b.id)
                             .collect();
                         for id in hit {
+                            // A false condition is not a hit; neither, as
+                            // dlv 1.27 behaves, is one that cannot be
+                            // evaluated.
+                            let cond = self.breakpoints[&id].cond.clone();
+                            if !cond.is_empty() && self.condition_holds(stop.tid, &cond) != Ok(true) {
+                                continue;
+                            }
                             let bp = self
                                 .breakpoints
                                 .get_mut(&id)
                                 .expect("breakpoint id from the map");
                             *bp.hit_count.entry(goid).or_default() += 1;
                             bp.total_hit_count += 1;
+                            let hits = if bp.hit_cond_per_g && goid > 0 {
+                                bp.hit_count[&goid]
+                            } else {
+                                bp.total_hit_count
+                            };
+                            let counted = match parse_hit_condition(&bp.hit_cond) {
+                                Ok(Some(hit_condition)) => hit_condition.holds(hits),
+                                _ => true,
+                            };
+                            if !counted {
+                                continue;
+                            }
                             if !bp.tracepoint {
                                 self.thread_breakpoint.insert(stop.tid, id);
                                 report.get_or_insert((stop.tid, StopKind::Breakpoint));

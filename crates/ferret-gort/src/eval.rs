@@ -162,7 +162,8 @@ impl Evaluator<'_> {
         let crate::bininfo::VariableLocation::Expression(expression) = &var.location else {
             return Ok(None);
         };
-        let crate::bininfo::VariablePlace::Memory(addr) = crate::bininfo::variable_place(expression, 0) else {
+        let place = crate::bininfo::variable_place(expression, 0, &|_| None, self.mem);
+        let crate::bininfo::VariablePlace::Memory(addr) = place else {
             return Ok(None);
         };
         Ok(Some(Val::Place {

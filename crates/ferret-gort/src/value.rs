@@ -56,6 +56,8 @@ pub mod flags {
     pub const ARGUMENT: u32 = 8;
     /// A function result.
     pub const RETURN_ARGUMENT: u32 = 16;
+    /// Held in registers (or pieces): `addr` is made up.
+    pub const FAKE_ADDRESS: u32 = 32;
 }
 
 /// A value as clients see it.

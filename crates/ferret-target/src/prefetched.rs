@@ -46,6 +46,14 @@ impl<'a> PrefetchedMemory<'a> {
     }
 }
 
+impl PrefetchedMemory<'_> {
+    /// Adds bytes known without reading them from the target (a value
+    /// held in registers, placed at a made-up address).
+    pub fn insert(&mut self, start: u64, bytes: Vec<u8>) {
+        self.ranges.insert(start, bytes);
+    }
+}
+
 impl Memory for PrefetchedMemory<'_> {
     fn read_memory(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
         if let Some((&start, bytes)) = self.ranges.range(..=addr).next_back() {

@@ -35,8 +35,19 @@ impl FerretServer {
         ])
     }
 
+    /// `ferret exec BINARY -- ARGS`: the program launched, stopped at its
+    /// first instruction.
+    pub fn exec(binary: &Path, args: &[&str]) -> FerretServer {
+        FerretServer::start_with_program_args(&[OsStr::new("exec"), binary.as_os_str()], args)
+    }
+
     /// `ferret ARGS --headless ...`, once it says where it listens.
     pub fn start(args: &[&OsStr]) -> FerretServer {
+        FerretServer::start_with_program_args(args, &[])
+    }
+
+    fn start_with_program_args(args: &[&OsStr], program_args: &[&str]) -> FerretServer {
+        let separator: &[&str] = if program_args.is_empty() { &[] } else { &["--"] };
         let mut child = Command::new(crate::ferret_binary())
             .args(args)
             .args([
@@ -45,6 +56,8 @@ impl FerretServer {
                 "--api-version=2",
                 "--accept-multiclient",
             ])
+            .args(separator)
+            .args(program_args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -311,3 +311,71 @@ fn values_are_what_the_program_printed() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// Conditional breakpoints (`Cond`, `HitCond`, both) on `main.work` in
+/// `busy loop 20` stop where dlv's stop, with the same hit counts; a hit
+/// condition that does not parse is refused with dlv's text, and a
+/// condition that cannot be evaluated stops at the first hit in both.
+#[test]
+fn conditional_breakpoints_stop_where_dlv_stops() {
+    let Some(toolchain) = GoToolchain::selected().into_iter().find(Delve::supports) else {
+        return;
+    };
+    let exe = build_fixture("busy", &toolchain, &BuildOptions::debug());
+    let cases = [
+        ("i == 7", ""),
+        ("", "% 3"),
+        ("i > 2", "== 2"),
+        ("i >= 4 && i % 2 == 0", ""),
+        ("nosuch == 1", ""),
+        ("i", ""),
+    ];
+    for (cond, hit_cond) in cases {
+        let mut answers: Vec<Vec<String>> = Vec::new();
+        let run = |client: &mut dyn FnMut(&str, Value) -> Result<Value, String>| -> Vec<String> {
+            let mut seen = Vec::new();
+            let created = client(
+                "CreateBreakpoint",
+                json!({"Breakpoint": {"functionName": "main.work", "Cond": cond, "HitCond": hit_cond}}),
+            );
+            seen.push(format!("{:?}", created.as_ref().err()));
+            for _ in 0..2 {
+                let state = client("Command", json!({"name": "continue"}));
+                let exited = state.as_ref().map(|s| s["State"]["exited"] == true).unwrap_or(true);
+                seen.push(format!("exited {exited}"));
+                if exited {
+                    break;
+                }
+                let i = client("Eval", json!({"Scope": {"GoroutineID": -1}, "Expr": "i"}));
+                seen.push(format!("i = {:?}", i.map(|v| v["Variable"]["value"].clone())));
+                let bps = client("ListBreakpoints", json!({})).unwrap();
+                let user: Vec<&Value> = bps["Breakpoints"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|b| b["id"].as_i64().unwrap_or(0) > 0)
+                    .collect();
+                seen.push(format!("hits {}", user[0]["totalHitCount"]));
+            }
+            seen
+        };
+        let mut dlv = Delve::exec_with_args(&exe, &["loop", "20"]);
+        answers.push(run(&mut |m, p| dlv.call(m, p)));
+        drop(dlv);
+        let server = FerretServer::exec(&exe, &["loop", "20"]);
+        let mut ferret = RpcClient::connect(&server.addr).unwrap();
+        answers.push(run(&mut |m, p| ferret.call(m, p)));
+        let _ = ferret.call("Detach", json!({"Kill": true}));
+        assert_eq!(answers[1], answers[0], "Cond {cond:?} HitCond {hit_cond:?}: ferret, then dlv");
+    }
+    // A hit condition that does not parse.
+    let server = FerretServer::exec(&exe, &["loop", "1"]);
+    let mut ferret = RpcClient::connect(&server.addr).unwrap();
+    let mut dlv = Delve::exec_with_args(&exe, &["loop", "1"]);
+    let bad = json!({"Breakpoint": {"functionName": "main.work", "HitCond": "bogus"}});
+    assert_eq!(
+        ferret.call("CreateBreakpoint", bad.clone()),
+        dlv.call("CreateBreakpoint", bad)
+    );
+    let _ = ferret.call("Detach", json!({"Kill": true}));
+}

@@ -260,14 +260,16 @@ impl DwarfIndex {
 }
 
 /// Where a variable's value is, from its DWARF location expression.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VariablePlace {
     /// In memory at this address.
     Memory(u64),
+    /// Not (wholly) in memory: its bytes, gathered from registers and
+    /// pieces.
+    Value(Vec<u8>),
     /// Nowhere: the expression is empty (optimized away here).
     Empty,
-    /// The expression uses what ferret does not evaluate yet (registers,
-    /// pieces, computed values).
+    /// The expression uses what ferret does not evaluate.
     Unsupported,
 }
 
@@ -280,10 +282,19 @@ const ENCODING: gimli::Encoding = gimli::Encoding {
 };
 
 /// Evaluates a location expression of a variable in a frame whose
-/// canonical frame address is `cfa` (Go's frame base is the CFA).
-pub fn variable_place(expression: &[u8], cfa: u64) -> VariablePlace {
+/// canonical frame address is `cfa` (Go's frame base is the CFA), with the
+/// frame's registers by DWARF number where known, reading pieces that are
+/// in memory from `mem`.
+pub fn variable_place(
+    expression: &[u8],
+    cfa: u64,
+    register: &dyn Fn(u16) -> Option<u64>,
+    mem: &dyn ferret_target::Memory,
+) -> VariablePlace {
     let mut reader = gimli::EndianSlice::new(expression, gimli::LittleEndian);
     let mut stack: Vec<u64> = Vec::new();
+    let mut in_register: Option<u16> = None;
+    let mut pieces: Option<Vec<u8>> = None;
     while !reader.is_empty() {
         let Ok(operation) = gimli::Operation::parse(&mut reader, ENCODING) else {
             return VariablePlace::Unsupported;
@@ -298,13 +309,63 @@ pub fn variable_place(expression: &[u8], cfa: u64) -> VariablePlace {
                 Some(top) => *top = top.wrapping_add(value),
                 None => return VariablePlace::Unsupported,
             },
+            gimli::Operation::Register { register: r } => in_register = Some(r.0),
+            gimli::Operation::RegisterOffset {
+                register: r, offset, ..
+            } => match register(r.0) {
+                Some(value) => stack.push(value.wrapping_add(offset as u64)),
+                None => return VariablePlace::Unsupported,
+            },
+            gimli::Operation::Piece {
+                size_in_bits,
+                bit_offset: None,
+            } => {
+                let size = (size_in_bits / 8) as usize;
+                let mut bytes = vec![0u8; size];
+                if let Some(r) = in_register.take() {
+                    let Some(value) = register(r) else {
+                        return VariablePlace::Unsupported;
+                    };
+                    let word = value.to_le_bytes();
+                    let n = size.min(8);
+                    bytes[..n].copy_from_slice(&word[..n]);
+                } else if let Some(addr) = stack.pop() {
+                    if mem.read_memory(addr, &mut bytes).is_err() {
+                        return VariablePlace::Unsupported;
+                    }
+                }
+                // Nothing on the stack: optimized out, reads as zeros.
+                pieces.get_or_insert_with(Vec::new).extend(bytes);
+            }
             _ => return VariablePlace::Unsupported,
         }
+    }
+    if let Some(bytes) = pieces {
+        return VariablePlace::Value(bytes);
+    }
+    if let Some(r) = in_register {
+        return match register(r) {
+            Some(value) => VariablePlace::Value(value.to_le_bytes().to_vec()),
+            None => VariablePlace::Unsupported,
+        };
     }
     match stack.pop() {
         Some(address) => VariablePlace::Memory(address),
         None if expression.is_empty() => VariablePlace::Empty,
         None => VariablePlace::Unsupported,
+    }
+}
+
+/// Delve's names of the amd64 registers by DWARF number.
+fn register_name(number: u16) -> String {
+    const NAMES: [&str; 17] = [
+        "Rax", "Rdx", "Rcx", "Rbx", "Rsi", "Rdi", "Rbp", "Rsp", "R8", "R9", "R10", "R11", "R12",
+        "R13", "R14", "R15", "Rip",
+    ];
+    match NAMES.get(number as usize) {
+        Some(name) => (*name).to_owned(),
+        None if (17..33).contains(&number) => format!("X{}", number - 17),
+        None => format!("r{number}"),
     }
 }
 
@@ -331,6 +392,23 @@ pub fn location_text(prefix: &str, expression: &[u8]) -> String {
             gimli::Operation::CallFrameCFA => "DW_OP_call_frame_cfa".to_owned(),
             gimli::Operation::Address { address } => format!("DW_OP_addr {address:#x}"),
             gimli::Operation::PlusConstant { value } => format!("DW_OP_plus_uconst {value:#x}"),
+            gimli::Operation::Register { register } if register.0 < 32 => {
+                format!("DW_OP_reg{}({})", register.0, register_name(register.0))
+            }
+            gimli::Operation::Register { register } => {
+                format!("DW_OP_regx({}) {:#x}", register_name(register.0), register.0)
+            }
+            gimli::Operation::RegisterOffset {
+                register, offset, ..
+            } => format!(
+                "DW_OP_breg{}({}) {}",
+                register.0,
+                register_name(register.0),
+                signed(offset)
+            ),
+            gimli::Operation::Piece { size_in_bits, .. } => {
+                format!("DW_OP_piece {:#x}", size_in_bits / 8)
+            }
             other => format!("{other:?}"),
         };
         out.push_str(&text);
