@@ -46,7 +46,7 @@
 //!
 //! Run-dependent numbers:
 //! - `FrameOffset`, `FramePointerOffset` (Stackframe) → `"$OFFSET"` when
-//!   their magnitude is 2³² or more. dlv computes both relative to the
+//!   their magnitude is 2³⁰ or more (no goroutine stack is that big). dlv computes both relative to the
 //!   goroutine's stack top, so for ordinary frames they are small and the
 //!   same on every run (-144, -160 for `main.main` of `hello`) and are kept.
 //!   The bottom frame (`runtime.goexit`) has no saved frame pointer, so its
@@ -432,7 +432,9 @@ fn norm_number(v: &Value, key: Option<&str>) -> Value {
         Some("Pid" | "PID") => mask(v, "$PID"),
         Some("threadID" | "ThreadID") => mask(v, "$TID"),
         Some("FrameOffset" | "FramePointerOffset") => match v.as_i64() {
-            Some(o) if o.unsigned_abs() >= 1 << 32 => Value::String("$OFFSET".into()),
+            // Real offsets are within a goroutine stack (at most 1 GiB);
+            // garbage BP values land anywhere, sometimes within 2^32.
+            Some(o) if o.unsigned_abs() >= 1 << 30 => Value::String("$OFFSET".into()),
             _ => v.clone(),
         },
         Some("SP") => mask(v, "$ADDR"),
