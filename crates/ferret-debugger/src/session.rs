@@ -807,7 +807,7 @@ impl HitCondition {
             HitOperator::GreaterOrEqual => hits >= self.count,
             HitOperator::Less => hits < self.count,
             HitOperator::LessOrEqual => hits <= self.count,
-            HitOperator::Multiple => self.count != 0 && hits % self.count == 0,
+            HitOperator::Multiple => self.count != 0 && hits.is_multiple_of(self.count),
         }
     }
 }
@@ -1819,7 +1819,7 @@ impl Session {
             .into_iter()
             .map(|binding| match binding {
                 Ok(binding) => load_binding(&loader, binding),
-                Err(unreadable) => unreadable,
+                Err(unreadable) => *unreadable,
             })
             .collect();
         // A name seen again hides the earlier variable.
@@ -1864,7 +1864,7 @@ impl Session {
         };
         match self.bind_declared(var, &no_frame) {
             Ok(binding) => load_binding(loader, binding),
-            Err(unreadable) => unreadable,
+            Err(unreadable) => *unreadable,
         }
     }
 
@@ -1875,7 +1875,7 @@ impl Session {
         &self,
         var: &DeclaredVariable,
         frame: &ScopeFrame,
-    ) -> std::result::Result<Binding, Variable> {
+    ) -> std::result::Result<Binding, Box<Variable>> {
         let (pc, cfa) = (frame.pc, frame.cfa);
         let escaped = var.name.starts_with('&');
         let name = var.name.trim_start_matches('&');
@@ -1886,7 +1886,7 @@ impl Session {
         };
         let unreadable = |why: String, location_expr: String| {
             let ty = self.bi.go_type(var.ty).ok();
-            Variable {
+            Box::new(Variable {
                 name: name.to_owned(),
                 flags: role_flags,
                 type_name: ty.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
@@ -1896,7 +1896,7 @@ impl Session {
                 location_expr,
                 decl_line: var.decl_line,
                 ..Variable::default()
-            }
+            })
         };
         let (expression, prefix) = match self.bi.variable_expression(var, pc) {
             Ok(Some(found)) => found,
@@ -1980,8 +1980,8 @@ impl Session {
     /// ones get their made-up addresses in DWARF order, as Delve reads
     /// them), then in Delve's order: parameters first, then by block depth
     /// and declaration line. Shadowing is left to the caller.
-    fn frame_bindings(&self, frame: &ScopeFrame) -> Result<Vec<std::result::Result<Binding, Variable>>> {
-        let mut declared: Vec<(usize, u32, std::result::Result<Binding, Variable>)> = self
+    fn frame_bindings(&self, frame: &ScopeFrame) -> Result<Vec<std::result::Result<Binding, Box<Variable>>>> {
+        let mut declared: Vec<(usize, u32, std::result::Result<Binding, Box<Variable>>)> = self
             .bi
             .variables_at(&frame.function, frame.lookup_pc)?
             .into_iter()

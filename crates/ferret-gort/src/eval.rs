@@ -65,6 +65,21 @@ enum Val {
     Byte { addr: u64, value: u8 },
 }
 
+impl Val {
+    /// Something in memory without a name of its own (an element, a
+    /// pointee).
+    fn unnamed(addr: u64, ty: u64) -> Val {
+        Val::Place {
+            addr,
+            ty,
+            name: None,
+            flags: 0,
+            location_expr: String::new(),
+            decl_line: 0,
+        }
+    }
+}
+
 /// The value of a constant.
 #[derive(Debug, Clone, PartialEq)]
 enum Const {
@@ -271,21 +286,13 @@ impl Evaluator<'_> {
             return Err(format!("expression {} does not support indexing", text_of(base)));
         };
         let go_type = self.go_type(ty)?;
-        let unnamed = |addr: u64, ty: u64| Val::Place {
-            addr,
-            ty,
-            name: None,
-            flags: 0,
-            location_expr: String::new(),
-            decl_line: 0,
-        };
         match &go_type.shape {
             Shape::Array { elem, len, stride } => {
                 let i = self.integer(index)?;
                 if i < 0 || i as u64 >= *len {
                     return Err("index out of bounds".into());
                 }
-                Ok(unnamed(addr + i as u64 * stride, *elem))
+                Ok(Val::unnamed(addr + i as u64 * stride, *elem))
             }
             Shape::Slice { elem } => {
                 let data = self.word(addr)?;
@@ -298,7 +305,7 @@ impl Evaluator<'_> {
                     return Err("index out of bounds".into());
                 }
                 let size = self.go_type(*elem)?.size;
-                Ok(unnamed(data + i as u64 * size, *elem))
+                Ok(Val::unnamed(data + i as u64 * size, *elem))
             }
             Shape::Map { .. } => self.map_lookup(addr, ty, index),
             Shape::String => {
@@ -358,14 +365,7 @@ impl Evaluator<'_> {
                 _ => false,
             };
             if matches {
-                return Ok(Val::Place {
-                    addr: v.addr,
-                    ty: elem,
-                    name: None,
-                    flags: 0,
-                    location_expr: String::new(),
-                    decl_line: 0,
-                });
+                return Ok(Val::unnamed(v.addr, elem));
             }
         }
         Err("key not found".into())
@@ -378,14 +378,7 @@ impl Evaluator<'_> {
             if target == 0 {
                 return Err("nil pointer dereference".into());
             }
-            return Ok(Val::Place {
-                addr: target,
-                ty: elem,
-                name: None,
-                flags: 0,
-                location_expr: String::new(),
-                decl_line: 0,
-            });
+            return Ok(Val::unnamed(target, elem));
         }
         let Val::Place { addr, ty, .. } = value else {
             return Err(format!("expression \"{}\" can not be dereferenced", text_of(operand)));
@@ -402,14 +395,7 @@ impl Evaluator<'_> {
         if target == 0 {
             return Err("nil pointer dereference".into());
         }
-        Ok(Val::Place {
-            addr: target,
-            ty: elem,
-            name: None,
-            flags: 0,
-            location_expr: String::new(),
-            decl_line: 0,
-        })
+        Ok(Val::unnamed(target, elem))
     }
 
     /// `&operand`: a pointer to something in memory.

@@ -577,7 +577,17 @@ impl<'a> Loader<'a> {
         if let (Some(dir_ptr), Some(dir_len)) = (field("dirPtr"), field("dirLen")) {
             self.swiss_entries(hmap, dir_ptr.offset, dir_len.offset, dir_ptr.ty, max, &mut entries)?;
         } else if let (Some(buckets), Some(log2)) = (field("buckets"), field("B")) {
-            self.classic_entries(hmap, buckets, log2.offset, field("oldbuckets"), max, &mut entries)?;
+            let indirect = (
+                !matches!(key_type.shape, Shape::Pointer { .. }),
+                !matches!(elem_type.shape, Shape::Pointer { .. }),
+            );
+            let layout = ClassicMap {
+                buckets,
+                log2: log2.offset,
+                old_buckets: field("oldbuckets"),
+                indirect,
+            };
+            self.classic_entries(hmap, &layout, max, &mut entries)?;
         }
         // Entries are (slot address, slot type): keys and values sit in the
         // slot at the offsets its struct gives.
@@ -685,12 +695,16 @@ impl<'a> Loader<'a> {
     fn classic_entries(
         &self,
         hmap: u64,
-        buckets_field: &crate::bininfo::Field,
-        log2_offset: u64,
-        old_buckets_field: Option<&crate::bininfo::Field>,
+        layout: &ClassicMap<'_>,
         max: usize,
         out: &mut Vec<(u64, u64)>,
     ) -> Result<(), String> {
+        let ClassicMap {
+            buckets: buckets_field,
+            log2: log2_offset,
+            old_buckets: old_buckets_field,
+            indirect: (key_may_be_indirect, value_may_be_indirect),
+        } = *layout;
         let mut log2 = [0u8; 1];
         self.read(hmap + log2_offset, &mut log2)?;
         let buckets = self.word(hmap + buckets_field.offset)?;
@@ -717,8 +731,8 @@ impl<'a> Loader<'a> {
         let key_stride = self.array_stride(keys.ty)?;
         let value_stride = self.array_stride(values.ty)?;
         let (indirect_key, indirect_value) = (
-            self.array_of_pointers(keys.ty)?,
-            self.array_of_pointers(values.ty)?,
+            key_may_be_indirect && self.array_of_pointers(keys.ty)?,
+            value_may_be_indirect && self.array_of_pointers(values.ty)?,
         );
         let count = 1u64 << log2[0].min(30);
         let visit = |mut b: u64, out: &mut Vec<(u64, u64)>| -> Result<bool, String> {
@@ -778,14 +792,15 @@ impl<'a> Loader<'a> {
         }
     }
 
-    /// Whether array type `ty` holds pointers (keys or values over 128
-    /// bytes are stored out of line).
+    /// Whether array type `ty` holds pointers: a bucket's keys or values
+    /// over 128 bytes are stored out of line, and DWARF then shows `[8]*K`
+    /// for a map whose key type `K` is not a pointer.
     fn array_of_pointers(&self, ty: u64) -> Result<bool, String> {
         match self.bi.go_type(ty).map_err(|e| e.to_string())?.shape {
             Shape::Array { elem, .. } => Ok(matches!(
                 self.bi.go_type(elem).map_err(|e| e.to_string())?.shape,
                 Shape::Pointer { .. }
-            ) && false),
+            )),
             _ => Ok(false),
         }
     }
@@ -814,6 +829,17 @@ fn unreadable(name: &str, why: String) -> Variable {
         unreadable: why,
         ..Variable::default()
     }
+}
+
+/// The header fields a classic hash map is read through.
+struct ClassicMap<'f> {
+    buckets: &'f crate::bininfo::Field,
+    /// Offset of `B` (log2 of the bucket count).
+    log2: u64,
+    old_buckets: Option<&'f crate::bininfo::Field>,
+    /// Whether keys and values may be stored out of line (their types are
+    /// not pointers themselves).
+    indirect: (bool, bool),
 }
 
 /// Where keys and values sit in a swiss-table group.
@@ -1022,11 +1048,11 @@ mod tests {
         // Expected texts are Go's strconv.FormatFloat(f, 'f', -1, 64) (and
         // what dlv printed for f64*1e6, f64*1e23, f64/1e5 with f64 = pi).
         for (f, go) in [
-            (3.141592653589793, "3.141592653589793"),
+            (std::f64::consts::PI, "3.141592653589793"),
             (1.5, "1.5"),
-            (3141592.653589793, "3141592.653589793"),
-            (3.141592653589793e23, "314159265358979300000000"),
-            (3.141592653589793e-5, "0.00003141592653589793"),
+            (std::f64::consts::PI * 1e6, "3141592.653589793"),
+            (std::f64::consts::PI * 1e23, "314159265358979300000000"),
+            (std::f64::consts::PI / 1e5, "0.00003141592653589793"),
             (-2.0, "-2"),
         ] {
             assert_eq!(format_float(f, 64), go, "{f}");

@@ -78,7 +78,7 @@ pub struct BinaryInfo {
     type_indexes: OnceLock<Result<types::TypeIndexes>>,
     /// Package-level variables, and their index by full name (built on
     /// first use).
-    package_variables: OnceLock<Result<(Vec<DeclaredVariable>, HashMap<String, usize>)>>,
+    package_variables: OnceLock<Result<PackageVariables>>,
     /// Type entries by Go name (built on first use; the first of a name
     /// wins).
     types_by_name: OnceLock<Result<HashMap<String, u64>>>,
@@ -558,7 +558,7 @@ impl BinaryInfo {
             .map(|v| v.name.clone()))
     }
 
-    fn package_variable_index(&self) -> Result<&(Vec<DeclaredVariable>, HashMap<String, usize>)> {
+    fn package_variable_index(&self) -> Result<&PackageVariables> {
         self.package_variables
             .get_or_init(|| {
                 let all = self.dwarf.package_variables()?;
@@ -651,6 +651,9 @@ impl BinaryInfo {
         Ok(pcs)
     }
 }
+
+/// Every package-level variable in DWARF order, and index by full name.
+type PackageVariables = (Vec<DeclaredVariable>, HashMap<String, usize>);
 
 /// The answer for `pc` from `memo`, computing and keeping it on first use
 /// (errors are not kept).

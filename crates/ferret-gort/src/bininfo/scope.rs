@@ -139,11 +139,9 @@ impl DwarfIndex {
     pub(super) fn captured_variables(&self, function: &Function) -> Result<Vec<CapturedVariable>> {
         let err = |e| BinaryError::dwarf(format!("captures of {}", function.name), e);
         let unit = &self.units[function.unit].unit;
-        let Some(local) = gimli::DebugInfoOffset(function.offset as usize).to_unit_offset(&unit.header)
-        else {
+        let Some(mut tree) = function_tree(unit, function).map_err(err)? else {
             return Ok(Vec::new());
         };
-        let mut tree = unit.entries_tree(Some(local)).map_err(err)?;
         let root = tree.root().map_err(err)?;
         let mut out = Vec::new();
         let mut children = root.children();
@@ -177,11 +175,9 @@ impl DwarfIndex {
         let what = || format!("variables of {}", function.name);
         let err = |e| BinaryError::dwarf(what(), e);
         let unit = &self.units[function.unit].unit;
-        let Some(local) = gimli::DebugInfoOffset(function.offset as usize).to_unit_offset(&unit.header)
-        else {
+        let Some(mut tree) = function_tree(unit, function).map_err(err)? else {
             return Ok(Vec::new());
         };
-        let mut tree = unit.entries_tree(Some(local)).map_err(err)?;
         let root = tree.root().map_err(err)?;
         let mut out = Vec::new();
         self.collect_variables(unit, function.unit, root, pc, 0, &mut out)
@@ -257,6 +253,19 @@ impl DwarfIndex {
         }
         Ok(())
     }
+}
+
+/// The entries below `function`'s own (none when its offset is not in
+/// `unit`).
+fn function_tree<'u>(
+    unit: &'u gimli::Unit<Reader>,
+    function: &Function,
+) -> gimli::Result<Option<gimli::EntriesTree<'u, 'u, Reader>>> {
+    let Some(local) = gimli::DebugInfoOffset(function.offset as usize).to_unit_offset(&unit.header)
+    else {
+        return Ok(None);
+    };
+    unit.entries_tree(Some(local)).map(Some)
 }
 
 /// Where a variable's value is, from its DWARF location expression.
