@@ -3,7 +3,7 @@
 //! string for scalars, length and capacity, and children for composite
 //! values, loaded as deep and as wide as a [`LoadConfig`] allows.
 
-use ferret_target::Memory;
+use ferret_target::{Memory, PrefetchedMemory};
 
 use crate::bininfo::{BinaryInfo, GoType, Kind, Shape};
 
@@ -113,6 +113,8 @@ pub struct Loader<'a> {
 const MAX_STRING_BYTES: i64 = 1 << 20;
 /// The most elements one array, slice or map read takes.
 const MAX_ELEMENTS: i64 = 1 << 20;
+/// The most bytes of elements read ahead in one go.
+const MAX_PREFETCH_BYTES: u64 = 64 << 20;
 
 impl<'a> Loader<'a> {
     /// A loader reading `mem` with the types of `bi`, as far as `config`
@@ -259,28 +261,17 @@ impl<'a> Loader<'a> {
                 v.len = *len as i64;
                 v.cap = *len as i64;
                 v.base = addr;
-                let elem_type = self.bi.go_type(*elem).map_err(|e| e.to_string())?;
                 let count = (*len as i64).min(self.config.max_array_values).clamp(0, MAX_ELEMENTS);
-                for i in 0..count as u64 {
-                    v.children
-                        .push(self.load_typed("", addr + i * stride, &elem_type, level + 1));
-                }
+                v.children = self.elements(addr, *elem, *stride, count as u64, level + 1)?;
             }
             Shape::Slice { elem } => {
                 let data = self.word(addr)?;
                 v.len = self.word(addr + 8)? as i64;
                 v.cap = self.word(addr + 16)? as i64;
                 v.base = data;
-                let elem_type = self.bi.go_type(*elem).map_err(|e| e.to_string())?;
+                let size = self.bi.go_type(*elem).map_err(|e| e.to_string())?.size;
                 let count = v.len.min(self.config.max_array_values).clamp(0, MAX_ELEMENTS);
-                for i in 0..count as u64 {
-                    v.children.push(self.load_typed(
-                        "",
-                        data + i * elem_type.size,
-                        &elem_type,
-                        level + 1,
-                    ));
-                }
+                v.children = self.elements(data, *elem, size, count as u64, level + 1)?;
             }
             Shape::Struct { fields } => {
                 v.len = fields.len() as i64;
@@ -442,6 +433,27 @@ impl<'a> Loader<'a> {
             Ok(None) => unreadable(name, "captured by reference, but not a pointer".into()),
             Err(e) => unreadable(name, e),
         }
+    }
+
+    /// `count` elements of type `elem`, `stride` bytes apart from `start`,
+    /// their bytes read in one go (a million elements must not cost a
+    /// million reads).
+    fn elements(&self, start: u64, elem: u64, stride: u64, count: u64, level: i64) -> Result<Vec<Variable>, String> {
+        let elem_type = self.bi.go_type(elem).map_err(|e| e.to_string())?;
+        let bytes = stride.saturating_mul(count);
+        let prefetched;
+        let loader = if count > 1 && bytes <= MAX_PREFETCH_BYTES {
+            prefetched = PrefetchedMemory::new(self.mem, &[(start, bytes as usize)]);
+            Loader {
+                mem: &prefetched,
+                ..*self
+            }
+        } else {
+            *self
+        };
+        Ok((0..count)
+            .map(|i| loader.load_typed("", start + i * stride, &elem_type, level))
+            .collect())
     }
 
     /// A channel's `buf` field (at `field_addr`) as a pointer to an array

@@ -338,9 +338,20 @@ pub fn frame(f: &Frame) -> Value {
     value_of(WireFrame::from(f))
 }
 
-/// `api.Variable`.
-pub fn variable(v: &Variable) -> Value {
-    value_of(WireVariable::from(v))
+/// `{key: [api.Variable...]}` (a listing) or `{key: api.Variable}`, written
+/// straight to text: a million-element value must not become a value tree.
+pub fn variables_reply(key: &str, variables: &[Variable]) -> Box<serde_json::value::RawValue> {
+    let list: Vec<WireVariable<'_>> = variables.iter().map(WireVariable::from).collect();
+    let mut reply = std::collections::BTreeMap::new();
+    reply.insert(key, list);
+    serde_json::value::to_raw_value(&reply).expect("variables serialize")
+}
+
+/// `{"Variable": api.Variable}`, as `Eval` answers.
+pub fn eval_reply(v: &Variable) -> Box<serde_json::value::RawValue> {
+    let mut reply = std::collections::BTreeMap::new();
+    reply.insert("Variable", WireVariable::from(v));
+    serde_json::value::to_raw_value(&reply).expect("variable serializes")
 }
 
 /// `api.Variable` on the wire.

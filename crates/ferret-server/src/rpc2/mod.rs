@@ -263,6 +263,10 @@ fn start_pipelined(ctx: &Context, method: &str, p: &Params) -> Option<PendingAns
     let started = match method {
         "RPCServer.Stacktrace" => stacktrace(ctx, p),
         "RPCServer.ListGoroutines" => list_goroutines(ctx, p),
+        "RPCServer.Eval" => eval(ctx, p),
+        "RPCServer.ListLocalVars" => scope_variables(ctx, p, false),
+        "RPCServer.ListFunctionArgs" => scope_variables(ctx, p, true),
+        "RPCServer.ListPackageVars" => package_variables(ctx, p),
         _ => return None,
     };
     Some(match started {
@@ -426,39 +430,6 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
             let id = p.i64("Id")? as i32;
             let thread = blocking(ctx, move |d| d.thread(id)).await?;
             Ok(json!({"Thread": convert::thread(&thread, pid, convert::ThreadView::Listing)}))
-        }
-        "ListLocalVars" | "ListFunctionArgs" => {
-            let scope = eval_scope(&p)?;
-            // Without a configuration Delve loads nothing but the top level.
-            let config = load_config(&p, "Cfg")?.unwrap_or(LoadConfig::NOTHING);
-            let args = name == "ListFunctionArgs";
-            let vars = on_tracer(ctx, move |d| {
-                if args {
-                    d.function_args(scope, config)
-                } else {
-                    d.local_vars(scope, config)
-                }
-            })
-            .await?;
-            let key = if args { "Args" } else { "Variables" };
-            Ok(json!({key: vars.iter().map(convert::variable).collect::<Vec<_>>()}))
-        }
-        "Eval" => {
-            let scope = eval_scope(&p)?;
-            let expression = p.string("Expr")?;
-            // Only a missing configuration means Delve's full one.
-            let config = load_config(&p, "Cfg")?.unwrap_or(LoadConfig::FULL);
-            let v = on_tracer(ctx, move |d| d.eval(scope, expression, config)).await?;
-            Ok(json!({"Variable": convert::variable(&v)}))
-        }
-        "ListPackageVars" => {
-            let matcher = Matcher::new(&p.string("Filter")?)?;
-            let config = load_config(&p, "Cfg")?.unwrap_or(LoadConfig::NOTHING);
-            let vars = on_tracer(ctx, move |d| {
-                d.package_vars(move |name| matcher.is_match(name), config)
-            })
-            .await?;
-            Ok(json!({"Variables": vars.iter().map(convert::variable).collect::<Vec<_>>()}))
         }
         "ListFunctions" => {
             let filter = p.string("Filter")?;
@@ -649,6 +620,40 @@ fn stacktrace(ctx: &Context, p: &Params) -> Result<PendingAnswer, String> {
     Ok(Box::pin(async move {
         Ok(Answer::Raw(convert::stacktrace(&frames.await?)))
     }))
+}
+
+/// `Eval`: an expression in a frame, loaded as `Cfg` says (only a missing
+/// configuration means Delve's full one).
+fn eval(ctx: &Context, p: &Params) -> Result<PendingAnswer, String> {
+    let scope = eval_scope(p)?;
+    let expression = p.string("Expr")?;
+    let config = load_config(p, "Cfg")?.unwrap_or(LoadConfig::FULL);
+    let v = on_tracer(ctx, move |d| d.eval(scope, expression, config));
+    Ok(Box::pin(async move { Ok(Answer::Raw(convert::eval_reply(&v.await?))) }))
+}
+
+/// `ListLocalVars` / `ListFunctionArgs` (`arguments`): a frame's
+/// variables; without a configuration Delve loads only the top level.
+fn scope_variables(ctx: &Context, p: &Params, arguments: bool) -> Result<PendingAnswer, String> {
+    let scope = eval_scope(p)?;
+    let config = load_config(p, "Cfg")?.unwrap_or(LoadConfig::NOTHING);
+    let vars = on_tracer(ctx, move |d| {
+        if arguments {
+            d.function_args(scope, config)
+        } else {
+            d.local_vars(scope, config)
+        }
+    });
+    let key = if arguments { "Args" } else { "Variables" };
+    Ok(Box::pin(async move { Ok(Answer::Raw(convert::variables_reply(key, &vars.await?))) }))
+}
+
+/// `ListPackageVars`: package variables whose name matches `Filter`.
+fn package_variables(ctx: &Context, p: &Params) -> Result<PendingAnswer, String> {
+    let matcher = Matcher::new(&p.string("Filter")?)?;
+    let config = load_config(p, "Cfg")?.unwrap_or(LoadConfig::NOTHING);
+    let vars = on_tracer(ctx, move |d| d.package_vars(move |name| matcher.is_match(name), config));
+    Ok(Box::pin(async move { Ok(Answer::Raw(convert::variables_reply("Variables", &vars.await?))) }))
 }
 
 /// Delve's `StacktraceReadDefers` option bit.
