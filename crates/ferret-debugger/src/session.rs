@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use ferret_gort::bininfo::{
     location_text, variable_place, DeclaredVariable, LocationSpec, VariablePlace, VariableRole,
 };
-use ferret_gort::eval::{evaluate, Binding, Frame as EvalFrame};
+use ferret_gort::eval::{assignment, evaluate, Binding, Frame as EvalFrame};
 use ferret_gort::value::{flags as value_flags, LoadConfig, Loader, Variable};
 use ferret_gort::disasm::{disassemble, Syntax};
 use ferret_gort::goroutine::{RuntimeLayout, G};
@@ -528,6 +528,36 @@ impl Debugger {
         })?
     }
 
+    /// Assigns `value` to `symbol` in the frame at `scope` (Delve's `Set`).
+    pub fn set_variable(&self, scope: EvalScope, symbol: String, value: String) -> Result<()> {
+        self.call(move |s| {
+            s.live_state()?;
+            let frame = s.scope_frame(scope)?;
+            let bindings = s.eval_bindings(&frame)?;
+            let eval_frame = EvalFrame {
+                bindings: &bindings,
+                function: &frame.function.name,
+            };
+            let memory = s.composite_memory();
+            let (addr, bytes) = assignment(&s.bi, &memory, &eval_frame, &symbol, &value)
+                .map_err(eval_error)?;
+            drop(memory);
+            if addr >= 0xbeed_0000_0000_0000 {
+                return Err(SessionError::Eval(
+                    "can not set a variable held in registers".into(),
+                ));
+            }
+            match &mut s.target {
+                Target::Live(process) => process.write_memory(addr, &bytes)?,
+                Target::Core(_) => {
+                    return Err(SessionError::Eval("can not set variables of a core file".into()))
+                }
+            }
+            s.forget_goroutines();
+            Ok(())
+        })?
+    }
+
     /// The recorded creators of goroutine `goroutine_id` (-1: the selected
     /// one): at most `count`, each with at most `depth` frames.
     pub fn ancestors(
@@ -725,6 +755,14 @@ struct GoroutineList {
 /// At most this many pending deferred calls are read per goroutine (a
 /// guard against a damaged list).
 const MAX_DEFERS: usize = 10_000;
+
+/// An evaluation error as a session error (unknown names get their own).
+fn eval_error(message: String) -> SessionError {
+    match message.strip_prefix("could not find symbol value for ") {
+        Some(name) => SessionError::NoSymbol(name.to_owned()),
+        None => SessionError::Eval(message),
+    }
+}
 
 /// A located variable loaded by `loader`, with its flags and location.
 fn load_binding(loader: &Loader<'_>, binding: Binding) -> Variable {
@@ -2041,26 +2079,26 @@ impl Session {
         self.evaluate_in(&frame, expression, config)
     }
 
-    /// Evaluates `expression` in `frame`.
-    fn evaluate_in(&self, frame: &ScopeFrame, expression: &str, config: LoadConfig) -> Result<Variable> {
-        // Innermost first: the last declared of a name wins.
-        let bindings: Vec<Binding> = self
+    /// The variables of `frame` an expression can name, innermost first
+    /// (the last declared of a name wins).
+    fn eval_bindings(&self, frame: &ScopeFrame) -> Result<Vec<Binding>> {
+        Ok(self
             .frame_bindings(frame)?
             .into_iter()
             .rev()
             .filter_map(|bound| bound.ok())
-            .collect();
+            .collect())
+    }
+
+    /// Evaluates `expression` in `frame`.
+    fn evaluate_in(&self, frame: &ScopeFrame, expression: &str, config: LoadConfig) -> Result<Variable> {
+        let bindings = self.eval_bindings(frame)?;
         let eval_frame = EvalFrame {
             bindings: &bindings,
             function: &frame.function.name,
         };
         let memory = self.composite_memory();
-        evaluate(&self.bi, &memory, &eval_frame, expression, config).map_err(|message| {
-            match message.strip_prefix("could not find symbol value for ") {
-                Some(name) => SessionError::NoSymbol(name.to_owned()),
-                None => SessionError::Eval(message),
-            }
-        })
+        evaluate(&self.bi, &memory, &eval_frame, expression, config).map_err(eval_error)
     }
 
     // ---- breakpoints --------------------------------------------------------

@@ -104,6 +104,90 @@ pub fn evaluate(
     Ok(evaluator.variable(value, source, config))
 }
 
+/// What `symbol = value` writes in `frame`: the address and the bytes, as
+/// Delve's `Set` allows it (numbers wrap to the destination's size; `nil`
+/// into pointers, slices, maps, chans, funcs and interfaces; `""` into a
+/// string; a value of the identical type copied).
+pub fn assignment(
+    bi: &BinaryInfo,
+    mem: &dyn Memory,
+    frame: &Frame<'_>,
+    symbol: &str,
+    value: &str,
+) -> Result<(u64, Vec<u8>), String> {
+    let evaluator = Evaluator { bi, mem, frame };
+    // Delve evaluates the right-hand side first.
+    let right = evaluator.eval(&expr::parse(value).map_err(|e| e.to_string())?)?;
+    let left = evaluator.eval(&expr::parse(symbol).map_err(|e| e.to_string())?)?;
+    let Val::Place { addr, ty, .. } = left else {
+        return Err(format!("can not assign to \"{}\"", symbol.trim()));
+    };
+    let target = evaluator.go_type(ty)?;
+    let size = target.size as usize;
+    let number = |n: i128| -> Vec<u8> { n.to_le_bytes()[..size.min(16)].to_vec() };
+    let bytes = match (&target.shape, right) {
+        (_, Val::Place { addr: from, ty: from_ty, .. }) => {
+            let source = evaluator.go_type(from_ty)?;
+            if source.name != target.name {
+                return Err(format!(
+                    "can not convert value of type {} to {}",
+                    source.name, target.name
+                ));
+            }
+            let mut bytes = vec![0u8; size];
+            mem.read_memory(from, &mut bytes).map_err(|e| e.to_string())?;
+            bytes
+        }
+        (Shape::Scalar, Val::Const { value, .. }) => match (value, target.kind) {
+            (Const::Int(n), k) if k.is_signed() || k.is_unsigned() => number(n),
+            (Const::Int(n), Kind::Float32) => (n as f32).to_le_bytes().to_vec(),
+            (Const::Int(n), Kind::Float64) => (n as f64).to_le_bytes().to_vec(),
+            (Const::Float(f), Kind::Float32) => (f as f32).to_le_bytes().to_vec(),
+            (Const::Float(f), Kind::Float64) => f.to_le_bytes().to_vec(),
+            (Const::Bool(b), Kind::Bool) => vec![b as u8],
+            (other, _) => {
+                return Err(format!(
+                    "can not convert {} constant to {}",
+                    constant_text(&other),
+                    target.name
+                ))
+            }
+        },
+        (Shape::String, Val::Const { value: Const::Str(s), .. }) if s.is_empty() => vec![0u8; 16],
+        (Shape::String, Val::Const { value: Const::Str(_), .. }) => {
+            return Err("literal string can not be allocated because function calls are not allowed without using 'call'".into())
+        }
+        (
+            Shape::Pointer { .. }
+            | Shape::Slice { .. }
+            | Shape::Map { .. }
+            | Shape::Chan { .. }
+            | Shape::Func
+            | Shape::Interface { .. },
+            Val::Nil,
+        ) => vec![0u8; size],
+        (_, Val::Const { value, .. }) => {
+            return Err(format!(
+                "can not convert {} constant to {}",
+                constant_text(&value),
+                target.name
+            ))
+        }
+        _ => return Err(format!("can not set variables of type {} (not implemented)", target.name)),
+    };
+    Ok((addr, bytes))
+}
+
+/// A constant as Delve's errors show it.
+fn constant_text(c: &Const) -> String {
+    match c {
+        Const::Int(n) => n.to_string(),
+        Const::Float(f) => crate::value::format_float(*f, 64),
+        Const::Bool(b) => b.to_string(),
+        Const::Str(s) => format!("{s:?}"),
+    }
+}
+
 struct Evaluator<'a> {
     bi: &'a BinaryInfo,
     mem: &'a dyn Memory,

@@ -98,9 +98,11 @@ impl Delve {
             .spawn()
             .expect("start dlv");
         let mut first = String::new();
-        BufReader::new(child.stdout.take().expect("dlv stdout"))
-            .read_line(&mut first)
-            .expect("read dlv banner");
+        let mut stdout = BufReader::new(child.stdout.take().expect("dlv stdout"));
+        stdout.read_line(&mut first).expect("read dlv banner");
+        // The program dlv launches shares this stdout: keep draining it, or
+        // its writes die of SIGPIPE.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
         let addr = first
             .trim()
             .strip_prefix("API server listening at: ")

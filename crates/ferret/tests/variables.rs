@@ -379,3 +379,64 @@ fn conditional_breakpoints_stop_where_dlv_stops() {
     );
     let _ = ferret.call("Detach", json!({"Kill": true}));
 }
+
+/// `Set` writes what dlv writes (read back with `Eval`), wraps numbers to
+/// the destination's size, and refuses what dlv refuses with its words.
+#[test]
+fn set_assigns_as_dlv_does() {
+    let Some(toolchain) = GoToolchain::selected().into_iter().find(Delve::supports) else {
+        return;
+    };
+    let exe = build_fixture("vars", &toolchain, &BuildOptions::debug());
+    let assignments = [
+        ("i", "5"),
+        ("i8", "1000"),
+        ("u8", "-1"),
+        ("f64", "2.5"),
+        ("f32", "3"),
+        ("b", "false"),
+        ("pp", "nil"),
+        ("sl", "nil"),
+        ("m", "nil"),
+        ("err", "nil"),
+        ("empty", r#""""#),
+        ("s", r#""x""#),
+        ("i8", "1.5"),
+        ("p", "p"),
+        ("i", "i64"),
+        ("nosuch", "1"),
+        ("p.X", "42"),
+        ("outer.ID", "44"),
+        ("arr[1]", "9"),
+        ("temp", "1"),
+        ("label", r#""""#),
+    ];
+    let mut answers: Vec<Vec<String>> = Vec::new();
+    let mut run = |client: &mut dyn FnMut(&str, Value) -> Result<Value, String>| {
+        let mut seen = Vec::new();
+        client(
+            "CreateBreakpoint",
+            json!({"Breakpoint": {"functionName": "main.pause"}}),
+        )
+        .unwrap();
+        client("Command", json!({"name": "continue"})).unwrap();
+        let scope = json!({"GoroutineID": -1, "Frame": 1});
+        for (symbol, value) in assignments {
+            let set = client("Set", json!({"Scope": scope, "Symbol": symbol, "Value": value}));
+            let read = client("Eval", json!({"Scope": scope, "Expr": symbol}))
+                .map(|v| (v["Variable"]["value"].clone(), v["Variable"]["len"].clone()));
+            seen.push(format!("{symbol} = {value}: {set:?} -> {read:?}"));
+        }
+        answers.push(seen);
+    };
+    let mut dlv = Delve::exec(&exe);
+    run(&mut |m, p| dlv.call(m, p));
+    drop(dlv);
+    let server = FerretServer::exec(&exe, &[]);
+    let mut ferret = RpcClient::connect(&server.addr).unwrap();
+    run(&mut |m, p| ferret.call(m, p));
+    let _ = ferret.call("Detach", json!({"Kill": true}));
+    for (ours, theirs) in answers[1].iter().zip(&answers[0]) {
+        assert_eq!(ours, theirs, "ferret, then dlv");
+    }
+}

@@ -431,6 +431,13 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
             let thread = blocking(ctx, move |d| d.thread(id)).await?;
             Ok(json!({"Thread": convert::thread(&thread, pid, convert::ThreadView::Listing)}))
         }
+        "Set" => {
+            let scope = eval_scope(&p)?;
+            let symbol = p.string("Symbol")?;
+            let value = p.string("Value")?;
+            on_tracer(ctx, move |d| d.set_variable(scope, symbol, value)).await?;
+            Ok(json!({}))
+        }
         "ListFunctions" => {
             let filter = p.string("Filter")?;
             let bi = ctx.debugger.bininfo().clone();
