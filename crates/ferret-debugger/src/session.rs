@@ -1924,9 +1924,16 @@ impl Session {
         };
         let unreadable = |why: String, location_expr: String| {
             let ty = self.bi.go_type(var.ty).ok();
+            // An array's length is its type's, readable or not.
+            let len = match ty.as_ref().map(|t| &t.shape) {
+                Some(ferret_gort::bininfo::Shape::Array { len, .. }) => *len as i64,
+                _ => 0,
+            };
             Box::new(Variable {
                 name: name.to_owned(),
                 flags: role_flags,
+                len,
+                cap: len,
                 type_name: ty.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
                 real_type: ty.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
                 kind: ty.map(|t| t.kind),

@@ -191,7 +191,8 @@ impl<'a> Loader<'a> {
                 let want = len.min(self.config.max_string_len).clamp(0, MAX_STRING_BYTES);
                 let mut bytes = vec![0u8; want as usize];
                 if want > 0 {
-                    self.read(data, &mut bytes)?;
+                    self.read(data, &mut bytes)
+                        .map_err(|e| format!("could not read string at {data:#x} due to {e}"))?;
                 }
                 match String::from_utf8(bytes) {
                     Ok(text) => v.value = text,
@@ -502,10 +503,19 @@ impl<'a> Loader<'a> {
         level: i64,
     ) -> Result<Variable, String> {
         if type_word == 0 {
+            // No type: a nil interface (its data word is 0 too, unless the
+            // type word was optimized away; then, as in Delve, the untyped
+            // data cannot be read).
             return Ok(Variable {
+                addr: data_word,
                 type_name: "void".into(),
                 real_type: "void".into(),
                 kind: Some(Kind::Invalid),
+                unreadable: if data_word != 0 {
+                    "unknown or unsupported kind: \"invalid\"".into()
+                } else {
+                    String::new()
+                },
                 ..Variable::default()
             });
         }
