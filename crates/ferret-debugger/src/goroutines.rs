@@ -27,6 +27,9 @@ pub enum GoroutineField {
     Running,
     /// `user`: not a runtime goroutine.
     User,
+    /// `chan`: waiting on the channel the argument evaluates to (resolved
+    /// by the session, which can evaluate expressions).
+    WaitingOnChannel,
     /// Any other number: filters match everything, grouping puts all in
     /// one group.
     Other(i64),
@@ -43,6 +46,7 @@ impl GoroutineField {
             5 => GoroutineField::Label,
             6 => GoroutineField::Running,
             7 => GoroutineField::User,
+            8 => GoroutineField::WaitingOnChannel,
             other => GoroutineField::Other(other),
         }
     }
@@ -102,9 +106,11 @@ fn location_of(g: &Goroutine, field: GoroutineField) -> Option<&Location> {
     }
 }
 
-/// Whether `g` passes one filter.
-pub fn matches(g: &Goroutine, filter: &GoroutineFilter) -> bool {
+/// Whether `g` passes one filter; `waiting` holds the goroutines waiting
+/// on the channel of a `chan` filter (the session evaluates it).
+pub fn matches(g: &Goroutine, filter: &GoroutineFilter, waiting: &std::collections::HashSet<i64>) -> bool {
     let hit = match filter.field {
+        GoroutineField::WaitingOnChannel => waiting.contains(&g.id),
         GoroutineField::Label => match filter.arg.split_once('=') {
             Some((key, value)) => g.labels.iter().any(|(k, v)| k == key && v == value),
             None => g.labels.iter().any(|(k, _)| *k == filter.arg),
@@ -132,7 +138,7 @@ fn group_key(g: &Goroutine, options: &GroupOptions) -> String {
         }
         GoroutineField::Running => format!("running={}", g.thread_id != 0),
         GoroutineField::User => format!("user={}", !g.system),
-        GoroutineField::Other(_) => String::new(),
+        GoroutineField::Other(_) | GoroutineField::WaitingOnChannel => String::new(),
         field => location_of(g, field)
             .map(format_location)
             .unwrap_or_default(),
@@ -513,30 +519,42 @@ mod tests {
             negated,
             arg: arg.into(),
         };
+        let none = std::collections::HashSet::new();
         assert!(matches(
             &worker,
-            &filter(GoroutineField::UserLoc, false, "main.work")
+            &filter(GoroutineField::UserLoc, false, "main.work"),
+            &none
         ));
         assert!(!matches(
             &worker,
-            &filter(GoroutineField::UserLoc, true, "main.work")
+            &filter(GoroutineField::UserLoc, true, "main.work"),
+            &none
         ));
         assert!(matches(
             &worker,
-            &filter(GoroutineField::Label, false, "kind")
+            &filter(GoroutineField::Label, false, "kind"),
+            &none
         ));
         assert!(matches(
             &worker,
-            &filter(GoroutineField::Label, false, "kind=recv")
+            &filter(GoroutineField::Label, false, "kind=recv"),
+            &none
         ));
         assert!(!matches(
             &worker,
-            &filter(GoroutineField::Label, false, "kind=send")
+            &filter(GoroutineField::Label, false, "kind=send"),
+            &none
         ));
         assert!(matches(
             &worker,
-            &filter(GoroutineField::Other(99), false, "")
+            &filter(GoroutineField::Other(99), false, ""),
+            &none
         ));
+        // `chan` filters test membership in the waiters the session found.
+        let waiting = std::collections::HashSet::from([1]);
+        let on_channel = filter(GoroutineField::WaitingOnChannel, false, "ch");
+        assert!(matches(&worker, &on_channel, &waiting));
+        assert!(!matches(&worker, &on_channel, &none));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use ferret_gort::bininfo::{
     location_text, variable_place, DeclaredVariable, LocationSpec, VariablePlace, VariableRole,
 };
-use ferret_gort::eval::{assignment, evaluate, Binding, Frame as EvalFrame};
+use ferret_gort::eval::{assignment, channel_waiters, evaluate, Binding, Frame as EvalFrame};
 use ferret_gort::value::{flags as value_flags, LoadConfig, Loader, Variable};
 use ferret_gort::disasm::{disassemble, Syntax};
 use ferret_gort::goroutine::{RuntimeLayout, G};
@@ -29,7 +29,7 @@ use ferret_target::{Memory, PrefetchedMemory, Registers, ThreadState};
 use crate::error::{Result, SessionError};
 use crate::goroutines::{
     diff, is_system_start, is_user_frame, matches, summarize, summary_value, wait_ns, DiffGroup,
-    GoroutineFilter, GoroutineListing, GoroutineSummary, GroupOptions, Grouper, SummaryKey,
+    GoroutineField, GoroutineFilter, GoroutineListing, GoroutineSummary, GroupOptions, Grouper, SummaryKey,
     SummaryRequest,
 };
 use crate::model::{
@@ -461,10 +461,12 @@ impl Debugger {
         count: usize,
         filters: Vec<GoroutineFilter>,
         grouping: Option<GroupOptions>,
+        scope: EvalScope,
     ) -> Result<GoroutineListing> {
         self.call(move |s| {
             s.live_state()?;
-            s.goroutine_listing(start, count, &filters, grouping.as_ref())
+            let waiting = s.channel_filter_waiters(&filters, scope)?;
+            s.goroutine_listing(start, count, &filters, grouping.as_ref(), &waiting)
         })?
     }
 
@@ -1260,6 +1262,7 @@ impl Session {
         count: usize,
         filters: &[GoroutineFilter],
         grouping: Option<&GroupOptions>,
+        waiting: &std::collections::HashSet<i64>,
     ) -> Result<GoroutineListing> {
         let list = self.goroutine_list()?;
         let first = list.gs.partition_point(|g| g.index < start);
@@ -1277,7 +1280,7 @@ impl Session {
             for g in batch {
                 let thread = list.threads.get(&g.addr).copied();
                 let described = self.describe_cached(g, thread, &labels);
-                if !filters.iter().all(|f| matches(&described, f)) {
+                if !filters.iter().all(|f| matches(&described, f, waiting)) {
                     continue;
                 }
                 match &mut grouper {
@@ -1306,7 +1309,9 @@ impl Session {
 
     /// Every goroutine, described.
     fn all_goroutines(&self) -> Result<Vec<Goroutine>> {
-        Ok(self.goroutine_listing(0, 0, &[], None)?.goroutines)
+        Ok(self
+            .goroutine_listing(0, 0, &[], None, &Default::default())?
+            .goroutines)
     }
 
     /// The target's wait-reason names (none without a Go runtime).
@@ -2078,6 +2083,32 @@ impl Session {
             return Err(format!("condition expression unreadable: {}", value.unreadable));
         }
         Ok(value.value == "true")
+    }
+
+    /// The ids of the goroutines waiting on the channels that `chan`
+    /// filters name, evaluated in the frame at `scope`.
+    fn channel_filter_waiters(
+        &self,
+        filters: &[GoroutineFilter],
+        scope: EvalScope,
+    ) -> Result<std::collections::HashSet<i64>> {
+        let mut ids = std::collections::HashSet::new();
+        for filter in filters.iter().filter(|f| f.field == GoroutineField::WaitingOnChannel) {
+            let frame = self.scope_frame(scope)?;
+            let bindings = self.eval_bindings(&frame)?;
+            let eval_frame = EvalFrame {
+                bindings: &bindings,
+                function: &frame.function.name,
+            };
+            let memory = self.composite_memory();
+            let gs = channel_waiters(&self.bi, &memory, &eval_frame, &filter.arg).map_err(eval_error)?;
+            if let Some(runtime) = &self.runtime {
+                for g in gs {
+                    ids.insert(runtime.read_g(self.target.state(), g)?.id);
+                }
+            }
+        }
+        Ok(ids)
     }
 
     /// Evaluates `expression` in the frame at `scope`.

@@ -178,6 +178,61 @@ pub fn assignment(
     Ok((addr, bytes))
 }
 
+/// The goroutines (their `runtime.g` addresses) waiting to receive from
+/// or send to the channel `source` evaluates to in `frame`, receivers
+/// first, each queue in order.
+pub fn channel_waiters(
+    bi: &BinaryInfo,
+    mem: &dyn Memory,
+    frame: &Frame<'_>,
+    source: &str,
+) -> Result<Vec<u64>, String> {
+    let evaluator = Evaluator { bi, mem, frame };
+    let value = evaluator.eval(&expr::parse(source).map_err(|e| e.to_string())?)?;
+    let Val::Place { addr, ty, .. } = value else {
+        return Err(format!("{source} is not a channel"));
+    };
+    let Shape::Chan { header, .. } = evaluator.go_type(ty)?.shape else {
+        return Err(format!("{source} is not a channel"));
+    };
+    let hchan = evaluator.word(addr)?;
+    if hchan == 0 {
+        return Ok(Vec::new());
+    }
+    let field = |ty: u64, name: &str| -> Result<(u64, u64), String> {
+        match &evaluator.go_type(ty)?.shape {
+            Shape::Struct { fields } => fields
+                .iter()
+                .find(|f| f.name == name)
+                .map(|f| (f.offset, f.ty))
+                .ok_or_else(|| format!("no field {name} in the runtime's channel types")),
+            _ => Err("the runtime's channel types are not structs".into()),
+        }
+    };
+    let mut out = Vec::new();
+    for queue in ["recvq", "sendq"] {
+        let (queue_offset, queue_ty) = field(header, queue)?;
+        let (first_offset, first_ty) = field(queue_ty, "first")?;
+        let Shape::Pointer { elem: Some(sudog) } = evaluator.go_type(first_ty)?.shape else {
+            return Err("waitq.first is not a pointer".into());
+        };
+        let (g_offset, _) = field(sudog, "g")?;
+        let (next_offset, _) = field(sudog, "next")?;
+        let mut next = evaluator.word(hchan + queue_offset + first_offset)?;
+        let mut hops = 0;
+        while next != 0 && hops < MAX_WAITERS {
+            out.push(evaluator.word(next + g_offset)?);
+            next = evaluator.word(next + next_offset)?;
+            hops += 1;
+        }
+    }
+    Ok(out)
+}
+
+/// At most this many waiters are read per channel queue (a guard against
+/// a damaged list).
+const MAX_WAITERS: usize = 100_000;
+
 /// A constant as Delve's errors show it.
 fn constant_text(c: &Const) -> String {
     match c {
@@ -556,6 +611,22 @@ impl Evaluator<'_> {
     /// Builtin calls (`len` and `cap`) and conversions (`T(x)`).
     fn call(&self, func: &Expr, args: &[Expr]) -> Result<Val, String> {
         if args.len() == 1 {
+            // `(*T)(0xADDR)`: a pointer to T there, even when the binary
+            // has no `*T` type of its own.
+            if let Some(elem) = pointer_cast_target(func).and_then(|t| self.type_of_expression(t)) {
+                if let Val::Const {
+                    value: Const::Int(n), ..
+                } = self.eval(&args[0])?
+                {
+                    let elem_name = self.go_type(elem)?.name.clone();
+                    return Ok(Val::Pointer {
+                        target: n as u64,
+                        elem,
+                        type_name: format!("*{elem_name}"),
+                        pointee: None,
+                    });
+                }
+            }
             let is_builtin = matches!(func, Expr::Ident(i) if i.name == "len" || i.name == "cap");
             if !is_builtin {
                 if let Some(ty) = self.type_of_expression(func) {
@@ -917,6 +988,17 @@ fn as_float(c: &Const) -> Option<f64> {
     match c {
         Const::Int(n) => Some(*n as f64),
         Const::Float(f) => Some(*f),
+        _ => None,
+    }
+}
+
+/// `T` of a `(*T)` cast's function part.
+fn pointer_cast_target(func: &Expr) -> Option<&Expr> {
+    match func {
+        Expr::Paren { inner, .. } => match &**inner {
+            Expr::Star { operand, .. } => Some(operand),
+            _ => None,
+        },
         _ => None,
     }
 }

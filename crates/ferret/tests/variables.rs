@@ -440,3 +440,61 @@ fn set_assigns_as_dlv_does() {
         assert_eq!(ours, theirs, "ferret, then dlv");
     }
 }
+
+/// The real `dlv connect` terminal prints the same for `locals`, `args`,
+/// `print` and `whatis` against ferret as against dlv, on the same core of
+/// the vars fixture. Frame numbers differ (below the core's signal dlv
+/// skips frames), so each server gets its own frame number and the outputs
+/// are compared block by block.
+#[test]
+fn dlv_connect_prints_the_same_against_ferret_and_dlv() {
+    let Some(toolchain) = GoToolchain::selected().into_iter().find(Delve::supports) else {
+        return;
+    };
+    let version = &toolchain.version;
+    let exe = build_fixture("vars", &toolchain, &BuildOptions::debug());
+    let dir = target_dir().join(format!(
+        "variables-tests/terminal-{version}-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (core, _) = vars_core(&exe, "main", &dir);
+    let commands = [
+        "locals", "args", "print p", "print pp", "print m", "print sl", "print s", "print uni",
+        "print long", "print shape", "print err", "print ch", "print when", "print outer",
+        "print n1", "print closure", "print arr", "print c64", "print f32", "print bytes",
+        "print anything", "print nilAny", "print nilPtr", "print len(sl)", "print nosuch",
+        "print p.X + 1", "whatis p", "whatis m", "locals -v p", "print bigMap",
+    ];
+    let script = |frame: usize| -> Vec<String> {
+        let mut script: Vec<String> = commands
+            .iter()
+            .map(|c| format!("goroutine 1 frame {frame} {c}"))
+            .collect();
+        script.push("exit".into());
+        script
+    };
+    let (mut dlv_server, dlv_addr) = ferret_testkit::terminal::start_dlv_core(&exe, &core);
+    let mut dlv_client = RpcClient::connect(&dlv_addr).unwrap();
+    let dlv_frame = scope_of(&mut dlv_client, "main.main")["Frame"].as_u64().unwrap() as usize;
+    drop(dlv_client);
+    let dlv_script = script(dlv_frame);
+    let refs: Vec<&str> = dlv_script.iter().map(String::as_str).collect();
+    let theirs = ferret_testkit::terminal::run_dlv_connect(&dlv_addr, &refs, std::time::Duration::from_secs(60));
+    let _ = ferret_testkit::terminal::wait_or_kill(&mut dlv_server, std::time::Duration::from_secs(10));
+
+    let server = FerretServer::core(&exe, &core);
+    let mut client = RpcClient::connect(&server.addr).unwrap();
+    let our_frame = scope_of(&mut client, "main.main")["Frame"].as_u64().unwrap() as usize;
+    drop(client);
+    let our_script = script(our_frame);
+    let refs: Vec<&str> = our_script.iter().map(String::as_str).collect();
+    let ours = ferret_testkit::terminal::run_dlv_connect(&server.addr, &refs, std::time::Duration::from_secs(60));
+
+    assert_eq!(ours.blocks.len(), theirs.blocks.len(), "{version}:\n{}", ours.raw);
+    for (i, ((_, our_output), (_, their_output))) in ours.blocks.iter().zip(&theirs.blocks).enumerate() {
+        let command = commands.get(i.wrapping_sub(1)).copied().unwrap_or("<connect/exit>");
+        assert_eq!(our_output, their_output, "{version}: `{command}`");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -432,7 +432,7 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
             Ok(json!({"Thread": convert::thread(&thread, pid, convert::ThreadView::Listing)}))
         }
         "Set" => {
-            let scope = eval_scope(&p)?;
+            let scope = eval_scope(&p, "Scope")?;
             let symbol = p.string("Symbol")?;
             let value = p.string("Value")?;
             on_tracer(ctx, move |d| d.set_variable(scope, symbol, value)).await?;
@@ -632,7 +632,7 @@ fn stacktrace(ctx: &Context, p: &Params) -> Result<PendingAnswer, String> {
 /// `Eval`: an expression in a frame, loaded as `Cfg` says (only a missing
 /// configuration means Delve's full one).
 fn eval(ctx: &Context, p: &Params) -> Result<PendingAnswer, String> {
-    let scope = eval_scope(p)?;
+    let scope = eval_scope(p, "Scope")?;
     let expression = p.string("Expr")?;
     let config = load_config(p, "Cfg")?.unwrap_or(LoadConfig::FULL);
     let v = on_tracer(ctx, move |d| d.eval(scope, expression, config));
@@ -642,7 +642,7 @@ fn eval(ctx: &Context, p: &Params) -> Result<PendingAnswer, String> {
 /// `ListLocalVars` / `ListFunctionArgs` (`arguments`): a frame's
 /// variables; without a configuration Delve loads only the top level.
 fn scope_variables(ctx: &Context, p: &Params, arguments: bool) -> Result<PendingAnswer, String> {
-    let scope = eval_scope(p)?;
+    let scope = eval_scope(p, "Scope")?;
     let config = load_config(p, "Cfg")?.unwrap_or(LoadConfig::NOTHING);
     let vars = on_tracer(ctx, move |d| {
         if arguments {
@@ -669,6 +669,8 @@ const STACKTRACE_READ_DEFERS: i64 = 1;
 /// `ListGoroutines`: a page of goroutines in the runtime's order, then
 /// Delve's filters, then its grouping.
 fn list_goroutines(ctx: &Context, p: &Params) -> Result<PendingAnswer, String> {
+    // Where `chan` filters are evaluated.
+    let scope = eval_scope(p, "EvalScope")?;
     let start = p.count_or("Start", 0)?;
     let count = p.count_or("Count", 0)?;
     let mut filters = Vec::new();
@@ -676,12 +678,6 @@ fn list_goroutines(ctx: &Context, p: &Params) -> Result<PendingAnswer, String> {
         for item in items {
             let Value::Object(o) = item else { continue };
             let f = Params::new(o.clone(), "ListGoroutinesFilter");
-            if f.i64("Kind")? == CHANNEL_FILTER {
-                return Err(
-                    "channel filters need expression evaluation, which ferret does not do yet"
-                        .into(),
-                );
-            }
             filters.push(GoroutineFilter {
                 field: GoroutineField::from_wire(f.i64("Kind")?),
                 negated: f.bool("Negated")?,
@@ -700,15 +696,13 @@ fn list_goroutines(ctx: &Context, p: &Params) -> Result<PendingAnswer, String> {
     });
     let grouping = grouping.transpose()?;
     let listing = on_tracer(ctx, move |d| {
-        d.goroutine_listing(start, count, filters, grouping)
+        d.goroutine_listing(start, count, filters, grouping, scope)
     });
     Ok(Box::pin(async move {
         Ok(Answer::Raw(convert::goroutine_listing(&listing.await?)))
     }))
 }
 
-/// Delve's filter kind for `-chan EXPR`.
-const CHANNEL_FILTER: i64 = 8;
 
 /// `Command`: run control (or halt), reporting Resumed/Stopped events when
 /// asked to.
@@ -829,10 +823,10 @@ fn load_config(p: &Params, key: &str) -> Result<Option<LoadConfig>, String> {
     })
 }
 
-/// The `EvalScope` object at `Scope` (absent: the selected goroutine's
+/// The `EvalScope` object at `key` (absent: the selected goroutine's
 /// innermost frame).
-fn eval_scope(p: &Params) -> Result<EvalScope, String> {
-    Ok(match p.object("Scope", "EvalScope")? {
+fn eval_scope(p: &Params, key: &str) -> Result<EvalScope, String> {
+    Ok(match p.object(key, "EvalScope")? {
         None => EvalScope {
             goroutine_id: -1,
             frame: 0,
