@@ -237,6 +237,9 @@ pub struct Frame {
     pub bottom: bool,
     /// A call inlined into the next frame (same PC and CFA).
     pub inlined: bool,
+    /// For an inlined call, the `.debug_info` offset of its inlined-call
+    /// entry (its variables are there).
+    pub inlined_call: Option<u64>,
     /// On a system stack (g0 or gsignal), outside the goroutine's own.
     pub system_stack: bool,
     /// Deferred calls this frame registered that have not run yet, newest

@@ -777,7 +777,10 @@ fn load_binding(loader: &Loader<'_>, binding: Binding) -> Variable {
 
 /// The frame a variables request is about.
 struct ScopeFrame {
+    /// The physical function holding the PC.
     function: ferret_gort::bininfo::Function,
+    /// For an inlined call's frame, its inlined-call entry.
+    inlined_call: Option<u64>,
     /// The PC scopes are looked up at (the call, above the first frame).
     lookup_pc: u64,
     /// The frame's PC (a return address above the first frame), which
@@ -1687,14 +1690,15 @@ impl Session {
             };
             let system_stack =
                 stack.is_some_and(|(lo, hi)| frame.cfa < lo || frame.cfa > hi);
-            let push = |frames: &mut Vec<Frame>, location: Location, inlined: bool| {
+            let push = |frames: &mut Vec<Frame>, location: Location, inlined_call: Option<u64>| {
                 frames.push(Frame {
                     location,
                     cfa: frame.cfa,
                     frame_offset,
                     frame_pointer_offset,
                     bottom: false,
-                    inlined,
+                    inlined: inlined_call.is_some(),
+                    inlined_call,
                     system_stack,
                     defers: Vec::new(),
                     locals: None,
@@ -1706,7 +1710,7 @@ impl Session {
                     pc: frame.pc,
                     ..Location::default()
                 };
-                push(&mut frames, location, false);
+                push(&mut frames, location, None);
                 continue;
             };
             let optimized = self.bi.is_optimized(&info.function);
@@ -1734,7 +1738,12 @@ impl Session {
                 };
                 // The physical function comes last; the ones before it
                 // were inlined into it.
-                push(&mut frames, location, i + 1 < info.frames.len());
+                let inlined_call = if i + 1 < info.frames.len() {
+                    source.inlined_call
+                } else {
+                    None
+                };
+                push(&mut frames, location, inlined_call);
             }
         }
         frames.truncate(depth);
@@ -1843,9 +1852,10 @@ impl Session {
         };
         Ok(ScopeFrame {
             function,
+            inlined_call: frame.inlined_call,
             lookup_pc,
             pc: frame.location.pc,
-            line: self.location(lookup_pc).line,
+            line: frame.location.line,
             cfa: frame.cfa,
             registers,
         })
@@ -1899,6 +1909,7 @@ impl Session {
                 trampoline: false,
                 offset: 0,
             },
+            inlined_call: None,
             lookup_pc: 0,
             pc: 0,
             line: 0,
@@ -2019,6 +2030,14 @@ impl Session {
                 decl_line: var.decl_line,
             }),
             VariablePlace::Empty => Err(unreadable("empty OP stack".into(), location_expr)),
+            VariablePlace::MissingRegister(n) => {
+                let mut v = unreadable(
+                    format!("could not read 8 bytes from register {n} (size: 0)"),
+                    location_expr,
+                );
+                v.flags |= value_flags::FAKE_ADDRESS;
+                Err(v)
+            }
             VariablePlace::Unsupported => Err(unreadable(
                 "location expression not supported yet".into(),
                 location_expr,
@@ -2033,7 +2052,7 @@ impl Session {
     fn frame_bindings(&self, frame: &ScopeFrame) -> Result<Vec<std::result::Result<Binding, Box<Variable>>>> {
         let mut declared: Vec<(usize, u32, std::result::Result<Binding, Box<Variable>>)> = self
             .bi
-            .variables_at(&frame.function, frame.lookup_pc)?
+            .variables_at(&frame.function, frame.inlined_call, frame.lookup_pc)?
             .into_iter()
             .filter(|var| !is_hidden_variable(&var.name))
             // A local is in scope from the line after its declaration.
@@ -2061,6 +2080,7 @@ impl Session {
         let function = self.bi.function_at(frame.pc)?.ok_or(SessionError::NoFrame(0))?;
         Ok(ScopeFrame {
             function,
+            inlined_call: None,
             lookup_pc: frame.pc,
             pc: frame.pc,
             line: self.location(frame.pc).line,

@@ -167,7 +167,13 @@ impl<'a> Loader<'a> {
         match &ty.shape {
             Shape::Scalar => {
                 let mut bytes = vec![0u8; ty.size.min(16) as usize];
-                self.read(addr, &mut bytes)?;
+                if let Err(e) = self.read(addr, &mut bytes) {
+                    // Delve shows an unreadable number as 0.
+                    if ty.kind.is_signed() || ty.kind.is_unsigned() {
+                        v.value = "0".into();
+                    }
+                    return Err(e);
+                }
                 v.value = scalar_text(ty.kind, &bytes);
                 if (ty.kind.is_signed() || ty.kind.is_unsigned())
                     && ty.name.contains('.')
@@ -452,9 +458,20 @@ impl<'a> Loader<'a> {
         } else {
             *self
         };
-        Ok((0..count)
-            .map(|i| loader.load_typed("", start + i * stride, &elem_type, level))
-            .collect())
+        // As Delve does, reading stops at the fourth unreadable element.
+        let mut out = Vec::new();
+        let mut unreadable = 0;
+        for i in 0..count {
+            let element = loader.load_typed("", start + i * stride, &elem_type, level);
+            if !element.unreadable.is_empty() {
+                unreadable += 1;
+            }
+            out.push(element);
+            if unreadable == 4 {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     /// A channel's `buf` field (at `field_addr`) as a pointer to an array

@@ -498,3 +498,68 @@ fn dlv_connect_prints_the_same_against_ferret_and_dlv() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Optimized builds: variables live in registers and pieces and come and
+/// go by location lists; ferret's locals and arguments of the fixture's
+/// frames equal dlv's on the same core, except for how an unreadable core
+/// address is worded (compared up to "due to").
+#[test]
+fn optimized_locals_and_args_read_the_same_against_ferret_and_dlv() {
+    /// The value with every `unreadable` text cut at " due to ".
+    fn cut_memory_errors(v: &Value) -> Value {
+        match v {
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| {
+                        let v = match (k.as_str(), v) {
+                            ("unreadable", Value::String(s)) => {
+                                Value::String(s.split(" due to ").next().unwrap_or("").to_owned())
+                            }
+                            _ => cut_memory_errors(v),
+                        };
+                        (k.clone(), v)
+                    })
+                    .collect(),
+            ),
+            Value::Array(items) => Value::Array(items.iter().map(cut_memory_errors).collect()),
+            other => other.clone(),
+        }
+    }
+    for toolchain in GoToolchain::selected().into_iter().filter(Delve::supports) {
+        let version = &toolchain.version;
+        let exe = build_fixture("vars", &toolchain, &BuildOptions::optimized());
+        for (place, function, method, key) in [
+            ("main", "main.main", "ListLocalVars", "Variables"),
+            ("inspect", "main.inspect", "ListFunctionArgs", "Args"),
+        ] {
+            let dir = target_dir().join(format!(
+                "variables-tests/optimized-{place}-{version}-{}",
+                std::process::id()
+            ));
+            let _ = std::fs::remove_dir_all(&dir);
+            let (core, _) = vars_core(&exe, place, &dir);
+            let mut both = BothOnCore::start(&exe, &core);
+            let our_scope = scope_of(&mut both.ferret, function);
+            let their_scope = scope_of(&mut both.dlv, function);
+            for (config_name, config) in configs() {
+                let theirs = both
+                    .dlv
+                    .call(method, json!({"Scope": their_scope, "Cfg": config}))
+                    .unwrap();
+                let ours = both
+                    .ferret
+                    .call(method, json!({"Scope": our_scope, "Cfg": config}))
+                    .unwrap();
+                let (theirs, ours) = (cut_memory_errors(&theirs[key]), cut_memory_errors(&ours[key]));
+                let difference = first_difference(&ours, &theirs, key);
+                assert!(
+                    difference.is_none(),
+                    "{version} optimized {method} {function} {config_name}: {}",
+                    difference.unwrap_or_default()
+                );
+            }
+            drop(both);
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+}

@@ -55,6 +55,9 @@ pub struct InlinedCall {
     pub depth: u32,
     /// Index into the unit's function list of the concrete function it is in.
     pub parent: usize,
+    /// Offset of its `DW_TAG_inlined_subroutine` entry in `.debug_info`
+    /// (the inlined body's variables are below it).
+    pub offset: u64,
 }
 
 impl InlinedCall {
@@ -639,6 +642,10 @@ impl DwarfIndex {
                             call_line,
                             depth: inline_depth,
                             parent,
+                            offset: entry
+                                .offset()
+                                .to_debug_info_offset(&unit.header)
+                                .map_or(0, |o| o.0 as u64),
                         });
                         Scope::Inlined
                     }

@@ -44,6 +44,9 @@ pub struct SourceFrame {
     pub file: String,
     /// Source line.
     pub line: u32,
+    /// For an inlined callee, the `.debug_info` offset of its inlined-call
+    /// entry (where its variables are).
+    pub inlined_call: Option<u64>,
 }
 
 /// What a PC means in source terms.
@@ -289,6 +292,7 @@ impl BinaryInfo {
                 function: call.function.clone(),
                 file: location.0,
                 line: location.1,
+                inlined_call: Some(call.offset),
             });
             location = (call.call_file.clone(), call.call_line);
         }
@@ -296,6 +300,7 @@ impl BinaryInfo {
             function: function.name.clone(),
             file: location.0,
             line: location.1,
+            inlined_call: None,
         });
         Ok(Some(PcInfo {
             function,
@@ -498,9 +503,15 @@ impl BinaryInfo {
     }
 
     /// The variables `function` declares that are in scope at `pc`
-    /// (parameters, results, locals of the lexical blocks covering `pc`).
-    pub fn variables_at(&self, function: &Function, pc: u64) -> Result<Vec<DeclaredVariable>> {
-        self.dwarf.variables_at(function, pc)
+    /// (parameters, results, locals of the lexical blocks covering `pc`);
+    /// with `inlined_call`, those of that inlined body of another function.
+    pub fn variables_at(
+        &self,
+        function: &Function,
+        inlined_call: Option<u64>,
+        pc: u64,
+    ) -> Result<Vec<DeclaredVariable>> {
+        self.dwarf.variables_at(function, inlined_call, pc)
     }
 
     /// The location expression of `var` at `pc`, and the prefix Delve

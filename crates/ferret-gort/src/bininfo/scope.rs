@@ -169,20 +169,52 @@ impl DwarfIndex {
     }
 
     /// The variables `function` declares that are in scope at `pc`: those
-    /// of the function itself and of every lexical block covering `pc`, in
-    /// declaration order (outer blocks' before inner ones at each level).
-    pub(super) fn variables_at(&self, function: &Function, pc: u64) -> Result<Vec<DeclaredVariable>> {
+    /// of the function itself (or of its inlined call `inlined_call`) and
+    /// of every lexical block covering `pc`, in declaration order (outer
+    /// blocks' before inner ones at each level).
+    pub(super) fn variables_at(
+        &self,
+        function: &Function,
+        inlined_call: Option<u64>,
+        pc: u64,
+    ) -> Result<Vec<DeclaredVariable>> {
         let what = || format!("variables of {}", function.name);
         let err = |e| BinaryError::dwarf(what(), e);
         let unit = &self.units[function.unit].unit;
-        let Some(mut tree) = function_tree(unit, function).map_err(err)? else {
+        let root_offset = inlined_call.unwrap_or(function.offset);
+        let Some(local) = gimli::DebugInfoOffset(root_offset as usize).to_unit_offset(&unit.header)
+        else {
             return Ok(Vec::new());
         };
+        let mut tree = unit.entries_tree(Some(local)).map_err(err)?;
         let root = tree.root().map_err(err)?;
         let mut out = Vec::new();
         self.collect_variables(unit, function.unit, root, pc, 0, &mut out)
             .map_err(err)?;
         Ok(out)
+    }
+
+    /// The abstract origin of `entry` (in its own unit or another), if it
+    /// has one.
+    fn abstract_origin<'u>(
+        &'u self,
+        unit: &'u gimli::Unit<Reader>,
+        entry: &gimli::DebuggingInformationEntry<Reader>,
+    ) -> gimli::Result<Option<(&'u gimli::Unit<Reader>, gimli::DebuggingInformationEntry<'u, 'u, Reader>)>> {
+        Ok(match entry.attr_value(gimli::DW_AT_abstract_origin)? {
+            Some(gimli::AttributeValue::UnitRef(offset)) => Some((unit, unit.entry(offset)?)),
+            Some(gimli::AttributeValue::DebugInfoRef(global)) => {
+                let Some(index) = self.unit_containing(global) else {
+                    return Ok(None);
+                };
+                let other = &self.units[index].unit;
+                match global.to_unit_offset(&other.header) {
+                    Some(local) => Some((other, other.entry(local)?)),
+                    None => None,
+                }
+            }
+            _ => None,
+        })
     }
 
     fn collect_variables(
@@ -197,10 +229,18 @@ impl DwarfIndex {
         let mut children = node.children();
         while let Some(child) = children.next()? {
             let entry = child.entry();
+            // The variables of an inlined body describe themselves through
+            // their abstract origin (the callee's own entries, maybe in the
+            // callee's package's unit).
+            let origin = self.abstract_origin(unit, entry)?;
+            let (described_unit, described) = match &origin {
+                Some((origin_unit, origin_entry)) => (*origin_unit, origin_entry),
+                None => (unit, entry),
+            };
             let role = match entry.tag() {
                 gimli::DW_TAG_formal_parameter => {
                     let is_result = matches!(
-                        entry.attr_value(gimli::DW_AT_variable_parameter)?,
+                        described.attr_value(gimli::DW_AT_variable_parameter)?,
                         Some(gimli::AttributeValue::Flag(true))
                     );
                     if is_result {
@@ -220,9 +260,9 @@ impl DwarfIndex {
                 _ => continue,
             };
             let name = self.entry_name(unit, entry)?.unwrap_or_default();
-            let ty = entry
+            let ty = described
                 .attr_value(gimli::DW_AT_type)?
-                .and_then(|v| global_offset(unit, v))
+                .and_then(|v| global_offset(described_unit, v))
                 .unwrap_or(0);
             let location = match entry.attr_value(gimli::DW_AT_location)? {
                 Some(gimli::AttributeValue::Exprloc(expression)) => VariableLocation::Expression(
@@ -237,7 +277,7 @@ impl DwarfIndex {
                 }
                 _ => VariableLocation::Missing,
             };
-            let decl_line = entry
+            let decl_line = described
                 .attr_value(gimli::DW_AT_decl_line)?
                 .and_then(|v| v.udata_value())
                 .unwrap_or(0) as u32;
@@ -278,6 +318,9 @@ pub enum VariablePlace {
     Value(Vec<u8>),
     /// Nowhere: the expression is empty (optimized away here).
     Empty,
+    /// In a register this frame does not have (above the innermost frame,
+    /// only the stack and frame pointers are known).
+    MissingRegister(u16),
     /// The expression uses what ferret does not evaluate.
     Unsupported,
 }
@@ -332,10 +375,9 @@ pub fn variable_place(
                 let size = (size_in_bits / 8) as usize;
                 let mut bytes = vec![0u8; size];
                 if let Some(r) = in_register.take() {
-                    let Some(value) = register(r) else {
-                        return VariablePlace::Unsupported;
-                    };
-                    let word = value.to_le_bytes();
+                    // A register this frame does not have reads as zeros,
+                    // as in Delve.
+                    let word = register(r).unwrap_or(0).to_le_bytes();
                     let n = size.min(8);
                     bytes[..n].copy_from_slice(&word[..n]);
                 } else if let Some(addr) = stack.pop() {
@@ -355,7 +397,7 @@ pub fn variable_place(
     if let Some(r) = in_register {
         return match register(r) {
             Some(value) => VariablePlace::Value(value.to_le_bytes().to_vec()),
-            None => VariablePlace::Unsupported,
+            None => VariablePlace::MissingRegister(r),
         };
     }
     match stack.pop() {
