@@ -560,6 +560,51 @@ impl Debugger {
         })?
     }
 
+    /// The general registers of thread `thread_id` (0: the current
+    /// thread), or of the innermost frame of `scope`'s goroutine when it
+    /// runs on a thread: (Delve's name, value, DWARF number), in Delve's
+    /// order.
+    pub fn registers(&self, thread_id: i32, scope: Option<EvalScope>) -> Result<Vec<(String, u64, u16)>> {
+        self.call(move |s| {
+            s.live_state()?;
+            let regs = match scope {
+                Some(scope) => {
+                    let frame = s.scope_frame(scope)?;
+                    frame.registers.ok_or_else(|| {
+                        SessionError::Eval(
+                            "only the innermost frame of a goroutine on a thread has registers".into(),
+                        )
+                    })?
+                }
+                None => {
+                    let tid = if thread_id == 0 {
+                        s.current_tid.unwrap_or(s.pid)
+                    } else {
+                        thread_id
+                    };
+                    if !s.target.state().threads().contains(&tid) {
+                        return Err(SessionError::Eval(format!("couldn't find thread {thread_id}")));
+                    }
+                    s.target.state().registers(tid)?
+                }
+            };
+            Ok(register_list(&regs))
+        })?
+    }
+
+    /// `length` bytes of the target's memory at `address` (breakpoints
+    /// hidden), as Delve's `ExamineMemory` reads them.
+    pub fn examine_memory(&self, address: u64, length: usize) -> Result<Vec<u8>> {
+        self.call(move |s| {
+            s.live_state()?;
+            let mut bytes = vec![0u8; length];
+            if length > 0 {
+                s.target.state().read_memory(address, &mut bytes)?;
+            }
+            Ok(bytes)
+        })?
+    }
+
     /// The recorded creators of goroutine `goroutine_id` (-1: the selected
     /// one): at most `count`, each with at most `depth` frames.
     pub fn ancestors(
@@ -757,6 +802,42 @@ struct GoroutineList {
 /// At most this many pending deferred calls are read per goroutine (a
 /// guard against a damaged list).
 const MAX_DEFERS: usize = 10_000;
+
+/// The general registers in Delve's order: Rip, Rsp, Rax, Rbx, Rcx, Rdx,
+/// then by DWARF number.
+fn register_list(r: &Registers) -> Vec<(String, u64, u16)> {
+    [
+        ("Rip", r.rip, 16),
+        ("Rsp", r.rsp, 7),
+        ("Rax", r.rax, 0),
+        ("Rbx", r.rbx, 3),
+        ("Rcx", r.rcx, 2),
+        ("Rdx", r.rdx, 1),
+        ("Rsi", r.rsi, 4),
+        ("Rdi", r.rdi, 5),
+        ("Rbp", r.rbp, 6),
+        ("R8", r.r8, 8),
+        ("R9", r.r9, 9),
+        ("R10", r.r10, 10),
+        ("R11", r.r11, 11),
+        ("R12", r.r12, 12),
+        ("R13", r.r13, 13),
+        ("R14", r.r14, 14),
+        ("R15", r.r15, 15),
+        ("Rflags", r.eflags, 49),
+        ("Es", r.es, 50),
+        ("Cs", r.cs, 51),
+        ("Ss", r.ss, 52),
+        ("Ds", r.ds, 53),
+        ("Fs", r.fs, 54),
+        ("Gs", r.gs, 55),
+        ("Fs_base", r.fs_base, 58),
+        ("Gs_base", r.gs_base, 59),
+    ]
+    .into_iter()
+    .map(|(name, value, number)| (name.to_owned(), value, number))
+    .collect()
+}
 
 /// An evaluation error as a session error (unknown names get their own).
 fn eval_error(message: String) -> SessionError {

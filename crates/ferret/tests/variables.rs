@@ -563,3 +563,43 @@ fn optimized_locals_and_args_read_the_same_against_ferret_and_dlv() {
         }
     }
 }
+
+/// `ListRegisters` and `ExamineMemory` answer what dlv answers on the same
+/// core: the current thread's registers (text and list), bytes of a
+/// variable, and Delve's errors for bad lengths and unreadable memory.
+#[test]
+fn registers_and_memory_read_the_same_against_ferret_and_dlv() {
+    for toolchain in GoToolchain::selected().into_iter().filter(Delve::supports) {
+        let version = &toolchain.version;
+        let exe = build_fixture("vars", &toolchain, &BuildOptions::debug());
+        let dir = target_dir().join(format!(
+            "variables-tests/registers-{version}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (core, _) = vars_core(&exe, "main", &dir);
+        let mut both = BothOnCore::start(&exe, &core);
+        let scope = scope_of(&mut both.ferret, "main.main");
+        let p = both
+            .ferret
+            .call("Eval", json!({"Scope": scope, "Expr": "p"}))
+            .unwrap();
+        let address = p["Variable"]["addr"].as_u64().unwrap();
+        for (method, params) in [
+            ("ListRegisters", json!({"ThreadID": 0, "IncludeFp": false, "Scope": null})),
+            ("ExamineMemory", json!({"Address": address, "Length": 16})),
+            ("ExamineMemory", json!({"Address": address, "Length": 0})),
+            ("ExamineMemory", json!({"Address": address, "Length": 70000})),
+        ] {
+            let theirs = both.dlv.call(method, params.clone());
+            let ours = both.ferret.call(method, params.clone());
+            assert_eq!(ours, theirs, "{version}: {method} {params}");
+        }
+        // Unreadable memory is an error for both (worded by each).
+        let unmapped = json!({"Address": 8, "Length": 8});
+        assert!(both.ferret.call("ExamineMemory", unmapped.clone()).is_err());
+        assert!(both.dlv.call("ExamineMemory", unmapped).is_err());
+        drop(both);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

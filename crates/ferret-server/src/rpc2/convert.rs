@@ -459,6 +459,53 @@ fn complex_parts(text: &str) -> (&str, &str) {
     }
 }
 
+/// `ListRegisters`' result: the `Registers` text (names right-aligned, as
+/// the terminal prints it) and the `Regs` list.
+pub fn registers(regs: &[(String, u64, u16)]) -> Value {
+    let width = regs.iter().map(|(name, _, _)| name.len()).max().unwrap_or(0);
+    let value_text = |name: &str, value: u64| {
+        let hex = format!("{value:#018x}");
+        if name == "Rflags" {
+            format!("{hex}\t[{}]", eflags_text(value))
+        } else {
+            hex
+        }
+    };
+    let text: String = regs
+        .iter()
+        .map(|(name, value, _)| format!("{name:>width$} = {}\n", value_text(name, *value)))
+        .collect();
+    json!({
+        "Registers": text,
+        "Regs": regs.iter().map(|(name, value, number)| json!({
+            "Name": name,
+            "Value": value_text(name, *value),
+            "DwarfNumber": number,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The flags of an x86 `RFLAGS` value as Delve names them: set single-bit
+/// flags in bit order, `IOPL=n`, and `unknown_flags=0x..` for the rest.
+fn eflags_text(value: u64) -> String {
+    const BITS: [(u32, &str); 16] = [
+        (0, "CF"), (2, "PF"), (4, "AF"), (6, "ZF"), (7, "SF"), (8, "TF"), (9, "IF"), (10, "DF"),
+        (11, "OF"), (14, "NT"), (16, "RF"), (17, "VM"), (18, "AC"), (19, "VIF"), (20, "VIP"),
+        (21, "ID"),
+    ];
+    let mut parts: Vec<String> = BITS
+        .iter()
+        .filter(|(bit, _)| value & (1 << bit) != 0)
+        .map(|(_, name)| (*name).to_owned())
+        .collect();
+    parts.push(format!("IOPL={}", (value >> 12) & 3));
+    let known = BITS.iter().fold(0u64, |m, (bit, _)| m | 1 << bit) | 3 << 12 | 1 << 1;
+    if value & !known != 0 {
+        parts.push(format!("unknown_flags={:#x}", value & !known));
+    }
+    parts.join(" ")
+}
+
 /// `Stacktrace`'s result, written straight from the frames.
 pub fn stacktrace(frames: &[Frame]) -> Box<serde_json::value::RawValue> {
     #[derive(Serialize)]

@@ -431,6 +431,27 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
             let thread = blocking(ctx, move |d| d.thread(id)).await?;
             Ok(json!({"Thread": convert::thread(&thread, pid, convert::ThreadView::Listing)}))
         }
+        "ListRegisters" => {
+            let thread_id = p.i64("ThreadID")? as i32;
+            let scope = match p.get("Scope") {
+                None | Some(Value::Null) => None,
+                Some(_) => Some(eval_scope(&p, "Scope")?),
+            };
+            let regs = on_tracer(ctx, move |d| d.registers(thread_id, scope)).await?;
+            Ok(convert::registers(&regs))
+        }
+        "ExamineMemory" => {
+            let address = p.u64("Address")?;
+            let length = p.i64("Length")?;
+            if length > 65536 {
+                return Err("len must be less than or equal to 65536".into());
+            }
+            if length < 0 {
+                return Err(format!("len must not be negative, not {length}"));
+            }
+            let bytes = on_tracer(ctx, move |d| d.examine_memory(address, length as usize)).await?;
+            Ok(json!({"Mem": base64_encode(&bytes), "IsLittleEndian": true}))
+        }
         "Set" => {
             let scope = eval_scope(&p, "Scope")?;
             let symbol = p.string("Symbol")?;
