@@ -117,9 +117,22 @@ pub struct Thread {
     pub goroutine_id: i64,
     /// The breakpoint it is stopped at, if any.
     pub breakpoint: Option<Breakpoint>,
+    /// What that breakpoint asked to load (`LoadArgs`, `LoadLocals`):
+    /// the arguments and locals of the stopped frame.
+    pub breakpoint_info: Option<BreakpointInfo>,
     /// A `stepout` finished on this thread, so it has return values (an
     /// empty list until the variables layer reads them).
     pub returned: bool,
+}
+
+/// The values a breakpoint loads when it stops a thread (Delve's
+/// `BreakpointInfo`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BreakpointInfo {
+    /// The frame's arguments, when the breakpoint has `LoadArgs`.
+    pub arguments: Option<Vec<Variable>>,
+    /// The frame's locals, when the breakpoint has `LoadLocals`.
+    pub locals: Option<Vec<Variable>>,
 }
 
 /// A goroutine, as much as this layer knows of it so far.

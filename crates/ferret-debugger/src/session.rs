@@ -33,7 +33,7 @@ use crate::goroutines::{
     SummaryRequest,
 };
 use crate::model::{
-    Ancestor, Breakpoint, BreakpointRequest, Command, DeferredCall, EvalScope, Frame, FunctionRef, Goroutine, Location,
+    Ancestor, Breakpoint, BreakpointInfo, BreakpointRequest, Command, DeferredCall, EvalScope, Frame, FunctionRef, Goroutine, Location,
     State, StopKind, Thread,
 };
 
@@ -404,8 +404,6 @@ impl Debugger {
         })?
     }
 
-    /// The stack of goroutine `goroutine_id` (-1: the selected one),
-    /// innermost first, `depth` frames after skipping `skip`.
     /// The frames of goroutine `goroutine_id` (-1: the selected one), at
     /// most `depth` after skipping `skip`; with their deferred calls when
     /// `with_defers`, and with their variables loaded as `variables` says
@@ -1263,6 +1261,12 @@ impl Session {
             .filter_map(|tid| {
                 let regs = target.registers(tid).ok()?;
                 let location = self.location(regs.pc());
+                let breakpoint = self
+                    .thread_breakpoint
+                    .get(&tid)
+                    .and_then(|id| self.breakpoints.get(id))
+                    .cloned();
+                let breakpoint_info = breakpoint.as_ref().map(|bp| self.breakpoint_info(tid, bp));
                 Some(Thread {
                     id: tid,
                     pc: regs.pc(),
@@ -1270,11 +1274,8 @@ impl Session {
                     line: location.line,
                     function: location.function,
                     goroutine_id: self.goroutine_id(&regs),
-                    breakpoint: self
-                        .thread_breakpoint
-                        .get(&tid)
-                        .and_then(|id| self.breakpoints.get(id))
-                        .cloned(),
+                    breakpoint,
+                    breakpoint_info,
                     returned: self.returned_tid == Some(tid),
                 })
             })
@@ -1946,7 +1947,27 @@ impl Session {
     /// (`arguments`) or as locals, in Delve's order and with its flags.
     fn scope_variables(&self, scope: EvalScope, config: LoadConfig, arguments: bool) -> Result<Vec<Variable>> {
         let frame = self.scope_frame(scope)?;
-        let bound = self.frame_bindings(&frame)?;
+        self.frame_variables(&frame, config, arguments)
+    }
+
+    /// What `bp` loads for the thread `tid` it stopped (its `LoadArgs` and
+    /// `LoadLocals`), from the thread's innermost frame.
+    fn breakpoint_info(&self, tid: i32, bp: &Breakpoint) -> BreakpointInfo {
+        let frame = self.thread_scope_frame(tid).ok();
+        let load = |config: Option<LoadConfig>, arguments: bool| {
+            let (config, frame) = (config?, frame.as_ref()?);
+            self.frame_variables(frame, config, arguments).ok()
+        };
+        BreakpointInfo {
+            arguments: load(bp.load_args, true),
+            locals: load(bp.load_locals, false),
+        }
+    }
+
+    /// The variables of `frame` Delve lists as arguments (`arguments`) or
+    /// as locals.
+    fn frame_variables(&self, frame: &ScopeFrame, config: LoadConfig, arguments: bool) -> Result<Vec<Variable>> {
+        let bound = self.frame_bindings(frame)?;
         let memory = self.composite_memory();
         let loader = Loader::new(&self.bi, &memory, config);
         let mut all: Vec<Variable> = bound

@@ -603,3 +603,57 @@ fn registers_and_memory_read_the_same_against_ferret_and_dlv() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// A breakpoint with `LoadArgs` and `LoadLocals` delivers the stopped
+/// frame's arguments and locals in the `Command` reply's `breakPointInfo`,
+/// as dlv does.
+#[test]
+fn breakpoint_info_carries_args_and_locals_as_dlv_does() {
+    let Some(toolchain) = GoToolchain::selected().into_iter().find(Delve::supports) else {
+        return;
+    };
+    let exe = build_fixture("vars", &toolchain, &BuildOptions::debug());
+    let full = configs()[0].1.clone();
+    let request = json!({"Breakpoint": {"functionName": "main.inspect", "line": 0, "LoadArgs": full, "LoadLocals": full}});
+    let mut infos = Vec::new();
+    let mut run = |client: &mut dyn FnMut(&str, Value) -> Result<Value, String>| {
+        client("CreateBreakpoint", request.clone()).unwrap();
+        let state = client("Command", json!({"name": "continue"})).unwrap();
+        infos.push(state["State"]["currentThread"]["breakPointInfo"].clone());
+    };
+    let mut dlv = Delve::exec(&exe);
+    run(&mut |m, p| dlv.call(m, p));
+    drop(dlv);
+    let server = FerretServer::exec(&exe, &[]);
+    let mut ferret = RpcClient::connect(&server.addr).unwrap();
+    run(&mut |m, p| ferret.call(m, p));
+    let _ = ferret.call("Detach", json!({"Kill": true}));
+    // Addresses differ between the two runs of the program: compare what
+    // does not depend on them.
+    fn shape(v: &Value) -> Value {
+        match v {
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .filter(|(k, _)| !matches!(k.as_str(), "addr" | "base" | "value"))
+                    .map(|(k, v)| (k.clone(), shape(v)))
+                    .collect(),
+            ),
+            Value::Array(items) => Value::Array(items.iter().map(shape).collect()),
+            other => other.clone(),
+        }
+    }
+    assert!(infos[0]["arguments"].is_array(), "{}", infos[0]);
+    let difference = first_difference(&shape(&infos[1]), &shape(&infos[0]), "breakPointInfo");
+    assert!(difference.is_none(), "{}", difference.unwrap_or_default());
+    // Values that are no addresses are equal too.
+    let args = |info: &Value| -> Vec<String> {
+        info["arguments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["kind"] != 22)
+            .map(|a| format!("{}={}", a["name"], a["value"]))
+            .collect()
+    };
+    assert_eq!(args(&infos[1]), args(&infos[0]));
+}

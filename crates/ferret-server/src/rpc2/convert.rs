@@ -238,7 +238,18 @@ pub fn thread(t: &Thread, pid: i32, view: ThreadView) -> Value {
     if let Some(b) = &t.breakpoint {
         out.insert("breakPoint".into(), breakpoint(b, pid));
         if view == ThreadView::Command {
-            out.insert("breakPointInfo".into(), json!({}));
+            let mut info = Map::new();
+            if let Some(bp_info) = &t.breakpoint_info {
+                let list = |vars: &Vec<Variable>| value_of(vars.iter().map(WireVariable::from).collect::<Vec<_>>());
+                // Empty lists are left out, as Go's omitempty does.
+                if let Some(arguments) = bp_info.arguments.as_ref().filter(|a| !a.is_empty()) {
+                    info.insert("arguments".into(), list(arguments));
+                }
+                if let Some(locals) = bp_info.locals.as_ref().filter(|l| !l.is_empty()) {
+                    info.insert("locals".into(), list(locals));
+                }
+            }
+            out.insert("breakPointInfo".into(), Value::Object(info));
         }
     }
     let returned = t.returned && view != ThreadView::Listing;
