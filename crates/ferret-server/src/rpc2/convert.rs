@@ -240,7 +240,7 @@ pub fn thread(t: &Thread, pid: i32, view: ThreadView) -> Value {
         if view == ThreadView::Command {
             let mut info = Map::new();
             if let Some(bp_info) = &t.breakpoint_info {
-                let list = |vars: &Vec<Variable>| value_of(vars.iter().map(WireVariable::from).collect::<Vec<_>>());
+                let list = |vars: &Vec<Variable>| value_of(WireChildren(vars));
                 // Empty lists are left out, as Go's omitempty does.
                 if let Some(arguments) = bp_info.arguments.as_ref().filter(|a| !a.is_empty()) {
                     info.insert("arguments".into(), list(arguments));
@@ -349,10 +349,10 @@ pub fn frame(f: &Frame) -> Value {
     value_of(WireFrame::from(f))
 }
 
-/// `{key: [api.Variable...]}` (a listing) or `{key: api.Variable}`, written
-/// straight to text: a million-element value must not become a value tree.
+/// `{key: [api.Variable...]}`, written straight to text: a million-element
+/// value must not become a value tree (nor a second tree of wire structs).
 pub fn variables_reply(key: &str, variables: &[Variable]) -> Box<serde_json::value::RawValue> {
-    let list: Vec<WireVariable<'_>> = variables.iter().map(WireVariable::from).collect();
+    let list: Vec<WireVariable<'_>> = variables.iter().map(WireVariable).collect();
     let mut reply = std::collections::BTreeMap::new();
     reply.insert(key, list);
     serde_json::value::to_raw_value(&reply).expect("variables serialize")
@@ -361,40 +361,18 @@ pub fn variables_reply(key: &str, variables: &[Variable]) -> Box<serde_json::val
 /// `{"Variable": api.Variable}`, as `Eval` answers.
 pub fn eval_reply(v: &Variable) -> Box<serde_json::value::RawValue> {
     let mut reply = std::collections::BTreeMap::new();
-    reply.insert("Variable", WireVariable::from(v));
+    reply.insert("Variable", WireVariable(v));
     serde_json::value::to_raw_value(&reply).expect("variable serializes")
 }
 
-/// `api.Variable` on the wire.
-#[derive(Serialize)]
-struct WireVariable<'a> {
-    name: &'a str,
-    addr: u64,
-    #[serde(rename = "onlyAddr")]
-    only_addr: bool,
-    #[serde(rename = "type")]
-    type_name: &'a str,
-    #[serde(rename = "realType")]
-    real_type: &'a str,
-    flags: u32,
-    kind: u8,
-    value: &'a str,
-    #[serde(rename = "StringValueBytes")]
-    string_value_bytes: Option<String>,
-    len: i64,
-    cap: i64,
-    /// Null only for the parts of a complex number, as Delve sends them.
-    children: Option<Vec<WireVariable<'a>>>,
-    base: u64,
-    unreadable: &'a str,
-    #[serde(rename = "LocationExpr")]
-    location_expr: &'a str,
-    #[serde(rename = "DeclLine")]
-    decl_line: u32,
-}
+/// `api.Variable` on the wire, serialized from the model as it is walked.
+#[derive(Clone, Copy)]
+struct WireVariable<'a>(&'a Variable);
 
-impl<'a> From<&'a Variable> for WireVariable<'a> {
-    fn from(v: &'a Variable) -> Self {
+impl Serialize for WireVariable<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let v = self.0;
         // Delve reports every signed integer as int and every unsigned one
         // as uint.
         let kind = match v.kind {
@@ -403,61 +381,73 @@ impl<'a> From<&'a Variable> for WireVariable<'a> {
             Some(k) => k as u8,
             None => 0,
         };
-        // Delve shows a complex number's parts as two float children
-        // without type or address.
-        let children = match v.kind {
+        let mut out = serializer.serialize_struct("Variable", 16)?;
+        out.serialize_field("name", &v.name)?;
+        out.serialize_field("addr", &v.addr)?;
+        out.serialize_field("onlyAddr", &v.only_addr)?;
+        out.serialize_field("type", &v.type_name)?;
+        out.serialize_field("realType", &v.real_type)?;
+        out.serialize_field("flags", &v.flags)?;
+        out.serialize_field("kind", &kind)?;
+        out.serialize_field("value", &v.value)?;
+        out.serialize_field(
+            "StringValueBytes",
+            &v.string_bytes.as_deref().map(crate::rpc2::base64_encode),
+        )?;
+        out.serialize_field("len", &v.len)?;
+        out.serialize_field("cap", &v.cap)?;
+        match v.kind {
+            // Delve shows a complex number's parts as two float children
+            // without type or address, whose own children are null.
             Some(Kind::Complex64 | Kind::Complex128) => {
                 let part_kind = if v.kind == Some(Kind::Complex64) { 13 } else { 14 };
                 let (re, im) = complex_parts(&v.value);
-                Some(vec![
-                    WireVariable::part("real", part_kind, re),
-                    WireVariable::part("imaginary", part_kind, im),
-                ])
+                out.serialize_field("children", &[ComplexPart("real", part_kind, re), ComplexPart("imaginary", part_kind, im)])?;
             }
-            _ => Some(v.children.iter().map(WireVariable::from).collect()),
-        };
-        WireVariable {
-            name: &v.name,
-            addr: v.addr,
-            only_addr: v.only_addr,
-            type_name: &v.type_name,
-            real_type: &v.real_type,
-            flags: v.flags,
-            kind,
-            value: &v.value,
-            string_value_bytes: v.string_bytes.as_deref().map(crate::rpc2::base64_encode),
-            len: v.len,
-            cap: v.cap,
-            children,
-            base: v.base,
-            unreadable: &v.unreadable,
-            location_expr: &v.location_expr,
-            decl_line: v.decl_line,
+            _ => out.serialize_field("children", &WireChildren(&v.children))?,
         }
+        out.serialize_field("base", &v.base)?;
+        out.serialize_field("unreadable", &v.unreadable)?;
+        out.serialize_field("LocationExpr", &v.location_expr)?;
+        out.serialize_field("DeclLine", &v.decl_line)?;
+        out.end()
     }
 }
 
-impl<'a> WireVariable<'a> {
-    /// One part of a complex number.
-    fn part(name: &'a str, kind: u8, value: &'a str) -> WireVariable<'a> {
-        WireVariable {
-            name,
-            addr: 0,
-            only_addr: false,
-            type_name: "",
-            real_type: "",
-            flags: 0,
-            kind,
-            value,
-            string_value_bytes: None,
-            len: 0,
-            cap: 0,
-            children: None,
-            base: 0,
-            unreadable: "",
-            location_expr: "",
-            decl_line: 0,
-        }
+/// A variable's children on the wire.
+struct WireChildren<'a>(&'a [Variable]);
+
+impl Serialize for WireChildren<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(WireVariable))
+    }
+}
+
+/// One part of a complex number: name, kind, value.
+struct ComplexPart<'a>(&'a str, u8, &'a str);
+
+impl Serialize for ComplexPart<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let ComplexPart(name, kind, value) = *self;
+        let mut out = serializer.serialize_struct("Variable", 16)?;
+        out.serialize_field("name", name)?;
+        out.serialize_field("addr", &0)?;
+        out.serialize_field("onlyAddr", &false)?;
+        out.serialize_field("type", "")?;
+        out.serialize_field("realType", "")?;
+        out.serialize_field("flags", &0)?;
+        out.serialize_field("kind", &kind)?;
+        out.serialize_field("value", value)?;
+        out.serialize_field("StringValueBytes", &None::<String>)?;
+        out.serialize_field("len", &0)?;
+        out.serialize_field("cap", &0)?;
+        out.serialize_field("children", &None::<()>)?;
+        out.serialize_field("base", &0)?;
+        out.serialize_field("unreadable", "")?;
+        out.serialize_field("LocationExpr", "")?;
+        out.serialize_field("DeclLine", &0)?;
+        out.end()
     }
 }
 
@@ -536,8 +526,8 @@ pub fn stacktrace(frames: &[Frame]) -> Box<serde_json::value::RawValue> {
 struct WireFrame<'a> {
     #[serde(flatten)]
     location: WireLocation<'a>,
-    locals: Option<Vec<WireVariable<'a>>>,
-    arguments: Option<Vec<WireVariable<'a>>>,
+    locals: Option<WireChildren<'a>>,
+    arguments: Option<WireChildren<'a>>,
     frame_offset: i64,
     frame_pointer_offset: i64,
     defers: Vec<WireDefer<'a>>,
@@ -550,11 +540,8 @@ impl<'a> From<&'a Frame> for WireFrame<'a> {
     fn from(f: &'a Frame) -> Self {
         WireFrame {
             location: WireLocation::from(&f.location),
-            locals: f.locals.as_ref().map(|l| l.iter().map(WireVariable::from).collect()),
-            arguments: f
-                .arguments
-                .as_ref()
-                .map(|a| a.iter().map(WireVariable::from).collect()),
+            locals: f.locals.as_deref().map(WireChildren),
+            arguments: f.arguments.as_deref().map(WireChildren),
             frame_offset: f.frame_offset,
             frame_pointer_offset: f.frame_pointer_offset,
             defers: f.defers.iter().map(WireDefer::from).collect(),

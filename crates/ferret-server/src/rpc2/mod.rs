@@ -194,23 +194,38 @@ fn envelope(id: Value, reply: Result<Answer, String>) -> Vec<u8> {
         result: Option<&'a RawValue>,
         error: Option<&'a str>,
     }
-    let written;
-    let (result, error) = match &reply {
-        Ok(Answer::Raw(raw)) => (Some(&**raw), None),
-        Ok(Answer::Value(value)) => {
-            written = serde_json::value::to_raw_value(value).expect("a JSON value serializes");
-            (Some(&*written), None)
-        }
-        Err(message) => (None, Some(message.as_str())),
+    let serialized = |result: Option<&RawValue>, error: Option<&str>| {
+        let mut line = serde_json::to_vec(&Envelope {
+            id: &id,
+            result,
+            error,
+        })
+        .expect("an envelope serializes");
+        line.push(b'\n');
+        line
     };
-    let mut line = serde_json::to_vec(&Envelope {
-        id: &id,
-        result,
-        error,
-    })
-    .expect("an envelope serializes");
-    line.push(b'\n');
-    line
+    match reply {
+        // A large answer is not copied into a second buffer: the envelope's
+        // head is put in front of it in place.
+        Ok(Answer::Raw(raw)) => {
+            let head = format!(
+                "{{\"id\":{},\"result\":",
+                serde_json::to_string(&id).expect("an id serializes")
+            );
+            const TAIL: &str = ",\"error\":null}\n";
+            let boxed: Box<str> = raw.into();
+            let mut line = boxed.into_string();
+            line.reserve(head.len() + TAIL.len());
+            line.insert_str(0, &head);
+            line.push_str(TAIL);
+            line.into_bytes()
+        }
+        Ok(Answer::Value(value)) => {
+            let written = serde_json::value::to_raw_value(&value).expect("a JSON value serializes");
+            serialized(Some(&written), None)
+        }
+        Err(message) => serialized(None, Some(&message)),
+    }
 }
 
 /// Methods Delve runs asynchronously.
