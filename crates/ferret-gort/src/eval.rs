@@ -63,6 +63,23 @@ enum Val {
     Nil,
     /// One byte of a string (`s[i]`), shown as a `byte`.
     Byte { addr: u64, value: u8 },
+    /// A slice made by slicing (`s[1:3]`): `len` elements of type `elem`
+    /// from `base`; `literal` when both bounds were written as numbers
+    /// (Delve then flags it 256 and reads every element).
+    Slice {
+        base: u64,
+        len: u64,
+        cap: u64,
+        elem: u64,
+        literal: bool,
+    },
+    /// Part of a string (`s[1:4]`), from byte `low` of the original.
+    Substring {
+        base: u64,
+        text: String,
+        low: u64,
+        literal: bool,
+    },
 }
 
 impl Val {
@@ -265,6 +282,15 @@ impl Evaluator<'_> {
             ))),
             Expr::Selector { base, field, .. } => self.selector(base, &field.name),
             Expr::Index { base, index, .. } => self.index(base, index),
+            Expr::Slice {
+                base, low, high, max, ..
+            } => {
+                if max.is_some() {
+                    return Err("3-index slice expressions not supported".into());
+                }
+                self.slice(base, low.as_deref(), high.as_deref())
+            }
+            Expr::TypeAssert { base, ty, .. } => self.type_assert(base, ty),
             Expr::Star { operand, .. } => self.dereference(operand),
             Expr::Unary {
                 op: UnaryOp::AddressOf,
@@ -471,6 +497,118 @@ impl Evaluator<'_> {
         }
     }
 
+    /// `base[low:high]` on arrays, slices and strings.
+    fn slice(&self, base: &Expr, low: Option<&Expr>, high: Option<&Expr>) -> Result<Val, String> {
+        // Delve trusts (and flags) bounds written as numbers: a literal
+        // high bound, and a literal or missing low one.
+        let literal = matches!(low, None | Some(Expr::Int { .. })) && matches!(high, Some(Expr::Int { .. }));
+        let container = self.eval(base)?;
+        let Val::Place { addr, ty, .. } = container else {
+            return Err(format!("can not slice \"{}\"", text_of(base)));
+        };
+        let go_type = self.go_type(ty)?;
+        let (data, len, cap, elem, stride) = match &go_type.shape {
+            Shape::Array { elem, len, stride } => (addr, *len, *len, Some(*elem), *stride),
+            Shape::Slice { elem } => (
+                self.word(addr)?,
+                self.word(addr + 8)?,
+                self.word(addr + 16)?,
+                Some(*elem),
+                self.go_type(*elem)?.size,
+            ),
+            Shape::String => {
+                let len = self.word(addr + 8)?;
+                (self.word(addr)?, len, len, None, 1)
+            }
+            _ => {
+                return Err(format!(
+                    "can not slice \"{}\" (type {})",
+                    text_of(base),
+                    go_type.name
+                ))
+            }
+        };
+        let bound = |e: Option<&Expr>, default: u64| -> Result<u64, String> {
+            match e {
+                Some(e) => {
+                    let n = self.integer(e)?;
+                    u64::try_from(n).map_err(|_| "index out of bounds".to_owned())
+                }
+                None => Ok(default),
+            }
+        };
+        let low = bound(low, 0)?;
+        let high = bound(high, len)?;
+        if low > high || high > cap {
+            return Err("index out of bounds".into());
+        }
+        let base_addr = data + low * stride;
+        match elem {
+            Some(elem) => Ok(Val::Slice {
+                base: base_addr,
+                len: high - low,
+                cap: cap - low,
+                elem,
+                literal,
+            }),
+            None => {
+                let mut bytes = vec![0u8; (high - low).min(1 << 20) as usize];
+                self.mem
+                    .read_memory(base_addr, &mut bytes)
+                    .map_err(|e| e.to_string())?;
+                Ok(Val::Substring {
+                    base: base_addr,
+                    text: String::from_utf8_lossy(&bytes).into_owned(),
+                    low,
+                    literal,
+                })
+            }
+        }
+    }
+
+    /// `base.(T)`: the interface's dynamic value, when it is a `T`.
+    fn type_assert(&self, base: &Expr, ty: &Expr) -> Result<Val, String> {
+        let wanted = type_name_of(ty).ok_or("type assertion to a type ferret cannot name")?;
+        let value = self.eval(base)?;
+        let Val::Place { addr, ty: iface_ty, .. } = value else {
+            return Err(format!("expression \"{}\" is not an interface", text_of(base)));
+        };
+        let iface = self.go_type(iface_ty)?;
+        if !matches!(iface.shape, Shape::Interface { .. }) {
+            return Err(format!("expression \"{}\" is not an interface", text_of(base)));
+        }
+        let loader = Loader::new(self.bi, self.mem, LoadConfig::FULL);
+        let loaded = loader.load("", addr, iface_ty);
+        let Some(data) = loaded.children.first() else {
+            return Err(loaded.unreadable);
+        };
+        if data.kind == Some(Kind::Invalid) {
+            return Err(format!(
+                "interface conversion: {} is nil, not {wanted}",
+                iface.name
+            ));
+        }
+        if data.type_name != wanted {
+            return Err(format!(
+                "interface conversion: {} is {}, not {wanted}",
+                iface.name, data.type_name
+            ));
+        }
+        let dynamic = self
+            .bi
+            .type_named(&wanted)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no type {wanted}"))?;
+        Ok(Val::Place {
+            addr: data.addr,
+            ty: dynamic,
+            name: Some("data".into()),
+            flags: 0,
+            location_expr: String::new(),
+            decl_line: 0,
+        })
+    }
+
     /// `m[key]`: the element whose key equals `key`, found by walking the
     /// map as the loader does.
     fn map_lookup(&self, addr: u64, ty: u64, key: &Expr) -> Result<Val, String> {
@@ -654,6 +792,9 @@ impl Evaluator<'_> {
                 ..
             } if builtin == "len" => s.len() as i128,
             Val::Const { .. } | Val::Byte { .. } | Val::Nil => return Err(invalid("untyped constant")),
+            Val::Slice { len, .. } if builtin == "len" => *len as i128,
+            Val::Slice { cap, .. } => *cap as i128,
+            Val::Substring { text, .. } => text.len() as i128,
             // A pointer to an array has the array's length.
             Val::Pointer { elem, type_name, .. } => match self.go_type(*elem)?.shape {
                 Shape::Array { len, .. } => len as i128,
@@ -810,7 +951,8 @@ impl Evaluator<'_> {
             Val::Const { value, ty } => Ok((value, ty)),
             place @ Val::Place { ty, .. } => Ok((self.place_constant(&place)?, Some(ty))),
             Val::Byte { value, .. } => Ok((Const::Int(value as i128), self.bi.type_named("uint8").ok().flatten())),
-            Val::Pointer { .. } | Val::Nil => Err("not a number".into()),
+            Val::Substring { text, .. } => Ok((Const::Str(text), None)),
+            Val::Pointer { .. } | Val::Nil | Val::Slice { .. } => Err("not a number".into()),
         }
     }
 
@@ -917,6 +1059,65 @@ impl Evaluator<'_> {
                         kind: elem_type.map(|t| t.kind),
                         ..child
                     }],
+                    ..Variable::default()
+                }
+            }
+            Val::Slice {
+                base,
+                len,
+                cap,
+                elem,
+                literal,
+            } => {
+                let elem_type = self.go_type(elem).ok();
+                let elem_name = elem_type.as_ref().map(|t| t.name.clone()).unwrap_or_default();
+                let stride = elem_type.as_ref().map_or(0, |t| t.size);
+                // Delve reads every element of a slice with literal bounds.
+                let count = if literal {
+                    len
+                } else {
+                    len.min(config.max_array_values.max(0) as u64)
+                };
+                let loader = Loader::new(self.bi, self.mem, config);
+                let children = (0..count.min(1 << 20))
+                    .map(|i| loader.load("", base + i * stride, elem))
+                    .collect();
+                Variable {
+                    name: source.to_owned(),
+                    type_name: format!("[]{elem_name}"),
+                    real_type: format!("[]{elem_name}"),
+                    kind: Some(Kind::Slice),
+                    flags: if literal { flags::LITERAL_BOUNDS } else { 0 },
+                    len: len as i64,
+                    cap: cap as i64,
+                    base,
+                    children,
+                    ..Variable::default()
+                }
+            }
+            Val::Substring {
+                base,
+                text,
+                low,
+                literal,
+            } => {
+                let shown: String = text
+                    .char_indices()
+                    .take_while(|(i, _)| (*i as i64) < config.max_string_len)
+                    .map(|(_, c)| c)
+                    .collect();
+                Variable {
+                    name: source.to_owned(),
+                    type_name: "string".into(),
+                    real_type: "string".into(),
+                    kind: Some(Kind::String),
+                    flags: if literal { flags::LITERAL_BOUNDS } else { 0 },
+                    len: text.len() as i64,
+                    // Delve's capacity of a string is 0, so a substring's
+                    // is minus its start.
+                    cap: -(low as i64),
+                    base,
+                    value: shown,
                     ..Variable::default()
                 }
             }
@@ -1035,8 +1236,6 @@ fn text_of(e: &Expr) -> String {
 /// Delve's name for expression kinds it does not evaluate.
 fn other_kind(e: &Expr) -> &'static str {
     match e {
-        Expr::Slice { .. } => "*ast.SliceExpr",
-        Expr::TypeAssert { .. } => "*ast.TypeAssertExpr",
         Expr::Imaginary { .. } => "*ast.BasicLit",
         _ => "*ast.Expr",
     }

@@ -58,6 +58,9 @@ pub mod flags {
     pub const RETURN_ARGUMENT: u32 = 16;
     /// Held in registers (or pieces): `addr` is made up.
     pub const FAKE_ADDRESS: u32 = 32;
+    /// A reslice whose bounds were both literal numbers (an internal flag
+    /// of Delve's that shows on the wire).
+    pub const LITERAL_BOUNDS: u32 = 256;
 }
 
 /// A value as clients see it.

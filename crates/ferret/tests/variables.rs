@@ -185,7 +185,10 @@ const EVAL_EXPRESSIONS: &[&str] = &[
     "1 +", "a b", "&p", "nil", "uint8(300)", "int8(u8)", "uintptr(pp)",
     "(*main.Point)(uptrPoint)", "*(*main.Point)(uintptr(pp))", r#"*(*"main.Point")(uintptr(pp))"#,
     "s[1]", "float64(i)", "main.Celsius(1.5)", "int(f64)", "&i8", "&1", "(*main.Point)(0x1234)",
-    "len(&arr)",
+    "len(&arr)", "sl[1:]", "arr[1:2]", "s[1:4]", "sl[1:2:3]", "bigArr[1:3]", "shape.(main.Rect)",
+    "err.(*fmt.wrapError)", "anything.(main.Point)", "shape.(*main.Rect)",
+    "nilErr.(*fmt.wrapError)", "anyInt.(int)", "sl[i:]", "bigArr[:100]", "uni[1:3]",
+    "len(sl[1:])", "s[2:]", "s[:]", "arr[:]",
 ];
 
 #[test]
