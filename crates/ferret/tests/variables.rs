@@ -171,24 +171,126 @@ fn stacktrace_variables_read_the_same_against_ferret_and_dlv() {
 /// `len`/`cap`, package variables, constant and typed arithmetic, and
 /// Delve's errors.
 const EVAL_EXPRESSIONS: &[&str] = &[
-    "i", "p.X", "pp.X", "pp.Y", "len(sl)", "cap(sl)", "len(s)", "len(m)", "len(ch)", "cap(ch)",
-    "nosuch", "globalInt", "main.globalPoint", "main.globalPoint.X", r#"m["one"]"#,
-    r#"m["nope"]"#, "bigMap[42]", "i+1", "i8+1", "i8+u8", "1+2", "7/2", "1.5*2",
-    "i == -12345", "b && true", "s", "sl[1]", "sl[5]", "arr[2]", "bigArr[999]", "*pp",
-    "*nilPtr", "outer.ID", "outer.Inner.Tags", "outer.Name", "n1.Next.Value", "box.Items",
-    "strBox.Count", "shape", "err", "temp", "day", "f64*2", "-i", "!b", r#""a"+"b""#,
-    r#"s+"x""#, "u8+100", "i8/0", "nilPtr.X", "i8.X", "p.Nope", "fmt.Foo", "main.globalInt",
-    "matrix[1][0]", "points[1].Y", "globalSlice[2]", r#"globalMap["a"]"#, "len(bigArr)",
-    "len(i8)", "c128", "when", "dur", "r", "label", "uni", "i8 << 2", "len(sl)+1", "c64",
-    "anything", "closure", "counter", "strBox.Items[0]", "outer.Next.Next.Name", "ch", "fn",
-    "p", "globalErr", "main.sink", "emptySlice", "nilMap", "bytes[1]", "true", "(i)",
-    "1 +", "a b", "&p", "nil", "uint8(300)", "int8(u8)", "uintptr(pp)",
-    "(*main.Point)(uptrPoint)", "*(*main.Point)(uintptr(pp))", r#"*(*"main.Point")(uintptr(pp))"#,
-    "s[1]", "float64(i)", "main.Celsius(1.5)", "int(f64)", "&i8", "&1", "(*main.Point)(0x1234)",
-    "len(&arr)", "sl[1:]", "arr[1:2]", "s[1:4]", "sl[1:2:3]", "bigArr[1:3]", "shape.(main.Rect)",
-    "err.(*fmt.wrapError)", "anything.(main.Point)", "shape.(*main.Rect)",
-    "nilErr.(*fmt.wrapError)", "anyInt.(int)", "sl[i:]", "bigArr[:100]", "uni[1:3]",
-    "len(sl[1:])", "s[2:]", "s[:]", "arr[:]",
+    "i",
+    "p.X",
+    "pp.X",
+    "pp.Y",
+    "len(sl)",
+    "cap(sl)",
+    "len(s)",
+    "len(m)",
+    "len(ch)",
+    "cap(ch)",
+    "nosuch",
+    "globalInt",
+    "main.globalPoint",
+    "main.globalPoint.X",
+    r#"m["one"]"#,
+    r#"m["nope"]"#,
+    "bigMap[42]",
+    "i+1",
+    "i8+1",
+    "i8+u8",
+    "1+2",
+    "7/2",
+    "1.5*2",
+    "i == -12345",
+    "b && true",
+    "s",
+    "sl[1]",
+    "sl[5]",
+    "arr[2]",
+    "bigArr[999]",
+    "*pp",
+    "*nilPtr",
+    "outer.ID",
+    "outer.Inner.Tags",
+    "outer.Name",
+    "n1.Next.Value",
+    "box.Items",
+    "strBox.Count",
+    "shape",
+    "err",
+    "temp",
+    "day",
+    "f64*2",
+    "-i",
+    "!b",
+    r#""a"+"b""#,
+    r#"s+"x""#,
+    "u8+100",
+    "i8/0",
+    "nilPtr.X",
+    "i8.X",
+    "p.Nope",
+    "fmt.Foo",
+    "main.globalInt",
+    "matrix[1][0]",
+    "points[1].Y",
+    "globalSlice[2]",
+    r#"globalMap["a"]"#,
+    "len(bigArr)",
+    "len(i8)",
+    "c128",
+    "when",
+    "dur",
+    "r",
+    "label",
+    "uni",
+    "i8 << 2",
+    "len(sl)+1",
+    "c64",
+    "anything",
+    "closure",
+    "counter",
+    "strBox.Items[0]",
+    "outer.Next.Next.Name",
+    "ch",
+    "fn",
+    "p",
+    "globalErr",
+    "main.sink",
+    "emptySlice",
+    "nilMap",
+    "bytes[1]",
+    "true",
+    "(i)",
+    "1 +",
+    "a b",
+    "&p",
+    "nil",
+    "uint8(300)",
+    "int8(u8)",
+    "uintptr(pp)",
+    "(*main.Point)(uptrPoint)",
+    "*(*main.Point)(uintptr(pp))",
+    r#"*(*"main.Point")(uintptr(pp))"#,
+    "s[1]",
+    "float64(i)",
+    "main.Celsius(1.5)",
+    "int(f64)",
+    "&i8",
+    "&1",
+    "(*main.Point)(0x1234)",
+    "len(&arr)",
+    "sl[1:]",
+    "arr[1:2]",
+    "s[1:4]",
+    "sl[1:2:3]",
+    "bigArr[1:3]",
+    "shape.(main.Rect)",
+    "err.(*fmt.wrapError)",
+    "anything.(main.Point)",
+    "shape.(*main.Rect)",
+    "nilErr.(*fmt.wrapError)",
+    "anyInt.(int)",
+    "sl[i:]",
+    "bigArr[:100]",
+    "uni[1:3]",
+    "len(sl[1:])",
+    "s[2:]",
+    "s[:]",
+    "arr[:]",
 ];
 
 #[test]
@@ -215,7 +317,11 @@ fn eval_answers_the_same_against_ferret_and_dlv() {
             match (&ours, &theirs) {
                 (Ok(ours), Ok(theirs)) => {
                     let difference = first_difference(ours, theirs, expression);
-                    assert!(difference.is_none(), "{version}: {}", difference.unwrap_or_default());
+                    assert!(
+                        difference.is_none(),
+                        "{version}: {}",
+                        difference.unwrap_or_default()
+                    );
                 }
                 _ => assert_eq!(ours, theirs, "{version}: Eval {expression}"),
             }
@@ -256,8 +362,8 @@ fn values_are_what_the_program_printed() {
         };
         // Scalars print alike.
         for name in [
-            "b", "i", "i8", "i16", "i32", "i64", "u", "u8", "u16", "u32", "u64", "f32", "f64",
-            "r", "by", "temp", "day", "label",
+            "b", "i", "i8", "i16", "i32", "i64", "u", "u8", "u16", "u32", "u64", "f32", "f64", "r",
+            "by", "temp", "day", "label",
         ] {
             assert_eq!(value(name), printed[name], "{version}: {name}");
         }
@@ -268,11 +374,17 @@ fn values_are_what_the_program_printed() {
         );
         // Strings were printed quoted (%q).
         for name in ["s", "uni", "empty"] {
-            assert_eq!(format!("{:?}", value(name)), printed[name], "{version}: {name}");
+            assert_eq!(
+                format!("{:?}", value(name)),
+                printed[name],
+                "{version}: {name}"
+            );
         }
         let long = &locals["long"];
         assert_eq!(long["len"], 100, "{version}");
-        assert!(printed["long"].trim_matches('"').starts_with(long["value"].as_str().unwrap()));
+        assert!(printed["long"]
+            .trim_matches('"')
+            .starts_with(long["value"].as_str().unwrap()));
         // Lengths and elements.
         let children = |name: &str| locals[name]["children"].as_array().unwrap().clone();
         let arr: Vec<String> = children("arr")
@@ -288,18 +400,36 @@ fn values_are_what_the_program_printed() {
         );
         let ch = children("ch");
         let qcount = ch.iter().find(|c| c["name"] == "qcount").unwrap();
-        assert_eq!(qcount["value"].as_str().unwrap(), printed["len(ch)"], "{version}");
+        assert_eq!(
+            qcount["value"].as_str().unwrap(),
+            printed["len(ch)"],
+            "{version}"
+        );
         // Map entries as the program printed them (map[one:1 two:2], sorted).
         let m = children("m");
         let mut entries: Vec<String> = m
             .chunks(2)
-            .map(|kv| format!("{}:{}", kv[0]["value"].as_str().unwrap(), kv[1]["value"].as_str().unwrap()))
+            .map(|kv| {
+                format!(
+                    "{}:{}",
+                    kv[0]["value"].as_str().unwrap(),
+                    kv[1]["value"].as_str().unwrap()
+                )
+            })
             .collect();
         entries.sort();
-        assert_eq!(format!("map[{}]", entries.join(" ")), printed["m"], "{version}");
+        assert_eq!(
+            format!("map[{}]", entries.join(" ")),
+            printed["m"],
+            "{version}"
+        );
         // Interfaces hold their dynamic values.
         let any_int = children("anyInt");
-        assert_eq!(any_int[0]["value"].as_str().unwrap(), printed["anyInt"], "{version}");
+        assert_eq!(
+            any_int[0]["value"].as_str().unwrap(),
+            printed["anyInt"],
+            "{version}"
+        );
         let shape = children("shape");
         assert_eq!(shape[0]["type"], "main.Rect", "{version}");
         // The cyclic list goes round.
@@ -321,126 +451,137 @@ fn values_are_what_the_program_printed() {
 /// condition that cannot be evaluated stops at the first hit in both.
 #[test]
 fn conditional_breakpoints_stop_where_dlv_stops() {
-    let Some(toolchain) = GoToolchain::selected().into_iter().find(Delve::supports) else {
-        return;
-    };
-    let exe = build_fixture("busy", &toolchain, &BuildOptions::debug());
-    let cases = [
-        ("i == 7", ""),
-        ("", "% 3"),
-        ("i > 2", "== 2"),
-        ("i >= 4 && i % 2 == 0", ""),
-        ("nosuch == 1", ""),
-        ("i", ""),
-    ];
-    for (cond, hit_cond) in cases {
-        let mut answers: Vec<Vec<String>> = Vec::new();
-        let run = |client: &mut dyn FnMut(&str, Value) -> Result<Value, String>| -> Vec<String> {
-            let mut seen = Vec::new();
-            let created = client(
-                "CreateBreakpoint",
-                json!({"Breakpoint": {"functionName": "main.work", "Cond": cond, "HitCond": hit_cond}}),
+    for toolchain in GoToolchain::selected().into_iter().filter(Delve::supports) {
+        let exe = build_fixture("busy", &toolchain, &BuildOptions::debug());
+        let cases = [
+            ("i == 7", ""),
+            ("", "% 3"),
+            ("i > 2", "== 2"),
+            ("i >= 4 && i % 2 == 0", ""),
+            ("nosuch == 1", ""),
+            ("i", ""),
+        ];
+        for (cond, hit_cond) in cases {
+            let mut answers: Vec<Vec<String>> = Vec::new();
+            let run =
+                |client: &mut dyn FnMut(&str, Value) -> Result<Value, String>| -> Vec<String> {
+                    let mut seen = Vec::new();
+                    let created = client(
+                        "CreateBreakpoint",
+                        json!({"Breakpoint": {"functionName": "main.work", "Cond": cond, "HitCond": hit_cond}}),
+                    );
+                    seen.push(format!("{:?}", created.as_ref().err()));
+                    for _ in 0..2 {
+                        let state = client("Command", json!({"name": "continue"}));
+                        let exited = state
+                            .as_ref()
+                            .map(|s| s["State"]["exited"] == true)
+                            .unwrap_or(true);
+                        seen.push(format!("exited {exited}"));
+                        if exited {
+                            break;
+                        }
+                        let i = client("Eval", json!({"Scope": {"GoroutineID": -1}, "Expr": "i"}));
+                        seen.push(format!(
+                            "i = {:?}",
+                            i.map(|v| v["Variable"]["value"].clone())
+                        ));
+                        let bps = client("ListBreakpoints", json!({})).unwrap();
+                        let user: Vec<&Value> = bps["Breakpoints"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .filter(|b| b["id"].as_i64().unwrap_or(0) > 0)
+                            .collect();
+                        seen.push(format!("hits {}", user[0]["totalHitCount"]));
+                    }
+                    seen
+                };
+            let mut dlv = Delve::exec_with_args(&exe, &["loop", "20"]);
+            answers.push(run(&mut |m, p| dlv.call(m, p)));
+            drop(dlv);
+            let server = FerretServer::exec(&exe, &["loop", "20"]);
+            let mut ferret = RpcClient::connect(&server.addr).unwrap();
+            answers.push(run(&mut |m, p| ferret.call(m, p)));
+            let _ = ferret.call("Detach", json!({"Kill": true}));
+            assert_eq!(
+                answers[1], answers[0],
+                "Cond {cond:?} HitCond {hit_cond:?}: ferret, then dlv"
             );
-            seen.push(format!("{:?}", created.as_ref().err()));
-            for _ in 0..2 {
-                let state = client("Command", json!({"name": "continue"}));
-                let exited = state.as_ref().map(|s| s["State"]["exited"] == true).unwrap_or(true);
-                seen.push(format!("exited {exited}"));
-                if exited {
-                    break;
-                }
-                let i = client("Eval", json!({"Scope": {"GoroutineID": -1}, "Expr": "i"}));
-                seen.push(format!("i = {:?}", i.map(|v| v["Variable"]["value"].clone())));
-                let bps = client("ListBreakpoints", json!({})).unwrap();
-                let user: Vec<&Value> = bps["Breakpoints"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .filter(|b| b["id"].as_i64().unwrap_or(0) > 0)
-                    .collect();
-                seen.push(format!("hits {}", user[0]["totalHitCount"]));
-            }
-            seen
-        };
-        let mut dlv = Delve::exec_with_args(&exe, &["loop", "20"]);
-        answers.push(run(&mut |m, p| dlv.call(m, p)));
-        drop(dlv);
-        let server = FerretServer::exec(&exe, &["loop", "20"]);
+        }
+        // A hit condition that does not parse.
+        let server = FerretServer::exec(&exe, &["loop", "1"]);
         let mut ferret = RpcClient::connect(&server.addr).unwrap();
-        answers.push(run(&mut |m, p| ferret.call(m, p)));
+        let mut dlv = Delve::exec_with_args(&exe, &["loop", "1"]);
+        let bad = json!({"Breakpoint": {"functionName": "main.work", "HitCond": "bogus"}});
+        assert_eq!(
+            ferret.call("CreateBreakpoint", bad.clone()),
+            dlv.call("CreateBreakpoint", bad)
+        );
         let _ = ferret.call("Detach", json!({"Kill": true}));
-        assert_eq!(answers[1], answers[0], "Cond {cond:?} HitCond {hit_cond:?}: ferret, then dlv");
     }
-    // A hit condition that does not parse.
-    let server = FerretServer::exec(&exe, &["loop", "1"]);
-    let mut ferret = RpcClient::connect(&server.addr).unwrap();
-    let mut dlv = Delve::exec_with_args(&exe, &["loop", "1"]);
-    let bad = json!({"Breakpoint": {"functionName": "main.work", "HitCond": "bogus"}});
-    assert_eq!(
-        ferret.call("CreateBreakpoint", bad.clone()),
-        dlv.call("CreateBreakpoint", bad)
-    );
-    let _ = ferret.call("Detach", json!({"Kill": true}));
 }
 
 /// `Set` writes what dlv writes (read back with `Eval`), wraps numbers to
 /// the destination's size, and refuses what dlv refuses with its words.
 #[test]
 fn set_assigns_as_dlv_does() {
-    let Some(toolchain) = GoToolchain::selected().into_iter().find(Delve::supports) else {
-        return;
-    };
-    let exe = build_fixture("vars", &toolchain, &BuildOptions::debug());
-    let assignments = [
-        ("i", "5"),
-        ("i8", "1000"),
-        ("u8", "-1"),
-        ("f64", "2.5"),
-        ("f32", "3"),
-        ("b", "false"),
-        ("pp", "nil"),
-        ("sl", "nil"),
-        ("m", "nil"),
-        ("err", "nil"),
-        ("empty", r#""""#),
-        ("s", r#""x""#),
-        ("i8", "1.5"),
-        ("p", "p"),
-        ("i", "i64"),
-        ("nosuch", "1"),
-        ("p.X", "42"),
-        ("outer.ID", "44"),
-        ("arr[1]", "9"),
-        ("temp", "1"),
-        ("label", r#""""#),
-    ];
-    let mut answers: Vec<Vec<String>> = Vec::new();
-    let mut run = |client: &mut dyn FnMut(&str, Value) -> Result<Value, String>| {
-        let mut seen = Vec::new();
-        client(
-            "CreateBreakpoint",
-            json!({"Breakpoint": {"functionName": "main.pause"}}),
-        )
-        .unwrap();
-        client("Command", json!({"name": "continue"})).unwrap();
-        let scope = json!({"GoroutineID": -1, "Frame": 1});
-        for (symbol, value) in assignments {
-            let set = client("Set", json!({"Scope": scope, "Symbol": symbol, "Value": value}));
-            let read = client("Eval", json!({"Scope": scope, "Expr": symbol}))
-                .map(|v| (v["Variable"]["value"].clone(), v["Variable"]["len"].clone()));
-            seen.push(format!("{symbol} = {value}: {set:?} -> {read:?}"));
+    for toolchain in GoToolchain::selected().into_iter().filter(Delve::supports) {
+        let exe = build_fixture("vars", &toolchain, &BuildOptions::debug());
+        let assignments = [
+            ("i", "5"),
+            ("i8", "1000"),
+            ("u8", "-1"),
+            ("f64", "2.5"),
+            ("f32", "3"),
+            ("b", "false"),
+            ("pp", "nil"),
+            ("sl", "nil"),
+            ("m", "nil"),
+            ("err", "nil"),
+            ("empty", r#""""#),
+            ("s", r#""x""#),
+            ("i8", "1.5"),
+            ("p", "p"),
+            ("i", "i64"),
+            ("nosuch", "1"),
+            ("p.X", "42"),
+            ("outer.ID", "44"),
+            ("arr[1]", "9"),
+            ("temp", "1"),
+            ("label", r#""""#),
+        ];
+        let mut answers: Vec<Vec<String>> = Vec::new();
+        let mut run = |client: &mut dyn FnMut(&str, Value) -> Result<Value, String>| {
+            let mut seen = Vec::new();
+            client(
+                "CreateBreakpoint",
+                json!({"Breakpoint": {"functionName": "main.pause"}}),
+            )
+            .unwrap();
+            client("Command", json!({"name": "continue"})).unwrap();
+            let scope = json!({"GoroutineID": -1, "Frame": 1});
+            for (symbol, value) in assignments {
+                let set = client(
+                    "Set",
+                    json!({"Scope": scope, "Symbol": symbol, "Value": value}),
+                );
+                let read = client("Eval", json!({"Scope": scope, "Expr": symbol}))
+                    .map(|v| (v["Variable"]["value"].clone(), v["Variable"]["len"].clone()));
+                seen.push(format!("{symbol} = {value}: {set:?} -> {read:?}"));
+            }
+            answers.push(seen);
+        };
+        let mut dlv = Delve::exec(&exe);
+        run(&mut |m, p| dlv.call(m, p));
+        drop(dlv);
+        let server = FerretServer::exec(&exe, &[]);
+        let mut ferret = RpcClient::connect(&server.addr).unwrap();
+        run(&mut |m, p| ferret.call(m, p));
+        let _ = ferret.call("Detach", json!({"Kill": true}));
+        for (ours, theirs) in answers[1].iter().zip(&answers[0]) {
+            assert_eq!(ours, theirs, "ferret, then dlv");
         }
-        answers.push(seen);
-    };
-    let mut dlv = Delve::exec(&exe);
-    run(&mut |m, p| dlv.call(m, p));
-    drop(dlv);
-    let server = FerretServer::exec(&exe, &[]);
-    let mut ferret = RpcClient::connect(&server.addr).unwrap();
-    run(&mut |m, p| ferret.call(m, p));
-    let _ = ferret.call("Detach", json!({"Kill": true}));
-    for (ours, theirs) in answers[1].iter().zip(&answers[0]) {
-        assert_eq!(ours, theirs, "ferret, then dlv");
     }
 }
 
@@ -451,55 +592,104 @@ fn set_assigns_as_dlv_does() {
 /// are compared block by block.
 #[test]
 fn dlv_connect_prints_the_same_against_ferret_and_dlv() {
-    let Some(toolchain) = GoToolchain::selected().into_iter().find(Delve::supports) else {
-        return;
-    };
-    let version = &toolchain.version;
-    let exe = build_fixture("vars", &toolchain, &BuildOptions::debug());
-    let dir = target_dir().join(format!(
-        "variables-tests/terminal-{version}-{}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    let (core, _) = vars_core(&exe, "main", &dir);
-    let commands = [
-        "locals", "args", "print p", "print pp", "print m", "print sl", "print s", "print uni",
-        "print long", "print shape", "print err", "print ch", "print when", "print outer",
-        "print n1", "print closure", "print arr", "print c64", "print f32", "print bytes",
-        "print anything", "print nilAny", "print nilPtr", "print len(sl)", "print nosuch",
-        "print p.X + 1", "whatis p", "whatis m", "locals -v p", "print bigMap",
-    ];
-    let script = |frame: usize| -> Vec<String> {
-        let mut script: Vec<String> = commands
-            .iter()
-            .map(|c| format!("goroutine 1 frame {frame} {c}"))
-            .collect();
-        script.push("exit".into());
-        script
-    };
-    let (mut dlv_server, dlv_addr) = ferret_testkit::terminal::start_dlv_core(&exe, &core);
-    let mut dlv_client = RpcClient::connect(&dlv_addr).unwrap();
-    let dlv_frame = scope_of(&mut dlv_client, "main.main")["Frame"].as_u64().unwrap() as usize;
-    drop(dlv_client);
-    let dlv_script = script(dlv_frame);
-    let refs: Vec<&str> = dlv_script.iter().map(String::as_str).collect();
-    let theirs = ferret_testkit::terminal::run_dlv_connect(&dlv_addr, &refs, std::time::Duration::from_secs(60));
-    let _ = ferret_testkit::terminal::wait_or_kill(&mut dlv_server, std::time::Duration::from_secs(10));
+    for toolchain in GoToolchain::selected().into_iter().filter(Delve::supports) {
+        let version = &toolchain.version;
+        let exe = build_fixture("vars", &toolchain, &BuildOptions::debug());
+        let dir = target_dir().join(format!(
+            "variables-tests/terminal-{version}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (core, _) = vars_core(&exe, "main", &dir);
+        let commands = [
+            "locals",
+            "args",
+            "print p",
+            "print pp",
+            "print m",
+            "print sl",
+            "print s",
+            "print uni",
+            "print long",
+            "print shape",
+            "print err",
+            "print ch",
+            "print when",
+            "print outer",
+            "print n1",
+            "print closure",
+            "print arr",
+            "print c64",
+            "print f32",
+            "print bytes",
+            "print anything",
+            "print nilAny",
+            "print nilPtr",
+            "print len(sl)",
+            "print nosuch",
+            "print p.X + 1",
+            "whatis p",
+            "whatis m",
+            "locals -v p",
+            "print bigMap",
+        ];
+        let script = |frame: usize| -> Vec<String> {
+            let mut script: Vec<String> = commands
+                .iter()
+                .map(|c| format!("goroutine 1 frame {frame} {c}"))
+                .collect();
+            script.push("exit".into());
+            script
+        };
+        let (mut dlv_server, dlv_addr) = ferret_testkit::terminal::start_dlv_core(&exe, &core);
+        let mut dlv_client = RpcClient::connect(&dlv_addr).unwrap();
+        let dlv_frame = scope_of(&mut dlv_client, "main.main")["Frame"]
+            .as_u64()
+            .unwrap() as usize;
+        drop(dlv_client);
+        let dlv_script = script(dlv_frame);
+        let refs: Vec<&str> = dlv_script.iter().map(String::as_str).collect();
+        let theirs = ferret_testkit::terminal::run_dlv_connect(
+            &dlv_addr,
+            &refs,
+            std::time::Duration::from_secs(60),
+        );
+        let _ = ferret_testkit::terminal::wait_or_kill(
+            &mut dlv_server,
+            std::time::Duration::from_secs(10),
+        );
 
-    let server = FerretServer::core(&exe, &core);
-    let mut client = RpcClient::connect(&server.addr).unwrap();
-    let our_frame = scope_of(&mut client, "main.main")["Frame"].as_u64().unwrap() as usize;
-    drop(client);
-    let our_script = script(our_frame);
-    let refs: Vec<&str> = our_script.iter().map(String::as_str).collect();
-    let ours = ferret_testkit::terminal::run_dlv_connect(&server.addr, &refs, std::time::Duration::from_secs(60));
+        let server = FerretServer::core(&exe, &core);
+        let mut client = RpcClient::connect(&server.addr).unwrap();
+        let our_frame = scope_of(&mut client, "main.main")["Frame"]
+            .as_u64()
+            .unwrap() as usize;
+        drop(client);
+        let our_script = script(our_frame);
+        let refs: Vec<&str> = our_script.iter().map(String::as_str).collect();
+        let ours = ferret_testkit::terminal::run_dlv_connect(
+            &server.addr,
+            &refs,
+            std::time::Duration::from_secs(60),
+        );
 
-    assert_eq!(ours.blocks.len(), theirs.blocks.len(), "{version}:\n{}", ours.raw);
-    for (i, ((_, our_output), (_, their_output))) in ours.blocks.iter().zip(&theirs.blocks).enumerate() {
-        let command = commands.get(i.wrapping_sub(1)).copied().unwrap_or("<connect/exit>");
-        assert_eq!(our_output, their_output, "{version}: `{command}`");
+        assert_eq!(
+            ours.blocks.len(),
+            theirs.blocks.len(),
+            "{version}:\n{}",
+            ours.raw
+        );
+        for (i, ((_, our_output), (_, their_output))) in
+            ours.blocks.iter().zip(&theirs.blocks).enumerate()
+        {
+            let command = commands
+                .get(i.wrapping_sub(1))
+                .copied()
+                .unwrap_or("<connect/exit>");
+            assert_eq!(our_output, their_output, "{version}: `{command}`");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Optimized builds: variables live in registers and pieces and come and
@@ -553,7 +743,10 @@ fn optimized_locals_and_args_read_the_same_against_ferret_and_dlv() {
                     .ferret
                     .call(method, json!({"Scope": our_scope, "Cfg": config}))
                     .unwrap();
-                let (theirs, ours) = (cut_memory_errors(&theirs[key]), cut_memory_errors(&ours[key]));
+                let (theirs, ours) = (
+                    cut_memory_errors(&theirs[key]),
+                    cut_memory_errors(&ours[key]),
+                );
                 let difference = first_difference(&ours, &theirs, key);
                 assert!(
                     difference.is_none(),
@@ -589,10 +782,16 @@ fn registers_and_memory_read_the_same_against_ferret_and_dlv() {
             .unwrap();
         let address = p["Variable"]["addr"].as_u64().unwrap();
         for (method, params) in [
-            ("ListRegisters", json!({"ThreadID": 0, "IncludeFp": false, "Scope": null})),
+            (
+                "ListRegisters",
+                json!({"ThreadID": 0, "IncludeFp": false, "Scope": null}),
+            ),
             ("ExamineMemory", json!({"Address": address, "Length": 16})),
             ("ExamineMemory", json!({"Address": address, "Length": 0})),
-            ("ExamineMemory", json!({"Address": address, "Length": 70000})),
+            (
+                "ExamineMemory",
+                json!({"Address": address, "Length": 70000}),
+            ),
         ] {
             let theirs = both.dlv.call(method, params.clone());
             let ours = both.ferret.call(method, params.clone());
@@ -612,51 +811,50 @@ fn registers_and_memory_read_the_same_against_ferret_and_dlv() {
 /// as dlv does.
 #[test]
 fn breakpoint_info_carries_args_and_locals_as_dlv_does() {
-    let Some(toolchain) = GoToolchain::selected().into_iter().find(Delve::supports) else {
-        return;
-    };
-    let exe = build_fixture("vars", &toolchain, &BuildOptions::debug());
-    let full = configs()[0].1.clone();
-    let request = json!({"Breakpoint": {"functionName": "main.inspect", "line": 0, "LoadArgs": full, "LoadLocals": full}});
-    let mut infos = Vec::new();
-    let mut run = |client: &mut dyn FnMut(&str, Value) -> Result<Value, String>| {
-        client("CreateBreakpoint", request.clone()).unwrap();
-        let state = client("Command", json!({"name": "continue"})).unwrap();
-        infos.push(state["State"]["currentThread"]["breakPointInfo"].clone());
-    };
-    let mut dlv = Delve::exec(&exe);
-    run(&mut |m, p| dlv.call(m, p));
-    drop(dlv);
-    let server = FerretServer::exec(&exe, &[]);
-    let mut ferret = RpcClient::connect(&server.addr).unwrap();
-    run(&mut |m, p| ferret.call(m, p));
-    let _ = ferret.call("Detach", json!({"Kill": true}));
-    // Addresses differ between the two runs of the program: compare what
-    // does not depend on them.
-    fn shape(v: &Value) -> Value {
-        match v {
-            Value::Object(map) => Value::Object(
-                map.iter()
-                    .filter(|(k, _)| !matches!(k.as_str(), "addr" | "base" | "value"))
-                    .map(|(k, v)| (k.clone(), shape(v)))
-                    .collect(),
-            ),
-            Value::Array(items) => Value::Array(items.iter().map(shape).collect()),
-            other => other.clone(),
+    for toolchain in GoToolchain::selected().into_iter().filter(Delve::supports) {
+        let exe = build_fixture("vars", &toolchain, &BuildOptions::debug());
+        let full = configs()[0].1.clone();
+        let request = json!({"Breakpoint": {"functionName": "main.inspect", "line": 0, "LoadArgs": full, "LoadLocals": full}});
+        let mut infos = Vec::new();
+        let mut run = |client: &mut dyn FnMut(&str, Value) -> Result<Value, String>| {
+            client("CreateBreakpoint", request.clone()).unwrap();
+            let state = client("Command", json!({"name": "continue"})).unwrap();
+            infos.push(state["State"]["currentThread"]["breakPointInfo"].clone());
+        };
+        let mut dlv = Delve::exec(&exe);
+        run(&mut |m, p| dlv.call(m, p));
+        drop(dlv);
+        let server = FerretServer::exec(&exe, &[]);
+        let mut ferret = RpcClient::connect(&server.addr).unwrap();
+        run(&mut |m, p| ferret.call(m, p));
+        let _ = ferret.call("Detach", json!({"Kill": true}));
+        // Addresses differ between the two runs of the program: compare what
+        // does not depend on them.
+        fn shape(v: &Value) -> Value {
+            match v {
+                Value::Object(map) => Value::Object(
+                    map.iter()
+                        .filter(|(k, _)| !matches!(k.as_str(), "addr" | "base" | "value"))
+                        .map(|(k, v)| (k.clone(), shape(v)))
+                        .collect(),
+                ),
+                Value::Array(items) => Value::Array(items.iter().map(shape).collect()),
+                other => other.clone(),
+            }
         }
+        assert!(infos[0]["arguments"].is_array(), "{}", infos[0]);
+        let difference = first_difference(&shape(&infos[1]), &shape(&infos[0]), "breakPointInfo");
+        assert!(difference.is_none(), "{}", difference.unwrap_or_default());
+        // Values that are no addresses are equal too.
+        let args = |info: &Value| -> Vec<String> {
+            info["arguments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|a| a["kind"] != 22)
+                .map(|a| format!("{}={}", a["name"], a["value"]))
+                .collect()
+        };
+        assert_eq!(args(&infos[1]), args(&infos[0]));
     }
-    assert!(infos[0]["arguments"].is_array(), "{}", infos[0]);
-    let difference = first_difference(&shape(&infos[1]), &shape(&infos[0]), "breakPointInfo");
-    assert!(difference.is_none(), "{}", difference.unwrap_or_default());
-    // Values that are no addresses are equal too.
-    let args = |info: &Value| -> Vec<String> {
-        info["arguments"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|a| a["kind"] != 22)
-            .map(|a| format!("{}={}", a["name"], a["value"]))
-            .collect()
-    };
-    assert_eq!(args(&infos[1]), args(&infos[0]));
 }
