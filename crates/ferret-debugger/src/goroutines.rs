@@ -108,7 +108,11 @@ fn location_of(g: &Goroutine, field: GoroutineField) -> Option<&Location> {
 
 /// Whether `g` passes one filter; `waiting` holds the goroutines waiting
 /// on the channel of a `chan` filter (the session evaluates it).
-pub fn matches(g: &Goroutine, filter: &GoroutineFilter, waiting: &std::collections::HashSet<i64>) -> bool {
+pub fn matches(
+    g: &Goroutine,
+    filter: &GoroutineFilter,
+    waiting: &std::collections::HashSet<i64>,
+) -> bool {
     let hit = match filter.field {
         GoroutineField::WaitingOnChannel => waiting.contains(&g.id),
         GoroutineField::Label => match filter.arg.split_once('=') {

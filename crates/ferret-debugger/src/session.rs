@@ -16,11 +16,11 @@ use std::sync::{Arc, Mutex};
 use ferret_gort::bininfo::{
     location_text, variable_place, DeclaredVariable, LocationSpec, VariablePlace, VariableRole,
 };
-use ferret_gort::eval::{assignment, channel_waiters, evaluate, Binding, Frame as EvalFrame};
-use ferret_gort::value::{flags as value_flags, LoadConfig, Loader, Variable};
 use ferret_gort::disasm::{disassemble, Syntax};
+use ferret_gort::eval::{assignment, channel_waiters, evaluate, Binding, Frame as EvalFrame};
 use ferret_gort::goroutine::{RuntimeLayout, G};
 use ferret_gort::stack::{frame_addresses, stack_window, unwind, StackFrame, UnwindStart};
+use ferret_gort::value::{flags as value_flags, LoadConfig, Loader, Variable};
 use ferret_gort::{BinaryError, BinaryInfo};
 use ferret_target::core::CoreFile;
 use ferret_target::linux::{Event, HaltHandle, LaunchOptions, Process, StopReason};
@@ -29,12 +29,12 @@ use ferret_target::{Memory, PrefetchedMemory, Registers, ThreadState};
 use crate::error::{Result, SessionError};
 use crate::goroutines::{
     diff, is_system_start, is_user_frame, matches, summarize, summary_value, wait_ns, DiffGroup,
-    GoroutineField, GoroutineFilter, GoroutineListing, GoroutineSummary, GroupOptions, Grouper, SummaryKey,
-    SummaryRequest,
+    GoroutineField, GoroutineFilter, GoroutineListing, GoroutineSummary, GroupOptions, Grouper,
+    SummaryKey, SummaryRequest,
 };
 use crate::model::{
-    Ancestor, Breakpoint, BreakpointInfo, BreakpointRequest, Command, DeferredCall, EvalScope, Frame, FunctionRef, Goroutine, Location,
-    State, StopKind, Thread,
+    Ancestor, Breakpoint, BreakpointInfo, BreakpointRequest, Command, DeferredCall, EvalScope,
+    Frame, FunctionRef, Goroutine, Location, State, StopKind, Thread,
 };
 
 /// What to debug.
@@ -420,8 +420,13 @@ impl Debugger {
             s.live_state()?;
             let (frames, id) = if goroutine_id == -1 {
                 match s.selected() {
-                    Some((g, thread)) => (s.stack(&g, thread, depth + skip, with_defers)?, Some(g.id)),
-                    None => (s.thread_stack(s.current_tid.unwrap_or(s.pid), depth + skip)?, None),
+                    Some((g, thread)) => {
+                        (s.stack(&g, thread, depth + skip, with_defers)?, Some(g.id))
+                    }
+                    None => (
+                        s.thread_stack(s.current_tid.unwrap_or(s.pid), depth + skip)?,
+                        None,
+                    ),
                 }
             } else {
                 let (g, thread) = s.find_goroutine(goroutine_id)?;
@@ -510,7 +515,10 @@ impl Debugger {
                     continue;
                 }
                 // Variables of types DWARF does not describe are left out.
-                if s.bi.go_type(var.ty).map_or(true, |t| t.kind == ferret_gort::bininfo::Kind::Invalid) {
+                if s.bi
+                    .go_type(var.ty)
+                    .map_or(true, |t| t.kind == ferret_gort::bininfo::Kind::Invalid)
+                {
                     continue;
                 }
                 out.push(s.load_declared(&loader, var));
@@ -521,7 +529,12 @@ impl Debugger {
 
     /// Evaluates a Go expression in the frame at `scope`, loading the
     /// result as `config` says.
-    pub fn eval(&self, scope: EvalScope, expression: String, config: LoadConfig) -> Result<Variable> {
+    pub fn eval(
+        &self,
+        scope: EvalScope,
+        expression: String,
+        config: LoadConfig,
+    ) -> Result<Variable> {
         self.call(move |s| {
             s.live_state()?;
             s.evaluate(scope, &expression, config)
@@ -539,8 +552,8 @@ impl Debugger {
                 function: &frame.function.name,
             };
             let memory = s.composite_memory();
-            let (addr, bytes) = assignment(&s.bi, &memory, &eval_frame, &symbol, &value)
-                .map_err(eval_error)?;
+            let (addr, bytes) =
+                assignment(&s.bi, &memory, &eval_frame, &symbol, &value).map_err(eval_error)?;
             drop(memory);
             if addr >= 0xbeed_0000_0000_0000 {
                 return Err(SessionError::Eval(
@@ -550,7 +563,9 @@ impl Debugger {
             match &mut s.target {
                 Target::Live(process) => process.write_memory(addr, &bytes)?,
                 Target::Core(_) => {
-                    return Err(SessionError::Eval("can not set variables of a core file".into()))
+                    return Err(SessionError::Eval(
+                        "can not set variables of a core file".into(),
+                    ))
                 }
             }
             s.forget_goroutines();
@@ -562,7 +577,11 @@ impl Debugger {
     /// thread), or of the innermost frame of `scope`'s goroutine when it
     /// runs on a thread: (Delve's name, value, DWARF number), in Delve's
     /// order.
-    pub fn registers(&self, thread_id: i32, scope: Option<EvalScope>) -> Result<Vec<(String, u64, u16)>> {
+    pub fn registers(
+        &self,
+        thread_id: i32,
+        scope: Option<EvalScope>,
+    ) -> Result<Vec<(String, u64, u16)>> {
         self.call(move |s| {
             s.live_state()?;
             let regs = match scope {
@@ -570,7 +589,8 @@ impl Debugger {
                     let frame = s.scope_frame(scope)?;
                     frame.registers.ok_or_else(|| {
                         SessionError::Eval(
-                            "only the innermost frame of a goroutine on a thread has registers".into(),
+                            "only the innermost frame of a goroutine on a thread has registers"
+                                .into(),
                         )
                     })?
                 }
@@ -581,7 +601,9 @@ impl Debugger {
                         thread_id
                     };
                     if !s.target.state().threads().contains(&tid) {
-                        return Err(SessionError::Eval(format!("couldn't find thread {thread_id}")));
+                        return Err(SessionError::Eval(format!(
+                            "couldn't find thread {thread_id}"
+                        )));
                     }
                     s.target.state().registers(tid)?
                 }
@@ -766,7 +788,11 @@ fn location_at(bi: &BinaryInfo, pc: u64, pcs: Vec<u64>) -> Location {
             let frame = info.frames.first().cloned();
             Location {
                 pc,
-                file: frame.as_ref().map(|f| f.file.clone()).unwrap_or_default().into(),
+                file: frame
+                    .as_ref()
+                    .map(|f| f.file.clone())
+                    .unwrap_or_default()
+                    .into(),
                 line: frame.map_or(0, |f| f.line),
                 function: Some(FunctionRef {
                     optimized: bi.is_optimized(&info.function),
@@ -892,7 +918,11 @@ impl Composites {
         if let Some(&known) = self.by_key.get(&(cfa, expression.to_owned())) {
             return known;
         }
-        let addr = if self.next == 0 { Self::FIRST } else { self.next };
+        let addr = if self.next == 0 {
+            Self::FIRST
+        } else {
+            self.next
+        };
         self.next = (addr + bytes.len().max(1) as u64).div_ceil(0x100) * 0x100;
         self.by_key.insert((cfa, expression.to_owned()), addr);
         self.values.push((addr, bytes));
@@ -974,7 +1004,9 @@ fn parse_hit_condition(text: &str) -> std::result::Result<Option<HitCondition>, 
 
 /// Compiler-made variables Delve does not list.
 fn is_hidden_variable(name: &str) -> bool {
-    matches!(name, ".dict" | ".closureptr") || name.starts_with("#yield") || name.starts_with("&#yield")
+    matches!(name, ".dict" | ".closureptr")
+        || name.starts_with("#yield")
+        || name.starts_with("&#yield")
 }
 
 /// Goroutines described together: their stack tops (4 KiB each) and
@@ -1623,7 +1655,10 @@ impl Session {
             },
             FramePc::of,
         );
-        let user = frames.iter().find(|f| is_user(f)).map_or(current, FramePc::of);
+        let user = frames
+            .iter()
+            .find(|f| is_user(f))
+            .map_or(current, FramePc::of);
         StackTops { current, user }
     }
 
@@ -1770,8 +1805,7 @@ impl Session {
             } else {
                 0
             };
-            let system_stack =
-                stack.is_some_and(|(lo, hi)| frame.cfa < lo || frame.cfa > hi);
+            let system_stack = stack.is_some_and(|(lo, hi)| frame.cfa < lo || frame.cfa > hi);
             let push = |frames: &mut Vec<Frame>, location: Location, inlined_call: Option<u64>| {
                 frames.push(Frame {
                     location,
@@ -1914,7 +1948,9 @@ impl Session {
             id => self.find_goroutine(id)?,
         };
         let frames = self.stack(&g, thread, scope.frame + 1, false)?;
-        let frame = frames.get(scope.frame).ok_or(SessionError::NoFrame(scope.frame))?;
+        let frame = frames
+            .get(scope.frame)
+            .ok_or(SessionError::NoFrame(scope.frame))?;
         // Above the innermost frame the PC is a return address; scopes are
         // those of the call instruction before it.
         let lookup_pc = if scope.frame == 0 {
@@ -1945,7 +1981,12 @@ impl Session {
 
     /// The variables of the frame at `scope` that Delve lists as arguments
     /// (`arguments`) or as locals, in Delve's order and with its flags.
-    fn scope_variables(&self, scope: EvalScope, config: LoadConfig, arguments: bool) -> Result<Vec<Variable>> {
+    fn scope_variables(
+        &self,
+        scope: EvalScope,
+        config: LoadConfig,
+        arguments: bool,
+    ) -> Result<Vec<Variable>> {
         let frame = self.scope_frame(scope)?;
         self.frame_variables(&frame, config, arguments)
     }
@@ -1966,7 +2007,12 @@ impl Session {
 
     /// The variables of `frame` Delve lists as arguments (`arguments`) or
     /// as locals.
-    fn frame_variables(&self, frame: &ScopeFrame, config: LoadConfig, arguments: bool) -> Result<Vec<Variable>> {
+    fn frame_variables(
+        &self,
+        frame: &ScopeFrame,
+        config: LoadConfig,
+        arguments: bool,
+    ) -> Result<Vec<Variable>> {
         let bound = self.frame_bindings(frame)?;
         let memory = self.composite_memory();
         let loader = Loader::new(&self.bi, &memory, config);
@@ -1983,10 +2029,12 @@ impl Session {
                 all[i].flags |= value_flags::SHADOWED;
             }
         }
-        let is_argument = |v: &Variable| {
-            v.flags & (value_flags::ARGUMENT | value_flags::RETURN_ARGUMENT) != 0
-        };
-        Ok(all.into_iter().filter(|v| is_argument(v) == arguments).collect())
+        let is_argument =
+            |v: &Variable| v.flags & (value_flags::ARGUMENT | value_flags::RETURN_ARGUMENT) != 0;
+        Ok(all
+            .into_iter()
+            .filter(|v| is_argument(v) == arguments)
+            .collect())
     }
 
     /// The target's memory with this stop's register-held values at their
@@ -2104,12 +2152,18 @@ impl Session {
                 let pointee = match self.bi.go_type(var.ty).map(|t| t.shape.clone()) {
                     Ok(ferret_gort::bininfo::Shape::Pointer { elem: Some(elem) }) => elem,
                     Ok(_) => {
-                        return Err(unreadable("escaped variable is not a pointer".into(), location_expr))
+                        return Err(unreadable(
+                            "escaped variable is not a pointer".into(),
+                            location_expr,
+                        ))
                     }
                     Err(e) => return Err(unreadable(e.to_string(), location_expr)),
                 };
                 match self.target.state().read_u64(addr) {
-                    Ok(0) => Err(unreadable("no address for escaped variable".into(), location_expr)),
+                    Ok(0) => Err(unreadable(
+                        "no address for escaped variable".into(),
+                        location_expr,
+                    )),
                     // An escaped variable keeps only the Escaped flag, even
                     // a parameter (Delve then lists it among the locals).
                     Ok(heap) => Ok(Binding {
@@ -2151,16 +2205,25 @@ impl Session {
     /// ones get their made-up addresses in DWARF order, as Delve reads
     /// them), then in Delve's order: parameters first, then by block depth
     /// and declaration line. Shadowing is left to the caller.
-    fn frame_bindings(&self, frame: &ScopeFrame) -> Result<Vec<std::result::Result<Binding, Box<Variable>>>> {
+    fn frame_bindings(
+        &self,
+        frame: &ScopeFrame,
+    ) -> Result<Vec<std::result::Result<Binding, Box<Variable>>>> {
         let mut declared: Vec<(usize, u32, std::result::Result<Binding, Box<Variable>>)> = self
             .bi
             .variables_at(&frame.function, frame.inlined_call, frame.lookup_pc)?
             .into_iter()
             .filter(|var| !is_hidden_variable(&var.name))
             // A local is in scope from the line after its declaration.
-            .filter(|var| var.role != VariableRole::Local || var.decl_line == 0 || frame.line > var.decl_line)
+            .filter(|var| {
+                var.role != VariableRole::Local || var.decl_line == 0 || frame.line > var.decl_line
+            })
             .map(|var| {
-                let depth = if var.role == VariableRole::Local { var.depth + 1 } else { 0 };
+                let depth = if var.role == VariableRole::Local {
+                    var.depth + 1
+                } else {
+                    0
+                };
                 (depth, var.decl_line, self.bind_declared(&var, frame))
             })
             .collect();
@@ -2179,7 +2242,10 @@ impl Session {
         };
         let frames = unwind(&self.bi, self.target.state(), start, None, 1)?;
         let frame = frames.first().ok_or(SessionError::NoFrame(0))?;
-        let function = self.bi.function_at(frame.pc)?.ok_or(SessionError::NoFrame(0))?;
+        let function = self
+            .bi
+            .function_at(frame.pc)?
+            .ok_or(SessionError::NoFrame(0))?;
         Ok(ScopeFrame {
             function,
             inlined_call: None,
@@ -2202,7 +2268,10 @@ impl Session {
             return Err("condition expression not boolean".into());
         }
         if !value.unreadable.is_empty() {
-            return Err(format!("condition expression unreadable: {}", value.unreadable));
+            return Err(format!(
+                "condition expression unreadable: {}",
+                value.unreadable
+            ));
         }
         Ok(value.value == "true")
     }
@@ -2215,7 +2284,10 @@ impl Session {
         scope: EvalScope,
     ) -> Result<std::collections::HashSet<i64>> {
         let mut ids = std::collections::HashSet::new();
-        for filter in filters.iter().filter(|f| f.field == GoroutineField::WaitingOnChannel) {
+        for filter in filters
+            .iter()
+            .filter(|f| f.field == GoroutineField::WaitingOnChannel)
+        {
             let frame = self.scope_frame(scope)?;
             let bindings = self.eval_bindings(&frame)?;
             let eval_frame = EvalFrame {
@@ -2223,7 +2295,8 @@ impl Session {
                 function: &frame.function.name,
             };
             let memory = self.composite_memory();
-            let gs = channel_waiters(&self.bi, &memory, &eval_frame, &filter.arg).map_err(eval_error)?;
+            let gs =
+                channel_waiters(&self.bi, &memory, &eval_frame, &filter.arg).map_err(eval_error)?;
             if let Some(runtime) = &self.runtime {
                 for g in gs {
                     ids.insert(runtime.read_g(self.target.state(), g)?.id);
@@ -2251,7 +2324,12 @@ impl Session {
     }
 
     /// Evaluates `expression` in `frame`.
-    fn evaluate_in(&self, frame: &ScopeFrame, expression: &str, config: LoadConfig) -> Result<Variable> {
+    fn evaluate_in(
+        &self,
+        frame: &ScopeFrame,
+        expression: &str,
+        config: LoadConfig,
+    ) -> Result<Variable> {
         let bindings = self.eval_bindings(frame)?;
         let eval_frame = EvalFrame {
             bindings: &bindings,
@@ -2351,7 +2429,10 @@ impl Session {
             addrs: pcs,
             file: location.file.to_string(),
             line: location.line,
-            function_name: location.function.map(|f| f.name.to_string()).unwrap_or_default(),
+            function_name: location
+                .function
+                .map(|f| f.name.to_string())
+                .unwrap_or_default(),
             expr: String::new(),
             hit_count: BTreeMap::new(),
             total_hit_count: 0,
@@ -2718,7 +2799,8 @@ impl Session {
                             // dlv 1.27 behaves, is one that cannot be
                             // evaluated.
                             let cond = self.breakpoints[&id].cond.clone();
-                            if !cond.is_empty() && self.condition_holds(stop.tid, &cond) != Ok(true) {
+                            if !cond.is_empty() && self.condition_holds(stop.tid, &cond) != Ok(true)
+                            {
                                 continue;
                             }
                             let bp = self
@@ -2877,7 +2959,10 @@ fn internal_breakpoints(bi: &BinaryInfo) -> BTreeMap<i32, Breakpoint> {
                 addrs: location.pcs,
                 file: location.file.to_string(),
                 line: location.line,
-                function_name: location.function.map(|f| f.name.to_string()).unwrap_or_default(),
+                function_name: location
+                    .function
+                    .map(|f| f.name.to_string())
+                    .unwrap_or_default(),
                 variables: vec!["runtime.curg._panic.arg".into()],
                 ..Breakpoint::default()
             },

@@ -283,7 +283,11 @@ impl Evaluator<'_> {
             Expr::Selector { base, field, .. } => self.selector(base, &field.name),
             Expr::Index { base, index, .. } => self.index(base, index),
             Expr::Slice {
-                base, low, high, max, ..
+                base,
+                low,
+                high,
+                max,
+                ..
             } => {
                 if max.is_some() {
                     return Err("3-index slice expressions not supported".into());
@@ -382,13 +386,19 @@ impl Evaluator<'_> {
             }
             // A package path whose last element is `package`.
             let suffix = format!("/{full}");
-            if let Some(name) = self.bi.package_variable_ending(&suffix).map_err(|e| e.to_string())? {
+            if let Some(name) = self
+                .bi
+                .package_variable_ending(&suffix)
+                .map_err(|e| e.to_string())?
+            {
                 if let Some(global) = self.global(&name, &full)? {
                     return Ok(global);
                 }
             }
             // When `package` named no variable either, it named a package.
-            if first_error.is_empty() || first_error == format!("could not find symbol value for {package}") {
+            if first_error.is_empty()
+                || first_error == format!("could not find symbol value for {package}")
+            {
                 return Err(format!("could not find symbol {full}"));
             }
         }
@@ -448,7 +458,10 @@ impl Evaluator<'_> {
     fn index(&self, base: &Expr, index: &Expr) -> Result<Val, String> {
         let container = self.eval(base)?;
         let Val::Place { addr, ty, .. } = container else {
-            return Err(format!("expression {} does not support indexing", text_of(base)));
+            return Err(format!(
+                "expression {} does not support indexing",
+                text_of(base)
+            ));
         };
         let go_type = self.go_type(ty)?;
         match &go_type.shape {
@@ -501,7 +514,8 @@ impl Evaluator<'_> {
     fn slice(&self, base: &Expr, low: Option<&Expr>, high: Option<&Expr>) -> Result<Val, String> {
         // Delve trusts (and flags) bounds written as numbers: a literal
         // high bound, and a literal or missing low one.
-        let literal = matches!(low, None | Some(Expr::Int { .. })) && matches!(high, Some(Expr::Int { .. }));
+        let literal =
+            matches!(low, None | Some(Expr::Int { .. })) && matches!(high, Some(Expr::Int { .. }));
         let container = self.eval(base)?;
         let Val::Place { addr, ty, .. } = container else {
             return Err(format!("can not slice \"{}\"", text_of(base)));
@@ -570,12 +584,21 @@ impl Evaluator<'_> {
     fn type_assert(&self, base: &Expr, ty: &Expr) -> Result<Val, String> {
         let wanted = type_name_of(ty).ok_or("type assertion to a type ferret cannot name")?;
         let value = self.eval(base)?;
-        let Val::Place { addr, ty: iface_ty, .. } = value else {
-            return Err(format!("expression \"{}\" is not an interface", text_of(base)));
+        let Val::Place {
+            addr, ty: iface_ty, ..
+        } = value
+        else {
+            return Err(format!(
+                "expression \"{}\" is not an interface",
+                text_of(base)
+            ));
         };
         let iface = self.go_type(iface_ty)?;
         if !matches!(iface.shape, Shape::Interface { .. }) {
-            return Err(format!("expression \"{}\" is not an interface", text_of(base)));
+            return Err(format!(
+                "expression \"{}\" is not an interface",
+                text_of(base)
+            ));
         }
         let loader = Loader::new(self.bi, self.mem, LoadConfig::FULL);
         let loaded = loader.load("", addr, iface_ty);
@@ -614,7 +637,10 @@ impl Evaluator<'_> {
     fn map_lookup(&self, addr: u64, ty: u64, key: &Expr) -> Result<Val, String> {
         let key_value = self.eval(key)?;
         let wanted = self.as_constant(key_value)?.0;
-        let Shape::Map { key: key_ty, elem, .. } = self.go_type(ty)?.shape else {
+        let Shape::Map {
+            key: key_ty, elem, ..
+        } = self.go_type(ty)?.shape
+        else {
             return Err("not a map".into());
         };
         let loader = Loader::new(
@@ -658,7 +684,10 @@ impl Evaluator<'_> {
             return Ok(Val::unnamed(target, elem));
         }
         let Val::Place { addr, ty, .. } = value else {
-            return Err(format!("expression \"{}\" can not be dereferenced", text_of(operand)));
+            return Err(format!(
+                "expression \"{}\" can not be dereferenced",
+                text_of(operand)
+            ));
         };
         let go_type = self.go_type(ty)?;
         let Shape::Pointer { elem: Some(elem) } = go_type.shape else {
@@ -703,28 +732,44 @@ impl Evaluator<'_> {
         let value = self.eval(arg)?;
         match (&target.shape, value) {
             // Integer to pointer: points there, not read.
-            (Shape::Pointer { elem: Some(elem) }, Val::Const { value: Const::Int(n), .. }) => {
-                Ok(Val::Pointer {
-                    target: n as u64,
-                    elem: *elem,
-                    type_name: target.name.clone(),
-                    pointee: None,
-                })
-            }
+            (
+                Shape::Pointer { elem: Some(elem) },
+                Val::Const {
+                    value: Const::Int(n),
+                    ..
+                },
+            ) => Ok(Val::Pointer {
+                target: n as u64,
+                elem: *elem,
+                type_name: target.name.clone(),
+                pointee: None,
+            }),
             // Pointers and unsafe.Pointers re-typed: the same object.
-            (Shape::Pointer { .. }, Val::Place { addr, name, flags, location_expr, decl_line, ty: from }) => {
-                match self.go_type(from)?.shape {
-                    Shape::Pointer { .. } => Ok(Val::Place {
-                        addr,
-                        ty,
-                        name,
-                        flags,
-                        location_expr,
-                        decl_line,
-                    }),
-                    _ => Err(format!("can not convert \"{}\" to {}", text_of(arg), target.name)),
-                }
-            }
+            (
+                Shape::Pointer { .. },
+                Val::Place {
+                    addr,
+                    name,
+                    flags,
+                    location_expr,
+                    decl_line,
+                    ty: from,
+                },
+            ) => match self.go_type(from)?.shape {
+                Shape::Pointer { .. } => Ok(Val::Place {
+                    addr,
+                    ty,
+                    name,
+                    flags,
+                    location_expr,
+                    decl_line,
+                }),
+                _ => Err(format!(
+                    "can not convert \"{}\" to {}",
+                    text_of(arg),
+                    target.name
+                )),
+            },
             (Shape::Scalar, value) => {
                 let (c, _) = match value {
                     // A pointer converted to uintptr is its address.
@@ -736,13 +781,19 @@ impl Evaluator<'_> {
                     other => self.as_constant(other)?,
                 };
                 let c = match (c, target.kind) {
-                    (Const::Float(f), k) if k.is_signed() || k.is_unsigned() => Const::Int(f as i128),
+                    (Const::Float(f), k) if k.is_signed() || k.is_unsigned() => {
+                        Const::Int(f as i128)
+                    }
                     (Const::Int(n), Kind::Float32 | Kind::Float64) => Const::Float(n as f64),
                     (c, _) => c,
                 };
                 self.typed(c, Some(ty))
             }
-            _ => Err(format!("can not convert \"{}\" to {}", text_of(arg), target.name)),
+            _ => Err(format!(
+                "can not convert \"{}\" to {}",
+                text_of(arg),
+                target.name
+            )),
         }
     }
 
@@ -753,7 +804,8 @@ impl Evaluator<'_> {
             // has no `*T` type of its own.
             if let Some(elem) = pointer_cast_target(func).and_then(|t| self.type_of_expression(t)) {
                 if let Val::Const {
-                    value: Const::Int(n), ..
+                    value: Const::Int(n),
+                    ..
                 } = self.eval(&args[0])?
                 {
                     let elem_name = self.go_type(elem)?.name.clone();
@@ -791,12 +843,16 @@ impl Evaluator<'_> {
                 value: Const::Str(s),
                 ..
             } if builtin == "len" => s.len() as i128,
-            Val::Const { .. } | Val::Byte { .. } | Val::Nil => return Err(invalid("untyped constant")),
+            Val::Const { .. } | Val::Byte { .. } | Val::Nil => {
+                return Err(invalid("untyped constant"))
+            }
             Val::Slice { len, .. } if builtin == "len" => *len as i128,
             Val::Slice { cap, .. } => *cap as i128,
             Val::Substring { text, .. } => text.len() as i128,
             // A pointer to an array has the array's length.
-            Val::Pointer { elem, type_name, .. } => match self.go_type(*elem)?.shape {
+            Val::Pointer {
+                elem, type_name, ..
+            } => match self.go_type(*elem)?.shape {
                 Shape::Array { len, .. } => len as i128,
                 _ => return Err(invalid(type_name)),
             },
@@ -863,7 +919,10 @@ impl Evaluator<'_> {
             (a, b) => a.or(b),
         };
         use BinaryOp::*;
-        if matches!(op, Equal | NotEqual | Less | LessOrEqual | Greater | GreaterOrEqual) {
+        if matches!(
+            op,
+            Equal | NotEqual | Less | LessOrEqual | Greater | GreaterOrEqual
+        ) {
             let ordering = match (&l, &r) {
                 (Const::Int(a), Const::Int(b)) => a.partial_cmp(b),
                 (Const::Float(a), Const::Float(b)) => a.partial_cmp(b),
@@ -889,8 +948,12 @@ impl Evaluator<'_> {
             return Ok(constant(Const::Bool(result)));
         }
         let result = match (op, l, r) {
-            (LogicalAnd, Const::Bool(a), Const::Bool(b)) => return Ok(constant(Const::Bool(a && b))),
-            (LogicalOr, Const::Bool(a), Const::Bool(b)) => return Ok(constant(Const::Bool(a || b))),
+            (LogicalAnd, Const::Bool(a), Const::Bool(b)) => {
+                return Ok(constant(Const::Bool(a && b)))
+            }
+            (LogicalOr, Const::Bool(a), Const::Bool(b)) => {
+                return Ok(constant(Const::Bool(a || b)))
+            }
             (Add, Const::Str(a), Const::Str(b)) => Const::Str(a + &b),
             (op, Const::Int(a), Const::Int(b)) => Const::Int(match op {
                 Add => a.wrapping_add(b),
@@ -932,7 +995,11 @@ impl Evaluator<'_> {
         let value = match value {
             Const::Int(n) if go_type.kind.is_signed() || go_type.kind.is_unsigned() => {
                 let bits = go_type.size * 8;
-                let masked = if bits >= 128 { n } else { n & ((1i128 << bits) - 1) };
+                let masked = if bits >= 128 {
+                    n
+                } else {
+                    n & ((1i128 << bits) - 1)
+                };
                 if go_type.kind.is_signed() && bits < 128 && masked >> (bits - 1) & 1 == 1 {
                     Const::Int(masked - (1i128 << bits))
                 } else {
@@ -941,7 +1008,10 @@ impl Evaluator<'_> {
             }
             other => other,
         };
-        Ok(Val::Const { value, ty: Some(ty) })
+        Ok(Val::Const {
+            value,
+            ty: Some(ty),
+        })
     }
 
     /// The value of a scalar, for arithmetic: a constant as it is, a
@@ -950,7 +1020,10 @@ impl Evaluator<'_> {
         match value {
             Val::Const { value, ty } => Ok((value, ty)),
             place @ Val::Place { ty, .. } => Ok((self.place_constant(&place)?, Some(ty))),
-            Val::Byte { value, .. } => Ok((Const::Int(value as i128), self.bi.type_named("uint8").ok().flatten())),
+            Val::Byte { value, .. } => Ok((
+                Const::Int(value as i128),
+                self.bi.type_named("uint8").ok().flatten(),
+            )),
             Val::Substring { text, .. } => Ok((Const::Str(text), None)),
             Val::Pointer { .. } | Val::Nil | Val::Slice { .. } => Err("not a number".into()),
         }
@@ -1054,8 +1127,14 @@ impl Evaluator<'_> {
                     children: vec![Variable {
                         addr: target,
                         only_addr: true,
-                        type_name: elem_type.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
-                        real_type: elem_type.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
+                        type_name: elem_type
+                            .as_ref()
+                            .map(|t| t.name.clone())
+                            .unwrap_or_default(),
+                        real_type: elem_type
+                            .as_ref()
+                            .map(|t| t.name.clone())
+                            .unwrap_or_default(),
                         kind: elem_type.map(|t| t.kind),
                         ..child
                     }],
@@ -1070,7 +1149,10 @@ impl Evaluator<'_> {
                 literal,
             } => {
                 let elem_type = self.go_type(elem).ok();
-                let elem_name = elem_type.as_ref().map(|t| t.name.clone()).unwrap_or_default();
+                let elem_name = elem_type
+                    .as_ref()
+                    .map(|t| t.name.clone())
+                    .unwrap_or_default();
                 let stride = elem_type.as_ref().map_or(0, |t| t.size);
                 // Delve reads every element of a slice with literal bounds.
                 let count = if literal {

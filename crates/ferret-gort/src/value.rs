@@ -197,7 +197,9 @@ impl<'a> Loader<'a> {
                 let len = self.word(addr + 8)? as i64;
                 v.len = len;
                 v.base = data;
-                let want = len.min(self.config.max_string_len).clamp(0, MAX_STRING_BYTES);
+                let want = len
+                    .min(self.config.max_string_len)
+                    .clamp(0, MAX_STRING_BYTES);
                 let mut bytes = vec![0u8; want as usize];
                 if want > 0 {
                     self.read(data, &mut bytes)
@@ -271,7 +273,9 @@ impl<'a> Loader<'a> {
                 v.len = *len as i64;
                 v.cap = *len as i64;
                 v.base = addr;
-                let count = (*len as i64).min(self.config.max_array_values).clamp(0, MAX_ELEMENTS);
+                let count = (*len as i64)
+                    .min(self.config.max_array_values)
+                    .clamp(0, MAX_ELEMENTS);
                 v.children = self.elements(addr, *elem, *stride, count as u64, level + 1)?;
             }
             Shape::Slice { elem } => {
@@ -280,7 +284,10 @@ impl<'a> Loader<'a> {
                 v.cap = self.word(addr + 16)? as i64;
                 v.base = data;
                 let size = self.bi.go_type(*elem).map_err(|e| e.to_string())?.size;
-                let count = v.len.min(self.config.max_array_values).clamp(0, MAX_ELEMENTS);
+                let count = v
+                    .len
+                    .min(self.config.max_array_values)
+                    .clamp(0, MAX_ELEMENTS);
                 v.children = self.elements(data, *elem, size, count as u64, level + 1)?;
             }
             Shape::Struct { fields } => {
@@ -310,7 +317,8 @@ impl<'a> Loader<'a> {
             Shape::Interface { .. } => {
                 let type_word = self.word(addr)?;
                 let data_word = self.word(addr + 8)?;
-                v.children.push(self.interface_data(v, type_word, data_word, addr + 8, level)?);
+                v.children
+                    .push(self.interface_data(v, type_word, data_word, addr + 8, level)?);
             }
             Shape::Map { key, elem, header } => {
                 let hmap = self.word(addr)?;
@@ -419,7 +427,12 @@ impl<'a> Loader<'a> {
     /// One variable a closure at `closure` captured: in its slot, or, when
     /// captured by reference (`&x`), where the slot points (shown as `x`,
     /// escaped).
-    fn captured(&self, closure: u64, capture: &crate::bininfo::CapturedVariable, level: i64) -> Variable {
+    fn captured(
+        &self,
+        closure: u64,
+        capture: &crate::bininfo::CapturedVariable,
+        level: i64,
+    ) -> Variable {
         let slot = closure + capture.offset;
         let Some(name) = capture.name.strip_prefix('&') else {
             return match self.bi.go_type(capture.ty) {
@@ -448,7 +461,14 @@ impl<'a> Loader<'a> {
     /// `count` elements of type `elem`, `stride` bytes apart from `start`,
     /// their bytes read in one go (a million elements must not cost a
     /// million reads).
-    fn elements(&self, start: u64, elem: u64, stride: u64, count: u64, level: i64) -> Result<Vec<Variable>, String> {
+    fn elements(
+        &self,
+        start: u64,
+        elem: u64,
+        stride: u64,
+        count: u64,
+        level: i64,
+    ) -> Result<Vec<Variable>, String> {
         let elem_type = self.bi.go_type(elem).map_err(|e| e.to_string())?;
         let bytes = stride.saturating_mul(count);
         let prefetched;
@@ -479,7 +499,13 @@ impl<'a> Loader<'a> {
 
     /// A channel's `buf` field (at `field_addr`) as a pointer to an array
     /// of `size` elements of type `elem`.
-    fn channel_buffer(&self, field_addr: u64, elem: u64, size: u64, level: i64) -> Result<Variable, String> {
+    fn channel_buffer(
+        &self,
+        field_addr: u64,
+        elem: u64,
+        size: u64,
+        level: i64,
+    ) -> Result<Variable, String> {
         let buf = self.word(field_addr)?;
         let elem_type = self.bi.go_type(elem).map_err(|e| e.to_string())?;
         let array_name = format!("[{size}]{}", elem_type.name);
@@ -493,11 +519,16 @@ impl<'a> Loader<'a> {
             base: buf,
             ..Variable::default()
         };
-        let count = (size as i64).min(self.config.max_array_values).clamp(0, MAX_ELEMENTS);
+        let count = (size as i64)
+            .min(self.config.max_array_values)
+            .clamp(0, MAX_ELEMENTS);
         for i in 0..count as u64 {
-            array
-                .children
-                .push(self.load_typed("", buf + i * elem_type.size, &elem_type, level + 1));
+            array.children.push(self.load_typed(
+                "",
+                buf + i * elem_type.size,
+                &elem_type,
+                level + 1,
+            ));
         }
         Ok(Variable {
             name: "buf".into(),
@@ -553,8 +584,7 @@ impl<'a> Loader<'a> {
         // Pointer-shaped values are stored in the data word itself; as in
         // Delve, so is any pointer (pointers to not-in-heap types are not
         // flagged direct).
-        let direct =
-            self.is_direct(runtime_type)? || matches!(ty.shape, Shape::Pointer { .. });
+        let direct = self.is_direct(runtime_type)? || matches!(ty.shape, Shape::Pointer { .. });
         let at = if direct { data_addr } else { data_word };
         if level > self.config.max_variable_recurse {
             // Too deep: its type and address only.
@@ -617,7 +647,14 @@ impl<'a> Loader<'a> {
         let max = self.config.max_array_values.clamp(0, MAX_ELEMENTS) as usize;
         let mut entries: Vec<(u64, u64)> = Vec::new();
         if let (Some(dir_ptr), Some(dir_len)) = (field("dirPtr"), field("dirLen")) {
-            self.swiss_entries(hmap, dir_ptr.offset, dir_len.offset, dir_ptr.ty, max, &mut entries)?;
+            self.swiss_entries(
+                hmap,
+                dir_ptr.offset,
+                dir_len.offset,
+                dir_ptr.ty,
+                max,
+                &mut entries,
+            )?;
         } else if let (Some(buckets), Some(log2)) = (field("buckets"), field("B")) {
             let indirect = (
                 !matches!(key_type.shape, Shape::Pointer { .. }),
@@ -660,7 +697,9 @@ impl<'a> Loader<'a> {
             return Ok(());
         }
         // dirPtr is `**table<K,V>` in DWARF: find the table and group types.
-        let table_type = self.pointee(dir_ptr_type)?.and_then(|t| self.pointee(t).ok().flatten());
+        let table_type = self
+            .pointee(dir_ptr_type)?
+            .and_then(|t| self.pointee(t).ok().flatten());
         let Some(table_type) = table_type else {
             return Err("map table type not described".into());
         };
@@ -672,11 +711,17 @@ impl<'a> Loader<'a> {
             .iter()
             .find(|f| f.name == "groups")
             .ok_or("map table has no groups")?;
-        let groups_type = self.bi.go_type(groups_field.ty).map_err(|e| e.to_string())?;
+        let groups_type = self
+            .bi
+            .go_type(groups_field.ty)
+            .map_err(|e| e.to_string())?;
         let Shape::Struct { fields: group_ref } = &groups_type.shape else {
             return Err("map groups reference is not a struct".into());
         };
-        let data = group_ref.iter().find(|f| f.name == "data").ok_or("no groups data")?;
+        let data = group_ref
+            .iter()
+            .find(|f| f.name == "data")
+            .ok_or("no groups data")?;
         let mask = group_ref
             .iter()
             .find(|f| f.name == "lengthMask")
@@ -849,10 +894,12 @@ impl<'a> Loader<'a> {
 
     /// The pointee of pointer type `ty`.
     fn pointee(&self, ty: u64) -> Result<Option<u64>, String> {
-        Ok(match self.bi.go_type(ty).map_err(|e| e.to_string())?.shape {
-            Shape::Pointer { elem } => elem,
-            _ => None,
-        })
+        Ok(
+            match self.bi.go_type(ty).map_err(|e| e.to_string())?.shape {
+                Shape::Pointer { elem } => elem,
+                _ => None,
+            },
+        )
     }
 
     fn word(&self, addr: u64) -> Result<u64, String> {
@@ -911,11 +958,20 @@ impl GroupLayout {
                 return Err("map group slots are not an array".into());
             };
             let slot = loader.bi.go_type(elem).map_err(|e| e.to_string())?;
-            let Shape::Struct { fields: slot_fields } = &slot.shape else {
+            let Shape::Struct {
+                fields: slot_fields,
+            } = &slot.shape
+            else {
                 return Err("map slot is not a struct".into());
             };
-            let key = slot_fields.iter().find(|f| f.name == "key").ok_or("no slot key")?;
-            let elem = slot_fields.iter().find(|f| f.name == "elem").ok_or("no slot elem")?;
+            let key = slot_fields
+                .iter()
+                .find(|f| f.name == "key")
+                .ok_or("no slot key")?;
+            let elem = slot_fields
+                .iter()
+                .find(|f| f.name == "elem")
+                .ok_or("no slot elem")?;
             return Ok(GroupLayout {
                 ctrl,
                 slots: slots.offset,
@@ -933,7 +989,12 @@ impl GroupLayout {
             Shape::Array { stride, .. } => stride,
             _ => 0,
         };
-        let elem_stride = match loader.bi.go_type(elems.ty).map_err(|e| e.to_string())?.shape {
+        let elem_stride = match loader
+            .bi
+            .go_type(elems.ty)
+            .map_err(|e| e.to_string())?
+            .shape
+        {
             Shape::Array { stride, .. } => stride,
             _ => 0,
         };
@@ -952,9 +1013,10 @@ impl GroupLayout {
     /// Addresses of slot `i`'s key and element in the group at `group`.
     fn slot(&self, group: u64, i: u64) -> (u64, u64) {
         match self.split {
-            Some((keys, key_stride, elems, elem_stride)) => {
-                (group + keys + i * key_stride, group + elems + i * elem_stride)
-            }
+            Some((keys, key_stride, elems, elem_stride)) => (
+                group + keys + i * key_stride,
+                group + elems + i * elem_stride,
+            ),
             None => {
                 let slot = group + self.slots + i * self.slot_size;
                 (slot + self.key_in_slot, slot + self.elem_in_slot)
@@ -1008,7 +1070,11 @@ pub fn format_float(f: f64, bits: u32) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     // Shortest round-trip digits, from Rust's exponent formatting.
     let text = if bits == 32 {
@@ -1027,7 +1093,10 @@ pub fn format_float(f: f64, bits: u32) -> String {
     if point <= 0 {
         format!("{sign}0.{}{digits}", "0".repeat((-point) as usize))
     } else if point as usize >= digits.len() {
-        format!("{sign}{digits}{}", "0".repeat(point as usize - digits.len()))
+        format!(
+            "{sign}{digits}{}",
+            "0".repeat(point as usize - digits.len())
+        )
     } else {
         let (int, frac) = digits.split_at(point as usize);
         format!("{sign}{int}.{frac}")
@@ -1037,8 +1106,18 @@ pub fn format_float(f: f64, bits: u32) -> String {
 /// A `time.Time` as Delve shows it: RFC 3339 in UTC, without fractions of
 /// a second, plus `, +<monotonic>` when it carries a monotonic reading.
 fn time_text(fields: &[Variable]) -> Option<String> {
-    let wall: u64 = fields.iter().find(|f| f.name == "wall")?.value.parse().ok()?;
-    let ext: i64 = fields.iter().find(|f| f.name == "ext")?.value.parse().ok()?;
+    let wall: u64 = fields
+        .iter()
+        .find(|f| f.name == "wall")?
+        .value
+        .parse()
+        .ok()?;
+    let ext: i64 = fields
+        .iter()
+        .find(|f| f.name == "ext")?
+        .value
+        .parse()
+        .ok()?;
     let loc = fields.iter().find(|f| f.name == "loc")?;
     if loc.value != "0" {
         return None;

@@ -697,7 +697,7 @@ fn batched_reads_match_single_reads() {
         .map(|i| match i % 5 {
             0 => hit,
             1 => counter,
-            2 => 0x10 + i,       // unmapped
+            2 => 0x10 + i, // unmapped
             3 => hit + i % 16,
             _ => counter - i % 8,
         })

@@ -104,4 +104,3 @@ pub fn wait_until_asleep(pid: u32) {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
-

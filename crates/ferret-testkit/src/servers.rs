@@ -20,19 +20,12 @@ pub struct FerretServer {
 impl FerretServer {
     /// `ferret core BINARY CORE`.
     pub fn core(binary: &Path, core: &Path) -> FerretServer {
-        FerretServer::start(&[
-            OsStr::new("core"),
-            binary.as_os_str(),
-            core.as_os_str(),
-        ])
+        FerretServer::start(&[OsStr::new("core"), binary.as_os_str(), core.as_os_str()])
     }
 
     /// `ferret attach PID`.
     pub fn attach(pid: u32) -> FerretServer {
-        FerretServer::start(&[
-            OsStr::new("attach"),
-            OsStr::new(&pid.to_string()),
-        ])
+        FerretServer::start(&[OsStr::new("attach"), OsStr::new(&pid.to_string())])
     }
 
     /// `ferret exec BINARY -- ARGS`: the program launched, stopped at its
@@ -47,7 +40,11 @@ impl FerretServer {
     }
 
     fn start_with_program_args(args: &[&OsStr], program_args: &[&str]) -> FerretServer {
-        let separator: &[&str] = if program_args.is_empty() { &[] } else { &["--"] };
+        let separator: &[&str] = if program_args.is_empty() {
+            &[]
+        } else {
+            &["--"]
+        };
         let mut child = Command::new(crate::ferret_binary())
             .args(args)
             .args([
@@ -128,4 +125,3 @@ impl Drop for BothOnCore {
         let _ = wait_or_kill(&mut self.dlv_server, Duration::from_secs(10));
     }
 }
-

@@ -39,7 +39,16 @@ fn printed_pairs(line: &str) -> Vec<(String, String)> {
         while let Some(space) = after[search..].find(' ') {
             let at = search + space;
             let next = &after[at + 1..];
-            let word_end = next.find(|c: char| !(c.is_alphanumeric() || c == '[' || c == ']' || c == '(' || c == ')' || c == '.')).unwrap_or(next.len());
+            let word_end = next
+                .find(|c: char| {
+                    !(c.is_alphanumeric()
+                        || c == '['
+                        || c == ']'
+                        || c == '('
+                        || c == ')'
+                        || c == '.')
+                })
+                .unwrap_or(next.len());
             if next[word_end..].starts_with('=') && word_end > 0 {
                 end = at;
                 break;
@@ -58,7 +67,8 @@ mod tests {
 
     #[test]
     fn pairs_split_at_the_next_name() {
-        let pairs = printed_pairs(r#"s="hello, vars" uni="h w" len(ch)=2 p={X:1 Y:2} bigArr[999]=1998"#);
+        let pairs =
+            printed_pairs(r#"s="hello, vars" uni="h w" len(ch)=2 p={X:1 Y:2} bigArr[999]=1998"#);
         let names: Vec<&str> = pairs.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["s", "uni", "len(ch)", "p", "bigArr[999]"]);
         assert_eq!(pairs[0].1, r#""hello, vars""#);

@@ -754,7 +754,10 @@ fn pipelined_requests_are_answered_in_order() {
         requests.push(("Stacktrace", serde_json::json!({"Id": id, "Depth": 5})));
         match i % 4 {
             0 => requests.push(("GetVersion", serde_json::json!({}))),
-            1 => requests.push(("ListGoroutines", serde_json::json!({"Start": i, "Count": 2}))),
+            1 => requests.push((
+                "ListGoroutines",
+                serde_json::json!({"Start": i, "Count": 2}),
+            )),
             2 => requests.push(("Stacktrace", serde_json::json!({"Id": 999_999, "Depth": 5}))),
             _ => requests.push(("ListThreads", serde_json::json!({}))),
         }

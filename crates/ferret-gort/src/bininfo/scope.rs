@@ -82,9 +82,13 @@ impl DwarfIndex {
                     continue;
                 };
                 let location = match entry.attr_value(gimli::DW_AT_location).map_err(err)? {
-                    Some(gimli::AttributeValue::Exprloc(expression)) => VariableLocation::Expression(
-                        gimli::Reader::to_slice(&expression.0).map_err(err)?.into_owned(),
-                    ),
+                    Some(gimli::AttributeValue::Exprloc(expression)) => {
+                        VariableLocation::Expression(
+                            gimli::Reader::to_slice(&expression.0)
+                                .map_err(err)?
+                                .into_owned(),
+                        )
+                    }
                     _ => VariableLocation::Missing,
                 };
                 out.push(DeclaredVariable {
@@ -128,7 +132,9 @@ impl DwarfIndex {
         while let Some(entry) = entries.next().map_err(err)? {
             if entry.range.begin <= pc && pc < entry.range.end {
                 return Ok(Some(
-                    gimli::Reader::to_slice(&entry.data.0).map_err(err)?.into_owned(),
+                    gimli::Reader::to_slice(&entry.data.0)
+                        .map_err(err)?
+                        .into_owned(),
                 ));
             }
         }
@@ -155,7 +161,10 @@ impl DwarfIndex {
                 continue;
             };
             out.push(CapturedVariable {
-                name: self.entry_name(unit, entry).map_err(err)?.unwrap_or_default(),
+                name: self
+                    .entry_name(unit, entry)
+                    .map_err(err)?
+                    .unwrap_or_default(),
                 ty: entry
                     .attr_value(gimli::DW_AT_type)
                     .map_err(err)?
@@ -200,7 +209,12 @@ impl DwarfIndex {
         &'u self,
         unit: &'u gimli::Unit<Reader>,
         entry: &gimli::DebuggingInformationEntry<Reader>,
-    ) -> gimli::Result<Option<(&'u gimli::Unit<Reader>, gimli::DebuggingInformationEntry<'u, 'u, Reader>)>> {
+    ) -> gimli::Result<
+        Option<(
+            &'u gimli::Unit<Reader>,
+            gimli::DebuggingInformationEntry<'u, 'u, Reader>,
+        )>,
+    > {
         Ok(match entry.attr_value(gimli::DW_AT_abstract_origin)? {
             Some(gimli::AttributeValue::UnitRef(offset)) => Some((unit, unit.entry(offset)?)),
             Some(gimli::AttributeValue::DebugInfoRef(global)) => {
@@ -363,7 +377,9 @@ pub fn variable_place(
             },
             gimli::Operation::Register { register: r } => in_register = Some(r.0),
             gimli::Operation::RegisterOffset {
-                register: r, offset, ..
+                register: r,
+                offset,
+                ..
             } => match register(r.0) {
                 Some(value) => stack.push(value.wrapping_add(offset as u64)),
                 None => return VariablePlace::Unsupported,
@@ -447,7 +463,11 @@ pub fn location_text(prefix: &str, expression: &[u8]) -> String {
                 format!("DW_OP_reg{}({})", register.0, register_name(register.0))
             }
             gimli::Operation::Register { register } => {
-                format!("DW_OP_regx({}) {:#x}", register_name(register.0), register.0)
+                format!(
+                    "DW_OP_regx({}) {:#x}",
+                    register_name(register.0),
+                    register.0
+                )
             }
             gimli::Operation::RegisterOffset {
                 register, offset, ..

@@ -46,9 +46,33 @@ impl Kind {
     pub fn from_number(n: u64) -> Kind {
         use Kind::*;
         const ALL: [Kind; 27] = [
-            Invalid, Bool, Int, Int8, Int16, Int32, Int64, Uint, Uint8, Uint16, Uint32, Uint64,
-            Uintptr, Float32, Float64, Complex64, Complex128, Array, Chan, Func, Interface, Map,
-            Ptr, Slice, String, Struct, UnsafePointer,
+            Invalid,
+            Bool,
+            Int,
+            Int8,
+            Int16,
+            Int32,
+            Int64,
+            Uint,
+            Uint8,
+            Uint16,
+            Uint32,
+            Uint64,
+            Uintptr,
+            Float32,
+            Float64,
+            Complex64,
+            Complex128,
+            Array,
+            Chan,
+            Func,
+            Interface,
+            Map,
+            Ptr,
+            Slice,
+            String,
+            Struct,
+            UnsafePointer,
         ];
         ALL.get(n as usize).copied().unwrap_or(Invalid)
     }
@@ -190,7 +214,10 @@ impl DwarfIndex {
                     continue;
                 }
                 if let Some(global) = entry.offset().to_debug_info_offset(&unit.header) {
-                    index.runtime_types.entry(descriptor).or_insert(global.0 as u64);
+                    index
+                        .runtime_types
+                        .entry(descriptor)
+                        .or_insert(global.0 as u64);
                 }
             }
         }
@@ -217,7 +244,10 @@ impl DwarfIndex {
             .to_unit_offset(&unit.header)
             .ok_or_else(|| BinaryError::dwarf(what(), gimli::Error::NoEntryAtGivenOffset))?;
         let entry = unit.entry(local).map_err(err)?;
-        let name = self.entry_name(unit, &entry).map_err(err)?.unwrap_or_default();
+        let name = self
+            .entry_name(unit, &entry)
+            .map_err(err)?
+            .unwrap_or_default();
         let size = entry
             .attr_value(gimli::DW_AT_byte_size)
             .map_err(err)?
@@ -313,7 +343,11 @@ impl DwarfIndex {
                 }
                 _ => {
                     let fields = self.struct_fields(unit, local)?;
-                    ty(go_kind.unwrap_or(Kind::Struct), Shape::Struct { fields }, size)
+                    ty(
+                        go_kind.unwrap_or(Kind::Struct),
+                        Shape::Struct { fields },
+                        size,
+                    )
                 }
             },
             gimli::DW_TAG_array_type => {
@@ -331,7 +365,11 @@ impl DwarfIndex {
     }
 
     /// The members of the struct entry at `local`.
-    fn struct_fields(&self, unit: &gimli::Unit<Reader>, local: gimli::UnitOffset) -> Result<Vec<Field>> {
+    fn struct_fields(
+        &self,
+        unit: &gimli::Unit<Reader>,
+        local: gimli::UnitOffset,
+    ) -> Result<Vec<Field>> {
         let err = |e| BinaryError::dwarf("struct members".to_owned(), e);
         let mut tree = unit.entries_tree(Some(local)).map_err(err)?;
         let root = tree.root().map_err(err)?;
@@ -342,7 +380,10 @@ impl DwarfIndex {
             if entry.tag() != gimli::DW_TAG_member {
                 continue;
             }
-            let name = self.entry_name(unit, entry).map_err(err)?.unwrap_or_default();
+            let name = self
+                .entry_name(unit, entry)
+                .map_err(err)?
+                .unwrap_or_default();
             let offset = entry
                 .attr_value(gimli::DW_AT_data_member_location)
                 .map_err(err)?
@@ -356,7 +397,9 @@ impl DwarfIndex {
             let embedded = entry
                 .attr_value(DW_AT_GO_EMBEDDED_FIELD)
                 .map_err(err)?
-                .is_some_and(|v| matches!(v, gimli::AttributeValue::Flag(true)) || v.udata_value() == Some(1));
+                .is_some_and(|v| {
+                    matches!(v, gimli::AttributeValue::Flag(true)) || v.udata_value() == Some(1)
+                });
             fields.push(Field {
                 name,
                 offset,
@@ -368,7 +411,11 @@ impl DwarfIndex {
     }
 
     /// The element type of a slice struct: the pointee of its `array` member.
-    fn slice_element(&self, unit: &gimli::Unit<Reader>, local: gimli::UnitOffset) -> Result<Option<u64>> {
+    fn slice_element(
+        &self,
+        unit: &gimli::Unit<Reader>,
+        local: gimli::UnitOffset,
+    ) -> Result<Option<u64>> {
         let fields = self.struct_fields(unit, local)?;
         let Some(array) = fields.iter().find(|f| f.name == "array") else {
             return Ok(None);
@@ -411,11 +458,14 @@ impl DwarfIndex {
 }
 
 /// A type reference as a `.debug_info` offset.
-pub(super) fn global_offset(unit: &gimli::Unit<Reader>, value: gimli::AttributeValue<Reader>) -> Option<u64> {
+pub(super) fn global_offset(
+    unit: &gimli::Unit<Reader>,
+    value: gimli::AttributeValue<Reader>,
+) -> Option<u64> {
     match value {
-        gimli::AttributeValue::UnitRef(local) => local
-            .to_debug_info_offset(&unit.header)
-            .map(|o| o.0 as u64),
+        gimli::AttributeValue::UnitRef(local) => {
+            local.to_debug_info_offset(&unit.header).map(|o| o.0 as u64)
+        }
         gimli::AttributeValue::DebugInfoRef(global) => Some(global.0 as u64),
         _ => None,
     }

@@ -400,9 +400,19 @@ impl Serialize for WireVariable<'_> {
             // Delve shows a complex number's parts as two float children
             // without type or address, whose own children are null.
             Some(Kind::Complex64 | Kind::Complex128) => {
-                let part_kind = if v.kind == Some(Kind::Complex64) { 13 } else { 14 };
+                let part_kind = if v.kind == Some(Kind::Complex64) {
+                    13
+                } else {
+                    14
+                };
                 let (re, im) = complex_parts(&v.value);
-                out.serialize_field("children", &[ComplexPart("real", part_kind, re), ComplexPart("imaginary", part_kind, im)])?;
+                out.serialize_field(
+                    "children",
+                    &[
+                        ComplexPart("real", part_kind, re),
+                        ComplexPart("imaginary", part_kind, im),
+                    ],
+                )?;
             }
             _ => out.serialize_field("children", &WireChildren(&v.children))?,
         }
@@ -463,7 +473,11 @@ fn complex_parts(text: &str) -> (&str, &str) {
 /// `ListRegisters`' result: the `Registers` text (names right-aligned, as
 /// the terminal prints it) and the `Regs` list.
 pub fn registers(regs: &[(String, u64, u16)]) -> Value {
-    let width = regs.iter().map(|(name, _, _)| name.len()).max().unwrap_or(0);
+    let width = regs
+        .iter()
+        .map(|(name, _, _)| name.len())
+        .max()
+        .unwrap_or(0);
     let value_text = |name: &str, value: u64| {
         let hex = format!("{value:#018x}");
         if name == "Rflags" {
@@ -490,8 +504,21 @@ pub fn registers(regs: &[(String, u64, u16)]) -> Value {
 /// flags in bit order, `IOPL=n`, and `unknown_flags=0x..` for the rest.
 fn eflags_text(value: u64) -> String {
     const BITS: [(u32, &str); 16] = [
-        (0, "CF"), (2, "PF"), (4, "AF"), (6, "ZF"), (7, "SF"), (8, "TF"), (9, "IF"), (10, "DF"),
-        (11, "OF"), (14, "NT"), (16, "RF"), (17, "VM"), (18, "AC"), (19, "VIF"), (20, "VIP"),
+        (0, "CF"),
+        (2, "PF"),
+        (4, "AF"),
+        (6, "ZF"),
+        (7, "SF"),
+        (8, "TF"),
+        (9, "IF"),
+        (10, "DF"),
+        (11, "OF"),
+        (14, "NT"),
+        (16, "RF"),
+        (17, "VM"),
+        (18, "AC"),
+        (19, "VIF"),
+        (20, "VIP"),
         (21, "ID"),
     ];
     let mut parts: Vec<String> = BITS

@@ -672,7 +672,9 @@ fn eval(ctx: &Context, p: &Params) -> Result<PendingAnswer, String> {
     let expression = p.string("Expr")?;
     let config = load_config(p, "Cfg")?.unwrap_or(LoadConfig::FULL);
     let v = on_tracer(ctx, move |d| d.eval(scope, expression, config));
-    Ok(Box::pin(async move { Ok(Answer::Raw(convert::eval_reply(&v.await?))) }))
+    Ok(Box::pin(async move {
+        Ok(Answer::Raw(convert::eval_reply(&v.await?)))
+    }))
 }
 
 /// `ListLocalVars` / `ListFunctionArgs` (`arguments`): a frame's
@@ -688,15 +690,24 @@ fn scope_variables(ctx: &Context, p: &Params, arguments: bool) -> Result<Pending
         }
     });
     let key = if arguments { "Args" } else { "Variables" };
-    Ok(Box::pin(async move { Ok(Answer::Raw(convert::variables_reply(key, &vars.await?))) }))
+    Ok(Box::pin(async move {
+        Ok(Answer::Raw(convert::variables_reply(key, &vars.await?)))
+    }))
 }
 
 /// `ListPackageVars`: package variables whose name matches `Filter`.
 fn package_variables(ctx: &Context, p: &Params) -> Result<PendingAnswer, String> {
     let matcher = Matcher::new(&p.string("Filter")?)?;
     let config = load_config(p, "Cfg")?.unwrap_or(LoadConfig::NOTHING);
-    let vars = on_tracer(ctx, move |d| d.package_vars(move |name| matcher.is_match(name), config));
-    Ok(Box::pin(async move { Ok(Answer::Raw(convert::variables_reply("Variables", &vars.await?))) }))
+    let vars = on_tracer(ctx, move |d| {
+        d.package_vars(move |name| matcher.is_match(name), config)
+    });
+    Ok(Box::pin(async move {
+        Ok(Answer::Raw(convert::variables_reply(
+            "Variables",
+            &vars.await?,
+        )))
+    }))
 }
 
 /// Delve's `StacktraceReadDefers` option bit.
@@ -738,7 +749,6 @@ fn list_goroutines(ctx: &Context, p: &Params) -> Result<PendingAnswer, String> {
         Ok(Answer::Raw(convert::goroutine_listing(&listing.await?)))
     }))
 }
-
 
 /// `Command`: run control (or halt), reporting Resumed/Stopped events when
 /// asked to.
@@ -986,7 +996,9 @@ mod tests {
         assert!(!m.is_match("plugin.OpenX"));
         assert!(Matcher::new(r"^main\.").unwrap().is_match("main.main"));
         assert!(Matcher::new("a(b").is_err());
-        assert!(Matcher::new("errEAGAIN|pdEface").unwrap().is_match("syscall.errEAGAIN"));
+        assert!(Matcher::new("errEAGAIN|pdEface")
+            .unwrap()
+            .is_match("syscall.errEAGAIN"));
         let t = std::time::UNIX_EPOCH + std::time::Duration::new(1_764_151_616, 743_699_242);
         assert_eq!(rfc3339(t), "2025-11-26T10:06:56.743699242Z");
     }
