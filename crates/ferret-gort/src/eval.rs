@@ -906,8 +906,14 @@ impl Evaluator<'_> {
     }
 
     fn binary(&self, op: BinaryOp, left: &Expr, right: &Expr) -> Result<Val, String> {
-        let (l, lt) = self.as_constant(self.eval(left)?)?;
-        let (r, rt) = self.as_constant(self.eval(right)?)?;
+        let (left, right) = (self.eval(left)?, self.eval(right)?);
+        if matches!(op, BinaryOp::Equal | BinaryOp::NotEqual) {
+            if let Some(equal) = self.compare_composite(&left, &right)? {
+                return Ok(constant(Const::Bool(equal == (op == BinaryOp::Equal))));
+            }
+        }
+        let (l, lt) = self.as_constant(left)?;
+        let (r, rt) = self.as_constant(right)?;
         let ty = match (lt, rt) {
             (Some(a), Some(b)) if a != b => {
                 return Err(format!(
@@ -984,6 +990,70 @@ impl Evaluator<'_> {
             }
         };
         self.typed(result, ty)
+    }
+
+    /// `==` between values that are not numbers, strings or booleans: a
+    /// pointer, slice, map, chan, func or interface against `nil`, or two
+    /// values of one composite type (compared by what they hold, as
+    /// loaded). `None` when the operands are scalars.
+    fn compare_composite(&self, left: &Val, right: &Val) -> Result<Option<bool>, String> {
+        let is_nil = |v: &Val| -> Result<Option<bool>, String> {
+            let Val::Place { addr, ty, .. } = v else {
+                return Ok(None);
+            };
+            Ok(match self.go_type(*ty)?.shape {
+                Shape::Pointer { .. } | Shape::Map { .. } | Shape::Chan { .. } | Shape::Func => {
+                    Some(self.word(*addr)? == 0)
+                }
+                Shape::Slice { .. } | Shape::Interface { .. } => Some(self.word(*addr)? == 0),
+                _ => None,
+            })
+        };
+        match (left, right) {
+            (Val::Nil, Val::Nil) => Ok(Some(true)),
+            (Val::Nil, other) | (other, Val::Nil) => match is_nil(other)? {
+                Some(nil) => Ok(Some(nil)),
+                None => Err("can not compare with nil".into()),
+            },
+            (
+                Val::Place {
+                    addr: a, ty: at, ..
+                },
+                Val::Place {
+                    addr: b, ty: bt, ..
+                },
+            ) => {
+                let (left_type, right_type) = (self.go_type(*at)?, self.go_type(*bt)?);
+                if matches!(left_type.shape, Shape::Scalar | Shape::String) {
+                    return Ok(None);
+                }
+                if left_type.name != right_type.name {
+                    return Err(format!(
+                        "mismatched types \"{}\" and \"{}\"",
+                        left_type.name, right_type.name
+                    ));
+                }
+                if matches!(
+                    left_type.shape,
+                    Shape::Pointer { .. } | Shape::Chan { .. } | Shape::Map { .. }
+                ) {
+                    return Ok(Some(self.word(*a)? == self.word(*b)?));
+                }
+                let loader = Loader::new(
+                    self.bi,
+                    self.mem,
+                    LoadConfig {
+                        max_string_len: 1 << 20,
+                        ..LoadConfig::FULL
+                    },
+                );
+                Ok(Some(same_value(
+                    &loader.load("", *a, *at),
+                    &loader.load("", *b, *bt),
+                )))
+            }
+            _ => Ok(None),
+        }
     }
 
     /// A typed result wraps to its type's size.
@@ -1260,6 +1330,18 @@ impl Evaluator<'_> {
     fn word(&self, addr: u64) -> Result<u64, String> {
         self.mem.read_u64(addr).map_err(|e| e.to_string())
     }
+}
+
+/// Whether two loaded values hold the same (values and children, not
+/// addresses).
+fn same_value(a: &Variable, b: &Variable) -> bool {
+    a.value == b.value
+        && a.len == b.len
+        && a.children.len() == b.children.len()
+        && a.children
+            .iter()
+            .zip(&b.children)
+            .all(|(x, y)| same_value(x, y))
 }
 
 /// An untyped constant.
