@@ -2821,10 +2821,11 @@ impl Session {
                             if !counted {
                                 continue;
                             }
-                            if !bp.tracepoint {
-                                self.thread_breakpoint.insert(stop.tid, id);
-                                report.get_or_insert((stop.tid, StopKind::Breakpoint));
-                            }
+                            // Tracepoints stop and report too, as in Delve:
+                            // the client prints what they loaded and
+                            // continues.
+                            self.thread_breakpoint.insert(stop.tid, id);
+                            report.get_or_insert((stop.tid, StopKind::Breakpoint));
                         }
                         let temps: Vec<TempBreakpoint> = self
                             .temps

@@ -876,3 +876,51 @@ fn breakpoint_info_carries_args_and_locals_as_dlv_does() {
         assert_eq!(args(&infos[1]), args(&infos[0]));
     }
 }
+
+/// Tracepoints (`continue` breakpoints) report every hit with what they
+/// load, and the client continues, as with dlv.
+#[test]
+fn tracepoints_report_each_hit_as_dlv_does() {
+    for toolchain in GoToolchain::selected().into_iter().filter(Delve::supports) {
+        let exe = build_fixture("busy", &toolchain, &BuildOptions::debug());
+        let full = configs()[0].1.clone();
+        let mut runs: Vec<Vec<String>> = Vec::new();
+        let mut run = |client: &mut dyn FnMut(&str, Value) -> Result<Value, String>| {
+            client(
+                "CreateBreakpoint",
+                json!({"Breakpoint": {"functionName": "main.work", "continue": true, "LoadArgs": full}}),
+            )
+            .unwrap();
+            let mut seen = Vec::new();
+            for _ in 0..5 {
+                let state = client("Command", json!({"name": "continue"})).unwrap();
+                let thread = &state["State"]["currentThread"];
+                seen.push(format!(
+                    "exited {} tracepoint {} args {}",
+                    state["State"]["exited"],
+                    thread["breakPoint"]["continue"],
+                    thread["breakPointInfo"]["arguments"]
+                        .as_array()
+                        .map(|a| a
+                            .iter()
+                            .map(|v| v["value"].to_string())
+                            .collect::<Vec<_>>()
+                            .join(","))
+                        .unwrap_or_default()
+                ));
+                if state["State"]["exited"] == true {
+                    break;
+                }
+            }
+            runs.push(seen);
+        };
+        let mut dlv = Delve::exec_with_args(&exe, &["loop", "3"]);
+        run(&mut |m, p| dlv.call(m, p));
+        drop(dlv);
+        let server = FerretServer::exec(&exe, &["loop", "3"]);
+        let mut ferret = RpcClient::connect(&server.addr).unwrap();
+        run(&mut |m, p| ferret.call(m, p));
+        let _ = ferret.call("Detach", json!({"Kill": true}));
+        assert_eq!(runs[1], runs[0], "{}: ferret, then dlv", toolchain.version);
+    }
+}
