@@ -120,9 +120,9 @@ pub struct Thread {
     /// What that breakpoint asked to load (`LoadArgs`, `LoadLocals`):
     /// the arguments and locals of the stopped frame.
     pub breakpoint_info: Option<BreakpointInfo>,
-    /// A `stepout` finished on this thread, so it has return values (an
-    /// empty list until the variables layer reads them).
-    pub returned: bool,
+    /// A `stepout` finished on this thread: the returning function's
+    /// results (empty when the command asked for none).
+    pub return_values: Option<Vec<Variable>>,
 }
 
 /// The values a breakpoint loads when it stops a thread (Delve's
@@ -286,8 +286,9 @@ pub enum Command {
     Next,
     /// Next line, stepping into calls to user functions.
     Step,
-    /// Run until the current function returns.
-    StepOut,
+    /// Run until the current function returns, then load its results as
+    /// the configuration says (none without one).
+    StepOut(Option<LoadConfig>),
     /// One machine instruction.
     StepInstruction,
     /// Make a thread current.

@@ -1119,9 +1119,9 @@ struct Session {
     described: std::cell::RefCell<HashMap<u64, StackTops>>,
     /// Values of this stop that live in registers, at made-up addresses.
     composites: std::cell::RefCell<Composites>,
-    /// The thread whose `stepout` finished last (it shows return values
-    /// until the next run command).
-    returned_tid: Option<i32>,
+    /// The thread whose `stepout` finished last and the returned
+    /// function's results (shown until the next run command).
+    returned: Option<(i32, Vec<Variable>)>,
     ended: bool,
 }
 
@@ -1214,7 +1214,7 @@ impl Session {
             start_functions: Default::default(),
             described: Default::default(),
             composites: Default::default(),
-            returned_tid: None,
+            returned: None,
             ended: false,
         };
         session.sync_breakpoints()?;
@@ -1308,7 +1308,11 @@ impl Session {
                     goroutine_id: self.goroutine_id(&regs),
                     breakpoint,
                     breakpoint_info,
-                    returned: self.returned_tid == Some(tid),
+                    return_values: self
+                        .returned
+                        .as_ref()
+                        .filter(|(returned_tid, _)| *returned_tid == tid)
+                        .map(|(_, values)| values.clone()),
                 })
             })
             .collect()
@@ -2554,18 +2558,28 @@ impl Session {
         }
         if matches!(
             command,
-            Command::Continue | Command::Next | Command::Step | Command::StepOut
+            Command::Continue | Command::Next | Command::Step | Command::StepOut(_)
         ) {
-            self.returned_tid = None;
+            self.returned = None;
         }
         match command {
             Command::Continue => self.run(),
             Command::Next => self.start_next(false),
             Command::Step => self.start_next(true),
-            Command::StepOut => {
+            Command::StepOut(config) => {
+                let tid = self.current_tid.unwrap_or(self.pid);
+                let returning = self.returning_frame(tid).ok();
                 let state = self.start_step_out()?;
                 if state.stop_reason == StopKind::NextFinished {
-                    self.returned_tid = state.current_thread.as_ref().map(|t| t.id);
+                    if let Some(tid) = state.current_thread.as_ref().map(|t| t.id) {
+                        let values = match (config, &returning) {
+                            (Some(config), Some(frame)) => {
+                                self.return_values(tid, frame, config).unwrap_or_default()
+                            }
+                            _ => Vec::new(),
+                        };
+                        self.returned = Some((tid, values));
+                    }
                     return Ok(self.stopped_state());
                 }
                 Ok(state)
@@ -2712,6 +2726,49 @@ impl Session {
             frame: FrameCheck::Above(cfa),
         }];
         self.run()
+    }
+
+    /// The function thread `tid` is in and its frame's CFA: what a
+    /// `stepout` from there returns from.
+    fn returning_frame(&self, tid: i32) -> Result<(ferret_gort::bininfo::Function, u64)> {
+        let regs = self.target.state().registers(tid)?;
+        let function = self
+            .bi
+            .function_at(regs.pc())?
+            .ok_or(SessionError::NoFrame(0))?;
+        let (cfa, _) = self.frame_of(tid)?;
+        Ok((function, cfa))
+    }
+
+    /// The results of `returned` (a function and the CFA its frame had),
+    /// read just after it returned to thread `tid`, as Delve does: in a
+    /// made-up scope at the function's entry with the returned-to thread's
+    /// registers, where the results' locations name the registers (and
+    /// stack slots) that hold them now.
+    fn return_values(
+        &self,
+        tid: i32,
+        returned: &(ferret_gort::bininfo::Function, u64),
+        config: LoadConfig,
+    ) -> Result<Vec<Variable>> {
+        let (function, cfa) = returned;
+        let mut registers = self.target.state().registers(tid)?;
+        registers.rsp = cfa - 8;
+        registers.rip = function.entry;
+        let frame = ScopeFrame {
+            function: function.clone(),
+            inlined_call: None,
+            lookup_pc: function.entry,
+            pc: function.entry,
+            line: self.location(function.entry).line,
+            cfa: *cfa,
+            registers: Some(registers),
+        };
+        Ok(self
+            .frame_variables(&frame, config, true)?
+            .into_iter()
+            .filter(|v| v.flags & value_flags::RETURN_ARGUMENT != 0)
+            .collect())
     }
 
     /// Whether a temporary breakpoint's conditions hold for thread `tid`.

@@ -924,3 +924,62 @@ fn tracepoints_report_each_hit_as_dlv_does() {
         assert_eq!(runs[1], runs[0], "{}: ferret, then dlv", toolchain.version);
     }
 }
+
+/// `stepout` with a `ReturnInfoLoadConfig` returns the function's results
+/// in `ReturnValues` (here `main.inspect`'s named `total` and `err`, and
+/// `square`'s `~r0` in the hello fixture), as dlv does.
+#[test]
+fn stepout_return_values_read_the_same_against_ferret_and_dlv() {
+    for toolchain in GoToolchain::selected().into_iter().filter(Delve::supports) {
+        for (fixture, function) in [("vars", "main.inspect"), ("hello", "main.square")] {
+            let exe = build_fixture(fixture, &toolchain, &BuildOptions::debug());
+            let full = configs()[0].1.clone();
+            let mut returned = Vec::new();
+            let mut run = |client: &mut dyn FnMut(&str, Value) -> Result<Value, String>| {
+                client(
+                    "CreateBreakpoint",
+                    json!({"Breakpoint": {"functionName": function}}),
+                )
+                .unwrap();
+                client("Command", json!({"name": "continue"})).unwrap();
+                let state = client(
+                    "Command",
+                    json!({"name": "stepOut", "ReturnInfoLoadConfig": full}),
+                )
+                .unwrap();
+                let values = state["State"]["currentThread"]["ReturnValues"].clone();
+                returned.push(
+                    values
+                        .as_array()
+                        .map(|vs| {
+                            vs.iter()
+                                .map(|v| {
+                                    format!(
+                                        "{} {} {} {} flags {}",
+                                        v["name"], v["type"], v["kind"], v["value"], v["flags"]
+                                    )
+                                })
+                                .collect::<Vec<_>>()
+                        })
+                        .unwrap_or_default(),
+                );
+            };
+            let mut dlv = Delve::exec(&exe);
+            run(&mut |m, p| dlv.call(m, p));
+            drop(dlv);
+            let server = FerretServer::exec(&exe, &[]);
+            let mut ferret = RpcClient::connect(&server.addr).unwrap();
+            run(&mut |m, p| ferret.call(m, p));
+            let _ = ferret.call("Detach", json!({"Kill": true}));
+            assert!(
+                !returned[0].is_empty(),
+                "dlv returned nothing for {function}"
+            );
+            assert_eq!(
+                returned[1], returned[0],
+                "{}: {function}: ferret, then dlv",
+                toolchain.version
+            );
+        }
+    }
+}

@@ -252,10 +252,16 @@ pub fn thread(t: &Thread, pid: i32, view: ThreadView) -> Value {
             out.insert("breakPointInfo".into(), Value::Object(info));
         }
     }
-    let returned = t.returned && view != ThreadView::Listing;
+    let returned = t
+        .return_values
+        .as_ref()
+        .filter(|_| view != ThreadView::Listing);
     out.insert(
         "ReturnValues".into(),
-        if returned { json!([]) } else { Value::Null },
+        match returned {
+            Some(values) => value_of(WireChildren(values)),
+            None => Value::Null,
+        },
     );
     out.insert("CallReturn".into(), json!(false));
     Value::Object(out)

@@ -763,7 +763,7 @@ async fn command(ctx: &Arc<Context>, p: &Params) -> Reply {
         "continue" => Command::Continue,
         "next" => Command::Next,
         "step" => Command::Step,
-        "stepOut" => Command::StepOut,
+        "stepOut" => Command::StepOut(load_config(p, "ReturnInfoLoadConfig")?),
         "stepInstruction" => Command::StepInstruction,
         "switchThread" => Command::SwitchThread(p.i64("threadID")? as i32),
         "switchGoroutine" => Command::SwitchGoroutine(p.i64("goroutineID")?),
