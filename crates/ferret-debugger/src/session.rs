@@ -555,18 +555,30 @@ impl Debugger {
             let (addr, bytes) =
                 assignment(&s.bi, &memory, &eval_frame, &symbol, &value).map_err(eval_error)?;
             drop(memory);
-            if addr >= 0xbeed_0000_0000_0000 {
+            let in_register = s.composites.borrow().registers.get(&addr).copied();
+            if addr >= 0xbeed_0000_0000_0000 && in_register.is_none() {
                 return Err(SessionError::Eval(
-                    "can not set a variable held in registers".into(),
+                    "can not set a variable held in several registers or pieces".into(),
                 ));
             }
-            match &mut s.target {
-                Target::Live(process) => process.write_memory(addr, &bytes)?,
-                Target::Core(_) => {
-                    return Err(SessionError::Eval(
-                        "can not set variables of a core file".into(),
-                    ))
+            let Target::Live(process) = &mut s.target else {
+                return Err(SessionError::Eval(
+                    "can not set variables of a core file".into(),
+                ));
+            };
+            match in_register {
+                // A value in a register: its low bytes change.
+                Some((tid, n)) => {
+                    let mut regs = process.registers(tid)?;
+                    if let Some(register) = regs.dwarf_register_mut(n) {
+                        let mut word = register.to_le_bytes();
+                        let len = bytes.len().min(8);
+                        word[..len].copy_from_slice(&bytes[..len]);
+                        *register = u64::from_le_bytes(word);
+                    }
+                    process.set_registers(tid, &regs)?;
                 }
+                None => process.write_memory(addr, &bytes)?,
             }
             s.forget_goroutines();
             Ok(())
@@ -896,6 +908,8 @@ struct ScopeFrame {
     cfa: u64,
     /// The registers, for the innermost frame of a goroutine on a thread.
     registers: Option<Registers>,
+    /// The thread those registers are of.
+    thread: Option<i32>,
 }
 
 /// Values held in registers (or pieces) this stop, given made-up addresses
@@ -906,6 +920,9 @@ struct ScopeFrame {
 struct Composites {
     by_key: HashMap<(u64, String), u64>,
     values: Vec<(u64, Vec<u8>)>,
+    /// Made-up address -> the thread and DWARF register holding it, for
+    /// values wholly in one register (they can be set).
+    registers: HashMap<u64, (i32, u16)>,
     next: u64,
 }
 
@@ -914,7 +931,13 @@ impl Composites {
 
     /// The address of the value of the variable located by `expression` in
     /// the frame with `cfa`.
-    fn address(&mut self, cfa: u64, expression: &str, bytes: Vec<u8>) -> u64 {
+    fn address(
+        &mut self,
+        cfa: u64,
+        expression: &str,
+        bytes: Vec<u8>,
+        register: Option<(i32, u16)>,
+    ) -> u64 {
         if let Some(&known) = self.by_key.get(&(cfa, expression.to_owned())) {
             return known;
         }
@@ -926,6 +949,9 @@ impl Composites {
         self.next = (addr + bytes.len().max(1) as u64).div_ceil(0x100) * 0x100;
         self.by_key.insert((cfa, expression.to_owned()), addr);
         self.values.push((addr, bytes));
+        if let Some(register) = register {
+            self.registers.insert(addr, register);
+        }
         addr
     }
 }
@@ -1979,6 +2005,7 @@ impl Session {
             pc: frame.location.pc,
             line: frame.location.line,
             cfa: frame.cfa,
+            thread: registers.map(|_| thread.map_or(0, |(tid, _)| tid)),
             registers,
         })
     }
@@ -2069,6 +2096,7 @@ impl Session {
             line: 0,
             cfa: 0,
             registers: None,
+            thread: None,
         };
         match self.bind_declared(var, &no_frame) {
             Ok(binding) => load_binding(loader, binding),
@@ -2136,20 +2164,34 @@ impl Session {
             }
             registers.and_then(|r| r.dwarf_register(n))
         };
-        match variable_place(&expression, cfa, &register, self.target.state()) {
-            VariablePlace::Value(bytes) => {
-                let addr = self
-                    .composites
+        let place = variable_place(&expression, cfa, &register, self.target.state());
+        // A value in registers or pieces gets a made-up address; one wholly
+        // in a register of a thread can be set there.
+        let (held, in_register) = match &place {
+            VariablePlace::Register(n, value) => (
+                Some(value.to_le_bytes().to_vec()),
+                frame.thread.map(|tid| (tid, *n)),
+            ),
+            VariablePlace::Value(bytes) => (Some(bytes.clone()), None),
+            _ => (None, None),
+        };
+        if let Some(bytes) = held {
+            let addr =
+                self.composites
                     .borrow_mut()
-                    .address(cfa, &location_expr, bytes);
-                Ok(Binding {
-                    name: name.to_owned(),
-                    addr,
-                    ty: var.ty,
-                    flags: role_flags | value_flags::FAKE_ADDRESS,
-                    location_expr,
-                    decl_line: var.decl_line,
-                })
+                    .address(cfa, &location_expr, bytes, in_register);
+            return Ok(Binding {
+                name: name.to_owned(),
+                addr,
+                ty: var.ty,
+                flags: role_flags | value_flags::FAKE_ADDRESS,
+                location_expr,
+                decl_line: var.decl_line,
+            });
+        }
+        match place {
+            VariablePlace::Register(..) | VariablePlace::Value(_) => {
+                Err(unreadable("a value in registers".into(), location_expr))
             }
             VariablePlace::Memory(addr) if escaped => {
                 location_expr.push_str(" (escaped)");
@@ -2258,6 +2300,7 @@ impl Session {
             line: self.location(frame.pc).line,
             cfa: frame.cfa,
             registers: Some(regs),
+            thread: Some(tid),
         })
     }
 
@@ -2763,6 +2806,7 @@ impl Session {
             line: self.location(function.entry).line,
             cfa: *cfa,
             registers: Some(registers),
+            thread: None,
         };
         Ok(self
             .frame_variables(&frame, config, true)?

@@ -983,3 +983,38 @@ fn stepout_return_values_read_the_same_against_ferret_and_dlv() {
         }
     }
 }
+
+/// `Set` of an argument still in its register (at a function breakpoint in
+/// a debug build) changes the register: the program then sees the new
+/// value, as with dlv.
+#[test]
+fn set_changes_a_value_held_in_a_register_as_dlv_does() {
+    for toolchain in GoToolchain::selected().into_iter().filter(Delve::supports) {
+        let exe = build_fixture("busy", &toolchain, &BuildOptions::debug());
+        let mut runs = Vec::new();
+        let mut run = |client: &mut dyn FnMut(&str, Value) -> Result<Value, String>| {
+            client(
+                "CreateBreakpoint",
+                json!({"Breakpoint": {"functionName": "main.work"}}),
+            )
+            .unwrap();
+            client("Command", json!({"name": "continue"})).unwrap();
+            let scope = json!({"GoroutineID": -1});
+            let set = client("Set", json!({"Scope": scope, "Symbol": "i", "Value": "42"}));
+            let read = || json!({"Scope": {"GoroutineID": -1}, "Expr": "i"});
+            let now = client("Eval", read()).map(|v| v["Variable"]["value"].clone());
+            client("Command", json!({"name": "next"})).unwrap();
+            let after = client("Eval", read()).map(|v| v["Variable"]["value"].clone());
+            runs.push(format!("{set:?} {now:?} {after:?}"));
+        };
+        let mut dlv = Delve::exec_with_args(&exe, &["loop", "3"]);
+        run(&mut |m, p| dlv.call(m, p));
+        drop(dlv);
+        let server = FerretServer::exec(&exe, &["loop", "3"]);
+        let mut ferret = RpcClient::connect(&server.addr).unwrap();
+        run(&mut |m, p| ferret.call(m, p));
+        let _ = ferret.call("Detach", json!({"Kill": true}));
+        assert_eq!(runs[1], runs[0], "{}: ferret, then dlv", toolchain.version);
+        assert!(runs[0].contains("42"), "{}", runs[0]);
+    }
+}

@@ -330,6 +330,8 @@ pub enum VariablePlace {
     /// Not (wholly) in memory: its bytes, gathered from registers and
     /// pieces.
     Value(Vec<u8>),
+    /// Wholly in one register (DWARF number) of the frame, with its value.
+    Register(u16, u64),
     /// Nowhere: the expression is empty (optimized away here).
     Empty,
     /// In a register this frame does not have (above the innermost frame,
@@ -412,7 +414,7 @@ pub fn variable_place(
     }
     if let Some(r) = in_register {
         return match register(r) {
-            Some(value) => VariablePlace::Value(value.to_le_bytes().to_vec()),
+            Some(value) => VariablePlace::Register(r, value),
             None => VariablePlace::MissingRegister(r),
         };
     }

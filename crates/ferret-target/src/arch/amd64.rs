@@ -175,6 +175,31 @@ impl Registers {
             _ => return None,
         })
     }
+
+    /// The field holding DWARF register `number` (see
+    /// [`Registers::dwarf_register`]), to change it.
+    pub fn dwarf_register_mut(&mut self, number: u16) -> Option<&mut u64> {
+        Some(match number {
+            0 => &mut self.rax,
+            1 => &mut self.rdx,
+            2 => &mut self.rcx,
+            3 => &mut self.rbx,
+            4 => &mut self.rsi,
+            5 => &mut self.rdi,
+            6 => &mut self.rbp,
+            7 => &mut self.rsp,
+            8 => &mut self.r8,
+            9 => &mut self.r9,
+            10 => &mut self.r10,
+            11 => &mut self.r11,
+            12 => &mut self.r12,
+            13 => &mut self.r13,
+            14 => &mut self.r14,
+            15 => &mut self.r15,
+            16 => &mut self.rip,
+            _ => return None,
+        })
+    }
 }
 
 /// The x87/SSE/AVX state: an XSAVE area (or, from cores without
