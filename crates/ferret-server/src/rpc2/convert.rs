@@ -274,7 +274,7 @@ pub fn goroutine(g: &Goroutine) -> Value {
 
 /// `ListGoroutinesOut`, written straight to JSON text: a listing can hold
 /// hundreds of thousands of goroutines.
-pub fn goroutine_listing(listing: &GoroutineListing) -> Box<serde_json::value::RawValue> {
+pub fn write_goroutine_listing(out: &mut Vec<u8>, listing: &GoroutineListing) {
     #[derive(Serialize)]
     #[serde(rename_all = "PascalCase")]
     struct WireGroup<'a> {
@@ -307,7 +307,7 @@ pub fn goroutine_listing(listing: &GoroutineListing) -> Box<serde_json::value::R
         }),
         too_many_groups: listing.too_many_groups,
     };
-    serde_json::value::to_raw_value(&wire).expect("a listing serializes")
+    serde_json::to_writer(out, &wire).expect("a listing serializes")
 }
 
 /// `api.DebuggerState`; `in_command` for Command replies.
@@ -357,18 +357,29 @@ pub fn frame(f: &Frame) -> Value {
 
 /// `{key: [api.Variable...]}`, written straight to text: a million-element
 /// value must not become a value tree (nor a second tree of wire structs).
-pub fn variables_reply(key: &str, variables: &[Variable]) -> Box<serde_json::value::RawValue> {
-    let list: Vec<WireVariable<'_>> = variables.iter().map(WireVariable).collect();
+pub fn write_variables_reply(out: &mut Vec<u8>, key: &str, variables: &[Variable]) {
+    out.reserve(variables.iter().map(node_count).sum::<usize>() * BYTES_PER_VARIABLE);
     let mut reply = std::collections::BTreeMap::new();
-    reply.insert(key, list);
-    serde_json::value::to_raw_value(&reply).expect("variables serialize")
+    reply.insert(key, WireChildren(variables));
+    serde_json::to_writer(out, &reply).expect("variables serialize")
 }
 
 /// `{"Variable": api.Variable}`, as `Eval` answers.
-pub fn eval_reply(v: &Variable) -> Box<serde_json::value::RawValue> {
+pub fn write_eval_reply(out: &mut Vec<u8>, v: &Variable) {
+    out.reserve(node_count(v) * BYTES_PER_VARIABLE);
     let mut reply = std::collections::BTreeMap::new();
     reply.insert("Variable", WireVariable(v));
-    serde_json::value::to_raw_value(&reply).expect("variable serializes")
+    serde_json::to_writer(out, &reply).expect("variable serializes")
+}
+
+/// About how many bytes of JSON a variable without children takes: what
+/// a reply reserves, so a million elements are not written into a buffer
+/// that keeps moving.
+const BYTES_PER_VARIABLE: usize = 260;
+
+/// How many variables `v` holds, itself included.
+fn node_count(v: &Variable) -> usize {
+    1 + v.children.iter().map(node_count).sum::<usize>()
 }
 
 /// `api.Variable` on the wire, serialized from the model as it is walked.
@@ -541,7 +552,7 @@ fn eflags_text(value: u64) -> String {
 }
 
 /// `Stacktrace`'s result, written straight from the frames.
-pub fn stacktrace(frames: &[Frame]) -> Box<serde_json::value::RawValue> {
+pub fn write_stacktrace(out: &mut Vec<u8>, frames: &[Frame]) {
     #[derive(Serialize)]
     #[serde(rename_all = "PascalCase")]
     struct Stacktrace<'a> {
@@ -550,7 +561,7 @@ pub fn stacktrace(frames: &[Frame]) -> Box<serde_json::value::RawValue> {
     let wire = Stacktrace {
         locations: frames.iter().map(WireFrame::from).collect(),
     };
-    serde_json::value::to_raw_value(&wire).expect("frames serialize")
+    serde_json::to_writer(out, &wire).expect("frames serialize")
 }
 
 /// `api.Stackframe` on the wire.

@@ -169,13 +169,16 @@ async fn poll_once<F: Future + Unpin>(future: &mut F) -> Option<F::Output> {
     .await
 }
 
-/// What a method answers: a JSON value, or JSON already written (large
-/// listings are written straight from the model, without building a value
-/// tree first).
+/// What a method answers: a JSON value, or a writer of its JSON (large
+/// results are written straight from the model into the reply line, with
+/// no value tree and no second copy).
 enum Answer {
     Value(Value),
-    Raw(Box<RawValue>),
+    Json(JsonWriter),
 }
+
+/// Writes a result's JSON text at the end of a buffer.
+type JsonWriter = Box<dyn FnOnce(&mut Vec<u8>) + Send>;
 
 /// Runs one method.
 async fn answer(ctx: &Arc<Context>, method: &str, p: Params) -> Result<Answer, String> {
@@ -205,20 +208,16 @@ fn envelope(id: Value, reply: Result<Answer, String>) -> Vec<u8> {
         line
     };
     match reply {
-        // A large answer is not copied into a second buffer: the envelope's
-        // head is put in front of it in place.
-        Ok(Answer::Raw(raw)) => {
-            let head = format!(
+        // A large answer is written straight into the line.
+        Ok(Answer::Json(write)) => {
+            let mut line = format!(
                 "{{\"id\":{},\"result\":",
                 serde_json::to_string(&id).expect("an id serializes")
-            );
-            const TAIL: &str = ",\"error\":null}\n";
-            let boxed: Box<str> = raw.into();
-            let mut line = boxed.into_string();
-            line.reserve(head.len() + TAIL.len());
-            line.insert_str(0, &head);
-            line.push_str(TAIL);
-            line.into_bytes()
+            )
+            .into_bytes();
+            write(&mut line);
+            line.extend_from_slice(b",\"error\":null}\n");
+            line
         }
         Ok(Answer::Value(value)) => {
             let written = serde_json::value::to_raw_value(&value).expect("a JSON value serializes");
@@ -661,7 +660,10 @@ fn stacktrace(ctx: &Context, p: &Params) -> Result<PendingAnswer, String> {
         d.stacktrace(id, depth + 1, skip, with_defers, variables)
     });
     Ok(Box::pin(async move {
-        Ok(Answer::Raw(convert::stacktrace(&frames.await?)))
+        let frames = frames.await?;
+        Ok(Answer::Json(Box::new(move |out: &mut Vec<u8>| {
+            convert::write_stacktrace(out, &frames)
+        })))
     }))
 }
 
@@ -673,7 +675,10 @@ fn eval(ctx: &Context, p: &Params) -> Result<PendingAnswer, String> {
     let config = load_config(p, "Cfg")?.unwrap_or(LoadConfig::FULL);
     let v = on_tracer(ctx, move |d| d.eval(scope, expression, config));
     Ok(Box::pin(async move {
-        Ok(Answer::Raw(convert::eval_reply(&v.await?)))
+        let v = v.await?;
+        Ok(Answer::Json(Box::new(move |out: &mut Vec<u8>| {
+            convert::write_eval_reply(out, &v)
+        })))
     }))
 }
 
@@ -691,7 +696,10 @@ fn scope_variables(ctx: &Context, p: &Params, arguments: bool) -> Result<Pending
     });
     let key = if arguments { "Args" } else { "Variables" };
     Ok(Box::pin(async move {
-        Ok(Answer::Raw(convert::variables_reply(key, &vars.await?)))
+        let vars = vars.await?;
+        Ok(Answer::Json(Box::new(move |out: &mut Vec<u8>| {
+            convert::write_variables_reply(out, key, &vars)
+        })))
     }))
 }
 
@@ -703,10 +711,10 @@ fn package_variables(ctx: &Context, p: &Params) -> Result<PendingAnswer, String>
         d.package_vars(move |name| matcher.is_match(name), config)
     });
     Ok(Box::pin(async move {
-        Ok(Answer::Raw(convert::variables_reply(
-            "Variables",
-            &vars.await?,
-        )))
+        let vars = vars.await?;
+        Ok(Answer::Json(Box::new(move |out: &mut Vec<u8>| {
+            convert::write_variables_reply(out, "Variables", &vars)
+        })))
     }))
 }
 
@@ -746,7 +754,10 @@ fn list_goroutines(ctx: &Context, p: &Params) -> Result<PendingAnswer, String> {
         d.goroutine_listing(start, count, filters, grouping, scope)
     });
     Ok(Box::pin(async move {
-        Ok(Answer::Raw(convert::goroutine_listing(&listing.await?)))
+        let listing = listing.await?;
+        Ok(Answer::Json(Box::new(move |out: &mut Vec<u8>| {
+            convert::write_goroutine_listing(out, &listing)
+        })))
     }))
 }
 
