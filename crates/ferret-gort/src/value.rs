@@ -3,7 +3,7 @@
 //! string for scalars, length and capacity, and children for composite
 //! values, loaded as deep and as wide as a [`LoadConfig`] allows.
 
-use ferret_target::{Memory, PrefetchedMemory};
+use ferret_target::{BlockCachedMemory, Memory, PrefetchedMemory};
 
 use crate::bininfo::{BinaryInfo, GoType, Kind, Shape};
 
@@ -329,7 +329,13 @@ impl<'a> Loader<'a> {
                 v.len = self.word(hmap)? as i64;
                 // Too deep: only the length, so clients see it is not empty.
                 if level <= self.config.max_variable_recurse {
-                    self.load_map(v, hmap, *key, *elem, *header, level)?;
+                    // Groups and buckets are read slot by slot: in blocks.
+                    let cached = BlockCachedMemory::new(self.mem);
+                    let loader = Loader {
+                        mem: &cached,
+                        ..*self
+                    };
+                    loader.load_map(v, hmap, *key, *elem, *header, level)?;
                 }
             }
             Shape::Chan { elem, header } => {

@@ -30,7 +30,7 @@ pub mod prefetched;
 
 pub use arch::{FpRegisters, Registers};
 pub use error::{Result, TargetError};
-pub use prefetched::PrefetchedMemory;
+pub use prefetched::{BlockCachedMemory, PrefetchedMemory};
 
 /// A process id.
 pub type Pid = i32;

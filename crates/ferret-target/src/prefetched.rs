@@ -67,6 +67,54 @@ impl Memory for PrefetchedMemory<'_> {
     }
 }
 
+/// `inner`, read in 64 KiB blocks that are kept: many small reads close to
+/// each other (a hash map's groups, walked slot by slot) cost one read per
+/// block. A block that cannot be read whole is not kept; reads in it go to
+/// `inner`.
+pub struct BlockCachedMemory<'a> {
+    inner: &'a dyn Memory,
+    blocks: std::cell::RefCell<std::collections::HashMap<u64, Option<Vec<u8>>>>,
+}
+
+/// The size of a [`BlockCachedMemory`] block.
+const BLOCK: u64 = 64 << 10;
+
+impl<'a> BlockCachedMemory<'a> {
+    /// `inner` with nothing cached yet.
+    pub fn new(inner: &'a dyn Memory) -> BlockCachedMemory<'a> {
+        BlockCachedMemory {
+            inner,
+            blocks: Default::default(),
+        }
+    }
+}
+
+impl Memory for BlockCachedMemory<'_> {
+    fn read_memory(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
+        let start = addr - addr % BLOCK;
+        let end = addr.saturating_add(buf.len() as u64);
+        if buf.is_empty() || end > start + BLOCK {
+            return self.inner.read_memory(addr, buf);
+        }
+        let mut blocks = self.blocks.borrow_mut();
+        let block = blocks.entry(start).or_insert_with(|| {
+            let mut bytes = vec![0u8; BLOCK as usize];
+            self.inner
+                .read_memory(start, &mut bytes)
+                .ok()
+                .map(|()| bytes)
+        });
+        match block {
+            Some(bytes) => {
+                let offset = (addr - start) as usize;
+                buf.copy_from_slice(&bytes[offset..offset + buf.len()]);
+                Ok(())
+            }
+            None => self.inner.read_memory(addr, buf),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,6 +141,26 @@ mod tests {
             }
             Ok(())
         }
+    }
+
+    #[test]
+    fn blocks_are_read_once_and_unreadable_ones_go_to_the_inner_memory() {
+        let inner = Counting {
+            reads: Default::default(),
+        };
+        let memory = BlockCachedMemory::new(&inner);
+        let mut buf = [0u8; 4];
+        // Block 0 (0..64 KiB) is unreadable past 4096: reads go through.
+        memory.read_memory(10, &mut buf).unwrap();
+        assert_eq!(buf, [10, 11, 12, 13]);
+        memory.read_memory(20, &mut buf).unwrap();
+        assert_eq!(buf, [20, 21, 22, 23]);
+        assert_eq!(
+            inner.reads.get(),
+            3,
+            "one failed block read, then two direct reads"
+        );
+        assert!(memory.read_memory(5000, &mut buf).is_err());
     }
 
     #[test]
