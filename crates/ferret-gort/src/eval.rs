@@ -1337,11 +1337,10 @@ impl Evaluator<'_> {
 fn same_value(a: &Variable, b: &Variable) -> bool {
     a.value == b.value
         && a.len == b.len
-        && a.children.len() == b.children.len()
-        && a.children
-            .iter()
-            .zip(&b.children)
-            .all(|(x, y)| same_value(x, y))
+        && a.child_count() == b.child_count()
+        && a.each_child()
+            .zip(b.each_child())
+            .all(|(x, y)| same_value(&x, &y))
 }
 
 /// An untyped constant.

@@ -3,6 +3,8 @@
 //! string for scalars, length and capacity, and children for composite
 //! values, loaded as deep and as wide as a [`LoadConfig`] allows.
 
+use std::borrow::Cow;
+
 use ferret_target::{BlockCachedMemory, Memory, PrefetchedMemory};
 
 use crate::bininfo::{BinaryInfo, GoType, Kind, Shape};
@@ -89,8 +91,12 @@ pub struct Variable {
     pub len: i64,
     /// Capacity (arrays, slices, channels).
     pub cap: i64,
-    /// Fields, elements, map keys and values, the pointee.
+    /// Fields, elements, map keys and values, the pointee (see also
+    /// `packed`; read them with [`Variable::each_child`]).
     pub children: Vec<Variable>,
+    /// The elements instead of `children` when they are plain numbers
+    /// read in one piece.
+    pub packed: Option<Box<PackedNumbers>>,
     /// Address of the data behind it (strings, slices, maps, funcs).
     pub base: u64,
     /// Why it could not be read.
@@ -99,6 +105,74 @@ pub struct Variable {
     pub location_expr: String,
     /// Line of its declaration.
     pub decl_line: u32,
+}
+
+impl Variable {
+    /// How many children it has (loaded or packed).
+    pub fn child_count(&self) -> usize {
+        match &self.packed {
+            Some(packed) => packed.len(),
+            None => self.children.len(),
+        }
+    }
+
+    /// Its children in order, packed elements made variables one by one.
+    pub fn each_child(&self) -> impl Iterator<Item = Cow<'_, Variable>> {
+        let loaded = self.children.iter().map(Cow::Borrowed);
+        let packed = self
+            .packed
+            .iter()
+            .flat_map(|p| (0..p.len()).map(|i| Cow::Owned(p.get(i))));
+        loaded.chain(packed)
+    }
+}
+
+/// The elements of an array or slice of plain numbers (no named type
+/// with constants to describe them) kept as the bytes read, each made a
+/// [`Variable`] only when asked for: a million-element `[]int` costs its
+/// 8 MB, not a million variables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackedNumbers {
+    /// Address of the first element.
+    start: u64,
+    /// Distance between elements in memory.
+    stride: u64,
+    /// Bytes kept per element.
+    size: usize,
+    kind: Kind,
+    type_name: String,
+    /// `size` bytes per element, back to back.
+    bytes: Vec<u8>,
+}
+
+impl PackedNumbers {
+    /// How many elements it holds.
+    pub fn len(&self) -> usize {
+        self.bytes.len() / self.size.max(1)
+    }
+
+    /// Whether it holds no element.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Element `i` as the loader would have made it.
+    pub fn get(&self, i: usize) -> Variable {
+        let bytes = &self.bytes[i * self.size..(i + 1) * self.size];
+        Variable {
+            addr: self.start + i as u64 * self.stride,
+            type_name: self.type_name.clone(),
+            real_type: self.type_name.clone(),
+            kind: Some(self.kind),
+            value: scalar_text(self.kind, bytes),
+            len: if matches!(self.kind, Kind::Complex64 | Kind::Complex128) {
+                2
+            } else {
+                0
+            },
+            ..Variable::default()
+        }
+    }
 }
 
 /// Reads values of one binary's types from one target's memory.
@@ -276,7 +350,7 @@ impl<'a> Loader<'a> {
                 let count = (*len as i64)
                     .min(self.config.max_array_values)
                     .clamp(0, MAX_ELEMENTS);
-                v.children = self.elements(addr, *elem, *stride, count as u64, level + 1)?;
+                self.fill_elements(v, addr, *elem, *stride, count as u64, level + 1)?;
             }
             Shape::Slice { elem } => {
                 let data = self.word(addr)?;
@@ -288,7 +362,7 @@ impl<'a> Loader<'a> {
                     .len
                     .min(self.config.max_array_values)
                     .clamp(0, MAX_ELEMENTS);
-                v.children = self.elements(data, *elem, size, count as u64, level + 1)?;
+                self.fill_elements(v, data, *elem, size, count as u64, level + 1)?;
             }
             Shape::Struct { fields } => {
                 v.len = fields.len() as i64;
@@ -464,19 +538,42 @@ impl<'a> Loader<'a> {
         }
     }
 
-    /// `count` elements of type `elem`, `stride` bytes apart from `start`,
-    /// their bytes read in one go (a million elements must not cost a
-    /// million reads).
-    fn elements(
+    /// Sets `v`'s elements: `count` of type `elem`, `stride` bytes apart
+    /// from `start`, their bytes read in one go (a million elements must
+    /// not cost a million reads), plain numbers kept packed.
+    fn fill_elements(
         &self,
+        v: &mut Variable,
         start: u64,
         elem: u64,
         stride: u64,
         count: u64,
         level: i64,
-    ) -> Result<Vec<Variable>, String> {
+    ) -> Result<(), String> {
         let elem_type = self.bi.go_type(elem).map_err(|e| e.to_string())?;
         let bytes = stride.saturating_mul(count);
+        if count > 1 && bytes <= MAX_PREFETCH_BYTES && is_plain_number(&elem_type) {
+            let size = elem_type.size.min(16) as usize;
+            let mut read = vec![0u8; bytes as usize];
+            if self.read(start, &mut read).is_ok() {
+                let packed = if size as u64 == stride {
+                    read
+                } else {
+                    read.chunks(stride as usize)
+                        .flat_map(|e| e[..size].to_vec())
+                        .collect()
+                };
+                v.packed = Some(Box::new(PackedNumbers {
+                    start,
+                    stride,
+                    size,
+                    kind: elem_type.kind,
+                    type_name: elem_type.name.clone(),
+                    bytes: packed,
+                }));
+                return Ok(());
+            }
+        }
         let prefetched;
         let loader = if count > 1 && bytes <= MAX_PREFETCH_BYTES {
             prefetched = PrefetchedMemory::new(self.mem, &[(start, bytes as usize)]);
@@ -488,19 +585,18 @@ impl<'a> Loader<'a> {
             *self
         };
         // As Delve does, reading stops at the fourth unreadable element.
-        let mut out = Vec::new();
         let mut unreadable = 0;
         for i in 0..count {
             let element = loader.load_typed("", start + i * stride, &elem_type, level);
             if !element.unreadable.is_empty() {
                 unreadable += 1;
             }
-            out.push(element);
+            v.children.push(element);
             if unreadable == 4 {
                 break;
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// A channel's `buf` field (at `field_addr`) as a pointer to an array
@@ -1029,6 +1125,20 @@ impl GroupLayout {
             }
         }
     }
+}
+
+/// Whether values of `ty` are numbers (or bools) whose text is their
+/// bytes' alone: no named integer type whose constants describe them.
+fn is_plain_number(ty: &GoType) -> bool {
+    let integer = ty.kind.is_signed() || ty.kind.is_unsigned();
+    matches!(ty.shape, Shape::Scalar)
+        && (integer
+            || matches!(
+                ty.kind,
+                Kind::Bool | Kind::Float32 | Kind::Float64 | Kind::Complex64 | Kind::Complex128
+            ))
+        && !(integer && ty.name.contains('.') && !ty.name.starts_with("C."))
+        && ty.size <= 16
 }
 
 /// A scalar's text, as Delve (and Go's fmt) writes it.

@@ -1018,3 +1018,72 @@ fn set_changes_a_value_held_in_a_register_as_dlv_does() {
         assert!(runs[0].contains("42"), "{}", runs[0]);
     }
 }
+
+/// A million-element slice and a 100,000-entry map (the bigvals fixture,
+/// paused in a core) come whole in one reply each, every element the
+/// value the program stored: replies this large are streamed in chunks
+/// and arrays of numbers kept packed, so this checks both paths.
+#[test]
+fn large_values_come_whole() {
+    let toolchain = &GoToolchain::selected()[0];
+    let exe = build_fixture("bigvals", toolchain, &BuildOptions::debug());
+    let dir = target_dir().join(format!("variables-tests/bigvals-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (core, ()) = ferret_testkit::cores::core_when_ready(&exe, &[], &[], &dir, |stdout| {
+        use std::io::BufRead;
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        lines.any(|l| l.is_ok_and(|l| l == "paused")).then_some(())
+    });
+    let server = FerretServer::core(&exe, &core);
+    let mut client = RpcClient::connect(&server.addr).unwrap();
+    let scope = scope_of(&mut client, "main.main");
+    /// The parts of an `api.Variable` checked here.
+    #[derive(serde::Deserialize)]
+    struct Loaded {
+        value: String,
+        addr: u64,
+        #[serde(rename = "type")]
+        type_name: String,
+        len: i64,
+        base: u64,
+        children: Vec<Loaded>,
+    }
+    #[derive(serde::Deserialize)]
+    struct EvalOut {
+        #[serde(rename = "Variable")]
+        variable: Loaded,
+    }
+    let eval = |client: &mut RpcClient, expr: &str, max: i64| {
+        let cfg = json!({"FollowPointers": true, "MaxVariableRecurse": 1, "MaxStringLen": 64, "MaxArrayValues": max, "MaxStructFields": -1});
+        client
+            .call_typed::<EvalOut>("Eval", json!({"Scope": scope, "Expr": expr, "Cfg": cfg}))
+            .unwrap_or_else(|e| panic!("Eval {expr}: {e}"))
+            .variable
+    };
+    // The fixture stores big[i] = i*3 and entries[i] = i*7.
+    let big = eval(&mut client, "big", 1_000_000);
+    assert_eq!(big.len, 1_000_000);
+    assert_eq!(big.children.len(), 1_000_000);
+    for (i, e) in big.children.iter().enumerate() {
+        assert_eq!(e.value, (i * 3).to_string(), "big[{i}]");
+        assert_eq!(e.addr, big.base + 8 * i as u64, "&big[{i}]");
+        assert_eq!(e.type_name, "int");
+    }
+    let entries = eval(&mut client, "entries", 100_000);
+    assert_eq!(entries.children.len(), 200_000);
+    let mut keys: Vec<u64> = entries
+        .children
+        .chunks(2)
+        .map(|kv| {
+            let key: u64 = kv[0].value.parse().unwrap();
+            assert_eq!(kv[1].value, (key * 7).to_string(), "entries[{key}]");
+            key
+        })
+        .collect();
+    keys.sort_unstable();
+    assert!(keys.iter().copied().eq(0..100_000), "every key once");
+    // The connection still answers after the large replies.
+    let short = eval(&mut client, "big", 3);
+    assert_eq!(short.children.len(), 3);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,6 +1,8 @@
 //! The session's model in Delve's JSON shapes (service/api/types.go): the
 //! one place that knows the wire names, their odd casing included.
 
+use std::io::{self, Write};
+
 use ferret_debugger::goroutines::{GoroutineListing, GoroutineSummary};
 use ferret_debugger::model::{
     Breakpoint, DeferredCall, Frame, FunctionRef, Goroutine, LoadConfig, Location, State, Thread,
@@ -274,7 +276,7 @@ pub fn goroutine(g: &Goroutine) -> Value {
 
 /// `ListGoroutinesOut`, written straight to JSON text: a listing can hold
 /// hundreds of thousands of goroutines.
-pub fn write_goroutine_listing(out: &mut Vec<u8>, listing: &GoroutineListing) {
+pub fn write_goroutine_listing(out: &mut dyn Write, listing: &GoroutineListing) -> io::Result<()> {
     #[derive(Serialize)]
     #[serde(rename_all = "PascalCase")]
     struct WireGroup<'a> {
@@ -307,8 +309,16 @@ pub fn write_goroutine_listing(out: &mut Vec<u8>, listing: &GoroutineListing) {
         }),
         too_many_groups: listing.too_many_groups,
     };
-    serde_json::to_writer(out, &wire).expect("a listing serializes")
+    serde_json::to_writer(out, &wire).map_err(io::Error::from)
 }
+
+/// About how many bytes [`write_goroutine_listing`] writes.
+pub fn goroutine_listing_size(listing: &GoroutineListing) -> usize {
+    listing.goroutines.len() * BYTES_PER_GOROUTINE
+}
+
+/// About how many bytes of JSON one goroutine takes.
+const BYTES_PER_GOROUTINE: usize = 700;
 
 /// `api.DebuggerState`; `in_command` for Command replies.
 pub fn state(s: &State, in_command: bool) -> Value {
@@ -357,29 +367,39 @@ pub fn frame(f: &Frame) -> Value {
 
 /// `{key: [api.Variable...]}`, written straight to text: a million-element
 /// value must not become a value tree (nor a second tree of wire structs).
-pub fn write_variables_reply(out: &mut Vec<u8>, key: &str, variables: &[Variable]) {
-    out.reserve(variables.iter().map(node_count).sum::<usize>() * BYTES_PER_VARIABLE);
+pub fn write_variables_reply(
+    out: &mut dyn Write,
+    key: &str,
+    variables: &[Variable],
+) -> io::Result<()> {
     let mut reply = std::collections::BTreeMap::new();
     reply.insert(key, WireChildren(variables));
-    serde_json::to_writer(out, &reply).expect("variables serialize")
+    serde_json::to_writer(out, &reply).map_err(io::Error::from)
+}
+
+/// About how many bytes [`write_variables_reply`] writes.
+pub fn variables_size(variables: &[Variable]) -> usize {
+    variables.iter().map(variable_size).sum()
 }
 
 /// `{"Variable": api.Variable}`, as `Eval` answers.
-pub fn write_eval_reply(out: &mut Vec<u8>, v: &Variable) {
-    out.reserve(node_count(v) * BYTES_PER_VARIABLE);
+pub fn write_eval_reply(out: &mut dyn Write, v: &Variable) -> io::Result<()> {
     let mut reply = std::collections::BTreeMap::new();
     reply.insert("Variable", WireVariable(v));
-    serde_json::to_writer(out, &reply).expect("variable serializes")
+    serde_json::to_writer(out, &reply).map_err(io::Error::from)
 }
 
-/// About how many bytes of JSON a variable without children takes: what
-/// a reply reserves, so a million elements are not written into a buffer
-/// that keeps moving.
+/// About how many bytes `v` takes as JSON, its children included.
+pub fn variable_size(v: &Variable) -> usize {
+    node_count(v) * BYTES_PER_VARIABLE
+}
+
+/// About how many bytes of JSON a variable without children takes.
 const BYTES_PER_VARIABLE: usize = 260;
 
 /// How many variables `v` holds, itself included.
 fn node_count(v: &Variable) -> usize {
-    1 + v.children.iter().map(node_count).sum::<usize>()
+    1 + v.packed.as_ref().map_or(0, |p| p.len()) + v.children.iter().map(node_count).sum::<usize>()
 }
 
 /// `api.Variable` on the wire, serialized from the model as it is walked.
@@ -431,6 +451,7 @@ impl Serialize for WireVariable<'_> {
                     ],
                 )?;
             }
+            _ if v.packed.is_some() => out.serialize_field("children", &WireElements(v))?,
             _ => out.serialize_field("children", &WireChildren(&v.children))?,
         }
         out.serialize_field("base", &v.base)?;
@@ -441,7 +462,21 @@ impl Serialize for WireVariable<'_> {
     }
 }
 
-/// A variable's children on the wire.
+/// A variable's children on the wire, packed ones made one at a time.
+struct WireElements<'a>(&'a Variable);
+
+impl Serialize for WireElements<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = serializer.serialize_seq(Some(self.0.child_count()))?;
+        for child in self.0.each_child() {
+            seq.serialize_element(&WireVariable(&child))?;
+        }
+        seq.end()
+    }
+}
+
+/// Variables on the wire.
 struct WireChildren<'a>(&'a [Variable]);
 
 impl Serialize for WireChildren<'_> {
@@ -552,7 +587,7 @@ fn eflags_text(value: u64) -> String {
 }
 
 /// `Stacktrace`'s result, written straight from the frames.
-pub fn write_stacktrace(out: &mut Vec<u8>, frames: &[Frame]) {
+pub fn write_stacktrace(out: &mut dyn Write, frames: &[Frame]) -> io::Result<()> {
     #[derive(Serialize)]
     #[serde(rename_all = "PascalCase")]
     struct Stacktrace<'a> {
@@ -561,8 +596,20 @@ pub fn write_stacktrace(out: &mut Vec<u8>, frames: &[Frame]) {
     let wire = Stacktrace {
         locations: frames.iter().map(WireFrame::from).collect(),
     };
-    serde_json::to_writer(out, &wire).expect("frames serialize")
+    serde_json::to_writer(out, &wire).map_err(io::Error::from)
 }
+
+/// About how many bytes [`write_stacktrace`] writes.
+pub fn stacktrace_size(frames: &[Frame]) -> usize {
+    let variables = |vars: &Option<Vec<Variable>>| vars.as_deref().map_or(0, variables_size);
+    frames
+        .iter()
+        .map(|f| BYTES_PER_FRAME + variables(&f.locals) + variables(&f.arguments))
+        .sum()
+}
+
+/// About how many bytes of JSON one frame takes without its variables.
+const BYTES_PER_FRAME: usize = 500;
 
 /// `api.Stackframe` on the wire.
 #[derive(Serialize)]

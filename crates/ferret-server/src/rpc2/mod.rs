@@ -14,6 +14,7 @@ pub mod framing;
 pub mod params;
 
 use std::future::Future;
+use std::io::Write;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -46,19 +47,32 @@ where
         // a reply is never held back while the writer waits for the next.
         let mut writer = tokio::io::BufWriter::new(writer);
         while let Some(outgoing) = out_rx.recv().await {
-            let line = match outgoing {
-                Outgoing::Line(line) => line,
-                Outgoing::Pending(mut line) => match poll_once(&mut line).await {
-                    Some(line) => line,
+            let body = match outgoing {
+                Outgoing::Line(line) => Body::Line(line),
+                Outgoing::Pending(mut body) => match poll_once(&mut body).await {
+                    Some(body) => body,
                     None => {
                         if writer.flush().await.is_err() {
                             break;
                         }
-                        line.await
+                        body.await
                     }
                 },
             };
-            if writer.write_all(&line).await.is_err() {
+            let written = match body {
+                Body::Line(line) => writer.write_all(&line).await,
+                Body::Chunks(mut chunks) => {
+                    let mut written = Ok(());
+                    while let Some(chunk) = chunks.recv().await {
+                        written = writer.write_all(&chunk).await;
+                        if written.is_err() {
+                            break;
+                        }
+                    }
+                    written
+                }
+            };
+            if written.is_err() {
                 break;
             }
             if out_rx.is_empty() && writer.flush().await.is_err() {
@@ -97,8 +111,8 @@ where
             }
         };
         if let Some(pending) = start_pipelined(&ctx, &method, &params) {
-            let line = async move { envelope(id, pending.await) };
-            let _ = out_tx.send(Outgoing::Pending(Box::pin(line)));
+            let body = async move { reply_body(id, pending.await) };
+            let _ = out_tx.send(Outgoing::Pending(Box::pin(body)));
             continue;
         }
         let name = method.strip_prefix("RPCServer.").unwrap_or("");
@@ -157,7 +171,15 @@ enum Outgoing {
     /// Ready to send.
     Line(Vec<u8>),
     /// Still being computed (a pipelined method's reply).
-    Pending(Pin<Box<dyn Future<Output = Vec<u8>> + Send>>),
+    Pending(Pin<Box<dyn Future<Output = Body> + Send>>),
+}
+
+/// The bytes of one reply line: whole, or (a large result) in chunks as
+/// they are written, so a reply of hundreds of megabytes is never held
+/// in memory at once.
+enum Body {
+    Line(Vec<u8>),
+    Chunks(mpsc::Receiver<Vec<u8>>),
 }
 
 /// The output of `future` if it is ready now, without waiting.
@@ -170,15 +192,108 @@ async fn poll_once<F: Future + Unpin>(future: &mut F) -> Option<F::Output> {
 }
 
 /// What a method answers: a JSON value, or a writer of its JSON (large
-/// results are written straight from the model into the reply line, with
-/// no value tree and no second copy).
+/// results are written straight from the model into the reply, with no
+/// value tree and no second copy).
 enum Answer {
     Value(Value),
     Json(JsonWriter),
 }
 
-/// Writes a result's JSON text at the end of a buffer.
-type JsonWriter = Box<dyn FnOnce(&mut Vec<u8>) + Send>;
+impl Answer {
+    /// A result written by `write`, about `size_hint` bytes of it.
+    fn json(
+        size_hint: usize,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()> + Send + 'static,
+    ) -> Answer {
+        Answer::Json(JsonWriter {
+            size_hint,
+            write: Box::new(write),
+        })
+    }
+}
+
+/// Writes a result's JSON text.
+struct JsonWriter {
+    /// About how many bytes it writes: larger results are streamed.
+    size_hint: usize,
+    write: WriteJson,
+}
+
+/// Writes JSON text into a writer.
+type WriteJson = Box<dyn FnOnce(&mut dyn Write) -> std::io::Result<()> + Send>;
+
+/// Results expected to be larger than this are sent in chunks of this
+/// size while they are written.
+const STREAM_CHUNK: usize = 1 << 20;
+
+/// How many written chunks may wait for the socket before the writer
+/// waits too.
+const STREAM_CHUNKS_QUEUED: usize = 2;
+
+/// The reply line for `reply`: a large result is written on a blocking
+/// thread into a channel of chunks the connection's writer sends as they
+/// come (a client that leaves stops the writing).
+fn reply_body(id: Value, reply: Result<Answer, String>) -> Body {
+    let writer = match reply {
+        Ok(Answer::Json(writer)) if writer.size_hint > STREAM_CHUNK => writer,
+        reply => return Body::Line(envelope(id, reply)),
+    };
+    let (tx, rx) = mpsc::channel(STREAM_CHUNKS_QUEUED);
+    tokio::task::spawn_blocking(move || {
+        let mut out = ChunkSender {
+            chunk: Vec::with_capacity(STREAM_CHUNK),
+            tx,
+        };
+        let _ = write_enveloped(&mut out, &id, writer).and_then(|()| out.send_chunk());
+    });
+    Body::Chunks(rx)
+}
+
+/// `{"id":..,"result":` + the result + `,"error":null}` and a newline.
+fn write_enveloped(out: &mut dyn Write, id: &Value, writer: JsonWriter) -> std::io::Result<()> {
+    write!(
+        out,
+        "{{\"id\":{},\"result\":",
+        serde_json::to_string(id).expect("an id serializes")
+    )?;
+    (writer.write)(out)?;
+    out.write_all(b",\"error\":null}\n")
+}
+
+/// An `io::Write` that hands what is written to a channel in chunks of
+/// [`STREAM_CHUNK`] bytes, blocking while the channel is full; it fails
+/// once the receiver is gone.
+struct ChunkSender {
+    chunk: Vec<u8>,
+    tx: mpsc::Sender<Vec<u8>>,
+}
+
+impl ChunkSender {
+    /// Sends what is buffered.
+    fn send_chunk(&mut self) -> std::io::Result<()> {
+        if self.chunk.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(STREAM_CHUNK));
+        self.tx
+            .blocking_send(chunk)
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+    }
+}
+
+impl Write for ChunkSender {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.chunk.extend_from_slice(bytes);
+        if self.chunk.len() >= STREAM_CHUNK {
+            self.send_chunk()?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
 
 /// Runs one method.
 async fn answer(ctx: &Arc<Context>, method: &str, p: Params) -> Result<Answer, String> {
@@ -208,15 +323,9 @@ fn envelope(id: Value, reply: Result<Answer, String>) -> Vec<u8> {
         line
     };
     match reply {
-        // A large answer is written straight into the line.
-        Ok(Answer::Json(write)) => {
-            let mut line = format!(
-                "{{\"id\":{},\"result\":",
-                serde_json::to_string(&id).expect("an id serializes")
-            )
-            .into_bytes();
-            write(&mut line);
-            line.extend_from_slice(b",\"error\":null}\n");
+        Ok(Answer::Json(writer)) => {
+            let mut line = Vec::with_capacity(writer.size_hint + 64);
+            write_enveloped(&mut line, &id, writer).expect("writing to memory does not fail");
             line
         }
         Ok(Answer::Value(value)) => {
@@ -661,9 +770,10 @@ fn stacktrace(ctx: &Context, p: &Params) -> Result<PendingAnswer, String> {
     });
     Ok(Box::pin(async move {
         let frames = frames.await?;
-        Ok(Answer::Json(Box::new(move |out: &mut Vec<u8>| {
-            convert::write_stacktrace(out, &frames)
-        })))
+        Ok(Answer::json(
+            convert::stacktrace_size(&frames),
+            move |out| convert::write_stacktrace(out, &frames),
+        ))
     }))
 }
 
@@ -676,9 +786,9 @@ fn eval(ctx: &Context, p: &Params) -> Result<PendingAnswer, String> {
     let v = on_tracer(ctx, move |d| d.eval(scope, expression, config));
     Ok(Box::pin(async move {
         let v = v.await?;
-        Ok(Answer::Json(Box::new(move |out: &mut Vec<u8>| {
+        Ok(Answer::json(convert::variable_size(&v), move |out| {
             convert::write_eval_reply(out, &v)
-        })))
+        }))
     }))
 }
 
@@ -697,9 +807,9 @@ fn scope_variables(ctx: &Context, p: &Params, arguments: bool) -> Result<Pending
     let key = if arguments { "Args" } else { "Variables" };
     Ok(Box::pin(async move {
         let vars = vars.await?;
-        Ok(Answer::Json(Box::new(move |out: &mut Vec<u8>| {
+        Ok(Answer::json(convert::variables_size(&vars), move |out| {
             convert::write_variables_reply(out, key, &vars)
-        })))
+        }))
     }))
 }
 
@@ -712,9 +822,9 @@ fn package_variables(ctx: &Context, p: &Params) -> Result<PendingAnswer, String>
     });
     Ok(Box::pin(async move {
         let vars = vars.await?;
-        Ok(Answer::Json(Box::new(move |out: &mut Vec<u8>| {
+        Ok(Answer::json(convert::variables_size(&vars), move |out| {
             convert::write_variables_reply(out, "Variables", &vars)
-        })))
+        }))
     }))
 }
 
@@ -755,9 +865,10 @@ fn list_goroutines(ctx: &Context, p: &Params) -> Result<PendingAnswer, String> {
     });
     Ok(Box::pin(async move {
         let listing = listing.await?;
-        Ok(Answer::Json(Box::new(move |out: &mut Vec<u8>| {
-            convert::write_goroutine_listing(out, &listing)
-        })))
+        Ok(Answer::json(
+            convert::goroutine_listing_size(&listing),
+            move |out| convert::write_goroutine_listing(out, &listing),
+        ))
     }))
 }
 
