@@ -23,7 +23,7 @@ use ferret_gort::stack::{frame_addresses, stack_window, unwind, StackFrame, Unwi
 use ferret_gort::value::{flags as value_flags, LoadConfig, Loader, Variable};
 use ferret_gort::{BinaryError, BinaryInfo};
 use ferret_target::core::CoreFile;
-use ferret_target::linux::{Event, HaltHandle, LaunchOptions, Process, StopReason};
+use ferret_target::linux::{Event, FirstStop, HaltHandle, LaunchOptions, Process, StopReason};
 use ferret_target::{Memory, PrefetchedMemory, Registers, ThreadState};
 
 use crate::error::{Result, SessionError};
@@ -2869,12 +2869,8 @@ impl Session {
             self.sync_breakpoints()?;
             // Register-held values of the last stop are stale once it runs.
             *self.composites.get_mut() = Composites::default();
-            let resumed = self.process()?.resume();
-            let event = match resumed {
-                Ok(()) => self.process()?.wait(),
-                Err(e) => Err(e),
-            };
-            let event = event?;
+            self.process()?.resume()?;
+            let event = self.wait_passing_false_conditions()?;
             if let Some(state) = self.finish_if_exited(&event) {
                 return Ok(state);
             }
@@ -2973,6 +2969,55 @@ impl Session {
             self.stop_reason = kind;
             return Ok(self.stopped_state());
         }
+    }
+
+    /// Waits for the target to stop. A thread stopped on breakpoints
+    /// whose conditions all fail is sent on past them there and then, the
+    /// other threads never stopped: the condition is read while they run
+    /// and the instruction under the int3 emulated (see ARCHITECTURE.md).
+    fn wait_passing_false_conditions(&mut self) -> Result<Event> {
+        loop {
+            match self.process()?.wait_first()? {
+                FirstStop::Event(event) => return Ok(event),
+                FirstStop::Breakpoint { tid, addr } => {
+                    if self.passes_unseen(tid, addr)
+                        && self.process()?.pass_breakpoint(tid, addr)?
+                    {
+                        continue;
+                    }
+                    return Ok(self.process()?.stop_others(tid, addr)?);
+                }
+            }
+        }
+    }
+
+    /// Whether thread `tid`, stopped on the breakpoint at `addr` while the
+    /// others run, need not stop: breakpoints of clients are there, all
+    /// with conditions and none of them true, no temporary breakpoint is
+    /// there and its instruction can be emulated.
+    fn passes_unseen(&mut self, tid: i32, addr: u64) -> bool {
+        if self.temps.iter().any(|t| t.addr == addr) {
+            return false;
+        }
+        let conditions: Vec<String> = self
+            .breakpoints
+            .values()
+            .filter(|b| !b.disabled && b.addrs.contains(&addr))
+            .map(|b| b.cond.clone())
+            .collect();
+        if conditions.is_empty() || conditions.iter().any(String::is_empty) {
+            return false;
+        }
+        if !self.process().is_ok_and(|p| p.can_pass_breakpoint(addr)) {
+            return false;
+        }
+        let pass = conditions
+            .iter()
+            .all(|cond| self.condition_holds(tid, cond) != Ok(true));
+        // Register-held values read for the condition are stale once the
+        // thread moves on.
+        *self.composites.get_mut() = Composites::default();
+        pass
     }
 
     /// Records an exit; returns the exited state.

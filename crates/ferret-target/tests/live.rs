@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use ferret_target::linux::{Event, LaunchOptions, Process, StopReason, ThreadEvent, WatchKind};
+use ferret_target::linux::{
+    Event, FirstStop, LaunchOptions, Process, StopReason, ThreadEvent, WatchKind,
+};
 use ferret_target::{Memory, TargetError, ThreadState};
 use ferret_testkit::fixture::{build_c_program, build_fixture, BuildOptions};
 use ferret_testkit::oracle;
@@ -720,4 +722,192 @@ fn batched_reads_match_single_reads() {
     }
     assert_ne!(buffers[0][0], 0xcc, "the breakpoint shows through");
     process.kill().unwrap();
+}
+
+/// Every instruction of the `emulate` program's block (moves, lea, push,
+/// call, jmp, nops and flag-setting arithmetic, on changing values) is
+/// emulated as the CPU runs it: with a breakpoint on each, the emulation's
+/// registers and store must equal the registers and memory after a real
+/// single step of the same instruction. objdump lists the instructions.
+#[test]
+fn emulated_instructions_do_what_the_cpu_does() {
+    use ferret_target::arch::emulate::Emulation;
+    let exe = build_c_program("emulate");
+    let symbols = oracle::gnu_nm(&exe);
+    let (start, end) = (symbols["emu_start"], symbols["emu_end"]);
+    let out = std::process::Command::new("objdump")
+        .args(["-d", "--no-show-raw-insn"])
+        .arg(format!("--start-address={start:#x}"))
+        .arg(format!("--stop-address={end:#x}"))
+        .arg(&exe)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    // address -> mnemonic
+    let instructions: HashMap<u64, String> = text
+        .lines()
+        .filter_map(|l| {
+            let (addr, rest) = l.trim().split_once(':')?;
+            let addr = u64::from_str_radix(addr.trim(), 16).ok()?;
+            Some((addr, rest.split_whitespace().next()?.to_owned()))
+        })
+        .collect();
+    assert!(instructions.len() > 40, "objdump output: {text}");
+    let rounds = 6;
+    let mut process = launch(&exe, &[&rounds.to_string()]);
+    for &addr in instructions.keys() {
+        process.set_breakpoint(addr).unwrap();
+    }
+    let mut emulated = 0;
+    let mut not_emulated = std::collections::BTreeSet::new();
+    // A step ending on the next breakpoint is the next stop (resuming
+    // would step over it unseen).
+    let mut next: Option<(i32, u64)> = None;
+    loop {
+        let stop = match next.take() {
+            Some(stop) => stop,
+            None => {
+                process.resume().unwrap();
+                match process.wait().unwrap() {
+                    Event::Stopped { stops, .. } => match stops[0].reason {
+                        StopReason::Breakpoint { addr } => (stops[0].tid, addr),
+                        other => panic!("unexpected stop {other:?}"),
+                    },
+                    Event::Exited { status, .. } => {
+                        assert_eq!(status, 0);
+                        break;
+                    }
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+        };
+        let (tid, addr) = stop;
+        let mnemonic = &instructions[&addr];
+        let before = process.registers(tid).unwrap();
+        let mut bytes = [0u8; 15];
+        process.read_memory(addr, &mut bytes).unwrap();
+        let expected = Emulation::decode(addr, &bytes)
+            .and_then(|e| e.apply(&before, |at, buf| process.read_memory(at, buf).is_ok()));
+        let Event::Stopped { .. } = process.step(tid).unwrap() else {
+            panic!("the step at {addr:#x} ended the process")
+        };
+        let after = process.registers(tid).unwrap();
+        if instructions.contains_key(&after.pc()) {
+            next = Some((tid, after.pc()));
+        }
+        let Some(expected) = expected else {
+            not_emulated.insert(mnemonic.clone());
+            continue;
+        };
+        emulated += 1;
+        // The logical instructions leave AF undefined.
+        let defined = if ["and", "or", "xor", "test"]
+            .iter()
+            .any(|m| mnemonic.starts_with(m))
+        {
+            !0x10
+        } else {
+            !0
+        };
+        let mut want = expected.registers;
+        want.eflags &= defined;
+        let mut got = after;
+        got.eflags &= defined;
+        assert_eq!(got, want, "registers after {mnemonic} at {addr:#x}");
+        if let Some((at, stored)) = expected.store {
+            let mut now = vec![0u8; stored.len()];
+            process.read_memory(at, &mut now).unwrap();
+            assert_eq!(now, stored, "memory after {mnemonic} at {addr:#x}");
+        }
+    }
+    // Each round stops at every instruction; only `pop` is not emulated.
+    assert_eq!(
+        not_emulated.into_iter().collect::<Vec<_>>(),
+        vec!["pop".to_owned()]
+    );
+    assert_eq!(emulated, rounds * (instructions.len() - 1));
+}
+
+/// Threads let past a breakpoint by emulation, never stopping the
+/// others: 8 threads call `hit` 300 times each with an int3 on it; every
+/// hit arrives through `wait_first` and is passed; the program's own
+/// total says every call ran exactly once, and the breakpoint is still
+/// there afterwards.
+#[test]
+fn breakpoints_passed_by_emulation_lose_no_call() {
+    let (exe, symbols) = c_program();
+    let hit = symbols["hit"];
+    let done = symbols["done"];
+    let per_thread = 300;
+    let dir = scratch("pass-8-threads");
+    let options = LaunchOptions {
+        program: exe,
+        args: vec!["hits".into(), per_thread.to_string()],
+        stdout: Some(dir.join("out.txt")),
+        ..Default::default()
+    };
+    let mut process = Process::launch(&options).unwrap();
+    process.set_breakpoint(hit).unwrap();
+    process.set_breakpoint(done).unwrap();
+    assert!(
+        process.can_pass_breakpoint(hit),
+        "hit() starts with push %rbp"
+    );
+    process.resume().unwrap();
+    let mut passed = 0;
+    loop {
+        match process.wait_first().unwrap() {
+            FirstStop::Breakpoint { tid, addr } if addr == hit => {
+                assert_eq!(process.registers(tid).unwrap().pc(), hit);
+                assert!(process.pass_breakpoint(tid, addr).unwrap());
+                passed += 1;
+            }
+            FirstStop::Breakpoint { tid, addr } => {
+                assert_eq!(addr, done);
+                process.stop_others(tid, addr).unwrap();
+                break;
+            }
+            FirstStop::Event(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(passed, 8 * per_thread, "every hit seen once");
+    assert_eq!(process.breakpoints(), {
+        let mut both = vec![hit, done];
+        both.sort_unstable();
+        both
+    });
+    process.clear_breakpoint(done).unwrap();
+    process.clear_breakpoint(hit).unwrap();
+    assert_eq!(run_to_exit(&mut process), 0);
+    let expected: i64 = 8 * (0..per_thread as i64).sum::<i64>();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("out.txt")).unwrap(),
+        format!("counter {expected}\n")
+    );
+}
+
+/// An emulated store the program could not make itself (to address 0)
+/// is not made: the thread is not passed and nothing changes; resumed, the
+/// CPU faults as it would have without ferret.
+#[test]
+fn a_store_that_would_fault_is_left_to_the_cpu() {
+    let exe = build_c_program("emulate");
+    let fault = oracle::gnu_nm(&exe)["emu_fault"];
+    let mut process = launch(&exe, &["fault"]);
+    process.set_breakpoint(fault).unwrap();
+    process.resume().unwrap();
+    let FirstStop::Breakpoint { tid, addr } = process.wait_first().unwrap() else {
+        panic!("no stop at emu_fault")
+    };
+    assert_eq!(addr, fault);
+    let before = process.registers(tid).unwrap();
+    assert!(process.can_pass_breakpoint(fault), "a plain store");
+    assert!(!process.pass_breakpoint(tid, addr).unwrap());
+    assert_eq!(process.registers(tid).unwrap(), before);
+    process.stop_others(tid, addr).unwrap();
+    process.resume().unwrap();
+    match process.wait().unwrap() {
+        Event::Killed { signal, .. } => assert_eq!(signal, nix::sys::signal::Signal::SIGSEGV),
+        other => panic!("expected the fault, got {other:?}"),
+    }
 }

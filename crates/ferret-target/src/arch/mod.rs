@@ -5,4 +5,4 @@
 pub mod amd64;
 
 #[cfg(target_arch = "x86_64")]
-pub use amd64::{FpRegisters, Registers, BREAKPOINT_INSTRUCTION};
+pub use amd64::{emulate, FpRegisters, Registers, BREAKPOINT_INSTRUCTION};

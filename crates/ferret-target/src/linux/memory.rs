@@ -126,6 +126,33 @@ impl ProcessMemory {
         results
     }
 
+    /// Fills `buf` from `addr` only where the target itself may read
+    /// (`process_vm_readv` honours page protections): what an emulated
+    /// instruction may load.
+    pub fn read_as_program(&self, addr: u64, buf: &mut [u8]) -> bool {
+        self.read_vm(addr, buf) == buf.len()
+    }
+
+    /// Writes `data` at `addr` only where the target itself may write
+    /// (`process_vm_writev`, unlike `/proc/PID/mem`, honours page
+    /// protections): what an emulated instruction may store. `false` when
+    /// (part of) it cannot; a partial write is possible only across a page
+    /// boundary into a page that refuses.
+    pub fn write_as_program(&self, addr: u64, data: &[u8]) -> bool {
+        let local = libc::iovec {
+            iov_base: data.as_ptr() as *mut libc::c_void,
+            iov_len: data.len(),
+        };
+        let remote = libc::iovec {
+            iov_base: addr as *mut libc::c_void,
+            iov_len: data.len(),
+        };
+        // SAFETY: `local` covers exactly `data`, only read by the kernel;
+        // `remote` is only interpreted by the kernel in the other process.
+        let n = unsafe { libc::process_vm_writev(self.pid, &local, 1, &remote, 1, 0) };
+        n == data.len() as isize
+    }
+
     fn read_vm(&self, addr: u64, buf: &mut [u8]) -> usize {
         let mut done = 0;
         while done < buf.len() {

@@ -7,5 +7,7 @@ mod ptrace;
 mod resources;
 
 pub use launch::LaunchOptions;
-pub use process::{Event, HaltHandle, Process, StopReason, ThreadEvent, ThreadStop, WatchKind};
+pub use process::{
+    Event, FirstStop, HaltHandle, Process, StopReason, ThreadEvent, ThreadStop, WatchKind,
+};
 pub use resources::{monotonic_now_ns, resources, Resources};

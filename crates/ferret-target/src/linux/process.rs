@@ -9,7 +9,8 @@
 //! SIGSEGV it turns into a panic, ...) are passed on untouched; SIGTRAPs
 //! caused by ferret's breakpoints and steps never are.
 
-use std::collections::BTreeMap;
+use std::cell::Cell;
+use std::collections::{BTreeMap, HashMap};
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use nix::unistd::Pid as NixPid;
 use super::launch::{spawn_seized, LaunchOptions};
 use super::memory::ProcessMemory;
 use super::ptrace;
+use crate::arch::emulate::Emulation;
 use crate::arch::BREAKPOINT_INSTRUCTION;
 use crate::error::{Result, TargetError};
 use crate::{FpRegisters, Mapping, Memory, Pid, Registers, ThreadState, Tid};
@@ -111,6 +113,22 @@ pub enum Event {
     },
 }
 
+/// What [`Process::wait_first`] ended with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FirstStop {
+    /// Thread `tid` stopped on the breakpoint at `addr` (its PC is `addr`)
+    /// and the other threads still run.
+    Breakpoint {
+        /// The stopped thread.
+        tid: Tid,
+        /// The breakpoint address.
+        addr: u64,
+    },
+    /// Every thread is stopped, or the process ended, as
+    /// [`Process::wait`] reports.
+    Event(Event),
+}
+
 /// What a hardware watchpoint reacts to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WatchKind {
@@ -184,6 +202,15 @@ pub struct Process {
     memory: ProcessMemory,
     /// Breakpoint address -> original byte.
     breakpoints: BTreeMap<u64, u8>,
+    /// The registers of the thread [`Process::wait_first`] returned on a
+    /// breakpoint, as the kernel holds them, while it stays stopped
+    /// there: its condition and the emulated step read them without
+    /// asking the kernel again. Cleared whenever a thread may run or
+    /// registers change.
+    first_stop_registers: Cell<Option<(Tid, Registers)>>,
+    /// Breakpoint address -> its instruction decoded for
+    /// [`Process::pass_breakpoint`] (`None`: not one that can be emulated).
+    emulations: HashMap<u64, Option<Emulation>>,
     /// Watchpoint slots: (address, size, kind).
     watchpoints: [Option<(u64, u8, WatchKind)>; WATCH_SLOTS],
     halt: Arc<HaltState>,
@@ -286,6 +313,8 @@ impl Process {
             threads: BTreeMap::new(),
             memory: ProcessMemory::open(pid)?,
             breakpoints: BTreeMap::new(),
+            first_stop_registers: Cell::new(None),
+            emulations: HashMap::new(),
             watchpoints: [None; WATCH_SLOTS],
             halt: Arc::new(HaltState {
                 pid,
@@ -351,6 +380,33 @@ impl Process {
 
     // ---- memory and registers ------------------------------------------
 
+    /// Thread `tid`'s registers, from [`Process::first_stop_registers`]
+    /// when they are known.
+    fn read_registers(&self, tid: Tid) -> Result<Registers> {
+        match self.first_stop_registers.get() {
+            Some((known, regs)) if known == tid => Ok(regs),
+            _ => ptrace::registers(tid),
+        }
+    }
+
+    /// Sets thread `tid`'s registers.
+    fn write_registers(&self, tid: Tid, regs: &Registers) -> Result<()> {
+        self.first_stop_registers.set(None);
+        ptrace::set_registers(tid, regs)
+    }
+
+    /// Resumes thread `tid` (PTRACE_CONT with `signal`).
+    fn cont_thread(&self, tid: Tid, signal: i32) -> Result<()> {
+        self.first_stop_registers.set(None);
+        ptrace::cont(tid, signal)
+    }
+
+    /// Runs one instruction of thread `tid` (PTRACE_SINGLESTEP).
+    fn step_instruction(&self, tid: Tid, signal: i32) -> Result<()> {
+        self.first_stop_registers.set(None);
+        ptrace::single_step(tid, signal)
+    }
+
     /// Writes memory (text included). Bytes under a breakpoint keep the
     /// breakpoint; the write changes the byte restored when it is removed.
     pub fn write_memory(&mut self, addr: u64, data: &[u8]) -> Result<()> {
@@ -368,7 +424,7 @@ impl Process {
     pub fn set_registers(&mut self, tid: Tid, regs: &Registers) -> Result<()> {
         self.live()?;
         self.thread(tid)?;
-        ptrace::set_registers(tid, regs)
+        self.write_registers(tid, regs)
     }
 
     /// The readable mappings, from `/proc/PID/maps`.
@@ -427,6 +483,7 @@ impl Process {
         })?;
         self.memory.write(addr, &[original])?;
         self.breakpoints.remove(&addr);
+        self.emulations.remove(&addr);
         Ok(())
     }
 
@@ -529,7 +586,8 @@ impl Process {
             .keys()
             .copied()
             .filter(|&tid| {
-                ptrace::registers(tid).is_ok_and(|r| self.breakpoints.contains_key(&r.pc()))
+                self.read_registers(tid)
+                    .is_ok_and(|r| self.breakpoints.contains_key(&r.pc()))
             })
             .collect();
         for tid in on_breakpoint {
@@ -554,6 +612,7 @@ impl Process {
             return Ok(());
         }
         self.halt.running.store(true, Ordering::SeqCst);
+        self.first_stop_registers.set(None);
         for (&tid, thread) in self.threads.iter_mut() {
             if thread.stopped {
                 let signal = std::mem::take(&mut thread.pending_signal);
@@ -573,8 +632,20 @@ impl Process {
 
     /// Waits until the process stops (every thread stopped) or ends.
     pub fn wait(&mut self) -> Result<Event> {
+        match self.wait_first()? {
+            FirstStop::Breakpoint { tid, addr } => self.stop_others(tid, addr),
+            FirstStop::Event(event) => Ok(event),
+        }
+    }
+
+    /// Waits for the first stop worth reporting. A thread stopped on a
+    /// breakpoint is returned while the others still run, for the caller
+    /// to decide: let it go on ([`Process::pass_breakpoint`]) or stop
+    /// the world ([`Process::stop_others`]). Any other stop stops every
+    /// thread, as [`Process::wait`] does.
+    pub fn wait_first(&mut self) -> Result<FirstStop> {
         if let Some(event) = self.unreported_exit.take() {
-            return Ok(event);
+            return Ok(FirstStop::Event(event));
         }
         if self.exited {
             return Err(TargetError::ProcessExited);
@@ -582,7 +653,7 @@ impl Process {
         // Stops found earlier (while stopping the world) are reported first.
         if self.threads.values().any(|t| t.pending_stop.is_some()) {
             self.stop_world()?;
-            return Ok(self.collect_stops(Vec::new()));
+            return Ok(FirstStop::Event(self.collect_stops(Vec::new())));
         }
         loop {
             let (tid, status) = self.wait_any()?;
@@ -590,16 +661,103 @@ impl Process {
                 Handled::Continue | Handled::Quiet => continue,
                 Handled::Gone(event) => {
                     self.finish_exit(&event);
-                    return Ok(event);
+                    return Ok(FirstStop::Event(event));
                 }
+                Handled::Stop(ThreadStop {
+                    tid,
+                    reason: StopReason::Breakpoint { addr },
+                }) => return Ok(FirstStop::Breakpoint { tid, addr }),
                 Handled::Stop(first) => {
                     if let Some(event) = self.stop_world()? {
-                        return Ok(event);
+                        return Ok(FirstStop::Event(event));
                     }
-                    return Ok(self.collect_stops(vec![first]));
+                    return Ok(FirstStop::Event(self.collect_stops(vec![first])));
                 }
             }
         }
+    }
+
+    /// After [`FirstStop::Breakpoint`]: stops every other thread and
+    /// reports that stop with any others found meanwhile.
+    pub fn stop_others(&mut self, tid: Tid, addr: u64) -> Result<Event> {
+        if let Some(event) = self.stop_world()? {
+            return Ok(event);
+        }
+        let first = ThreadStop {
+            tid,
+            reason: StopReason::Breakpoint { addr },
+        };
+        Ok(self.collect_stops(vec![first]))
+    }
+
+    /// Whether a thread stopped on the breakpoint at `addr` can be let go
+    /// with [`Process::pass_breakpoint`]: its instruction can be emulated
+    /// (and, while watchpoints are set, does not write memory, which they
+    /// would not see).
+    pub fn can_pass_breakpoint(&mut self, addr: u64) -> bool {
+        let watching = self.watchpoints.iter().any(Option::is_some);
+        self.emulation(addr)
+            .is_some_and(|emulation| !(watching && emulation.stores()))
+    }
+
+    /// After [`FirstStop::Breakpoint`]: moves thread `tid` past the
+    /// breakpoint's instruction by emulating it, the int3 staying in
+    /// place, and resumes that thread alone, the others never having
+    /// stopped. `false` (nothing changed) when it cannot; the caller then
+    /// stops the others.
+    pub fn pass_breakpoint(&mut self, tid: Tid, addr: u64) -> Result<bool> {
+        if !self.can_pass_breakpoint(addr) {
+            return Ok(false);
+        }
+        let Some(emulation) = self.emulations.get(&addr).cloned().flatten() else {
+            return Ok(false);
+        };
+        let regs = self.read_registers(tid)?;
+        if regs.pc() != addr {
+            return Ok(false);
+        }
+        // Loads and stores go where the program itself may read and write:
+        // a fault (a nil dereference Go turns into a panic) is left to the
+        // CPU.
+        let memory = &self.memory;
+        let Some(effect) = emulation.apply(&regs, |at, buf| memory.read_as_program(at, buf)) else {
+            return Ok(false);
+        };
+        if let Some((at, bytes)) = &effect.store {
+            // A store onto a breakpoint's byte must keep the int3.
+            let end = at.saturating_add(bytes.len() as u64);
+            if self.breakpoints.range(*at..end).next().is_some() {
+                return Ok(false);
+            }
+            if !self.memory.write_as_program(*at, bytes) {
+                return Ok(false);
+            }
+        }
+        self.write_registers(tid, &effect.registers)?;
+        let signal = std::mem::take(&mut self.threads.entry(tid).or_default().pending_signal);
+        match self.cont_thread(tid, signal) {
+            Ok(())
+            | Err(TargetError::Ptrace {
+                errno: nix::errno::Errno::ESRCH,
+                ..
+            }) => {}
+            Err(e) => return Err(e),
+        }
+        self.threads.entry(tid).or_default().stopped = false;
+        Ok(true)
+    }
+
+    /// The instruction at breakpoint `addr`, decoded once.
+    fn emulation(&mut self, addr: u64) -> Option<&Emulation> {
+        if !self.emulations.contains_key(&addr) {
+            let mut bytes = [0u8; 15];
+            let decoded = self
+                .read_memory(addr, &mut bytes)
+                .ok()
+                .and_then(|()| Emulation::decode(addr, &bytes));
+            self.emulations.insert(addr, decoded);
+        }
+        self.emulations.get(&addr).and_then(Option::as_ref)
     }
 
     /// Single-steps thread `tid` while every other thread stays stopped,
@@ -634,7 +792,7 @@ impl Process {
     /// under its PC for the duration. Other threads stay stopped. Returns
     /// `Some(Gone)` if the process ended.
     fn step_thread(&mut self, tid: Tid) -> Result<Option<Handled>> {
-        let pc = ptrace::registers(tid)?.pc();
+        let pc = self.read_registers(tid)?.pc();
         let lifted = self.breakpoints.get(&pc).copied();
         if let Some(original) = lifted {
             self.memory.write(pc, &[original])?;
@@ -653,7 +811,7 @@ impl Process {
     /// so a step never lands in a signal handler; faults raised by the
     /// stepped instruction itself are delivered at once.
     fn single_step_raw(&mut self, tid: Tid) -> Result<Option<Handled>> {
-        ptrace::single_step(tid, 0)?;
+        self.step_instruction(tid, 0)?;
         if let Some(t) = self.threads.get_mut(&tid) {
             t.stopped = false;
         }
@@ -691,7 +849,7 @@ impl Process {
                 }
                 WaitStatus::PtraceEvent(_, _, event) if event == libc::PTRACE_EVENT_STOP => {
                     // A stale interrupt: step again.
-                    ptrace::single_step(tid, 0)?;
+                    self.step_instruction(tid, 0)?;
                 }
                 WaitStatus::Stopped(_, signal) => {
                     if self.stop_signals.contains(&signal) {
@@ -706,14 +864,14 @@ impl Process {
                         Signal::SIGSEGV | Signal::SIGBUS | Signal::SIGFPE | Signal::SIGILL
                     );
                     if synchronous {
-                        ptrace::single_step(tid, signal as i32)?;
+                        self.step_instruction(tid, signal as i32)?;
                     } else {
                         // Hold it for the next resume and step again.
                         let t = self.threads.entry(tid).or_default();
                         if t.pending_signal == 0 {
                             t.pending_signal = signal as i32;
                         }
-                        ptrace::single_step(tid, 0)?;
+                        self.step_instruction(tid, 0)?;
                     }
                 }
                 other => match self.handle(tid, other, true)? {
@@ -723,7 +881,7 @@ impl Process {
                         if !self.threads.contains_key(&tid) {
                             return Ok(None);
                         }
-                        ptrace::single_step(tid, 0)?;
+                        self.step_instruction(tid, 0)?;
                     }
                     _ => return Ok(None),
                 },
@@ -824,7 +982,7 @@ impl Process {
             }
             return Ok(Handled::Quiet);
         }
-        match ptrace::cont(tid, signal) {
+        match self.cont_thread(tid, signal) {
             Ok(())
             | Err(TargetError::Ptrace {
                 errno: nix::errno::Errno::ESRCH,
@@ -911,11 +1069,12 @@ impl Process {
         let info = ptrace::siginfo(tid)?;
         match info.si_code {
             SI_KERNEL | TRAP_BRKPT => {
-                let mut regs = ptrace::registers(tid)?;
+                let mut regs = self.read_registers(tid)?;
                 let addr = regs.pc().wrapping_sub(1);
                 if self.breakpoints.contains_key(&addr) {
                     regs.set_pc(addr);
-                    ptrace::set_registers(tid, &regs)?;
+                    self.write_registers(tid, &regs)?;
+                    self.first_stop_registers.set(Some((tid, regs)));
                     Ok(Some(StopReason::Breakpoint { addr }))
                 } else {
                     Ok(Some(StopReason::TrapInstruction { pc: regs.pc() }))
@@ -1073,7 +1232,7 @@ impl ThreadState for Process {
     fn registers(&self, tid: Tid) -> Result<Registers> {
         self.live()?;
         self.thread(tid)?;
-        ptrace::registers(tid)
+        self.read_registers(tid)
     }
 
     fn fp_registers(&self, tid: Tid) -> Result<FpRegisters> {

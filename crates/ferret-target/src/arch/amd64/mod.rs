@@ -2,6 +2,8 @@
 //! layout ptrace returns and core files store in `NT_PRSTATUS`), and the
 //! XSAVE area (`NT_X86_XSTATE`).
 
+pub mod emulate;
+
 /// `int3`.
 pub const BREAKPOINT_INSTRUCTION: u8 = 0xcc;
 
