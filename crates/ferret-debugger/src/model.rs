@@ -273,6 +273,12 @@ pub struct DeferredCall {
     pub defer_loc: Location,
     /// The stack pointer of the frame that deferred it.
     pub sp: u64,
+    /// The code the runtime will call (the compiler's wrapper since Go
+    /// 1.17): where Delve's scope of the deferred call is.
+    pub wrapper_pc: u64,
+    /// The address just past the runtime's record of it: the CFA Delve
+    /// gives the deferred call's scope.
+    pub scope_cfa: u64,
     /// Why it could not be read ("" when it could).
     pub unreadable: String,
 }

@@ -1964,6 +1964,8 @@ impl Session {
             deferred_loc,
             defer_loc: self.location(record.defer_pc),
             sp: record.sp,
+            wrapper_pc: record.function_pc,
+            scope_cfa: record.end,
             unreadable: String::new(),
         }
     }
@@ -1977,10 +1979,13 @@ impl Session {
             -1 => self.selected().ok_or(SessionError::NoSelectedGoroutine)?,
             id => self.find_goroutine(id)?,
         };
-        let frames = self.stack(&g, thread, scope.frame + 1, false)?;
+        let frames = self.stack(&g, thread, scope.frame + 1, scope.deferred_call > 0)?;
         let frame = frames
             .get(scope.frame)
             .ok_or(SessionError::NoFrame(scope.frame))?;
+        if scope.deferred_call > 0 {
+            return self.deferred_call_scope(scope, &frame.defers);
+        }
         // Above the innermost frame the PC is a return address; scopes are
         // those of the call instruction before it.
         let lookup_pc = if scope.frame == 0 {
@@ -2007,6 +2012,48 @@ impl Session {
             cfa: frame.cfa,
             thread: registers.map(|_| thread.map_or(0, |(tid, _)| tid)),
             registers,
+        })
+    }
+
+    /// The scope of deferred call `scope.deferred_call` (from 1) of the
+    /// frame, as Delve makes it: the code the runtime will call, at its
+    /// entry, with the CFA just past the runtime's record (where Go once
+    /// kept the call's arguments) and no registers.
+    fn deferred_call_scope(&self, scope: EvalScope, defers: &[DeferredCall]) -> Result<ScopeFrame> {
+        let call = defers.get(scope.deferred_call - 1).ok_or_else(|| {
+            SessionError::Eval(format!(
+                "Frame {} only has {} deferred calls",
+                scope.frame,
+                defers.len()
+            ))
+        })?;
+        if !call.unreadable.is_empty() {
+            return Err(SessionError::Eval(call.unreadable.clone()));
+        }
+        // Delve builds it on the current thread's goroutine scope, which
+        // must exist.
+        if let Some(tid) = self.current_tid {
+            let regs = self.target.state().registers(tid)?;
+            if self.g_on_thread(&regs).is_none() {
+                return Err(SessionError::Eval(format!(
+                    "could not get scope: no G executing on thread {tid}"
+                )));
+            }
+        }
+        let pc = call.wrapper_pc;
+        let function = self
+            .bi
+            .function_at(pc)?
+            .ok_or_else(|| SessionError::Eval(format!("could not find function at {pc:#x}")))?;
+        Ok(ScopeFrame {
+            function,
+            inlined_call: None,
+            lookup_pc: pc,
+            pc,
+            line: self.location(pc).line,
+            cfa: call.scope_cfa,
+            thread: None,
+            registers: None,
         })
     }
 

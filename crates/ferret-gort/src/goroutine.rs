@@ -106,6 +106,8 @@ struct DeferLayout {
     sp: u64,
     /// `_defer.link`: the next (older) record.
     link: u64,
+    /// The size of a `_defer` record.
+    size: u64,
     /// Where `_defer.head` leads to the records of a range-over-func loop
     /// body (Go 1.23+): the offset of `head` in `_defer` and of the pointer
     /// inside the atomic pointer it points at.
@@ -122,6 +124,9 @@ pub struct Defer {
     pub defer_pc: u64,
     /// The stack pointer of the frame that deferred it.
     pub sp: u64,
+    /// The address just past the `_defer` record, where Go once kept the
+    /// call's arguments; Delve's scope of a deferred call starts there.
+    pub end: u64,
     /// Why the record could not be read (the list ends there).
     pub unreadable: Option<String>,
     /// Calls deferred in the body of a range-over-func loop, which the
@@ -607,6 +612,7 @@ fn read_defer(mem: &dyn Memory, layout: &DeferLayout, addr: u64) -> (Defer, u64)
             function_pc,
             defer_pc: read(layout.pc, "_defer.pc")?,
             sp: read(layout.sp, "_defer.sp")?,
+            end: addr + layout.size,
             ..Defer::default()
         };
         Ok((record, read(layout.link, "_defer.link")?))
@@ -681,6 +687,7 @@ fn defer_layout(bi: &BinaryInfo, g: &StructLayout) -> Result<Option<DeferLayout>
         pc,
         sp,
         link,
+        size: record.size,
         rangefunc_head,
     }))
 }

@@ -684,7 +684,9 @@ fn ancestors_read_the_same_against_ferret_and_dlv() {
 /// what dlv answers on the same core: the leak fixture's wait-group workers
 /// park with two calls deferred (a function with an argument and a
 /// closure) and its cond workers with a method value; each frame lists the
-/// calls it deferred. Skip is compared too.
+/// calls it deferred. Skip is compared too, and the scopes of those
+/// deferred calls (`DeferredCall`): their variables, an `Eval` in them and
+/// the error for one past the last.
 #[test]
 fn stacktrace_defers_read_the_same_against_ferret_and_dlv() {
     for toolchain in GoToolchain::selected().into_iter().filter(Delve::supports) {
@@ -704,6 +706,27 @@ fn stacktrace_defers_read_the_same_against_ferret_and_dlv() {
             .map(|g| g["id"].as_i64().unwrap())
             .collect();
         let BothOnCore { dlv, ferret, .. } = &mut both;
+        // Delve builds a deferred call's scope on the current thread's
+        // goroutine: select a thread running one (the main goroutine, in
+        // a system call), when there is one, so the scopes are made.
+        let threads = ferret.call("ListThreads", serde_json::json!({})).unwrap();
+        let with_g = threads["Threads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["goroutineID"].as_i64().unwrap_or(0) != 0)
+            .map(|t| t["id"].clone());
+        eprintln!("{version}: thread running a goroutine: {with_g:?}");
+        if let Some(tid) = &with_g {
+            for client in [&mut *dlv, &mut *ferret] {
+                client
+                    .call(
+                        "Command",
+                        serde_json::json!({"name": "switchThread", "threadID": tid}),
+                    )
+                    .unwrap();
+            }
+        }
         let mut frames_with_defers = 0;
         for id in &ids {
             for params in [
@@ -722,12 +745,49 @@ fn stacktrace_defers_read_the_same_against_ferret_and_dlv() {
                         .count();
                 }
             }
+            // Scopes of deferred calls (and one past the last), as dlv
+            // makes them.
+            let stack = ferret
+                .call(
+                    "Stacktrace",
+                    serde_json::json!({"Id": id, "Depth": 20, "Defers": true}),
+                )
+                .unwrap();
+            for (frame, location) in stack["Locations"].as_array().unwrap().iter().enumerate() {
+                let defers = location["Defers"].as_array().unwrap().len();
+                if defers == 0 {
+                    continue;
+                }
+                for call in 1..=defers + 1 {
+                    let scope = serde_json::json!({"GoroutineID": id, "Frame": frame, "DeferredCall": call});
+                    for (method, params) in [
+                        (
+                            "ListLocalVars",
+                            serde_json::json!({"Scope": scope, "Cfg": full_config()}),
+                        ),
+                        (
+                            "ListFunctionArgs",
+                            serde_json::json!({"Scope": scope, "Cfg": full_config()}),
+                        ),
+                        ("Eval", serde_json::json!({"Scope": scope, "Expr": "1 + 2"})),
+                    ] {
+                        let theirs = dlv.call(method, params.clone());
+                        let ours = ferret.call(method, params.clone());
+                        assert_eq!(ours, theirs, "{version}: {method} {params}");
+                    }
+                }
+            }
         }
         // Two wait-group workers and two cond workers, each asked twice.
         assert!(frames_with_defers >= 8, "{version}: {frames_with_defers}");
         drop(both);
         let _ = std::fs::remove_dir_all(&dir);
     }
+}
+
+/// Delve's `LoadFullValue`.
+fn full_config() -> serde_json::Value {
+    serde_json::json!({"FollowPointers": true, "MaxVariableRecurse": 1, "MaxStringLen": 64, "MaxArrayValues": 64, "MaxStructFields": -1})
 }
 
 /// Requests sent all at once are answered in order, each as it is when

@@ -1087,3 +1087,57 @@ fn large_values_come_whole() {
     assert_eq!(short.children.len(), 3);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Scopes of deferred calls (`EvalScope.DeferredCall`) on a live target
+/// stopped in the leak fixture's `waitGroupWorker` after its two `defer`
+/// statements: variables, an `Eval` and the error past the last call
+/// answer as dlv's do.
+#[test]
+fn deferred_call_scopes_read_the_same_against_ferret_and_dlv() {
+    for toolchain in GoToolchain::selected().into_iter().filter(Delve::supports) {
+        let exe = build_fixture("leak", &toolchain, &BuildOptions::debug());
+        let source = ferret_testkit::fixture::fixture_dir("leak").join("main.go");
+        let line = std::fs::read_to_string(&source)
+            .unwrap()
+            .lines()
+            .position(|l| l.trim() == "waitGroup.Wait()")
+            .expect("waitGroup.Wait() in leak/main.go")
+            + 1;
+        let mut answers: [Vec<Result<Value, String>>; 2] = Default::default();
+        let run = |call: &mut dyn FnMut(&str, Value) -> Result<Value, String>| {
+            let mut out = Vec::new();
+            call(
+                "CreateBreakpoint",
+                json!({"Breakpoint": {"file": source.display().to_string(), "line": line}}),
+            )
+            .unwrap();
+            let state = call("Command", json!({"name": "continue"})).unwrap();
+            let gid = state["State"]["currentGoroutine"]["id"].as_i64().unwrap();
+            let stack = call("Stacktrace", json!({"Id": gid, "Depth": 5, "Defers": true})).unwrap();
+            assert_eq!(stack["Locations"][0]["Defers"].as_array().unwrap().len(), 2);
+            for deferred in 0..=3 {
+                let scope = json!({"GoroutineID": gid, "Frame": 0, "DeferredCall": deferred});
+                let full = &configs()[0].1;
+                out.push(call("ListLocalVars", json!({"Scope": scope, "Cfg": full})));
+                out.push(call(
+                    "ListFunctionArgs",
+                    json!({"Scope": scope, "Cfg": full}),
+                ));
+                for expr in ["len(\"defer\") + 1", "deferredRuns", "kind"] {
+                    out.push(call("Eval", json!({"Scope": scope, "Expr": expr})));
+                }
+            }
+            out
+        };
+        let mut dlv = Delve::exec_with_args(&exe, &["1"]);
+        answers[0] = run(&mut |m, p| dlv.call(m, p));
+        drop(dlv);
+        let server = FerretServer::exec(&exe, &["1"]);
+        let mut ferret = RpcClient::connect(&server.addr).unwrap();
+        answers[1] = run(&mut |m, p| ferret.call(m, p));
+        let _ = ferret.call("Detach", json!({"Kill": true}));
+        for (i, (ours, theirs)) in answers[1].iter().zip(&answers[0]).enumerate() {
+            assert_eq!(ours, theirs, "{}: answer {i}", toolchain.version);
+        }
+    }
+}
