@@ -349,6 +349,39 @@ fn eval_answers_the_same_against_ferret_and_dlv() {
     }
 }
 
+/// Scalars and strings the `vars` fixture printed (`printed`) against
+/// what `value` says a local holds (`None`: not there, or unreadable,
+/// skipped); returns how many were compared.
+fn check_printed_scalars(
+    version: &str,
+    printed: &std::collections::BTreeMap<String, String>,
+    value: &mut dyn FnMut(&str) -> Option<String>,
+) -> usize {
+    let mut compared = 0;
+    for name in [
+        "b", "i", "i8", "i16", "i32", "i64", "u", "u8", "u16", "u32", "u64", "f32", "f64", "r",
+        "by", "temp", "day", "label",
+    ] {
+        if let Some(v) = value(name) {
+            assert_eq!(v, printed[name], "{version}: {name}");
+            compared += 1;
+        }
+    }
+    if let Some(v) = value("uptr") {
+        let v = format!("{:#x}", v.parse::<u64>().unwrap());
+        assert_eq!(v, printed["uptr"], "{version}: uptr");
+        compared += 1;
+    }
+    // Strings were printed quoted (%q).
+    for name in ["s", "uni", "empty"] {
+        if let Some(v) = value(name) {
+            assert_eq!(format!("{v:?}"), printed[name], "{version}: {name}");
+            compared += 1;
+        }
+    }
+    compared
+}
+
 /// On every toolchain (dlv does not read Go 1.22), the values ferret shows
 /// are those the program printed with fmt before pausing.
 #[test]
@@ -378,26 +411,7 @@ fn values_are_what_the_program_printed() {
                 .unwrap()
                 .to_owned()
         };
-        // Scalars print alike.
-        for name in [
-            "b", "i", "i8", "i16", "i32", "i64", "u", "u8", "u16", "u32", "u64", "f32", "f64", "r",
-            "by", "temp", "day", "label",
-        ] {
-            assert_eq!(value(name), printed[name], "{version}: {name}");
-        }
-        assert_eq!(
-            format!("{:#x}", value("uptr").parse::<u64>().unwrap()),
-            printed["uptr"],
-            "{version}"
-        );
-        // Strings were printed quoted (%q).
-        for name in ["s", "uni", "empty"] {
-            assert_eq!(
-                format!("{:?}", value(name)),
-                printed[name],
-                "{version}: {name}"
-            );
-        }
+        check_printed_scalars(version, &printed, &mut |name| Some(value(name)));
         let long = &locals["long"];
         assert_eq!(long["len"], 100, "{version}");
         assert!(printed["long"]
@@ -457,6 +471,84 @@ fn values_are_what_the_program_printed() {
             next["children"][0]["value"].as_str().unwrap(),
             printed["n1.Next.Value"],
             "{version}"
+        );
+        drop(server);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// In optimized builds of every toolchain (dlv does not read Go 1.22),
+/// paused in `inspect`: the arguments and results ferret can still read
+/// there (through location lists and pieces; the others are dead by then)
+/// are what the program printed.
+#[test]
+fn optimized_values_are_what_the_program_printed() {
+    for toolchain in GoToolchain::selected() {
+        let version = &format!("{} optimized", toolchain.version);
+        let exe = build_fixture("vars", &toolchain, &BuildOptions::optimized());
+        let dir = target_dir().join(format!(
+            "variables-tests/printed-opt-{}-{}",
+            toolchain.version,
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (core, printed) = vars_core(&exe, "inspect", &dir);
+        let server = FerretServer::core(&exe, &core);
+        let mut client = RpcClient::connect(&server.addr).unwrap();
+        let scope = scope_of(&mut client, "main.inspect");
+        let args = client
+            .call(
+                "ListFunctionArgs",
+                json!({"Scope": scope, "Cfg": configs()[0].1}),
+            )
+            .unwrap();
+        let args = by_name(&args["Args"]);
+        let readable = |name: &str| {
+            let v = args.get(name)?;
+            v["unreadable"]
+                .as_str()
+                .unwrap()
+                .is_empty()
+                .then(|| v["value"].as_str().unwrap().to_owned())
+        };
+        let mut compared = Vec::new();
+        for name in ["n", "total"] {
+            if let Some(v) = readable(name) {
+                assert_eq!(v, printed[name], "{version}: {name}");
+                compared.push(name);
+            }
+        }
+        if let Some(v) = readable("name") {
+            assert_eq!(format!("{v:?}"), printed["name"], "{version}: name");
+            compared.push("name");
+        }
+        if readable("names").is_some() {
+            let names: Vec<String> = args["names"]["children"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| format!("{:?}", c["value"].as_str().unwrap()))
+                .collect();
+            assert_eq!(
+                format!("[{}]", names.join(" ")),
+                printed["names"],
+                "{version}: names"
+            );
+            compared.push("names");
+        }
+        if readable("ptr").is_some() {
+            let y = &args["ptr"]["children"][0]["children"][1];
+            assert_eq!(
+                y["value"].as_str().unwrap(),
+                printed["ptr.Y"],
+                "{version}: ptr.Y"
+            );
+            compared.push("ptr.Y");
+        }
+        eprintln!("{version}: compared {compared:?}");
+        assert!(
+            compared.len() >= 2,
+            "{version}: too little readable: {args:?}"
         );
         drop(server);
         let _ = std::fs::remove_dir_all(&dir);
