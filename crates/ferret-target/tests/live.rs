@@ -62,6 +62,32 @@ fn task_states(pid: i32) -> Vec<char> {
         .collect()
 }
 
+/// Launches `threads hits PER_THREAD` (8 threads calling `hit` that many
+/// times each, then `done`) with its output in a scratch directory named
+/// `name`; returns it with the addresses of `hit` and `done`.
+fn launch_hits(name: &str, per_thread: usize) -> (Process, u64, u64, PathBuf) {
+    let (exe, symbols) = c_program();
+    let dir = scratch(name);
+    let options = LaunchOptions {
+        program: exe,
+        args: vec!["hits".into(), per_thread.to_string()],
+        stdout: Some(dir.join("out.txt")),
+        ..Default::default()
+    };
+    let process = Process::launch(&options).unwrap();
+    (process, symbols["hit"], symbols["done"], dir)
+}
+
+/// The sum `threads hits` printed says each of the 8 threads' calls of
+/// `hit` ran exactly once.
+fn assert_every_call_ran_once(dir: &Path, per_thread: usize) {
+    let expected: i64 = 8 * (0..per_thread as i64).sum::<i64>();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("out.txt")).unwrap(),
+        format!("counter {expected}\n")
+    );
+}
+
 fn pid_exists(pid: i32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
@@ -196,18 +222,8 @@ fn bad_launches_are_clear_errors_and_leave_nothing_behind() {
 
 #[test]
 fn a_breakpoint_hit_by_8_threads_is_reported_for_every_hit() {
-    let (exe, symbols) = c_program();
-    let hit = symbols["hit"];
-    let done = symbols["done"];
     let per_thread = 300;
-    let dir = scratch("bp-8-threads");
-    let options = LaunchOptions {
-        program: exe,
-        args: vec!["hits".into(), per_thread.to_string()],
-        stdout: Some(dir.join("out.txt")),
-        ..Default::default()
-    };
-    let mut process = Process::launch(&options).unwrap();
+    let (mut process, hit, done, dir) = launch_hits("bp-8-threads", per_thread);
     let mut original = [0u8; 4];
     process.read_memory(hit, &mut original).unwrap();
     process.set_breakpoint(hit).unwrap();
@@ -261,11 +277,7 @@ fn a_breakpoint_hit_by_8_threads_is_reported_for_every_hit() {
     process.clear_breakpoint(hit).unwrap();
     assert_eq!(run_to_exit(&mut process), 0);
     // The program's own sum says every call ran exactly once.
-    let expected: i64 = 8 * (0..per_thread as i64).sum::<i64>();
-    assert_eq!(
-        std::fs::read_to_string(dir.join("out.txt")).unwrap(),
-        format!("counter {expected}\n")
-    );
+    assert_every_call_ran_once(&dir, per_thread);
 }
 
 #[test]
@@ -835,18 +847,8 @@ fn emulated_instructions_do_what_the_cpu_does() {
 /// there afterwards.
 #[test]
 fn breakpoints_passed_by_emulation_lose_no_call() {
-    let (exe, symbols) = c_program();
-    let hit = symbols["hit"];
-    let done = symbols["done"];
     let per_thread = 300;
-    let dir = scratch("pass-8-threads");
-    let options = LaunchOptions {
-        program: exe,
-        args: vec!["hits".into(), per_thread.to_string()],
-        stdout: Some(dir.join("out.txt")),
-        ..Default::default()
-    };
-    let mut process = Process::launch(&options).unwrap();
+    let (mut process, hit, done, dir) = launch_hits("pass-8-threads", per_thread);
     process.set_breakpoint(hit).unwrap();
     process.set_breakpoint(done).unwrap();
     assert!(
@@ -879,11 +881,7 @@ fn breakpoints_passed_by_emulation_lose_no_call() {
     process.clear_breakpoint(done).unwrap();
     process.clear_breakpoint(hit).unwrap();
     assert_eq!(run_to_exit(&mut process), 0);
-    let expected: i64 = 8 * (0..per_thread as i64).sum::<i64>();
-    assert_eq!(
-        std::fs::read_to_string(dir.join("out.txt")).unwrap(),
-        format!("counter {expected}\n")
-    );
+    assert_every_call_ran_once(&dir, per_thread);
 }
 
 /// An emulated store the program could not make itself (to address 0)

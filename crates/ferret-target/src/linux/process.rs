@@ -395,10 +395,11 @@ impl Process {
         ptrace::set_registers(tid, regs)
     }
 
-    /// Resumes thread `tid` (PTRACE_CONT with `signal`).
+    /// Resumes thread `tid` as [`cont_alive`] does, forgetting the
+    /// registers known of the first stop.
     fn cont_thread(&self, tid: Tid, signal: i32) -> Result<()> {
         self.first_stop_registers.set(None);
-        ptrace::cont(tid, signal)
+        cont_alive(tid, signal)
     }
 
     /// Runs one instruction of thread `tid` (PTRACE_SINGLESTEP).
@@ -616,15 +617,8 @@ impl Process {
         for (&tid, thread) in self.threads.iter_mut() {
             if thread.stopped {
                 let signal = std::mem::take(&mut thread.pending_signal);
-                match ptrace::cont(tid, signal) {
-                    Ok(()) => thread.stopped = false,
-                    // Gone: its exit status arrives through waitpid.
-                    Err(TargetError::Ptrace {
-                        errno: nix::errno::Errno::ESRCH,
-                        ..
-                    }) => thread.stopped = false,
-                    Err(e) => return Err(e),
-                }
+                cont_alive(tid, signal)?;
+                thread.stopped = false;
             }
         }
         Ok(())
@@ -735,14 +729,7 @@ impl Process {
         }
         self.write_registers(tid, &effect.registers)?;
         let signal = std::mem::take(&mut self.threads.entry(tid).or_default().pending_signal);
-        match self.cont_thread(tid, signal) {
-            Ok(())
-            | Err(TargetError::Ptrace {
-                errno: nix::errno::Errno::ESRCH,
-                ..
-            }) => {}
-            Err(e) => return Err(e),
-        }
+        self.cont_thread(tid, signal)?;
         self.threads.entry(tid).or_default().stopped = false;
         Ok(true)
     }
@@ -982,14 +969,7 @@ impl Process {
             }
             return Ok(Handled::Quiet);
         }
-        match self.cont_thread(tid, signal) {
-            Ok(())
-            | Err(TargetError::Ptrace {
-                errno: nix::errno::Errno::ESRCH,
-                ..
-            }) => {}
-            Err(e) => return Err(e),
-        }
+        self.cont_thread(tid, signal)?;
         if let Some(t) = self.threads.get_mut(&tid) {
             t.stopped = false;
         }
@@ -1239,6 +1219,18 @@ impl ThreadState for Process {
         self.live()?;
         self.thread(tid)?;
         ptrace::fp_registers(tid)
+    }
+}
+
+/// Resumes thread `tid` (PTRACE_CONT with `signal`); one that is gone is
+/// no error (its exit status arrives through `waitpid`).
+fn cont_alive(tid: Tid, signal: i32) -> Result<()> {
+    match ptrace::cont(tid, signal) {
+        Err(TargetError::Ptrace {
+            errno: nix::errno::Errno::ESRCH,
+            ..
+        }) => Ok(()),
+        other => other,
     }
 }
 

@@ -78,13 +78,7 @@ impl Emulation {
                 after.rip = i.near_branch_target();
             }
             Mnemonic::Jmp => after.rip = i.near_branch_target(),
-            Mnemonic::Add
-            | Mnemonic::Sub
-            | Mnemonic::Cmp
-            | Mnemonic::And
-            | Mnemonic::Or
-            | Mnemonic::Xor
-            | Mnemonic::Test => {
+            m if is_arithmetic(m) => {
                 let bits = self.width();
                 let a = self.source(regs, 0, &read)? & mask(bits);
                 let b = self.source(regs, 1, &read)? & mask(bits);
@@ -144,14 +138,7 @@ impl Emulation {
                 }
                 (u64::from_le_bytes(bytes), size * 8)
             }
-            OpKind::Immediate8
-            | OpKind::Immediate16
-            | OpKind::Immediate32
-            | OpKind::Immediate64
-            | OpKind::Immediate8to16
-            | OpKind::Immediate8to32
-            | OpKind::Immediate8to64
-            | OpKind::Immediate32to64 => (i.immediate(n), 64),
+            kind if is_immediate(kind) => (i.immediate(n), 64),
             _ => return None,
         };
         let signed = matches!(i.mnemonic(), Mnemonic::Movsx | Mnemonic::Movsxd);
@@ -196,20 +183,30 @@ fn is_emulated(i: &Instruction) -> bool {
         Mnemonic::Push => i.code() == Code::Push_r64,
         Mnemonic::Call => i.code() == Code::Call_rel32_64,
         Mnemonic::Jmp => matches!(i.code(), Code::Jmp_rel32_64 | Code::Jmp_rel8_64),
-        Mnemonic::Add
-        | Mnemonic::Sub
-        | Mnemonic::Cmp
-        | Mnemonic::And
-        | Mnemonic::Or
-        | Mnemonic::Xor
-        | Mnemonic::Test => {
-            i.op_count() == 2 && !i.has_lock_prefix() && operands_ok(i, gpr, plain_memory)
-        }
-        Mnemonic::Mov | Mnemonic::Movzx | Mnemonic::Movsx | Mnemonic::Movsxd => {
+        m if is_arithmetic(m)
+            || matches!(
+                m,
+                Mnemonic::Mov | Mnemonic::Movzx | Mnemonic::Movsx | Mnemonic::Movsxd
+            ) =>
+        {
             i.op_count() == 2 && !i.has_lock_prefix() && operands_ok(i, gpr, plain_memory)
         }
         _ => false,
     }
+}
+
+/// Whether `m` is one of the emulated integer instructions that set flags.
+fn is_arithmetic(m: Mnemonic) -> bool {
+    matches!(
+        m,
+        Mnemonic::Add
+            | Mnemonic::Sub
+            | Mnemonic::Cmp
+            | Mnemonic::And
+            | Mnemonic::Or
+            | Mnemonic::Xor
+            | Mnemonic::Test
+    )
 }
 
 /// Whether both operands of `i` are general registers, memory of at
