@@ -9,8 +9,10 @@
 //! - [`session`]: [`Debugger`] (the handle) and the tracer thread.
 //! - [`model`]: states, threads, breakpoints, locations, frames.
 //! - [`goroutines`]: Delve's goroutine filters and groups.
+//! - [`dump`]: core dumps of the live target and their progress.
 //! - [`error`]: the session's error type.
 
+pub mod dump;
 pub mod error;
 pub mod goroutines;
 pub mod model;

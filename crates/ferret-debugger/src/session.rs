@@ -22,10 +22,11 @@ use ferret_gort::goroutine::{RuntimeLayout, G};
 use ferret_gort::stack::{frame_addresses, stack_window, unwind, StackFrame, UnwindStart};
 use ferret_gort::value::{flags as value_flags, LoadConfig, Loader, Variable};
 use ferret_gort::{BinaryError, BinaryInfo};
-use ferret_target::core::CoreFile;
+use ferret_target::core::{write_core, CoreFile};
 use ferret_target::linux::{Event, FirstStop, HaltHandle, LaunchOptions, Process, StopReason};
-use ferret_target::{Memory, PrefetchedMemory, Registers, ThreadState};
+use ferret_target::{Memory, PrefetchedMemory, Registers, TargetError, ThreadState};
 
+use crate::dump::{DumpOutcome, DumpProgress, DumpState};
 use crate::error::{Result, SessionError};
 use crate::goroutines::{
     diff, is_system_start, is_user_frame, matches, summarize, summary_value, wait_ns, DiffGroup,
@@ -113,6 +114,23 @@ struct Shared {
     binary: PathBuf,
     bininfo: Arc<BinaryInfo>,
     attached: bool,
+    /// The core dump being (or last) written.
+    dump: DumpProgress,
+}
+
+/// An I/O error as Go words it (`no such file or directory`): the OS's
+/// message, lower-cased, without Rust's `(os error N)`.
+fn go_error_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = match text.rfind(" (os error ") {
+        Some(at) => &text[..at],
+        None => &text,
+    };
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_lowercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// A job running `f` on the tracer thread, and where its answer arrives.
@@ -284,6 +302,48 @@ impl Debugger {
                 Err(mpsc::RecvTimeoutError::Disconnected) => return Err(SessionError::Ended),
             }
         }
+    }
+
+    /// Starts writing a core of the live target to `dest` (Delve's
+    /// `DumpStart`) and returns the dump's state. The file is created at
+    /// once, so a bad path is the answer; the writing goes on on the
+    /// tracer thread (requests needing the target wait behind it), and a
+    /// dump that fails or is canceled leaves no file.
+    pub fn dump_start(&self, dest: PathBuf) -> Result<DumpState> {
+        self.call(|s| s.check_can_dump())??;
+        if self.shared.dump.state().dumping {
+            return Err(SessionError::Eval("core dump in progress".into()));
+        }
+        if let Err(e) = std::fs::File::create(&dest) {
+            return Err(SessionError::Eval(format!(
+                "open {}: {}",
+                dest.display(),
+                go_error_text(&e)
+            )));
+        }
+        if !self.shared.dump.begin() {
+            return Err(SessionError::Eval("core dump in progress".into()));
+        }
+        let shared = self.shared.clone();
+        self.submit(Box::new(move |session: &mut Session| {
+            let outcome = session.dump(&dest, &shared.dump);
+            if !matches!(outcome, DumpOutcome::Written) {
+                let _ = std::fs::remove_file(&dest);
+            }
+            shared.dump.finish(outcome);
+        }))?;
+        Ok(self.shared.dump.state())
+    }
+
+    /// The dump's state once it ends or `wait` has passed (Delve's
+    /// `DumpWait`; a zero `wait` answers at once).
+    pub fn dump_wait(&self, wait: std::time::Duration) -> DumpState {
+        self.shared.dump.wait(wait)
+    }
+
+    /// Asks a running dump to stop (Delve's `DumpCancel`).
+    pub fn dump_cancel(&self) {
+        self.shared.dump.cancel();
     }
 
     /// The executable's binary info (answers location and symbol questions
@@ -1202,6 +1262,7 @@ impl Session {
             binary,
             bininfo: bi.clone(),
             attached,
+            dump: DumpProgress::default(),
         });
         // A core selects the thread that dumped it (its first thread), as
         // Delve does; a process its main thread.
@@ -1255,6 +1316,31 @@ impl Session {
                 status,
             }),
             None => Ok(()),
+        }
+    }
+
+    /// Whether a core of the target can be written: a live process, not a
+    /// core (Delve's words when not).
+    fn check_can_dump(&self) -> Result<()> {
+        self.live_state()?;
+        match self.target {
+            Target::Live(_) => Ok(()),
+            Target::Core(_) => Err(SessionError::Eval("core dumping not supported".into())),
+        }
+    }
+
+    /// Writes a core of the live target to `dest`, reporting progress.
+    fn dump(&self, dest: &Path, progress: &DumpProgress) -> DumpOutcome {
+        let Target::Live(process) = &self.target else {
+            return DumpOutcome::Failed("core dumping not supported".into());
+        };
+        progress.threads_done(ThreadState::threads(process).len());
+        match write_core(dest, process, &mut |done, total| {
+            progress.memory(done, total)
+        }) {
+            Ok(()) => DumpOutcome::Written,
+            Err(TargetError::DumpCanceled) => DumpOutcome::Canceled,
+            Err(e) => DumpOutcome::Failed(e.to_string()),
         }
     }
 

@@ -216,7 +216,7 @@ fn main() {
     );
     let core_path = dir.join("mem.core");
     let start = Instant::now();
-    write_core(&core_path, &process, &mut |_, _| {}).expect("write core");
+    write_core(&core_path, &process, &mut |_, _| true).expect("write core");
     let dumped = start.elapsed();
     let size = std::fs::metadata(&core_path).map(|m| m.len()).unwrap_or(0);
     println!(

@@ -153,6 +153,9 @@ pub enum TargetError {
     /// Cores are read-only and cannot run.
     #[error("{0} is not possible on a core file")]
     ReadOnlyCore(&'static str),
+    /// A core dump was canceled by its caller.
+    #[error("core dump canceled")]
+    DumpCanceled,
 }
 
 impl TargetError {

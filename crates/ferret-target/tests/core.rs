@@ -609,7 +609,11 @@ fn assert_same_core(a: &CoreFile, b: &CoreFile, addrs: &[u64]) {
 /// Writes `source` to `out` and checks the progress reports.
 fn rewrite(source: &impl CoreSource, out: &Path) {
     let mut reports: Vec<(u64, u64)> = Vec::new();
-    write_core(out, source, &mut |done, total| reports.push((done, total))).expect("write_core");
+    write_core(out, source, &mut |done, total| {
+        reports.push((done, total));
+        true
+    })
+    .expect("write_core");
     let total = reports.last().expect("progress reported").1;
     assert!(total > 0);
     assert!(
@@ -1247,7 +1251,7 @@ fn failed_dumps_leave_nothing_behind() {
     let core = CoreFile::open(&crash.core, &crash.exe, false).unwrap();
     let dir = scratch("failed-dump");
     let out = dir.join("out.core");
-    let err = write_core(&out, &Broken(&core), &mut |_, _| {}).unwrap_err();
+    let err = write_core(&out, &Broken(&core), &mut |_, _| true).unwrap_err();
     assert!(
         matches!(err, TargetError::NoSuchThread { tid: i32::MAX }),
         "{err}"
@@ -1256,7 +1260,7 @@ fn failed_dumps_leave_nothing_behind() {
     // writing.
     std::fs::create_dir(&out).unwrap();
     std::fs::write(out.join("keep"), b"x").unwrap();
-    let err = write_core(&out, &core, &mut |_, _| {}).unwrap_err();
+    let err = write_core(&out, &core, &mut |_, _| true).unwrap_err();
     assert!(matches!(err, TargetError::Io { .. }), "{err}");
     let left: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
@@ -1270,7 +1274,7 @@ fn failed_dumps_leave_nothing_behind() {
     );
     let missing_dir = dir.join("no/such/dir/out.core");
     assert!(matches!(
-        write_core(&missing_dir, &core, &mut |_, _| {}),
+        write_core(&missing_dir, &core, &mut |_, _| true),
         Err(TargetError::Io { .. })
     ));
     let _ = std::fs::remove_dir_all(dir);
@@ -1317,7 +1321,8 @@ fn dump_of_a_live_c_process_opens_in_ferret_and_gdb() {
     let core_path = dir.join("live.core");
     let mut last = (0, 0);
     write_core(&core_path, &process, &mut |done, total| {
-        last = (done, total)
+        last = (done, total);
+        true
     })
     .expect("dump");
     assert_eq!(last.0, last.1, "progress reaches the total");
@@ -1385,7 +1390,7 @@ fn dump_of_a_live_go_process_opens_in_ferret_gdb_and_dlv() {
         process.clear_breakpoint(work).expect("clear");
     }
     let core_path = dir.join("live.core");
-    write_core(&core_path, &process, &mut |_, _| {}).expect("dump");
+    write_core(&core_path, &process, &mut |_, _| true).expect("dump");
     let live_threads = process.threads();
     let mut live_total = [0u8; 8];
     process

@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 
+use ferret_debugger::dump::DumpState;
 use ferret_debugger::goroutines::{GoroutineListing, GoroutineSummary};
 use ferret_debugger::model::{
     Breakpoint, DeferredCall, Frame, FunctionRef, Goroutine, LoadConfig, Location, State, Thread,
@@ -319,6 +320,19 @@ pub fn goroutine_listing_size(listing: &GoroutineListing) -> usize {
 
 /// About how many bytes of JSON one goroutine takes.
 const BYTES_PER_GOROUTINE: usize = 700;
+
+/// `api.DumpState`.
+pub fn dump_state(s: &DumpState) -> Value {
+    json!({
+        "Dumping": s.dumping,
+        "AllDone": s.all_done,
+        "ThreadsDone": s.threads_done,
+        "ThreadsTotal": s.threads_total,
+        "MemDone": s.mem_done,
+        "MemTotal": s.mem_total,
+        "Err": s.err,
+    })
+}
 
 /// `api.DebuggerState`; `in_command` for Command replies.
 pub fn state(s: &State, in_command: bool) -> Value {

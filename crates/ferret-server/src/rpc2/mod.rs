@@ -440,6 +440,21 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
             Ok(json!({"Time": modified.map(rfc3339).unwrap_or_default()}))
         }
         "BuildID" => Ok(json!({"BuildID": build_id(ctx)})),
+        "DumpStart" => {
+            let dest = std::path::PathBuf::from(p.string("Destination")?);
+            let state = blocking(ctx, move |d| d.dump_start(dest)).await?;
+            Ok(json!({"State": convert::dump_state(&state)}))
+        }
+        "DumpWait" => {
+            // Delve treats a negative wait like zero.
+            let wait = std::time::Duration::from_millis(p.i64("Wait")?.max(0) as u64);
+            let state = tokio::task::block_in_place(|| ctx.debugger.dump_wait(wait));
+            Ok(json!({"State": convert::dump_state(&state)}))
+        }
+        "DumpCancel" => {
+            ctx.debugger.dump_cancel();
+            Ok(json!({}))
+        }
         "DebugInfoDirectories" => Ok(json!({"List": ["/usr/lib/debug/.build-id"]})),
         "ListTargets" => {
             let state = blocking(ctx, |d| d.state(false)).await;

@@ -278,14 +278,16 @@ fn read_prefix(source: &impl CoreSource, addr: u64, buf: &mut [u8]) -> usize {
 /// Writes an ELF core of `source` to `out`.
 ///
 /// The core is written to a temporary file next to `out` and renamed into
-/// place at the end, so a failed dump leaves nothing behind. `progress` is
-/// called as memory is copied with (bytes done, bytes total). Mappings that
+/// place at the end, so a failed or canceled dump leaves nothing behind.
+/// `progress` is called as memory is copied with (bytes done, bytes
+/// total); when it answers `false` the dump stops with
+/// [`TargetError::DumpCanceled`]. Mappings that
 /// cannot be read (such as `[vvar]`) are written as segments with no bytes,
 /// and a mapping that becomes unreadable part-way keeps the bytes before.
 pub fn write_core(
     out: &Path,
     source: &impl CoreSource,
-    progress: &mut dyn FnMut(u64, u64),
+    progress: &mut dyn FnMut(u64, u64) -> bool,
 ) -> Result<()> {
     let io = |source: std::io::Error| TargetError::Io {
         path: out.to_owned(),
@@ -346,7 +348,14 @@ pub fn write_core(
         .map(|m| m.end - m.start)
         .sum();
     let mut done_total = 0u64;
-    progress(0, total);
+    let mut report = |done: u64| {
+        if progress(done, total) {
+            Ok(())
+        } else {
+            Err(TargetError::DumpCanceled)
+        }
+    };
+    report(0)?;
     let mut buf = vec![0u8; CHUNK];
     let mut phdrs = Vec::with_capacity(phnum as usize);
     phdrs.push(elf::ProgramHeader64::<LE> {
@@ -369,7 +378,7 @@ pub fn write_core(
                 let got = read_prefix(source, m.start + filesz, &mut buf[..want]);
                 write_sparse(&file, offset + filesz, &buf[..got]).map_err(io)?;
                 filesz += got as u64;
-                progress(done_total + filesz, total);
+                report(done_total + filesz)?;
                 if got < want {
                     break;
                 }
@@ -391,7 +400,7 @@ pub fn write_core(
         });
         offset += filesz.next_multiple_of(PAGE);
     }
-    progress(total, total);
+    report(total)?;
 
     // More than 65534 program headers: the count goes in section 0.
     let extended = phnum >= u64::from(elf::PN_XNUM);
@@ -551,7 +560,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("ferret-writer-{}-{name}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let out = dir.join("fake.core");
-        write_core(&out, fake, &mut |_, _| {}).unwrap();
+        write_core(&out, fake, &mut |_, _| true).unwrap();
         let exe = std::env::current_exe().unwrap();
         let core = CoreFile::open(&out, &exe, true).unwrap();
         let _ = std::fs::remove_dir_all(&dir);
@@ -587,5 +596,22 @@ mod tests {
         let mut word = [0u8; 8];
         core.read_memory(fake.readable_page(), &mut word).unwrap();
         assert_eq!(u64::from_le_bytes(word), MARKER);
+    }
+
+    #[test]
+    fn a_canceled_dump_stops_and_leaves_nothing() {
+        let fake = Fake { count: 3 };
+        let dir = std::env::temp_dir().join(format!("ferret-writer-{}-cancel", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("fake.core");
+        let mut calls = 0;
+        let err = write_core(&out, &fake, &mut |_, _| {
+            calls += 1;
+            calls < 2
+        })
+        .unwrap_err();
+        assert!(matches!(err, TargetError::DumpCanceled), "{err}");
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "no file left");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

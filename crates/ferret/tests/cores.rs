@@ -1,0 +1,214 @@
+//! Core dumps end to end at the server: `DumpStart`/`DumpWait`/
+//! `DumpCancel` as Delve answers them, and the cores ferret writes opened
+//! by ferret, dlv and gdb, which must count the same threads and
+//! goroutines as the live process had.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ferret_testkit::delve::Delve;
+use ferret_testkit::fixture::{build_fixture, BuildOptions};
+use ferret_testkit::rpc::RpcClient;
+use ferret_testkit::servers::{BothOnCore, FerretServer};
+use ferret_testkit::target_dir;
+use ferret_testkit::toolchain::GoToolchain;
+use serde_json::{json, Value};
+
+/// A scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = target_dir()
+        .join("cores-tests")
+        .join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The crash fixture started with `sleep`, once it sleeps.
+fn sleeping_crash_fixture(exe: &Path) -> Child {
+    let mut child = Command::new(exe)
+        .arg("sleep")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let sleeping = std::io::BufReader::new(stdout)
+        .lines()
+        .any(|l| l.is_ok_and(|l| l == "sleeping"));
+    assert!(sleeping, "the crash fixture did not get to sleep");
+    ferret_testkit::cores::wait_until_asleep(child.id());
+    child
+}
+
+/// `DumpWait` with a one-second wait until the dump ends; its last state.
+fn wait_for_dump(client: &mut RpcClient) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let state = client.call("DumpWait", json!({"Wait": 1000})).unwrap()["State"].take();
+        if !state["Dumping"].as_bool().unwrap() {
+            return state;
+        }
+        assert!(Instant::now() < deadline, "the dump did not end: {state}");
+    }
+}
+
+/// Goroutines and threads a server lists.
+fn counts(client: &mut RpcClient) -> (usize, usize) {
+    let goroutines = client.call("ListGoroutines", json!({})).unwrap()["Goroutines"]
+        .as_array()
+        .unwrap()
+        .len();
+    let threads = client.call("ListThreads", json!({})).unwrap()["Threads"]
+        .as_array()
+        .unwrap()
+        .len();
+    (goroutines, threads)
+}
+
+/// The threads gdb lists in `core` of `exe`.
+fn gdb_threads(exe: &Path, core: &Path) -> usize {
+    let out = Command::new("gdb")
+        .args(["-batch", "-nx", "-ex", "info threads"])
+        .arg(exe)
+        .arg(core)
+        .output()
+        .expect("run gdb");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .filter(|l| {
+            let l = l.trim_start_matches('*').trim_start();
+            l.split_whitespace()
+                .next()
+                .is_some_and(|n| n.parse::<u32>().is_ok())
+                && (l.contains("Thread") || l.contains("LWP"))
+        })
+        .count()
+}
+
+/// `DumpStart` on a live process (attached, stopped): `DumpWait` reports
+/// progress to `AllDone`; the core ferret wrote opens in ferret, dlv and
+/// gdb with as many threads and goroutines as the live process had. Bad
+/// destinations and a second dump get Delve's errors.
+#[test]
+fn a_dump_of_a_live_process_opens_in_ferret_dlv_and_gdb() {
+    for toolchain in GoToolchain::selected().into_iter().filter(Delve::supports) {
+        let version = &toolchain.version;
+        let exe = build_fixture("crash", &toolchain, &BuildOptions::debug());
+        let dir = scratch(&format!("dump-{version}"));
+        let mut fixture = sleeping_crash_fixture(&exe);
+        let server = FerretServer::attach(fixture.id());
+        let mut client = RpcClient::connect(&server.addr).unwrap();
+        let live = counts(&mut client);
+
+        let bad = dir.join("missing/x.core");
+        assert_eq!(
+            client.call("DumpStart", json!({"Destination": bad})),
+            Err(format!("open {}: no such file or directory", bad.display()))
+        );
+        let idle = client.call("DumpWait", json!({"Wait": 0})).unwrap();
+        assert_eq!(
+            idle,
+            json!({"State": {"Dumping": false, "AllDone": false, "ThreadsDone": 0, "ThreadsTotal": 0, "MemDone": 0, "MemTotal": 0, "Err": ""}})
+        );
+
+        let core = dir.join("ferret.core");
+        let started = client
+            .call("DumpStart", json!({"Destination": core}))
+            .unwrap();
+        assert_eq!(started["State"]["Err"], "", "{started}");
+        let done = wait_for_dump(&mut client);
+        assert_eq!(done["AllDone"], true, "{done}");
+        assert_eq!(done["Err"], "");
+        assert_eq!(done["ThreadsDone"], live.1 as u64);
+        assert_eq!(done["ThreadsTotal"], live.1 as u64);
+        assert_eq!(done["MemDone"], done["MemTotal"]);
+        assert!(done["MemTotal"].as_u64().unwrap() > 1 << 20, "{done}");
+        // The process is still there, stopped, and keeps its state.
+        assert_eq!(counts(&mut client), live, "{version}: live after the dump");
+        // The terminal's `dump` command drives the same methods.
+        let by_terminal = dir.join("terminal.core");
+        let command = format!("dump {}", by_terminal.display());
+        let transcript = ferret_testkit::terminal::run_dlv_connect(
+            &server.addr,
+            &[&command],
+            Duration::from_secs(60),
+        );
+        let output = transcript.output_of(&command).unwrap_or_default();
+        assert!(output.contains("Dumping memory"), "{version}: {output}");
+        assert!(!output.contains("rror"), "{version}: {output}");
+        let mut in_terminal_core = BothOnCore::start(&exe, &by_terminal);
+        assert_eq!(
+            counts(&mut in_terminal_core.ferret),
+            live,
+            "{version}: terminal's dump"
+        );
+        drop(in_terminal_core);
+        let _ = client.call("Detach", json!({"Kill": false}));
+        drop(server);
+        let _ = fixture.kill();
+        let _ = fixture.wait();
+
+        let mut both = BothOnCore::start(&exe, &core);
+        let in_ferret = counts(&mut both.ferret);
+        let in_dlv = counts(&mut both.dlv);
+        assert_eq!(in_ferret, live, "{version}: ferret on the dump vs live");
+        assert_eq!(in_dlv, live, "{version}: dlv on the dump vs live");
+        // A core cannot be dumped again, in Delve's words.
+        let refused = both
+            .ferret
+            .call("DumpStart", json!({"Destination": dir.join("again.core")}));
+        assert_eq!(
+            refused,
+            both.dlv
+                .call("DumpStart", json!({"Destination": dir.join("again.core")}))
+        );
+        drop(both);
+        assert_eq!(gdb_threads(&exe, &core), live.1, "{version}: gdb threads");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// `DumpCancel` stops a dump: on a process holding 400 MiB of heap (the
+/// busy fixture stopped in `ready`), a dump canceled at once ends not
+/// done, without an error, and leaves no file; the server goes on.
+#[test]
+fn a_canceled_dump_leaves_no_file() {
+    let toolchain = &GoToolchain::selected()[0];
+    let exe = build_fixture("busy", toolchain, &BuildOptions::debug());
+    let dir = scratch("cancel");
+    let server = FerretServer::exec(&exe, &["hold", "400"]);
+    let mut client = RpcClient::connect(&server.addr).unwrap();
+    client
+        .call(
+            "CreateBreakpoint",
+            json!({"Breakpoint": {"functionName": "main.ready"}}),
+        )
+        .unwrap();
+    client.call("Command", json!({"name": "continue"})).unwrap();
+    let core = dir.join("canceled.core");
+    client
+        .call("DumpStart", json!({"Destination": core}))
+        .unwrap();
+    assert_eq!(client.call("DumpCancel", json!({})).unwrap(), json!({}));
+    let end = wait_for_dump(&mut client);
+    assert_eq!(end["Err"], "", "{end}");
+    assert_eq!(end["AllDone"], false, "{end}");
+    assert!(
+        end["MemDone"].as_u64() < end["MemTotal"].as_u64(),
+        "stopped part-way: {end}"
+    );
+    assert!(!core.exists(), "a canceled dump left {}", core.display());
+    // The server goes on serving the process, and can dump it after all.
+    assert!(counts(&mut client).0 > 0);
+    client
+        .call("DumpStart", json!({"Destination": core}))
+        .unwrap();
+    assert_eq!(wait_for_dump(&mut client)["AllDone"], true);
+    assert!(std::fs::metadata(&core).unwrap().len() > 400 << 20);
+    let _ = client.call("Detach", json!({"Kill": true}));
+    let _ = std::fs::remove_dir_all(&dir);
+}
