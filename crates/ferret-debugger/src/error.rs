@@ -19,6 +19,9 @@ pub enum SessionError {
         /// Its pid.
         pid: i32,
     },
+    /// The core file was not made from the given executable.
+    #[error("{0}")]
+    CoreMismatch(String),
     /// A core file cannot run or change.
     #[error("can not {0} a core file")]
     CoreFile(&'static str),

@@ -57,6 +57,9 @@ pub enum TargetSpec {
         binary: PathBuf,
         /// The core file.
         core: PathBuf,
+        /// Open it even when it was not made from `binary` (build ids
+        /// differ).
+        allow_mismatch: bool,
     },
 }
 
@@ -1226,8 +1229,19 @@ impl Session {
                 StopKind::Attached,
                 true,
             ),
-            TargetSpec::Core { binary, core } => (
-                Target::Core(CoreFile::open(&core, &binary, false)?),
+            TargetSpec::Core {
+                binary,
+                core,
+                allow_mismatch,
+            } => (
+                Target::Core(CoreFile::open(&core, &binary, allow_mismatch).map_err(
+                    |e| match e {
+                        TargetError::CoreMismatch { .. } => {
+                            SessionError::CoreMismatch(e.to_string())
+                        }
+                        e => e.into(),
+                    },
+                )?),
                 None,
                 StopKind::Unknown,
                 false,

@@ -13,7 +13,7 @@ mod goroutines;
 mod tunnel;
 
 use clap::{Args, Parser, Subcommand};
-use ferret_debugger::{Debugger, TargetSpec};
+use ferret_debugger::{Debugger, SessionError, TargetSpec};
 use ferret_gort::BinaryInfo;
 use ferret_server::ServerConfig;
 use ferret_target::linux::LaunchOptions;
@@ -54,6 +54,10 @@ enum Command {
         binary: PathBuf,
         /// The core file.
         core: PathBuf,
+        /// Open the core even if it was not written by this executable
+        /// (their build ids differ).
+        #[arg(long)]
+        allow_mismatch: bool,
         #[command(flatten)]
         server: ServerFlags,
     },
@@ -212,9 +216,9 @@ fn main() -> ExitCode {
         Command::Attach { pid, binary, server } => {
             check_flags(&server).and_then(|()| run_server(TargetSpec::Attach { pid, binary }, &server, false))
         }
-        Command::Core { binary, core, server } => {
-            check_flags(&server).and_then(|()| run_server(TargetSpec::Core { binary, core }, &server, true))
-        }
+        Command::Core { binary, core, allow_mismatch, server } => check_flags(&server).and_then(|()| {
+            run_server(TargetSpec::Core { binary, core, allow_mismatch }, &server, true)
+        }),
         Command::Certs { out, hosts } => certs::write_certs(&out, &hosts).map(|paths| {
             for path in paths {
                 println!("wrote {}", path.display());
@@ -360,7 +364,12 @@ fn run_server(spec: TargetSpec, flags: &ServerFlags, core: bool) -> Result<(), S
         let debugger = tokio::task::spawn_blocking(move || Debugger::start(spec))
             .await
             .map_err(|e| e.to_string())?
-            .map_err(|e| format!("{what}: {e}"))?;
+            .map_err(|e| match e {
+                SessionError::CoreMismatch(_) => {
+                    format!("{what}: {e}\n(--allow-mismatch opens it with this executable anyway)")
+                }
+                e => format!("{what}: {e}"),
+            })?;
         if let Some(tls) = tls.clone() {
             // SIGHUP reloads the certificate files; connected clients stay.
             if let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {

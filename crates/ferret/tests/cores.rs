@@ -212,3 +212,47 @@ fn a_canceled_dump_leaves_no_file() {
     let _ = client.call("Detach", json!({"Kill": true}));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `ferret core` with an executable that did not write the core refuses
+/// it, naming both and the way past; `--allow-mismatch` opens it.
+#[test]
+fn a_core_of_another_executable_is_refused_unless_allowed() {
+    let toolchain = &GoToolchain::selected()[0];
+    let crash = build_fixture("crash", toolchain, &BuildOptions::debug());
+    let hello = build_fixture("hello", toolchain, &BuildOptions::debug());
+    let dir = scratch("mismatch");
+    let (core, ()) =
+        ferret_testkit::cores::core_when_ready(&crash, &["sleep"], &[], &dir, |stdout| {
+            std::io::BufReader::new(stdout)
+                .lines()
+                .any(|l| l.is_ok_and(|l| l == "sleeping"))
+                .then_some(())
+        });
+    let refused = Command::new(ferret_testkit::ferret_binary())
+        .arg("core")
+        .arg(&hello)
+        .arg(&core)
+        .args(["--headless", "--listen=127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    for needle in [
+        crash.display().to_string(),
+        hello.display().to_string(),
+        "--allow-mismatch".to_owned(),
+    ] {
+        assert!(stderr.contains(&needle), "{needle} not in: {stderr}");
+    }
+    let server = FerretServer::start(&[
+        std::ffi::OsStr::new("core"),
+        hello.as_os_str(),
+        core.as_os_str(),
+        std::ffi::OsStr::new("--allow-mismatch"),
+    ]);
+    let mut client = RpcClient::connect(&server.addr).unwrap();
+    let (_, threads) = counts(&mut client);
+    assert!(threads > 1, "the core's threads are served");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
