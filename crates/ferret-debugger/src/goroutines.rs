@@ -397,7 +397,7 @@ impl SummaryRequest {
 }
 
 /// A leak-hunting summary of a target's goroutines.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GoroutineSummary {
     /// Goroutines in the target.
     pub total: usize,

@@ -314,3 +314,34 @@ pub struct Ancestor {
     /// Why it could not be read ("" when it could).
     pub unreadable: String,
 }
+
+/// Signal names for the numbers in a [`CrashReport`].
+pub use ferret_target::linux::signal_name;
+
+/// The first screen an engineer needs after a crash (`Ferret.CrashReport`,
+/// `ferret crash`): how the process died, the goroutine that crashed and
+/// where in user code, the panic, and what the other goroutines waited for.
+#[derive(Debug, Clone, Default)]
+pub struct CrashReport {
+    /// The signal that ended the process (cores only: the first thread's
+    /// `NT_SIGINFO`).
+    pub fatal_signal: Option<i32>,
+    /// The faulting address, when the kernel raised that signal for a
+    /// fault.
+    pub fault_address: Option<u64>,
+    /// The thread that received it.
+    pub thread_id: Option<i32>,
+    /// The goroutine that crashed: the one running a panic, else the one
+    /// on that thread.
+    pub goroutine_id: Option<i64>,
+    /// Its stack from its first frame outside the runtime.
+    pub frames: Vec<Frame>,
+    /// The panics it runs, oldest first.
+    pub panics: Vec<ferret_gort::crash::Panic>,
+    /// A fault in Go code the runtime turned into the panic.
+    pub go_signal: Option<ferret_gort::crash::GoSignal>,
+    /// The message of a fatal error (`runtime.throw`) when no panic runs.
+    pub fatal_error: Option<String>,
+    /// Every goroutine counted by wait reason.
+    pub wait_reasons: crate::goroutines::GoroutineSummary,
+}

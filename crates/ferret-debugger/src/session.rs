@@ -14,8 +14,10 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 use ferret_gort::bininfo::{
-    location_text, variable_place, DeclaredVariable, LocationSpec, VariablePlace, VariableRole,
+    is_private_runtime, location_text, variable_place, DeclaredVariable, LocationSpec,
+    VariablePlace, VariableRole,
 };
+use ferret_gort::crash::PanicLayout;
 use ferret_gort::disasm::{disassemble, Syntax};
 use ferret_gort::eval::{assignment, channel_waiters, evaluate, Binding, Frame as EvalFrame};
 use ferret_gort::goroutine::{RuntimeLayout, G};
@@ -34,8 +36,8 @@ use crate::goroutines::{
     SummaryKey, SummaryRequest,
 };
 use crate::model::{
-    Ancestor, Breakpoint, BreakpointInfo, BreakpointRequest, Command, DeferredCall, EvalScope,
-    Frame, FunctionRef, Goroutine, Location, State, StopKind, Thread,
+    Ancestor, Breakpoint, BreakpointInfo, BreakpointRequest, Command, CrashReport, DeferredCall,
+    EvalScope, Frame, FunctionRef, Goroutine, Location, State, StopKind, Thread,
 };
 
 /// What to debug.
@@ -135,6 +137,15 @@ fn go_error_text(e: &std::io::Error) -> String {
         .map(|first| first.to_lowercase().chain(chars).collect())
         .unwrap_or_default()
 }
+
+/// Frames of the crashed goroutine read for a crash report.
+const CRASH_DEPTH: usize = 64;
+
+/// Longest fatal-error message read, in bytes.
+const MAX_THROW_MESSAGE: u64 = 1024;
+
+/// Goroutine ids listed per wait reason in a crash report.
+const CRASH_SAMPLES: usize = 5;
 
 /// A job running `f` on the tracer thread, and where its answer arrives.
 fn job_with_answer<R: Send + 'static>(
@@ -543,6 +554,15 @@ impl Debugger {
         self.peek(move |s| {
             s.live_state()?;
             s.goroutine_summary(&request)
+        })?
+    }
+
+    /// What a crash left behind (see [`CrashReport`]); meant for cores,
+    /// answers for a live process too (without a fatal signal).
+    pub fn crash_report(&self) -> Result<CrashReport> {
+        self.peek(move |s| {
+            s.live_state()?;
+            s.crash_report()
         })?
     }
 
@@ -1567,6 +1587,133 @@ impl Session {
             .as_ref()
             .map(|r| r.wait_reason_names(self.target.state()))
             .unwrap_or_default()
+    }
+
+    /// See [`Debugger::crash_report`].
+    fn crash_report(&self) -> Result<CrashReport> {
+        let mut report = CrashReport {
+            wait_reasons: self.goroutine_summary(&SummaryRequest {
+                keys: vec![SummaryKey::WaitReason],
+                wait_reasons: Vec::new(),
+                min_wait_ns: 0,
+                samples: CRASH_SAMPLES,
+            })?,
+            ..CrashReport::default()
+        };
+        if let Target::Core(core) = &self.target {
+            report.fatal_signal = core.fatal_signal();
+            report.fault_address = core.fault_address();
+            report.thread_id = core.threads_in_note_order().first().map(|t| t.tid);
+        }
+        let Some(layout) = PanicLayout::new(&self.bi)? else {
+            return Ok(report);
+        };
+        let mem = self.target.state();
+        // The goroutine running a panic not recovered, else the selected
+        // one (on the thread that received the signal).
+        let crashed = {
+            let list = self.goroutine_list()?;
+            list.gs
+                .iter()
+                .map(|g| (g, layout.panics(&self.bi, mem, g.addr)))
+                .find(|(_, panics)| panics.iter().any(|p| !p.recovered))
+                .map(|(g, panics)| (g.clone(), list.threads.get(&g.addr).copied(), panics))
+        };
+        let (g, thread, panics) = match crashed {
+            Some(found) => found,
+            None => match self.selected() {
+                Some((g, thread)) => (g, thread, Vec::new()),
+                None => return Ok(report),
+            },
+        };
+        report.goroutine_id = Some(g.id);
+        report.go_signal = layout.signal(mem, g.addr);
+        report.panics = panics;
+        let frames = self.stack(&g, thread, CRASH_DEPTH, false)?;
+        if report.panics.is_empty() {
+            report.fatal_error = self.throw_message(g.id, &frames);
+        }
+        // The runtime's frames (its files include the `sync.fatal` it
+        // provides) are left out.
+        let in_runtime = |f: &Frame| {
+            let name = f.location.function.as_ref().map_or("", |r| &r.name);
+            is_private_runtime(name)
+                || name.starts_with("internal/runtime")
+                || f.location.file.contains("/src/runtime/")
+        };
+        let first_user = frames.iter().position(|f| !in_runtime(f)).unwrap_or(0);
+        report.frames = frames.into_iter().skip(first_user).collect();
+        Ok(report)
+    }
+
+    /// The message of the fatal error that `frames` (goroutine `goid`'s)
+    /// are throwing: the `s` argument of `runtime.throw`, `runtime.fatal`
+    /// or their `sync` twins. In optimized runtime code that argument is
+    /// usually dead by the crash; the message then survives in the
+    /// closure that printed it, on the throwing frame, found as the first
+    /// string header there that points at printable text.
+    fn throw_message(&self, goid: i64, frames: &[Frame]) -> Option<String> {
+        const THROWERS: [&str; 6] = [
+            "runtime.throw",
+            "runtime.fatal",
+            "sync.throw",
+            "sync.fatal",
+            "internal/sync.throw",
+            "internal/sync.fatal",
+        ];
+        let config = LoadConfig {
+            max_string_len: MAX_THROW_MESSAGE as i64,
+            ..LoadConfig::FULL
+        };
+        for (i, frame) in frames.iter().enumerate() {
+            let name = frame.location.function.as_ref().map_or("", |r| &r.name);
+            if !THROWERS.contains(&name) {
+                continue;
+            }
+            let scope = EvalScope {
+                goroutine_id: goid,
+                frame: i,
+                deferred_call: 0,
+            };
+            let argument = self
+                .scope_variables(scope, config, true)
+                .ok()
+                .and_then(|args| {
+                    args.into_iter()
+                        .find(|v| v.name == "s" && v.unreadable.is_empty())
+                });
+            if let Some(s) = argument {
+                return Some(s.value);
+            }
+            let low = match i {
+                0 => frame.cfa.saturating_sub(512),
+                _ => frames[i - 1].cfa,
+            };
+            if let Some(text) = self.string_in(low, frame.cfa) {
+                return Some(text);
+            }
+        }
+        None
+    }
+
+    /// The first string header (pointer, length) in `[low, high)` whose
+    /// bytes are printable text.
+    fn string_in(&self, low: u64, high: u64) -> Option<String> {
+        let mem = self.target.state();
+        let size = high.checked_sub(low)?.min(4096) as usize;
+        let mut region = vec![0u8; size];
+        mem.read_memory(low, &mut region).ok()?;
+        let word = |at: usize| u64::from_le_bytes(region[at..at + 8].try_into().expect("8 bytes"));
+        (0..size.saturating_sub(15)).step_by(8).find_map(|at| {
+            let (data, len) = (word(at), word(at + 8));
+            if data == 0 || len == 0 || len > MAX_THROW_MESSAGE {
+                return None;
+            }
+            let mut bytes = vec![0u8; len as usize];
+            mem.read_memory(data, &mut bytes).ok()?;
+            let text = String::from_utf8(bytes).ok()?;
+            text.chars().all(|c| !c.is_control()).then_some(text)
+        })
     }
 
     /// See [`Debugger::goroutine_summary`].

@@ -17,6 +17,7 @@
 //! - [`fuzzing`]: what the ELF/DWARF loader fuzzer feeds bytes to.
 
 pub mod bininfo;
+pub mod crash;
 pub mod disasm;
 pub mod error;
 pub mod eval;

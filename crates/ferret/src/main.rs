@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 mod certs;
+mod crash;
 mod goroutines;
 mod tunnel;
 
@@ -60,6 +61,18 @@ enum Command {
         allow_mismatch: bool,
         #[command(flatten)]
         server: ServerFlags,
+    },
+    /// Print the crash report of a core: the fatal signal, the panic (or
+    /// fatal error) as the runtime printed it, the crashed goroutine's
+    /// stack from user code, and the goroutines by wait reason.
+    Crash {
+        /// The executable that crashed.
+        binary: PathBuf,
+        /// The core file.
+        core: PathBuf,
+        /// Open the core even if it was not written by this executable.
+        #[arg(long)]
+        allow_mismatch: bool,
     },
     /// Build the Go package in the current directory (or PACKAGE) without
     /// optimizations and debug it.
@@ -209,6 +222,7 @@ fn main() -> ExitCode {
             bininfo(&binary, &resolve, &pcs, full_index, timings)
         }
         Command::Exec { binary, args, server } => launch(binary, args, server),
+        Command::Crash { binary, core, allow_mismatch } => crash::run(binary, core, allow_mismatch),
         Command::Goroutines { connect, group, min_wait, watch } => {
             goroutines::run(&goroutines::Options { connect, group, min_wait, watch })
         }

@@ -256,3 +256,102 @@ fn a_core_of_another_executable_is_refused_unless_allowed() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Runs `panics HOW` in `dir` with `GOTRACEBACK=crash` and core dumps
+/// on; returns the kernel's core and what the runtime printed on stderr.
+fn crash_core(exe: &Path, how: &str, dir: &Path) -> (PathBuf, String) {
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(r#"ulimit -c unlimited; exec "$0" "$@""#)
+        .arg(exe)
+        .arg(how)
+        .current_dir(dir)
+        .env("GOTRACEBACK", "crash")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "panics {how} did not crash");
+    let core = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n == "core" || n.starts_with("core."))
+        })
+        .unwrap_or_else(|| panic!("panics {how} left no core in {}", dir.display()));
+    (core, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Crash reports of kernel cores against what the crashing program
+/// printed itself: for each way the `panics` fixture dies, the panic (or
+/// fatal error) message `Ferret.CrashReport` and `ferret crash` give is
+/// the runtime's first line on stderr (for the program's own error type
+/// too: before printing, the runtime replaced the value with its `Error`
+/// text, which the core keeps); the crashed goroutine's frames start
+/// outside the runtime and pass through `main.crash`; a nil dereference
+/// carries SIGSEGV at address 0; the three goroutines the program parked
+/// are counted under "chan receive".
+#[test]
+fn crash_reports_say_what_the_program_printed() {
+    for toolchain in GoToolchain::selected() {
+        let version = &toolchain.version;
+        let exe = build_fixture("panics", &toolchain, &BuildOptions::debug());
+        for how in [
+            "nilmap", "string", "int", "errors", "wrapped", "index", "nil", "custom", "fatal",
+        ] {
+            let dir = scratch(&format!("crash-{version}-{how}"));
+            let (core, stderr) = crash_core(&exe, how, &dir);
+            let printed = stderr.lines().next().unwrap_or_default();
+            let server = FerretServer::core(&exe, &core);
+            let mut client = RpcClient::connect(&server.addr).unwrap();
+            let report = client
+                .request(&json!({"method": "Ferret.CrashReport", "params": [{}], "id": 1}))
+                .unwrap();
+            let report = &report["result"];
+            let context = format!("{version} {how}: {report}");
+            assert_eq!(report["Signal"]["Name"], "SIGABRT", "{context}");
+            let said = match report["Panics"].as_array().unwrap().last() {
+                Some(p) => format!("panic: {}", p["Message"].as_str().unwrap()),
+                None => format!(
+                    "fatal error: {}",
+                    report["FatalError"].as_str().unwrap_or("?")
+                ),
+            };
+            assert_eq!(said, printed, "{context}");
+            // From the first frame outside the runtime, through main.crash.
+            let frames = report["Frames"].as_array().unwrap();
+            let file = frames[0]["file"].as_str().unwrap();
+            assert!(!file.contains("/src/runtime/"), "{context}");
+            assert!(
+                frames.iter().any(|f| f["function"]["name"] == "main.crash"),
+                "{context}"
+            );
+            if how == "nil" {
+                assert_eq!(report["GoSignal"]["Name"], "SIGSEGV", "{context}");
+                assert_eq!(report["GoSignal"]["Address"], 0, "{context}");
+            } else {
+                assert!(report["GoSignal"].is_null(), "{context}");
+            }
+            let chan_receive = report["WaitReasons"]["Groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|g| g["Key"] == json!(["chan receive"]))
+                .map(|g| g["Count"].as_u64().unwrap());
+            assert_eq!(chan_receive, Some(3), "{context}");
+            drop(server);
+            // The CLI prints the same report as text.
+            let text = Command::new(ferret_testkit::ferret_binary())
+                .arg("crash")
+                .arg(&exe)
+                .arg(&core)
+                .output()
+                .unwrap();
+            assert!(text.status.success(), "{context}");
+            let text = String::from_utf8_lossy(&text.stdout);
+            assert!(text.contains(&said), "{how}: {said:?} not in:\n{text}");
+            assert!(text.contains("main.crash()"), "{text}");
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+}

@@ -6,8 +6,8 @@ use std::io::{self, Write};
 use ferret_debugger::dump::DumpState;
 use ferret_debugger::goroutines::{GoroutineListing, GoroutineSummary};
 use ferret_debugger::model::{
-    Breakpoint, DeferredCall, Frame, FunctionRef, Goroutine, LoadConfig, Location, State, Thread,
-    Variable,
+    signal_name, Breakpoint, CrashReport, DeferredCall, Frame, FunctionRef, Goroutine, LoadConfig,
+    Location, State, Thread, Variable,
 };
 use ferret_gort::bininfo::Kind;
 use serde::Serialize;
@@ -676,6 +676,33 @@ impl<'a> From<&'a DeferredCall> for WireDefer<'a> {
             unreadable: &d.unreadable,
         }
     }
+}
+
+/// `Ferret.CrashReport`'s result.
+pub fn crash_report(r: &CrashReport) -> Value {
+    json!({
+        "Signal": r.fatal_signal.map(|n| json!({
+            "Number": n,
+            "Name": signal_name(n),
+            "FaultAddress": r.fault_address,
+            "ThreadID": r.thread_id,
+        })),
+        "GoroutineID": r.goroutine_id,
+        "GoSignal": r.go_signal.map(|s| json!({
+            "Number": s.signal,
+            "Name": signal_name(s.signal as i32),
+            "Address": s.addr,
+            "PC": s.pc,
+        })),
+        "Panics": r.panics.iter().map(|p| json!({
+            "Message": p.message,
+            "Recovered": p.recovered,
+            "Value": value_of(WireVariable(&p.value)),
+        })).collect::<Vec<_>>(),
+        "FatalError": r.fatal_error,
+        "Frames": r.frames.iter().map(frame).collect::<Vec<_>>(),
+        "WaitReasons": goroutine_summary(&r.wait_reasons),
+    })
 }
 
 /// `Ferret.GoroutineSummary`'s result.

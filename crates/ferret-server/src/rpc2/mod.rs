@@ -405,6 +405,10 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
         "Ferret.GoroutineSummary" => return goroutine_summary(ctx, &p).await,
         "Ferret.GoroutineSnapshot" => return goroutine_snapshot(ctx, &p).await,
         "Ferret.GoroutineDiff" => return goroutine_diff(ctx, &p).await,
+        "Ferret.CrashReport" => {
+            let report = blocking(ctx, |d| d.crash_report()).await?;
+            return Ok(convert::crash_report(&report));
+        }
         _ => {}
     }
     let Some(name) = method.strip_prefix("RPCServer.") else {
