@@ -197,7 +197,12 @@ impl Debugger {
             }
             TargetSpec::Core { binary, .. } => binary.clone(),
         };
-        let bininfo = Arc::new(BinaryInfo::open(&binary)?);
+        // A core may come from a program that is not Go: its threads,
+        // registers and memory are still served.
+        let bininfo = Arc::new(match &spec {
+            TargetSpec::Core { .. } => BinaryInfo::open_any(&binary)?,
+            _ => BinaryInfo::open(&binary)?,
+        });
         let (jobs, inbox) = mpsc::channel::<Message>();
         let (ready_tx, ready_rx) = mpsc::channel::<Result<Arc<Shared>>>();
         std::thread::Builder::new()

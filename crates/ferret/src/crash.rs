@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use ferret_debugger::model::{signal_name, CrashReport};
-use ferret_debugger::{Debugger, SessionError, TargetSpec};
+use ferret_debugger::{Debugger, TargetSpec};
 
 /// Opens `core` of `binary` and prints its crash report.
 pub fn run(binary: PathBuf, core: PathBuf, allow_mismatch: bool) -> Result<(), String> {
@@ -14,12 +14,9 @@ pub fn run(binary: PathBuf, core: PathBuf, allow_mismatch: bool) -> Result<(), S
         core,
         allow_mismatch,
     };
-    let debugger = Debugger::start(spec).map_err(|e| match e {
-        SessionError::CoreMismatch(_) => {
-            format!("could not open core file: {e}\n(--allow-mismatch opens it with this executable anyway)")
-        }
-        e => format!("could not open core file: {e}"),
-    })?;
+    let debugger =
+        Debugger::start(spec).map_err(|e| crate::start_error("could not open core file", e))?;
+    crate::warn_if_not_go(&debugger);
     let report = debugger.crash_report().map_err(|e| e.to_string())?;
     print!("{}", render(&report));
     Ok(())

@@ -347,6 +347,27 @@ fn debug(package: Option<String>, args: Vec<String>, flags: ServerFlags) -> Resu
 
 /// Binds the listener, starts the session, prints Delve's startup line and
 /// serves until the session ends.
+/// Why a target could not be opened, with the way past a core of another
+/// build.
+pub(crate) fn start_error(what: &str, e: SessionError) -> String {
+    match e {
+        SessionError::CoreMismatch(_) => {
+            format!("{what}: {e}\n(--allow-mismatch opens it with this executable anyway)")
+        }
+        e => format!("{what}: {e}"),
+    }
+}
+
+/// Says on stderr what a core of a program that is not Go still offers.
+pub(crate) fn warn_if_not_go(debugger: &Debugger) {
+    if !debugger.bininfo().is_go() {
+        eprintln!(
+            "warning: {} is not a Go program: its threads, registers and memory are served; goroutines and Go variables are not",
+            debugger.binary().display()
+        );
+    }
+}
+
 fn run_server(spec: TargetSpec, flags: &ServerFlags, core: bool) -> Result<(), String> {
     let tls = match (&flags.tls_cert, &flags.tls_key) {
         (Some(cert), Some(key)) => Some(std::sync::Arc::new(ferret_server::tls::TlsState::load(
@@ -378,12 +399,8 @@ fn run_server(spec: TargetSpec, flags: &ServerFlags, core: bool) -> Result<(), S
         let debugger = tokio::task::spawn_blocking(move || Debugger::start(spec))
             .await
             .map_err(|e| e.to_string())?
-            .map_err(|e| match e {
-                SessionError::CoreMismatch(_) => {
-                    format!("{what}: {e}\n(--allow-mismatch opens it with this executable anyway)")
-                }
-                e => format!("{what}: {e}"),
-            })?;
+            .map_err(|e| start_error(what, e))?;
+        warn_if_not_go(&debugger);
         if let Some(tls) = tls.clone() {
             // SIGHUP reloads the certificate files; connected clients stay.
             if let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {

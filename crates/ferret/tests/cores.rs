@@ -355,3 +355,61 @@ fn crash_reports_say_what_the_program_printed() {
         }
     }
 }
+
+/// The core of a program that is not Go (a C program that aborts with
+/// three threads): `ferret core` says so and still serves its threads,
+/// registers and the crash report's signal; `ferret crash` prints it.
+#[test]
+fn a_core_of_a_c_program_is_served_without_goroutines() {
+    let exe = ferret_testkit::fixture::build_c_program("abort");
+    let dir = scratch("c-abort");
+    let status = Command::new("bash")
+        .arg("-c")
+        .arg(r#"ulimit -c unlimited; exec "$0""#)
+        .arg(&exe)
+        .current_dir(&dir)
+        .status()
+        .unwrap();
+    assert!(!status.success());
+    let core = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("core"))
+        .expect("a core");
+    let mut child = Command::new(ferret_testkit::ferret_binary())
+        .arg("core")
+        .arg(&exe)
+        .arg(&core)
+        .args(["--headless", "--listen=127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let listening = lines.next().unwrap().unwrap();
+    let addr = listening.rsplit(' ').next().unwrap().to_owned();
+    let mut client = RpcClient::connect(&addr).unwrap();
+    let (goroutines, threads) = counts(&mut client);
+    assert_eq!((goroutines, threads), (0, 3));
+    let registers = client
+        .call("ListRegisters", json!({"ThreadID": 0, "IncludeFp": false}))
+        .unwrap();
+    assert!(registers["Registers"].as_str().unwrap().contains("Rip"));
+    let report = client
+        .request(&json!({"method": "Ferret.CrashReport", "params": [{}], "id": 9}))
+        .unwrap();
+    assert_eq!(report["result"]["Signal"]["Name"], "SIGABRT", "{report}");
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("is not a Go program"), "{stderr}");
+    let text = Command::new(ferret_testkit::ferret_binary())
+        .arg("crash")
+        .arg(&exe)
+        .arg(&core)
+        .output()
+        .unwrap();
+    assert!(text.status.success());
+    assert!(String::from_utf8_lossy(&text.stdout).contains("fatal signal SIGABRT"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -103,11 +103,22 @@ impl BinaryInfo {
     /// missing file, a directory, a non-ELF file, a truncated file, an ELF
     /// file not made by Go, and a Go binary without DWARF.
     pub fn open(path: impl AsRef<Path>) -> Result<BinaryInfo> {
-        let path = path.as_ref();
+        BinaryInfo::open_with(path.as_ref(), false)
+    }
+
+    /// Like [`BinaryInfo::open`], also for an executable with DWARF that
+    /// is not Go (a C program whose core is examined): no Go build info,
+    /// goroutines or Go types are found in it, but its functions, lines
+    /// and frames are.
+    pub fn open_any(path: impl AsRef<Path>) -> Result<BinaryInfo> {
+        BinaryInfo::open_with(path.as_ref(), true)
+    }
+
+    fn open_with(path: &Path, any_language: bool) -> Result<BinaryInfo> {
         let image = Image::open(path)?;
         let build = match BuildInfo::read(&image) {
             Some(build) => build,
-            None if image.has_section(".gopclntab") => BuildInfo::default(),
+            None if image.has_section(".gopclntab") || any_language => BuildInfo::default(),
             None => {
                 return Err(BinaryError::NotGo {
                     path: path.to_owned(),
@@ -134,6 +145,12 @@ impl BinaryInfo {
             package_variables: OnceLock::new(),
             types_by_name: OnceLock::new(),
         })
+    }
+
+    /// Whether the executable is a Go program (opened with
+    /// [`BinaryInfo::open_any`], it may not be).
+    pub fn is_go(&self) -> bool {
+        self.build != BuildInfo::default() || self.image.has_section(".gopclntab")
     }
 
     /// The mapped file.
