@@ -413,3 +413,118 @@ fn a_core_of_a_c_program_is_served_without_goroutines() {
     assert!(String::from_utf8_lossy(&text.stdout).contains("fatal signal SIGABRT"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Each goroutine's id and user location (function and line), sorted.
+fn goroutine_places(client: &mut RpcClient) -> Vec<(i64, String, u64)> {
+    let listing = client.call("ListGoroutines", json!({})).unwrap();
+    let mut places: Vec<(i64, String, u64)> = listing["Goroutines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            let loc = &g["userCurrentLoc"];
+            (
+                g["id"].as_i64().unwrap(),
+                loc["function"]["name"].as_str().unwrap_or("").to_owned(),
+                loc["line"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    places.sort();
+    places
+}
+
+/// One sleeping process, three cores of it: ferret's own dump
+/// (`DumpStart`), gdb's `gcore`, and the kernel's (SIGQUIT with
+/// `GOTRACEBACK=crash`). Each, opened with `ferret core`, lists the
+/// goroutines the live process had, each at the same user location, and
+/// its threads; where dlv reads the Go version, dlv lists the same.
+#[test]
+fn kernel_gcore_and_ferret_cores_show_the_live_goroutines() {
+    for toolchain in GoToolchain::selected() {
+        let version = &toolchain.version;
+        let exe = build_fixture("crash", &toolchain, &BuildOptions::debug());
+        let dir = scratch(&format!("three-cores-{version}"));
+        let mut fixture = Command::new("bash")
+            .arg("-c")
+            .arg(r#"ulimit -c unlimited; exec "$0" sleep"#)
+            .arg(&exe)
+            .current_dir(&dir)
+            .env("GOTRACEBACK", "crash")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let sleeping = std::io::BufReader::new(fixture.stdout.take().unwrap())
+            .lines()
+            .any(|l| l.is_ok_and(|l| l == "sleeping"));
+        assert!(sleeping, "{version}: the fixture did not get to sleep");
+        let pid = fixture.id();
+        ferret_testkit::cores::wait_until_asleep(pid);
+
+        // ferret's dump, and the live view to compare with.
+        let server = FerretServer::attach(pid);
+        let mut client = RpcClient::connect(&server.addr).unwrap();
+        let live = goroutine_places(&mut client);
+        let live_threads = counts(&mut client).1;
+        let dumped = dir.join("ferret.core");
+        client
+            .call("DumpStart", json!({"Destination": dumped}))
+            .unwrap();
+        assert_eq!(wait_for_dump(&mut client)["AllDone"], true);
+        let _ = client.call("Detach", json!({"Kill": false}));
+        drop(server);
+
+        // gdb's.
+        let gcore = Command::new("gcore")
+            .arg("-o")
+            .arg(dir.join("gcore"))
+            .arg(pid.to_string())
+            .output()
+            .unwrap();
+        assert!(
+            gcore.status.success(),
+            "gcore: {}",
+            String::from_utf8_lossy(&gcore.stderr)
+        );
+        let gcored = dir.join(format!("gcore.{pid}"));
+
+        // The kernel's.
+        ferret_testkit::cores::wait_until_asleep(pid);
+        Command::new("kill")
+            .args(["-QUIT", &pid.to_string()])
+            .status()
+            .unwrap();
+        let _ = fixture.wait();
+        let kernel = [dir.join(format!("core.{pid}")), dir.join("core")]
+            .into_iter()
+            .find(|p| p.exists())
+            .expect("a kernel core");
+
+        for (name, core) in [("ferret", &dumped), ("gcore", &gcored), ("kernel", &kernel)] {
+            let server = FerretServer::core(&exe, core);
+            let mut ferret = RpcClient::connect(&server.addr).unwrap();
+            assert_eq!(
+                goroutine_places(&mut ferret),
+                live,
+                "{version} {name}: goroutines"
+            );
+            assert_eq!(
+                counts(&mut ferret).1,
+                live_threads,
+                "{version} {name}: threads"
+            );
+            drop(server);
+            if Delve::supports(&toolchain) {
+                let mut both = BothOnCore::start(&exe, core);
+                assert_eq!(
+                    goroutine_places(&mut both.dlv),
+                    live,
+                    "{version} {name}: dlv's goroutines"
+                );
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
