@@ -12,9 +12,10 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use memmap2::Mmap;
+use memmap2::{Mmap, UncheckedAdvice};
 use object::elf;
 use object::read::elf::{FileHeader, ProgramHeader, SectionHeader};
 use object::LittleEndian as LE;
@@ -116,6 +117,10 @@ struct FileMapping {
     path: String,
 }
 
+/// Bytes read out of a core's mapping between two releases of its pages
+/// ([`CoreFile::note_read`]).
+const RELEASE_EVERY: u64 = 2 << 20;
+
 /// A file the core's memory falls back to, mapped on first use.
 enum Backing {
     /// The file's bytes.
@@ -179,6 +184,9 @@ pub struct CoreFile {
     executable_path: PathBuf,
     /// The whole core, mapped.
     map: Mmap,
+    /// Bytes copied out of `map` since its pages were last let go (see
+    /// [`CoreFile::note_read`]).
+    read_since_release: AtomicU64,
     /// The process id.
     pid: Pid,
     /// Threads in note order (the first one made the dump).
@@ -685,6 +693,7 @@ impl CoreFile {
             core_path: core.to_owned(),
             executable_path: executable.to_owned(),
             map,
+            read_since_release: AtomicU64::new(0),
             pid,
             threads: notes.threads,
             segments,
@@ -890,6 +899,24 @@ impl CoreFile {
     /// Copies into `out` from the start of `out`, at `addr`, as many bytes
     /// as one source (a segment's dumped bytes or one file) holds; returns
     /// how many, or why none can be read.
+    /// Counts `n` bytes copied out of the core's mapping; every
+    /// [`RELEASE_EVERY`] bytes, lets go of the mapping's pages. Each page
+    /// fault maps the pages around it too (the kernel's fault-around), so
+    /// reading 100,000 scattered goroutines would otherwise keep hundreds
+    /// of MB of a multi-GB core in this process's resident set. The bytes
+    /// stay in the page cache, so a page read again costs a minor fault.
+    fn note_read(&self, n: usize) {
+        let before = self.read_since_release.fetch_add(n as u64, Ordering::Relaxed);
+        if before + n as u64 >= RELEASE_EVERY {
+            self.read_since_release.store(0, Ordering::Relaxed);
+            // SAFETY: the mapping is private, read-only and never written,
+            // so dropping its pages only makes the next access fault them
+            // in again, with the same bytes, from the file. Nothing keeps a
+            // reference into it across calls that would see a difference.
+            let _ = unsafe { self.map.unchecked_advise(UncheckedAdvice::DontNeed) };
+        }
+    }
+
     fn read_piece(&self, addr: u64, out: &mut [u8]) -> std::result::Result<usize, String> {
         let Some(s) = self.segment_at(addr) else {
             return self.read_from_file(addr, out).map_err(|why| {
@@ -904,6 +931,7 @@ impl CoreFile {
             let n = ((dumped_end - addr) as usize).min(want);
             let at = (s.offset + (addr - s.vaddr)) as usize;
             out[..n].copy_from_slice(&self.map[at..at + n]);
+            self.note_read(n);
             return Ok(n);
         }
         self.read_from_file(addr, &mut out[..want]).map_err(|why| {
