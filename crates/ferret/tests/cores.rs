@@ -257,6 +257,42 @@ fn a_core_of_another_executable_is_refused_unless_allowed() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The core the kernel wrote in `dir` (`core` or `core.PID`).
+fn core_in(dir: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n == "core" || n.starts_with("core."))
+        })
+}
+
+/// What `ferret crash EXE CORE` prints (it must succeed).
+fn crash_text(exe: &Path, core: &Path) -> String {
+    let out = Command::new(ferret_testkit::ferret_binary())
+        .arg("crash")
+        .arg(exe)
+        .arg(core)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ferret crash: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `Ferret.CrashReport`'s result.
+fn crash_report(client: &mut RpcClient) -> Value {
+    let mut reply = client
+        .request(&json!({"method": "Ferret.CrashReport", "params": [{}], "id": 1}))
+        .unwrap();
+    reply["result"].take()
+}
+
 /// Runs `panics HOW` in `dir` with `GOTRACEBACK=crash` and core dumps
 /// on; returns the kernel's core and what the runtime printed on stderr.
 fn crash_core(exe: &Path, how: &str, dir: &Path) -> (PathBuf, String) {
@@ -270,15 +306,8 @@ fn crash_core(exe: &Path, how: &str, dir: &Path) -> (PathBuf, String) {
         .output()
         .unwrap();
     assert!(!out.status.success(), "panics {how} did not crash");
-    let core = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n == "core" || n.starts_with("core."))
-        })
-        .unwrap_or_else(|| panic!("panics {how} left no core in {}", dir.display()));
+    let core =
+        core_in(dir).unwrap_or_else(|| panic!("panics {how} left no core in {}", dir.display()));
     (core, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
@@ -304,10 +333,7 @@ fn crash_reports_say_what_the_program_printed() {
             let printed = stderr.lines().next().unwrap_or_default();
             let server = FerretServer::core(&exe, &core);
             let mut client = RpcClient::connect(&server.addr).unwrap();
-            let report = client
-                .request(&json!({"method": "Ferret.CrashReport", "params": [{}], "id": 1}))
-                .unwrap();
-            let report = &report["result"];
+            let report = &crash_report(&mut client);
             let context = format!("{version} {how}: {report}");
             assert_eq!(report["Signal"]["Name"], "SIGABRT", "{context}");
             let said = match report["Panics"].as_array().unwrap().last() {
@@ -341,14 +367,7 @@ fn crash_reports_say_what_the_program_printed() {
             assert_eq!(chan_receive, Some(3), "{context}");
             drop(server);
             // The CLI prints the same report as text.
-            let text = Command::new(ferret_testkit::ferret_binary())
-                .arg("crash")
-                .arg(&exe)
-                .arg(&core)
-                .output()
-                .unwrap();
-            assert!(text.status.success(), "{context}");
-            let text = String::from_utf8_lossy(&text.stdout);
+            let text = crash_text(&exe, &core);
             assert!(text.contains(&said), "{how}: {said:?} not in:\n{text}");
             assert!(text.contains("main.crash()"), "{text}");
             let _ = std::fs::remove_dir_all(&dir);
@@ -371,11 +390,7 @@ fn a_core_of_a_c_program_is_served_without_goroutines() {
         .status()
         .unwrap();
     assert!(!status.success());
-    let core = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("core"))
-        .expect("a core");
+    let core = core_in(&dir).expect("a core");
     let mut child = Command::new(ferret_testkit::ferret_binary())
         .arg("core")
         .arg(&exe)
@@ -395,22 +410,13 @@ fn a_core_of_a_c_program_is_served_without_goroutines() {
         .call("ListRegisters", json!({"ThreadID": 0, "IncludeFp": false}))
         .unwrap();
     assert!(registers["Registers"].as_str().unwrap().contains("Rip"));
-    let report = client
-        .request(&json!({"method": "Ferret.CrashReport", "params": [{}], "id": 9}))
-        .unwrap();
-    assert_eq!(report["result"]["Signal"]["Name"], "SIGABRT", "{report}");
+    let report = crash_report(&mut client);
+    assert_eq!(report["Signal"]["Name"], "SIGABRT", "{report}");
     let _ = child.kill();
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("is not a Go program"), "{stderr}");
-    let text = Command::new(ferret_testkit::ferret_binary())
-        .arg("crash")
-        .arg(&exe)
-        .arg(&core)
-        .output()
-        .unwrap();
-    assert!(text.status.success());
-    assert!(String::from_utf8_lossy(&text.stdout).contains("fatal signal SIGABRT"));
+    assert!(crash_text(&exe, &core).contains("fatal signal SIGABRT"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -497,10 +503,7 @@ fn kernel_gcore_and_ferret_cores_show_the_live_goroutines() {
             .status()
             .unwrap();
         let _ = fixture.wait();
-        let kernel = [dir.join(format!("core.{pid}")), dir.join("core")]
-            .into_iter()
-            .find(|p| p.exists())
-            .expect("a kernel core");
+        let kernel = core_in(&dir).expect("a kernel core");
 
         for (name, core) in [("ferret", &dumped), ("gcore", &gcored), ("kernel", &kernel)] {
             let server = FerretServer::core(&exe, core);

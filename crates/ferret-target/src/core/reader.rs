@@ -906,7 +906,9 @@ impl CoreFile {
     /// of MB of a multi-GB core in this process's resident set. The bytes
     /// stay in the page cache, so a page read again costs a minor fault.
     fn note_read(&self, n: usize) {
-        let before = self.read_since_release.fetch_add(n as u64, Ordering::Relaxed);
+        let before = self
+            .read_since_release
+            .fetch_add(n as u64, Ordering::Relaxed);
         if before + n as u64 >= RELEASE_EVERY {
             self.read_since_release.store(0, Ordering::Relaxed);
             // SAFETY: the mapping is private, read-only and never written,
