@@ -1536,21 +1536,40 @@ impl Session {
         grouping: Option<&GroupOptions>,
         waiting: &std::collections::HashSet<i64>,
     ) -> Result<GoroutineListing> {
-        let list = self.goroutine_list()?;
-        let first = list.gs.partition_point(|g| g.index < start);
-        let end = if count > 0 {
-            (first + count).min(list.gs.len())
-        } else {
-            list.gs.len()
+        // A plain page before anything read the whole list (the first
+        // page of a fresh core, say) reads only its own goroutines.
+        let window;
+        let list;
+        let (gs, threads, next) = match &self.runtime {
+            Some(runtime)
+                if count > 0
+                    && filters.is_empty()
+                    && grouping.is_none()
+                    && self.goroutine_list.borrow().is_none() =>
+            {
+                let (gs, next) = runtime.goroutines_from(self.target.state(), start, count)?;
+                window = (gs, self.threads_by_goroutine());
+                (&window.0[..], &window.1, next.map_or(-1, |i| i as i64))
+            }
+            _ => {
+                list = self.goroutine_list()?;
+                let first = list.gs.partition_point(|g| g.index < start);
+                let end = if count > 0 {
+                    (first + count).min(list.gs.len())
+                } else {
+                    list.gs.len()
+                };
+                let next = list.gs.get(end).map_or(-1, |g| g.index as i64);
+                (&list.gs[first..end], &list.threads, next)
+            }
         };
-        let next = list.gs.get(end).map_or(-1, |g| g.index as i64);
         let mut page = Vec::new();
         let mut grouper = grouping.map(Grouper::new);
-        for batch in list.gs[first..end].chunks(DESCRIBE_BATCH) {
-            self.describe_stacks(batch, &list.threads);
+        for batch in gs.chunks(DESCRIBE_BATCH) {
+            self.describe_stacks(batch, threads);
             let labels = self.prefetched_labels(batch);
             for g in batch {
-                let thread = list.threads.get(&g.addr).copied();
+                let thread = threads.get(&g.addr).copied();
                 let described = self.describe_cached(g, thread, &labels);
                 if !filters.iter().all(|f| matches(&described, f, waiting)) {
                     continue;

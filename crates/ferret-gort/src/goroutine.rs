@@ -293,6 +293,19 @@ impl RuntimeLayout {
     /// cannot be read is listed with [`G::unreadable`] set (a corrupted heap
     /// must not hide the rest).
     pub fn goroutines(&self, mem: &dyn Memory) -> Result<Vec<G>> {
+        Ok(self.goroutines_from(mem, 0, usize::MAX)?.0)
+    }
+
+    /// At most `want` goroutines (dead ones skipped, unreadable ones
+    /// listed) from index `start` of `runtime.allgs`, and the index of the
+    /// live one after them (`None`: no more). Reads only as far as it
+    /// must: the first page of 100,000 goroutines costs a page of reads.
+    pub fn goroutines_from(
+        &self,
+        mem: &dyn Memory,
+        start: usize,
+        want: usize,
+    ) -> Result<(Vec<G>, Option<usize>)> {
         let count = read_u64(mem, self.allglen, "runtime.allglen")?;
         let array = read_u64(mem, self.allgs, "runtime.allgs")?;
         if count > 1 << 28 {
@@ -301,51 +314,59 @@ impl RuntimeLayout {
                 detail: format!("implausible goroutine count {count}"),
             });
         }
-        let mut pointers = vec![0u8; count as usize * 8];
-        mem.read_memory(array, &mut pointers)
-            .map_err(|e| BinaryError::Memory {
-                what: "runtime.allgs".into(),
-                detail: e.to_string(),
-            })?;
-        let addrs: Vec<(usize, u64)> = pointers
-            .chunks_exact(8)
-            .map(|chunk| u64::from_le_bytes(chunk.try_into().expect("8 bytes")))
-            .enumerate()
-            .filter(|&(_, addr)| addr != 0)
-            .collect();
         let size = self.g.size as usize;
-        let mut out = Vec::with_capacity(addrs.len());
+        let mut out = Vec::with_capacity(want.min(count as usize));
+        let mut pointers = vec![0u8; G_BATCH * 8];
         let mut bytes = vec![0u8; G_BATCH * size];
-        for batch in addrs.chunks(G_BATCH) {
-            let mut reads: Vec<(u64, &mut [u8])> = batch
+        for batch_start in (start..count as usize).step_by(G_BATCH) {
+            let batch_len = G_BATCH.min(count as usize - batch_start);
+            let pointers = &mut pointers[..batch_len * 8];
+            mem.read_memory(array + batch_start as u64 * 8, pointers)
+                .map_err(|e| BinaryError::Memory {
+                    what: "runtime.allgs".into(),
+                    detail: e.to_string(),
+                })?;
+            let addrs: Vec<(usize, u64)> = pointers
+                .chunks_exact(8)
+                .map(|chunk| u64::from_le_bytes(chunk.try_into().expect("8 bytes")))
+                .enumerate()
+                .map(|(i, addr)| (batch_start + i, addr))
+                .filter(|&(_, addr)| addr != 0)
+                .collect();
+            let mut reads: Vec<(u64, &mut [u8])> = addrs
                 .iter()
                 .map(|&(_, addr)| addr)
                 .zip(bytes.chunks_exact_mut(size))
                 .collect();
             let results = mem.read_each(&mut reads);
             for ((&(index, addr), result), buf) in
-                batch.iter().zip(results).zip(bytes.chunks_exact(size))
+                addrs.iter().zip(results).zip(bytes.chunks_exact(size))
             {
                 // A damaged entry is listed as unreadable; the rest go on.
-                if let Err(e) = result {
-                    out.push(G {
+                let g = match result {
+                    Err(e) => G {
                         index,
                         addr,
                         unreadable: Some(e.to_string()),
                         ..G::default()
-                    });
+                    },
+                    Ok(()) => G {
+                        index,
+                        ..self.decode_g(addr, buf, mem)
+                    },
+                };
+                if g.unreadable.is_none()
+                    && (g.status == STATUS_DEAD || g.status == STATUS_DEAD_EXTRA)
+                {
                     continue;
                 }
-                let g = G {
-                    index,
-                    ..self.decode_g(addr, buf, mem)
-                };
-                if g.status != STATUS_DEAD && g.status != STATUS_DEAD_EXTRA {
-                    out.push(g);
+                if out.len() == want {
+                    return Ok((out, Some(index)));
                 }
+                out.push(g);
             }
         }
-        Ok(out)
+        Ok((out, None))
     }
 
     /// Reads the `runtime.g` at `addr`.

@@ -844,3 +844,47 @@ fn pipelined_requests_are_answered_in_order() {
     detach(&server.addr);
     server.stop();
 }
+
+/// Paging through a fresh core's goroutines (each page read on its own,
+/// before anything reads the whole list) gives dlv's pages, `Nextg`
+/// included, and the same pages as after a whole listing.
+#[test]
+fn first_pages_of_a_fresh_core_read_the_same_as_dlv() {
+    for toolchain in GoToolchain::selected().into_iter().filter(Delve::supports) {
+        let version = &toolchain.version;
+        let exe = build_fixture("leak", &toolchain, &BuildOptions::debug());
+        let dir = target_dir().join(format!(
+            "goroutines-tests/pages-{version}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (core, _) = leak_core(&exe, 3, &dir);
+        let pages = |client: &mut RpcClient| {
+            let mut pages = Vec::new();
+            let mut next = 0;
+            while next >= 0 {
+                let page = client
+                    .call(
+                        "ListGoroutines",
+                        serde_json::json!({"Start": next, "Count": 7}),
+                    )
+                    .unwrap();
+                next = page["Nextg"].as_i64().unwrap();
+                pages.push(page);
+            }
+            pages
+        };
+        let mut both = BothOnCore::start(&exe, &core);
+        let fresh = pages(&mut both.ferret);
+        assert_eq!(fresh, pages(&mut both.dlv), "{version}: pages");
+        assert!(fresh.len() > 3, "{version}: {} pages", fresh.len());
+        both.goroutines();
+        assert_eq!(
+            pages(&mut both.ferret),
+            fresh,
+            "{version}: after a whole listing"
+        );
+        drop(both);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
