@@ -6,7 +6,7 @@
 
 use ferret_target::{Memory, PrefetchedMemory};
 
-use crate::bininfo::{BinaryInfo, StructLayout};
+use crate::bininfo::{BinaryInfo, StructLayout, TypeName};
 use crate::error::{BinaryError, Result};
 
 /// `_Gdead`: a `g` kept for reuse, not a goroutine.
@@ -736,10 +736,14 @@ fn ancestors_layout(bi: &BinaryInfo, g: &StructLayout) -> Result<Option<Ancestor
     else {
         return Ok(None);
     };
-    let debug_type = bi
-        .types()?
-        .into_iter()
-        .find(|t| t.name.starts_with("struct {") && t.name.contains("tracebackancestors"));
+    // It is described in the runtime's unit; every unit is searched only
+    // if not.
+    let is_debug =
+        |t: &TypeName| t.name.starts_with("struct {") && t.name.contains("tracebackancestors");
+    let debug_type = match bi.types_in_package("runtime")?.into_iter().find(is_debug) {
+        Some(t) => Some(t),
+        None => bi.types()?.into_iter().find(is_debug),
+    };
     let Some(debug_type) = debug_type else {
         return Ok(None);
     };
@@ -763,6 +767,10 @@ fn ancestors_layout(bi: &BinaryInfo, g: &StructLayout) -> Result<Option<Ancestor
 
 /// The layout behind `g.labels`, from the `runtime/pprof.labelMap` type.
 fn labels_layout(bi: &BinaryInfo) -> Result<LabelsLayout> {
+    // Labels are set through runtime/pprof: without it there are none.
+    if !bi.has_package("runtime/pprof") {
+        return Ok(LabelsLayout::Absent);
+    }
     let Some(label_map) = bi.struct_layout("runtime/pprof.labelMap")? else {
         // Up to 1.23 labelMap is a map type, not a struct.
         return Ok(

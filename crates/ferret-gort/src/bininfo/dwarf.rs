@@ -422,6 +422,15 @@ impl DwarfIndex {
         Ok(self.full()?.files.get(path).map_or(&[], Vec::as_slice))
     }
 
+    /// The named types described in the units of package `path`.
+    pub fn types_in_package(&self, path: &str) -> Result<Vec<TypeName>> {
+        let mut out = Vec::new();
+        for &index in self.units_named(path) {
+            out.extend(self.entries(index)?.types.iter().cloned());
+        }
+        Ok(out)
+    }
+
     /// Every named type, in `.debug_info` order.
     pub fn types(&self) -> Result<Vec<TypeName>> {
         let mut out = Vec::new();
@@ -435,8 +444,16 @@ impl DwarfIndex {
     /// and every member with its offset, type name and size. `None` when
     /// no such type is described, or when it is not a struct.
     pub fn struct_layout(&self, name: &str) -> Result<Option<StructLayout>> {
+        // Its package's units first, then the runtime's (where the linker
+        // puts the runtime's generic instantiations and anonymous types),
+        // and only then every unit.
+        let package = package_of(name.trim_start_matches('*'));
         let mut found = None;
-        for &unit in self.units_named(package_of(name.trim_start_matches('*'))) {
+        for &unit in self
+            .units_named(package)
+            .iter()
+            .chain(self.units_named("runtime"))
+        {
             found = self
                 .entries(unit)?
                 .types

@@ -196,6 +196,12 @@ impl BinaryInfo {
         self.dwarf.types()
     }
 
+    /// The named types described in package `path`'s units (finding one
+    /// there spares decoding every unit).
+    pub fn types_in_package(&self, path: &str) -> Result<Vec<TypeName>> {
+        self.dwarf.types_in_package(path)
+    }
+
     /// Every concrete function, sorted by entry address.
     pub fn functions(&self) -> Result<&[Function]> {
         self.dwarf.functions()
@@ -244,6 +250,11 @@ impl BinaryInfo {
             }
         }
         Ok(function.clone())
+    }
+
+    /// Whether the program includes package `path` (a compile unit of it).
+    pub fn has_package(&self, path: &str) -> bool {
+        !self.dwarf.units_named(path).is_empty()
     }
 
     /// The layout of struct type `name` (members with offsets, type names
