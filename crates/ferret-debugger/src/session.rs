@@ -1313,7 +1313,8 @@ impl Session {
                 .or(Some(pid)),
             Target::Live(_) => Some(pid),
         };
-        let breakpoints = if runtime.is_some() {
+        // A core cannot stop anywhere: Delve lists no breakpoints for one.
+        let breakpoints = if runtime.is_some() && matches!(target, Target::Live(_)) {
             internal_breakpoints(&bi)
         } else {
             BTreeMap::new()

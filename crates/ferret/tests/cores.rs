@@ -157,6 +157,13 @@ fn a_dump_of_a_live_process_opens_in_ferret_dlv_and_gdb() {
         let in_dlv = counts(&mut both.dlv);
         assert_eq!(in_ferret, live, "{version}: ferret on the dump vs live");
         assert_eq!(in_dlv, live, "{version}: dlv on the dump vs live");
+        // A core has no breakpoints, not even the internal ones.
+        let all = json!({"All": true});
+        assert_eq!(
+            both.ferret.call("ListBreakpoints", all.clone()),
+            both.dlv.call("ListBreakpoints", all),
+            "{version}: breakpoints of a core"
+        );
         // A core cannot be dumped again, in Delve's words.
         let refused = both
             .ferret
