@@ -331,40 +331,53 @@ pub struct SummaryGroup {
 }
 
 /// Groups `goroutines` by `keys`, largest group first (ties by key).
-/// `now` is the target's `nanotime`; a goroutine waits `now - wait_since`
-/// when its wait start is known (the runtime records it at the first
-/// garbage collection of its wait).
+/// `now` gives the target's `nanotime`, asked once every goroutine has
+/// been seen (a core's stand-in for it is only known then); a goroutine
+/// waits `now - wait_since` when its wait start is known (the runtime
+/// records it at the first garbage collection of its wait). Returns the
+/// groups and the `now` used.
 pub fn summarize(
     goroutines: impl IntoIterator<Item = impl Borrow<Goroutine>>,
     keys: &[SummaryKey],
     wait_reasons: &[String],
-    now: i64,
+    now: impl FnOnce() -> i64,
     samples: usize,
-) -> Vec<SummaryGroup> {
-    let mut groups: BTreeMap<Vec<String>, SummaryGroup> = BTreeMap::new();
+) -> (Vec<SummaryGroup>, i64) {
+    // Per group, the earliest wait start; waits are measured at the end.
+    let mut groups: BTreeMap<Vec<String>, (SummaryGroup, Option<i64>)> = BTreeMap::new();
     for g in goroutines {
         let g = g.borrow();
         let key: Vec<String> = keys
             .iter()
             .map(|k| summary_value(g, k, wait_reasons))
             .collect();
-        let group = groups.entry(key.clone()).or_insert(SummaryGroup {
-            key,
-            count: 0,
-            oldest_wait_ns: None,
-            sample_ids: Vec::new(),
-        });
+        let (group, earliest) = groups.entry(key.clone()).or_insert((
+            SummaryGroup {
+                key,
+                count: 0,
+                oldest_wait_ns: None,
+                sample_ids: Vec::new(),
+            },
+            None,
+        ));
         group.count += 1;
-        if let Some(wait) = wait_ns(g, now) {
-            group.oldest_wait_ns = Some(group.oldest_wait_ns.map_or(wait, |w| w.max(wait)));
+        if g.status == 4 && g.wait_since > 0 {
+            *earliest = Some(earliest.map_or(g.wait_since, |e: i64| e.min(g.wait_since)));
         }
         if group.sample_ids.len() < samples {
             group.sample_ids.push(g.id);
         }
     }
-    let mut groups: Vec<SummaryGroup> = groups.into_values().collect();
+    let now = now();
+    let mut groups: Vec<SummaryGroup> = groups
+        .into_values()
+        .map(|(mut group, earliest)| {
+            group.oldest_wait_ns = earliest.filter(|&e| now >= e).map(|e| now - e);
+            group
+        })
+        .collect();
     groups.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
-    groups
+    (groups, now)
 }
 
 /// What a summary asks for.
@@ -625,7 +638,7 @@ mod tests {
             SummaryKey::WaitReason,
             SummaryKey::parse("label:kind").unwrap(),
         ];
-        let groups = summarize(&gs, &keys, &reasons, 1001, 1);
+        let (groups, _) = summarize(&gs, &keys, &reasons, || 1001, 1);
         let view: Vec<_> = groups
             .iter()
             .map(|g| {

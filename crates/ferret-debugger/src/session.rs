@@ -1743,42 +1743,63 @@ impl Session {
 
     /// See [`Debugger::goroutine_summary`].
     fn goroutine_summary(&self, request: &SummaryRequest) -> Result<GoroutineSummary> {
-        let list = self.goroutine_list()?;
+        let threads = match &*self.goroutine_list.borrow() {
+            Some(list) => list.threads.clone(),
+            None => self.threads_by_goroutine(),
+        };
         let wait_reasons = self.wait_reason_names();
         let live = matches!(self.target, Target::Live(_));
-        // A core has no clock: the latest wait start stands in for now.
+        // A core has no clock: the latest wait start stands in for now. It
+        // is known only after a pass over every goroutine, which is made
+        // first only when a minimum wait must be checked on the way.
         let now_ns = if live {
-            ferret_target::linux::monotonic_now_ns()
-        } else {
-            list.gs.iter().map(|g| g.wait_since).max().unwrap_or(0)
-        };
-        // In batches: stack tops and labels are read ahead for each.
-        let described = list.gs.chunks(DESCRIBE_BATCH).flat_map(|batch| {
-            if request.needs_stacks() {
-                self.describe_stacks(batch, &list.threads);
+            Some(ferret_target::linux::monotonic_now_ns())
+        } else if request.min_wait_ns > 0 {
+            let mut latest = 0;
+            for batch in self.goroutine_batches() {
+                latest = batch?.iter().map(|g| g.wait_since).fold(latest, i64::max);
             }
-            let labels = if request.needs_labels() {
-                self.prefetched_labels(batch)
-            } else {
-                PrefetchedMemory::new(self.target.state(), &[])
-            };
-            let described: Vec<Goroutine> = batch
-                .iter()
-                .map(|g| {
-                    let thread = list.threads.get(&g.addr).copied();
-                    if request.needs_stacks() {
-                        self.describe_cached(g, thread, &labels)
-                    } else {
-                        let labels_from = request.needs_labels().then_some(&labels as &dyn Memory);
-                        self.describe_shallow(g, thread, labels_from)
-                    }
-                })
-                .collect();
-            described
-        });
+            Some(latest)
+        } else {
+            None
+        };
+        // The latest wait start of all goroutines, filtered or not.
+        let latest_start = std::cell::Cell::new(0);
+        let failed = std::cell::RefCell::new(None);
+        let mut total = 0;
+        // In batches: stack tops and labels are read ahead for each.
+        let described = self
+            .goroutine_batches()
+            .map_while(|batch| batch.map_err(|e| *failed.borrow_mut() = Some(e)).ok())
+            .inspect(|batch| total += batch.len())
+            .flat_map(|batch| {
+                if request.needs_stacks() {
+                    self.describe_stacks(&batch, &threads);
+                }
+                let labels = if request.needs_labels() {
+                    self.prefetched_labels(&batch)
+                } else {
+                    PrefetchedMemory::new(self.target.state(), &[])
+                };
+                let described: Vec<Goroutine> = batch
+                    .iter()
+                    .map(|g| {
+                        let thread = threads.get(&g.addr).copied();
+                        if request.needs_stacks() {
+                            self.describe_cached(g, thread, &labels)
+                        } else {
+                            let labels_from =
+                                request.needs_labels().then_some(&labels as &dyn Memory);
+                            self.describe_shallow(g, thread, labels_from)
+                        }
+                    })
+                    .collect();
+                described
+            });
         let mut matched = 0;
-        let groups = summarize(
+        let (groups, now_ns) = summarize(
             described
+                .inspect(|g| latest_start.set(latest_start.get().max(g.wait_since)))
                 .filter(|g| {
                     request.wait_reasons.is_empty()
                         || request.wait_reasons.contains(&summary_value(
@@ -1789,16 +1810,21 @@ impl Session {
                 })
                 .filter(|g| {
                     request.min_wait_ns <= 0
-                        || wait_ns(g, now_ns).is_some_and(|w| w >= request.min_wait_ns)
+                        || now_ns
+                            .and_then(|now| wait_ns(g, now))
+                            .is_some_and(|w| w >= request.min_wait_ns)
                 })
                 .inspect(|_| matched += 1),
             &request.keys,
             &wait_reasons,
-            now_ns,
+            || now_ns.unwrap_or(latest_start.get()),
             request.samples,
         );
+        if let Some(e) = failed.into_inner() {
+            return Err(e);
+        }
         Ok(GoroutineSummary {
-            total: list.gs.len(),
+            total,
             matched,
             now_ns,
             now_estimated: !live,
@@ -1809,6 +1835,41 @@ impl Session {
                 None
             },
         })
+    }
+
+    /// The live goroutines in `allgs` order, in batches: copied from the
+    /// list when this stop read it whole, else read from the target window
+    /// by window and not kept (a summary of 10^5 goroutines holds one
+    /// batch at a time).
+    fn goroutine_batches(&self) -> Box<dyn Iterator<Item = Result<Vec<G>>> + '_> {
+        if self.goroutine_list.borrow().is_some() {
+            let list = std::cell::Ref::map(self.goroutine_list.borrow(), |l| {
+                l.as_ref().expect("checked above")
+            });
+            let mut at = 0;
+            return Box::new(std::iter::from_fn(move || {
+                let batch = list.gs.get(at..(at + DESCRIBE_BATCH).min(list.gs.len()))?;
+                at += DESCRIBE_BATCH;
+                (!batch.is_empty()).then(|| Ok(batch.to_vec()))
+            }));
+        }
+        let Some(runtime) = &self.runtime else {
+            return Box::new(std::iter::empty());
+        };
+        let mut next = Some(0);
+        Box::new(std::iter::from_fn(move || {
+            let start = next?;
+            match runtime.goroutines_from(self.target.state(), start, DESCRIBE_BATCH) {
+                Ok((gs, after)) => {
+                    next = after;
+                    (!gs.is_empty()).then_some(Ok(gs))
+                }
+                Err(e) => {
+                    next = None;
+                    Some(Err(e.into()))
+                }
+            }
+        }))
     }
 
     /// A goroutine as clients see it, its stack part kept until the target
