@@ -1276,15 +1276,20 @@ impl Session {
             Target::Live(p) => p.pid(),
             Target::Core(c) => c.pid(),
         };
-        let command_line = std::fs::read(format!("/proc/{pid}/cmdline"))
-            .map(|b| {
-                b.split(|&c| c == 0)
-                    .filter(|a| !a.is_empty())
-                    .map(String::from_utf8_lossy)
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .unwrap_or_else(|_| binary.display().to_string());
+        // A core's pid may belong to another process now: Delve reports no
+        // command line for a core, and neither does ferret.
+        let command_line = match &target {
+            Target::Core(_) => String::new(),
+            Target::Live(_) => std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|b| {
+                    b.split(|&c| c == 0)
+                        .filter(|a| !a.is_empty())
+                        .map(String::from_utf8_lossy)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_else(|_| binary.display().to_string()),
+        };
         let halt = match &target {
             Target::Live(p) => Some(p.halt_handle()),
             Target::Core(_) => None,

@@ -157,7 +157,12 @@ fn a_dump_of_a_live_process_opens_in_ferret_dlv_and_gdb() {
         let in_dlv = counts(&mut both.dlv);
         assert_eq!(in_ferret, live, "{version}: ferret on the dump vs live");
         assert_eq!(in_dlv, live, "{version}: dlv on the dump vs live");
-        // A core has no breakpoints, not even the internal ones.
+        // A core has no command line (its pid may be another process's
+        // now) and no breakpoints, not even the internal ones.
+        let state = |client: &mut RpcClient| {
+            client.call("State", json!({})).unwrap()["State"]["TargetCommandLine"].take()
+        };
+        assert_eq!(state(&mut both.ferret), state(&mut both.dlv), "{version}");
         let all = json!({"All": true});
         assert_eq!(
             both.ferret.call("ListBreakpoints", all.clone()),
