@@ -23,7 +23,7 @@ pub enum SessionError {
     #[error("{0}")]
     CoreMismatch(String),
     /// A core file cannot run or change.
-    #[error("can not {0} a core file")]
+    #[error("can not {0} core process")]
     CoreFile(&'static str),
     /// No breakpoint with that id.
     #[error("no breakpoint with id {0}")]

@@ -650,9 +650,7 @@ impl Debugger {
                 ));
             }
             let Target::Live(process) = &mut s.target else {
-                return Err(SessionError::Eval(
-                    "can not set variables of a core file".into(),
-                ));
+                return Err(SessionError::CoreFile("write to"));
             };
             match in_register {
                 // A value in a register: its low bytes change.
@@ -2831,6 +2829,11 @@ impl Session {
                 Err(e) => return Err(e),
             }
         };
+        if matches!(self.target, Target::Core(_)) {
+            return Err(SessionError::Eval(
+                "cannot write a breakpoint to a core file".into(),
+            ));
+        }
         let location = location_at(&self.bi, pcs[0], pcs.clone());
         if let Some(existing) = self
             .breakpoints
@@ -3424,6 +3427,9 @@ impl Session {
     // ---- lifecycle ----------------------------------------------------------
 
     fn restart(&mut self) -> Result<()> {
+        if matches!(self.target, Target::Core(_)) {
+            return Err(SessionError::CoreFile("continue execution of"));
+        }
         let Some(options) = self.launch.clone() else {
             return Err(SessionError::CannotRestart);
         };

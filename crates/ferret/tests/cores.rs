@@ -543,3 +543,83 @@ fn kernel_gcore_and_ferret_cores_show_the_live_goroutines() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// On a kernel core of the crash fixture (after its nil-map panic), the
+/// read-only methods a client uses answer as dlv's do (locations,
+/// disassembly, memory, registers, functions and types, goroutine
+/// groups), and everything that would run or change the target is
+/// refused with dlv's words.
+#[test]
+fn a_core_answers_read_only_methods_and_refuses_the_rest_as_dlv() {
+    for toolchain in GoToolchain::selected().into_iter().filter(Delve::supports) {
+        let version = &toolchain.version;
+        let exe = build_fixture("crash", &toolchain, &BuildOptions::debug());
+        let dir = scratch(&format!("methods-{version}"));
+        let run = Command::new("bash")
+            .arg("-c")
+            .arg(r#"ulimit -c unlimited; exec "$0""#)
+            .arg(&exe)
+            .current_dir(&dir)
+            .env("GOTRACEBACK", "crash")
+            .output()
+            .unwrap();
+        assert!(!run.status.success());
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        let marker = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("marker=0xfeedfacecafebeef at "))
+            .map(|a| u64::from_str_radix(a.trim_start_matches("0x"), 16).unwrap())
+            .expect("the fixture printed where its marker is");
+        let core = core_in(&dir).expect("a kernel core");
+        let mut both = BothOnCore::start(&exe, &core);
+        let main_go = ferret_testkit::fixture::fixture_dir("crash").join("main.go");
+        let location = format!("{}:55", main_go.display());
+        let calls = [
+            (
+                "FindLocation",
+                json!({"Scope": {"GoroutineID": -1}, "Loc": "main.main", "IncludeNonExecutableLines": false}),
+            ),
+            (
+                "FindLocation",
+                json!({"Scope": {"GoroutineID": -1}, "Loc": location}),
+            ),
+            (
+                "Disassemble",
+                json!({"Scope": {"GoroutineID": -1}, "StartPC": 0, "EndPC": 0, "Flavour": 1}),
+            ),
+            ("ExamineMemory", json!({"Address": marker, "Length": 16})),
+            ("ListRegisters", json!({"ThreadID": 0, "IncludeFp": false})),
+            (
+                "ListGoroutines",
+                json!({"GroupBy": 1, "MaxGroupMembers": 2}),
+            ),
+            ("ListFunctions", json!({"Filter": "^main\\."})),
+            ("ListTypes", json!({"Filter": "^main\\."})),
+            (
+                "Eval",
+                json!({"Scope": {"GoroutineID": -1}, "Expr": "main.marker"}),
+            ),
+            ("Command", json!({"name": "continue"})),
+            ("Command", json!({"name": "next"})),
+            ("Command", json!({"name": "step"})),
+            ("Command", json!({"name": "stepOut"})),
+            ("Command", json!({"name": "stepInstruction"})),
+            ("Restart", json!({})),
+            (
+                "CreateBreakpoint",
+                json!({"Breakpoint": {"functionName": "main.main"}}),
+            ),
+            (
+                "Set",
+                json!({"Scope": {"GoroutineID": -1}, "Symbol": "main.marker", "Value": "1"}),
+            ),
+        ];
+        for (method, params) in calls {
+            let theirs = both.dlv.call(method, params.clone());
+            let ours = both.ferret.call(method, params.clone());
+            assert_eq!(ours, theirs, "{version}: {method} {params}");
+        }
+        drop(both);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
