@@ -1278,15 +1278,14 @@ impl Session {
         // command line for a core, and neither does ferret.
         let command_line = match &target {
             Target::Core(_) => String::new(),
-            Target::Live(_) => std::fs::read(format!("/proc/{pid}/cmdline"))
-                .map(|b| {
-                    b.split(|&c| c == 0)
-                        .filter(|a| !a.is_empty())
-                        .map(String::from_utf8_lossy)
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                })
-                .unwrap_or_else(|_| binary.display().to_string()),
+            Target::Live(process) => {
+                let line = ferret_target::core::CoreSource::command_line(process);
+                if line.is_empty() {
+                    binary.display().to_string()
+                } else {
+                    line
+                }
+            }
         };
         let halt = match &target {
             Target::Live(p) => Some(p.halt_handle()),
