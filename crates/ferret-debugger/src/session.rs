@@ -18,7 +18,7 @@ use ferret_gort::bininfo::{
     VariablePlace, VariableRole,
 };
 use ferret_gort::crash::PanicLayout;
-use ferret_gort::disasm::{disassemble, Syntax};
+use ferret_gort::disasm::direct_call_targets;
 use ferret_gort::eval::{assignment, channel_waiters, evaluate, Binding, Frame as EvalFrame};
 use ferret_gort::goroutine::{RuntimeLayout, G};
 use ferret_gort::stack::{frame_addresses, stack_window, unwind, StackFrame, UnwindStart};
@@ -3119,10 +3119,7 @@ impl Session {
                 {
                     continue;
                 }
-                for insn in disassemble(&code, row.address, Syntax::Intel) {
-                    let Some(target) = insn.branch_target.filter(|_| insn.is_call) else {
-                        continue;
-                    };
+                for target in direct_call_targets(&code, row.address) {
                     let Some(callee) = self.bi.function_at(target)? else {
                         continue;
                     };

@@ -35,15 +35,14 @@ pub struct Instruction {
 /// Decodes `code`, which starts at `address`, into instructions.
 pub fn disassemble(code: &[u8], address: u64, syntax: Syntax) -> Vec<Instruction> {
     let mut decoder = Decoder::with_ip(64, code, address, DecoderOptions::NONE);
-    let mut gas = GasFormatter::new();
-    let mut intel = IntelFormatter::new();
+    let mut formatter: Box<dyn Formatter> = match syntax {
+        Syntax::Gnu => Box::new(GasFormatter::new()),
+        Syntax::Intel => Box::new(IntelFormatter::new()),
+    };
     let mut out = Vec::new();
     for instruction in &mut decoder {
         let mut text = String::new();
-        match syntax {
-            Syntax::Gnu => gas.format(&instruction, &mut text),
-            Syntax::Intel => intel.format(&instruction, &mut text),
-        }
+        formatter.format(&instruction, &mut text);
         let start = (instruction.ip() - address) as usize;
         let bytes = code[start..start + instruction.len()].to_vec();
         let direct = matches!(
@@ -65,6 +64,22 @@ pub fn disassemble(code: &[u8], address: u64, syntax: Syntax) -> Vec<Instruction
     out
 }
 
+/// The targets of the direct calls in `code` (which starts at `address`),
+/// in order: decoding only, for callers that need no text.
+pub fn direct_call_targets(code: &[u8], address: u64) -> Vec<u64> {
+    Decoder::with_ip(64, code, address, DecoderOptions::NONE)
+        .into_iter()
+        .filter(|i| {
+            i.flow_control() == FlowControl::Call
+                && matches!(
+                    i.op0_kind(),
+                    OpKind::NearBranch64 | OpKind::NearBranch32 | OpKind::NearBranch16
+                )
+        })
+        .map(|i| i.near_branch_target())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,5 +94,6 @@ mod tests {
         assert_eq!(insns[0].branch_target, Some(0x1005));
         assert!(insns[1].is_return);
         assert_eq!(insns[1].text, "ret");
+        assert_eq!(direct_call_targets(&code, 0x1000), vec![0x1005]);
     }
 }

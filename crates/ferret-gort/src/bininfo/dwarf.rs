@@ -180,6 +180,58 @@ const INDEX_SECTIONS: &[gimli::SectionId] = &[
     gimli::SectionId::DebugRanges,
 ];
 
+/// The attributes [`DwarfIndex::decode_entries`] uses, read in one pass
+/// over an entry's attributes.
+#[derive(Default)]
+struct EntryAttributes {
+    name: Option<gimli::AttributeValue<Reader>>,
+    abstract_origin: Option<gimli::AttributeValue<Reader>>,
+    low_pc: Option<gimli::AttributeValue<Reader>>,
+    high_pc: Option<gimli::AttributeValue<Reader>>,
+    ranges: Option<gimli::AttributeValue<Reader>>,
+    call_file: Option<gimli::AttributeValue<Reader>>,
+    call_line: Option<gimli::AttributeValue<Reader>>,
+    trampoline: Option<gimli::AttributeValue<Reader>>,
+    /// `DW_AT_inline` is present: an abstract (inlinable) function.
+    inline: bool,
+}
+
+impl EntryAttributes {
+    /// Keeps `attr` if it is one of the attributes wanted.
+    fn record(&mut self, attr: gimli::Attribute<Reader>) {
+        let slot = match attr.name() {
+            gimli::DW_AT_name => &mut self.name,
+            gimli::DW_AT_abstract_origin => &mut self.abstract_origin,
+            gimli::DW_AT_low_pc => &mut self.low_pc,
+            gimli::DW_AT_high_pc => &mut self.high_pc,
+            gimli::DW_AT_ranges => &mut self.ranges,
+            gimli::DW_AT_call_file => &mut self.call_file,
+            gimli::DW_AT_call_line => &mut self.call_line,
+            gimli::DW_AT_trampoline => &mut self.trampoline,
+            gimli::DW_AT_inline => {
+                self.inline = true;
+                return;
+            }
+            _ => return,
+        };
+        *slot = Some(attr.value());
+    }
+}
+
+/// Tags of the type entries a unit's type list records (at the top level).
+fn is_named_type_tag(tag: gimli::DwTag) -> bool {
+    matches!(
+        tag,
+        gimli::DW_TAG_base_type
+            | gimli::DW_TAG_structure_type
+            | gimli::DW_TAG_typedef
+            | gimli::DW_TAG_pointer_type
+            | gimli::DW_TAG_array_type
+            | gimli::DW_TAG_subroutine_type
+            | gimli::DW_TAG_unspecified_type
+    )
+}
+
 /// `DW_AT_byte_size` of a type entry.
 fn byte_size(entry: &gimli::DebuggingInformationEntry<Reader>) -> gimli::Result<Option<u64>> {
     Ok(entry
@@ -569,12 +621,52 @@ impl DwarfIndex {
             Other,
         }
         let mut stack: Vec<(isize, Scope)> = Vec::new();
-        let mut depth: isize = 0;
-        let mut cursor = unit.entries();
-        while let Some((delta, entry)) = cursor.next_dfs().map_err(err)? {
-            depth += delta;
+        // Names of inlined functions by their abstract entry: thousands of
+        // inlined calls share a few hundred origins.
+        let mut origin_names: HashMap<gimli::UnitOffset, Option<String>> = HashMap::new();
+        let mut name_of = |attrs: &EntryAttributes| -> gimli::Result<Option<String>> {
+            match (&attrs.name, &attrs.abstract_origin) {
+                (None, Some(gimli::AttributeValue::UnitRef(origin))) => {
+                    if let Some(name) = origin_names.get(origin) {
+                        return Ok(name.clone());
+                    }
+                    let name = self.entry_name(unit, &unit.entry(*origin)?)?;
+                    origin_names.insert(*origin, name.clone());
+                    Ok(name)
+                }
+                (name, origin) => self.name_or_origin(unit, name.clone(), origin.clone()),
+            }
+        };
+        // Entries are read without building them: only the attributes of
+        // functions, inlined calls and top-level types are decoded (once
+        // each); the many parameters, variables and members are skipped by
+        // their abbreviation alone.
+        let mut raw = unit.entries_raw(None).map_err(err)?;
+        while !raw.is_empty() {
+            let depth = raw.next_depth();
+            let offset = raw
+                .next_offset()
+                .to_debug_info_offset(&unit.header)
+                .map_or(0, |o| o.0 as u64);
+            let Some(abbrev) = raw.read_abbreviation().map_err(err)? else {
+                continue; // the end of a list of children
+            };
             while stack.last().is_some_and(|&(d, _)| d >= depth) {
                 stack.pop();
+            }
+            let tag = abbrev.tag();
+            let wanted = match tag {
+                gimli::DW_TAG_subprogram | gimli::DW_TAG_inlined_subroutine => true,
+                _ => depth == 1 && is_named_type_tag(tag),
+            };
+            if !wanted {
+                raw.skip_attributes(abbrev.attributes()).map_err(err)?;
+                stack.push((depth, Scope::Other));
+                continue;
+            }
+            let mut attrs = EntryAttributes::default();
+            for spec in abbrev.attributes() {
+                attrs.record(raw.read_attribute(*spec).map_err(err)?);
             }
             let enclosing_function = stack.iter().rev().find_map(|&(_, s)| match s {
                 Scope::Function(i) => Some(i),
@@ -584,42 +676,31 @@ impl DwarfIndex {
                 .iter()
                 .filter(|(_, s)| matches!(s, Scope::Inlined))
                 .count() as u32;
-            let scope = match entry.tag() {
+            let scope = match tag {
                 gimli::DW_TAG_subprogram => {
-                    let ranges = self.entry_ranges(unit, entry).map_err(err)?;
+                    let ranges = self.attribute_ranges(unit, &attrs).map_err(err)?;
                     match (
                         ranges.iter().map(|r| r.0).min(),
                         ranges.iter().map(|r| r.1).max(),
                     ) {
                         (Some(entry_pc), Some(end)) => {
-                            let name = self
-                                .entry_name(unit, entry)
-                                .map_err(err)?
-                                .unwrap_or_default();
-                            let trampoline = matches!(
-                                entry.attr_value(gimli::DW_AT_trampoline).map_err(err)?,
-                                Some(gimli::AttributeValue::Flag(true))
-                            );
+                            let name = name_of(&attrs).map_err(err)?.unwrap_or_default();
                             out.functions.push(Function {
                                 name,
                                 entry: entry_pc,
                                 end,
                                 unit: index,
-                                trampoline,
-                                offset: entry
-                                    .offset()
-                                    .to_debug_info_offset(&unit.header)
-                                    .map_or(0, |o| o.0 as u64),
+                                trampoline: matches!(
+                                    attrs.trampoline,
+                                    Some(gimli::AttributeValue::Flag(true))
+                                ),
+                                offset,
                             });
                             Scope::Function(out.functions.len() - 1)
                         }
                         _ => {
-                            if entry
-                                .attr_value(gimli::DW_AT_inline)
-                                .map_err(err)?
-                                .is_some()
-                            {
-                                if let Some(name) = self.entry_name(unit, entry).map_err(err)? {
+                            if attrs.inline {
+                                if let Some(name) = name_of(&attrs).map_err(err)? {
                                     out.inlinable.insert(name);
                                 }
                             }
@@ -629,29 +710,23 @@ impl DwarfIndex {
                 }
                 gimli::DW_TAG_inlined_subroutine => match enclosing_function {
                     Some(parent) => {
-                        let function = self
-                            .entry_name(unit, entry)
-                            .map_err(err)?
-                            .unwrap_or_default();
-                        let ranges = self.entry_ranges(unit, entry).map_err(err)?;
+                        let function = name_of(&attrs).map_err(err)?.unwrap_or_default();
+                        let ranges = self.attribute_ranges(unit, &attrs).map_err(err)?;
                         if ranges.is_empty() {
                             // Optimized away: nothing to point at. Calls
                             // nested in it are recorded one level up.
                             stack.push((depth, Scope::Other));
                             continue;
                         }
-                        let call_file =
-                            match entry.attr_value(gimli::DW_AT_call_file).map_err(err)? {
-                                Some(v) => v
-                                    .udata_value()
-                                    .and_then(|i| files.get(i as usize).cloned().flatten()),
-                                None => None,
-                            };
-                        let call_line =
-                            match entry.attr_value(gimli::DW_AT_call_line).map_err(err)? {
-                                Some(v) => v.udata_value().unwrap_or(0) as u32,
-                                None => 0,
-                            };
+                        let call_file = attrs
+                            .call_file
+                            .as_ref()
+                            .and_then(|v| v.udata_value())
+                            .and_then(|i| files.get(i as usize).cloned().flatten());
+                        let call_line = attrs
+                            .call_line
+                            .as_ref()
+                            .map_or(0, |v| v.udata_value().unwrap_or(0) as u32);
                         out.inlined.push(InlinedCall {
                             function,
                             ranges,
@@ -659,34 +734,18 @@ impl DwarfIndex {
                             call_line,
                             depth: inline_depth,
                             parent,
-                            offset: entry
-                                .offset()
-                                .to_debug_info_offset(&unit.header)
-                                .map_or(0, |o| o.0 as u64),
+                            offset,
                         });
                         Scope::Inlined
                     }
                     None => Scope::Other,
                 },
-                gimli::DW_TAG_base_type
-                | gimli::DW_TAG_structure_type
-                | gimli::DW_TAG_typedef
-                | gimli::DW_TAG_pointer_type
-                | gimli::DW_TAG_array_type
-                | gimli::DW_TAG_subroutine_type
-                | gimli::DW_TAG_unspecified_type
-                    if depth == 1 =>
-                {
-                    if let Some(name) = self.entry_name(unit, entry).map_err(err)? {
-                        let offset = entry
-                            .offset()
-                            .to_debug_info_offset(&unit.header)
-                            .map_or(0, |o| o.0 as u64);
+                _ => {
+                    if let Some(name) = name_of(&attrs).map_err(err)? {
                         out.types.push(TypeName { name, offset });
                     }
                     Scope::Other
                 }
-                _ => Scope::Other,
             };
             stack.push((depth, scope));
         }
@@ -700,6 +759,47 @@ impl DwarfIndex {
         out.functions = order.iter().map(|&i| out.functions[i].clone()).collect();
         for call in &mut out.inlined {
             call.parent = new_index[call.parent];
+        }
+        Ok(out)
+    }
+
+    /// Address ranges given by an entry's attributes, as gimli's
+    /// `die_ranges` reads them (`ranges` first, else `low_pc`/`high_pc`),
+    /// empty ranges left out.
+    fn attribute_ranges(
+        &self,
+        unit: &gimli::Unit<Reader>,
+        attrs: &EntryAttributes,
+    ) -> gimli::Result<Vec<(u64, u64)>> {
+        let mut out = Vec::new();
+        if let Some(value) = &attrs.ranges {
+            if let Some(mut list) = self.dwarf.attr_ranges(unit, value.clone())? {
+                while let Some(r) = list.next()? {
+                    if r.begin < r.end {
+                        out.push((r.begin, r.end));
+                    }
+                }
+                return Ok(out);
+            }
+        }
+        let Some(low) = &attrs.low_pc else {
+            return Ok(out);
+        };
+        let begin = self
+            .dwarf
+            .attr_address(unit, low.clone())?
+            .ok_or(gimli::Error::UnsupportedAttributeForm)?;
+        let end = match &attrs.high_pc {
+            Some(gimli::AttributeValue::Udata(size)) => Some(begin + size),
+            Some(value) => Some(
+                self.dwarf
+                    .attr_address(unit, value.clone())?
+                    .ok_or(gimli::Error::UnsupportedAttributeForm)?,
+            ),
+            None => None,
+        };
+        if let Some(end) = end.filter(|&end| begin < end) {
+            out.push((begin, end));
         }
         Ok(out)
     }
@@ -727,7 +827,22 @@ impl DwarfIndex {
         unit: &gimli::Unit<Reader>,
         entry: &gimli::DebuggingInformationEntry<Reader>,
     ) -> gimli::Result<Option<String>> {
-        if let Some(value) = entry.attr_value(gimli::DW_AT_name)? {
+        self.name_or_origin(
+            unit,
+            entry.attr_value(gimli::DW_AT_name)?,
+            entry.attr_value(gimli::DW_AT_abstract_origin)?,
+        )
+    }
+
+    /// The name `DW_AT_name` gives, else the name of the entry
+    /// `DW_AT_abstract_origin` points to.
+    fn name_or_origin(
+        &self,
+        unit: &gimli::Unit<Reader>,
+        name: Option<gimli::AttributeValue<Reader>>,
+        origin: Option<gimli::AttributeValue<Reader>>,
+    ) -> gimli::Result<Option<String>> {
+        if let Some(value) = name {
             return Ok(Some(
                 self.dwarf
                     .attr_string(unit, value)?
@@ -735,7 +850,7 @@ impl DwarfIndex {
                     .into_owned(),
             ));
         }
-        match entry.attr_value(gimli::DW_AT_abstract_origin)? {
+        match origin {
             Some(gimli::AttributeValue::UnitRef(offset)) => {
                 let origin = unit.entry(offset)?;
                 self.entry_name(unit, &origin)

@@ -70,15 +70,19 @@ impl LineTable {
         }
 
         let default_is_stmt = program.header().default_is_stmt();
-        let mut sequences: Vec<Vec<LineRow>> = Vec::new();
-        let mut current: Vec<LineRow> = Vec::new();
-        let mut rows = program.rows();
-        while let Some((_, row)) = rows.next_row().map_err(err)? {
+        // Rows go into one list; sequences (one per function in Go) are
+        // reordered by start address only when they are not in order already.
+        let mut rows: Vec<LineRow> = Vec::new();
+        // (start address, first row) of each finished sequence.
+        let mut sequences: Vec<(u64, usize)> = Vec::new();
+        let mut sequence_start = 0;
+        let mut program_rows = program.rows();
+        while let Some((_, row)) = program_rows.next_row().map_err(err)? {
             let file = index_of_raw
                 .get(row.file_index() as usize)
                 .copied()
                 .unwrap_or(u32::MAX);
-            current.push(LineRow {
+            rows.push(LineRow {
                 address: row.address(),
                 file,
                 line: row.line().map_or(0, |l| l.get() as u32),
@@ -87,11 +91,25 @@ impl LineTable {
                 end_sequence: row.end_sequence(),
             });
             if row.end_sequence() {
-                sequences.push(std::mem::take(&mut current));
+                sequences.push((rows[sequence_start].address, sequence_start));
+                sequence_start = rows.len();
             }
         }
-        sequences.sort_by_key(|s| s.first().map_or(0, |r| r.address));
-        let rows = sequences.into_iter().flatten().collect();
+        // Rows after the last end_sequence belong to no finished sequence.
+        rows.truncate(sequence_start);
+        if !sequences.is_sorted_by_key(|s| s.0) {
+            let bounds: Vec<(usize, usize)> = sequences
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.1, sequences.get(i + 1).map_or(rows.len(), |n| n.1)))
+                .collect();
+            let mut order: Vec<usize> = (0..sequences.len()).collect();
+            order.sort_by_key(|&i| sequences[i].0);
+            rows = order
+                .iter()
+                .flat_map(|&i| rows[bounds[i].0..bounds[i].1].iter().copied())
+                .collect();
+        }
         let initial = index_of_raw.get(1).map(|&file| LineRow {
             address: 0,
             file,

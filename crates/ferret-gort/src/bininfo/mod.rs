@@ -238,12 +238,7 @@ impl BinaryInfo {
         ) else {
             return Ok(function.clone());
         };
-        for instruction in
-            crate::disasm::disassemble(code, function.entry, crate::disasm::Syntax::Intel)
-        {
-            let Some(target) = instruction.branch_target.filter(|_| instruction.is_call) else {
-                continue;
-            };
+        for target in crate::disasm::direct_call_targets(code, function.entry) {
             match self.function_at(target)? {
                 Some(callee) if !is_private_runtime(&callee.name) => return Ok(callee),
                 _ => {}
