@@ -9,7 +9,7 @@
 //! # Layout
 //! - [`serve`]: the accept loop and Delve's multi-client rules.
 //! - [`rpc2`]: Delve's JSON-RPC API v2.
-//! - [`dap`]: DAP (a clear refusal until the DAP work lands).
+//! - [`dap`]: the Debug Adapter Protocol, on the shared port and standalone.
 //! - [`tls`]: TLS and client-certificate checks.
 //! - [`sameuser`]: the `--only-same-user` check.
 //! - [`fuzzing`]: what the fuzzers under `fuzz/` feed bytes to.
@@ -103,6 +103,24 @@ impl EventQueue {
     }
 }
 
+/// A change of the target's run state, told to every DAP client so each
+/// sees stops and resumes caused by any client (JSON-RPC or DAP).
+#[derive(Debug, Clone)]
+pub enum RunEvent {
+    /// Client `by` (0: a JSON-RPC client) set the target running.
+    Resumed {
+        /// The client that resumed it.
+        by: u64,
+    },
+    /// The target stopped (or exited) after client `by` resumed it.
+    Stopped {
+        /// The client that had resumed it.
+        by: u64,
+        /// The state it stopped in, or why the command failed.
+        state: Arc<Result<ferret_debugger::model::State, String>>,
+    },
+}
+
 /// What every connection task shares.
 #[derive(Debug)]
 pub struct Context {
@@ -126,9 +144,50 @@ pub struct Context {
     /// Connected clients.
     pub clients: Mutex<Vec<ClientInfo>>,
     next_client: std::sync::atomic::AtomicU64,
+    /// Run-state changes, for DAP clients.
+    pub run_events: tokio::sync::broadcast::Sender<RunEvent>,
+    /// A client asked the target to stop (DAP `pause`, remote `attach`,
+    /// JSON-RPC `halt`) since the last run began: a DAP run that sees the
+    /// stop does not resume (it does resume after stops nobody asked for,
+    /// such as halting to change breakpoints).
+    pub pause_requested: AtomicBool,
+    /// DAP log points: breakpoint id -> message template (Delve keeps it in
+    /// the breakpoint's user data; ferret's breakpoints carry no such field).
+    pub log_messages: Mutex<std::collections::HashMap<i32, String>>,
 }
 
 impl Context {
+    /// A context for `debugger` served as `config` says.
+    pub fn new(debugger: Debugger, config: &ServerConfig) -> Context {
+        let (stop, _) = watch::channel(false);
+        Context {
+            debugger,
+            accept_multiclient: config.accept_multiclient,
+            core: config.core,
+            max_request_bytes: config.max_request_bytes,
+            max_clients: config.max_clients,
+            events: EventQueue::default(),
+            ended: AtomicBool::new(false),
+            shutdown: Notify::new(),
+            stop,
+            clients: Mutex::new(Vec::new()),
+            next_client: std::sync::atomic::AtomicU64::new(1),
+            run_events: tokio::sync::broadcast::channel(64).0,
+            log_messages: Mutex::new(std::collections::HashMap::new()),
+            pause_requested: AtomicBool::new(false),
+        }
+    }
+
+    /// Tells DAP clients that the target's run state changed.
+    pub fn publish(&self, event: RunEvent) {
+        let _ = self.run_events.send(event);
+    }
+
+    /// Whether the server is ending.
+    pub fn ended(&self) -> bool {
+        self.ended.load(Ordering::SeqCst)
+    }
+
     /// Marks the server as ending and wakes every connection.
     pub fn end_server(&self) {
         self.ended.store(true, Ordering::SeqCst);
@@ -142,20 +201,8 @@ impl Context {
 /// on the way out as Delve does: a launched target is killed, an attached
 /// one left running.
 pub async fn serve(listener: TcpListener, debugger: Debugger, config: ServerConfig) {
-    let (stop, mut stopped) = watch::channel(false);
-    let ctx = Arc::new(Context {
-        debugger,
-        accept_multiclient: config.accept_multiclient,
-        core: config.core,
-        max_request_bytes: config.max_request_bytes,
-        max_clients: config.max_clients,
-        events: EventQueue::default(),
-        ended: AtomicBool::new(false),
-        shutdown: Notify::new(),
-        stop,
-        clients: Mutex::new(Vec::new()),
-        next_client: std::sync::atomic::AtomicU64::new(1),
-    });
+    let ctx = Arc::new(Context::new(debugger, &config));
+    let mut stopped = ctx.stop.subscribe();
     let mut listener = Some(listener);
     let mut single: Option<tokio::task::JoinHandle<()>> = None;
     while let Some(accepting) = listener.as_ref() {
@@ -316,7 +363,7 @@ async fn sniff_and_serve<S>(
     }
     let _registered = Registered { ctx: &ctx, id };
     if protocol == "dap" {
-        dap::refuse(buffered).await;
+        dap::serve_shared(buffered, ctx.clone(), id).await;
     } else {
         rpc2::serve_connection(buffered, ctx.clone()).await;
     }

@@ -85,6 +85,26 @@ enum Command {
         #[command(flatten)]
         server: ServerFlags,
     },
+    /// Serve one DAP client (VS Code, nvim-dap, ...): its `launch` (modes
+    /// exec and core) or `attach` (mode local, processId) starts the target,
+    /// and its disconnect ends the server, as `dlv dap` does.
+    Dap {
+        /// Address to listen on.
+        #[arg(short = 'l', long, default_value = "127.0.0.1:0")]
+        listen: String,
+        /// Accepted and ignored, as `dlv dap` does (with a warning).
+        #[arg(long)]
+        headless: bool,
+        /// Accepted and ignored, as `dlv dap` does (with a warning).
+        #[arg(long)]
+        accept_multiclient: bool,
+        /// Enable logging.
+        #[arg(long)]
+        log: bool,
+        /// Components to log (accepted for compatibility).
+        #[arg(long)]
+        log_output: Option<String>,
+    },
     /// Write an example CA, server and client certificate for TLS (never use
     /// them in production: the CA key sits next to them).
     Certs {
@@ -233,6 +253,7 @@ fn main() -> ExitCode {
         Command::Core { binary, core, allow_mismatch, server } => check_flags(&server).and_then(|()| {
             run_server(TargetSpec::Core { binary, core, allow_mismatch }, &server, true)
         }),
+        Command::Dap { listen, headless, accept_multiclient, .. } => dap(&listen, headless, accept_multiclient),
         Command::Certs { out, hosts } => certs::write_certs(&out, &hosts).map(|paths| {
             for path in paths {
                 println!("wrote {}", path.display());
@@ -256,6 +277,41 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `ferret dap`: one DAP client starts and ends the session.
+fn dap(listen: &str, headless: bool, accept_multiclient: bool) -> Result<(), String> {
+    for (given, flag) in [
+        (headless, "--headless"),
+        (accept_multiclient, "--accept-multiclient"),
+    ] {
+        if given {
+            eprintln!("Warning: {flag} is ignored with dap");
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| format!("couldn't start listener: listen tcp {listen}: {e}"))?;
+        let address = listener.local_addr().map_err(|e| e.to_string())?;
+        println!("DAP server listening at: {address}");
+        let _ = std::io::stdout().flush();
+        let config = ferret_server::ServerConfig {
+            accept_multiclient: false,
+            core: false,
+            max_request_bytes: ferret_server::DEFAULT_MAX_REQUEST_BYTES,
+            only_same_user: true,
+            tls: None,
+            max_clients: 1,
+        };
+        ferret_server::dap::serve_standalone(listener, config).await;
+        Ok(())
+    })
 }
 
 /// Refuses flag combinations Delve refuses.

@@ -475,12 +475,9 @@ fn dap_over_tls_gets_a_dap_answer() {
     dap.write_all(format!("Content-Length: {}\r\n\r\n{body}", body.len()).as_bytes())
         .unwrap();
     dap.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut answer = String::new();
-    let _ = dap.read_to_string(&mut answer);
-    assert!(
-        answer.starts_with("Content-Length:") && answer.contains("\"command\":\"initialize\""),
-        "{answer}"
-    );
+    let answer = ferret_testkit::dap::read_message(&mut dap).unwrap();
+    assert_eq!(answer["command"], "initialize", "{answer}");
+    assert_eq!(answer["success"], true, "{answer}");
 }
 
 #[test]

@@ -70,7 +70,8 @@ impl DapFramer {
     }
 
     /// The next complete message's JSON object; `Ok(None)` when more bytes
-    /// are needed. After an error the stream is unusable.
+    /// are needed. After [`DapFrameError::BadBody`] the next message can
+    /// still be read; after any other error the stream is unusable.
     pub fn next_message(&mut self) -> Result<Option<Value>, DapFrameError> {
         let Some(header_end) = self.buffer.windows(4).position(|w| w == b"\r\n\r\n") else {
             // A terminator starting within the limit would have been found
@@ -97,12 +98,14 @@ impl DapFramer {
         }
         let body = &self.buffer[body_start..body_start + length];
         let value = match serde_json::from_slice::<Value>(body) {
-            Ok(value @ Value::Object(_)) => value,
-            Ok(_) => return Err(DapFrameError::BadBody("not an object".into())),
-            Err(e) => return Err(DapFrameError::BadBody(e.to_string())),
+            Ok(value @ Value::Object(_)) => Ok(Some(value)),
+            Ok(_) => Err(DapFrameError::BadBody("not an object".into())),
+            Err(e) => Err(DapFrameError::BadBody(e.to_string())),
         };
+        // A bad body was framed correctly: it is dropped and the stream
+        // goes on with the next message.
         self.buffer.drain(..body_start + length);
-        Ok(Some(value))
+        value
     }
 }
 

@@ -1,28 +1,67 @@
-//! DAP on the shared port. Until ferret speaks DAP, a DAP client gets one
-//! clear error response to its first request, then the connection closes.
+//! DAP, the Debug Adapter Protocol, as Delve's DAP server speaks it: on a
+//! headless server's shared port (a connection starting with
+//! `Content-Length:`; remote attach to the running session) and as the
+//! standalone `ferret dap` server (the client's launch or attach starts
+//! the target).
+//!
+//! - [`framing`]: the base protocol's headers and bodies.
+//! - `wire`: requests, responses, events and Delve's error ids.
+//! - `config`: launch/attach configuration keys.
+//! - `connection`: one client's session: the request handlers.
+//! - [`values`]: how a Go value is shown.
 
+mod config;
+mod connection;
 pub mod framing;
+pub mod values;
+mod wire;
+
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 
+use crate::{Context, ServerConfig};
+use connection::Backend;
 use framing::DapFramer;
-
-/// What a DAP client is told.
-pub const NOT_YET: &str =
-    "this ferret build does not speak DAP yet; connect a Delve JSON-RPC client \
-                           (e.g. `dlv connect HOST:PORT`) to this port instead";
 
 /// The largest first request read before answering a refused client.
 const REFUSAL_READ_LIMIT: usize = 1 << 20;
 
-/// Answers the first DAP request with the not-yet-supported error.
-pub async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(stream: S) {
-    refuse_with(stream, NOT_YET).await
+/// Serves a DAP client that connected to a headless server's port.
+pub async fn serve_shared<S>(stream: S, ctx: Arc<Context>, client_id: u64)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let ends_server = !ctx.accept_multiclient;
+    connection::serve(stream, Backend::Shared(ctx.clone()), client_id).await;
+    if ends_server && !ctx.ended() {
+        // The single client is gone: the server ends, as Delve's does.
+        ctx.end_server();
+    }
+}
+
+/// `ferret dap`: serves one DAP client on `listener`; its `launch` or
+/// `attach` starts the target, and its `disconnect` (or leaving) ends the
+/// session and the server. A launched target is killed then, an attached
+/// one left running.
+pub async fn serve_standalone(listener: TcpListener, config: ServerConfig) {
+    let Ok((stream, _peer)) = listener.accept().await else {
+        return;
+    };
+    drop(listener);
+    let _ = stream.set_nodelay(true);
+    let ctx = connection::serve(stream, Backend::Standalone(Box::new(config)), 1).await;
+    if let Some(ctx) = ctx {
+        if !ctx.ended() {
+            crate::finish(&ctx).await;
+        }
+    }
 }
 
 /// Answers the first DAP request with an error response carrying
-/// `message`, and closes.
+/// `message`, and closes (for clients turned away).
 pub async fn refuse_with<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, message: &str) {
     let mut framer = DapFramer::new(REFUSAL_READ_LIMIT);
     let mut chunk = [0u8; 4096];

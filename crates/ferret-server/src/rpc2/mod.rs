@@ -28,7 +28,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-use crate::Context;
+use crate::{Context, RunEvent};
 use framing::{read_request, JsonFramer, ReadEnd, Request};
 use params::Params;
 
@@ -898,6 +898,8 @@ async fn command(ctx: &Arc<Context>, p: &Params) -> Reply {
     let with_events = p.bool("WithEvents")?;
     let command = match name.as_str() {
         "halt" => {
+            ctx.pause_requested
+                .store(true, std::sync::atomic::Ordering::SeqCst);
             let state = blocking(ctx, |d| d.halt()).await?;
             return Ok(json!({"State": convert::state(&state, true)}));
         }
@@ -914,12 +916,21 @@ async fn command(ctx: &Arc<Context>, p: &Params) -> Reply {
         command,
         Command::SwitchThread(_) | Command::SwitchGoroutine(_)
     );
-    if runs && with_events {
-        ctx.events.push(0);
+    if runs {
+        ctx.publish(RunEvent::Resumed { by: 0 });
+        if with_events {
+            ctx.events.push(0);
+        }
     }
     let result = blocking(ctx, move |d| d.command(command)).await;
-    if runs && with_events {
-        ctx.events.push(1);
+    if runs {
+        if with_events {
+            ctx.events.push(1);
+        }
+        ctx.publish(RunEvent::Stopped {
+            by: 0,
+            state: Arc::new(result.clone()),
+        });
     }
     let state = result?;
     Ok(json!({"State": convert::state(&state, true)}))

@@ -1,0 +1,1862 @@
+//! One DAP client, served the way Delve's DAP server serves it.
+//!
+//! Requests are read and answered in order by one task. Run control
+//! (`configurationDone`, `continue`, `next`, `stepIn`, `stepOut`) answers at
+//! once and runs the target in a task of its own; when the target stops, the
+//! loop is told and sends `stopped` (or `exited` and `terminated`). While
+//! the target runs, only requests that make sense then are served (Delve's
+//! rules). Frame and variable handles start at 1000 and are forgotten at
+//! every stop. Stops and resumes caused by other clients (JSON-RPC or DAP)
+//! arrive through [`Context::run_events`] and are told to this client too.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use ferret_debugger::model::{
+    Breakpoint, BreakpointRequest, Command, EvalScope, State, StopKind, Variable,
+};
+use ferret_debugger::{Debugger, SessionError, TargetSpec};
+use serde_json::{json, Value};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::sync::{broadcast, mpsc};
+
+use super::config::{launch_spec, SessionArgs};
+use super::framing::{DapFrameError, DapFramer};
+use super::values::{self, Expandable};
+use super::wire::{error_id, Outbox, Request};
+use crate::{Context, RunEvent, ServerConfig};
+
+/// The first handle number of frames and variables (Delve's).
+const FIRST_HANDLE: i64 = 1000;
+
+/// Breakpoint name prefixes, as Delve names the breakpoints DAP clients
+/// make (other clients see these names too).
+const SOURCE_PREFIX: &str = "sourceBp";
+const FUNCTION_PREFIX: &str = "functionBreakpoint";
+const INSTRUCTION_PREFIX: &str = "instructionBreakpoint";
+
+/// How this connection reaches a target.
+pub enum Backend {
+    /// DAP on a headless server's port: the target exists; only remote
+    /// attach is accepted.
+    Shared(Arc<Context>),
+    /// `ferret dap`: `launch` or `attach` starts the target.
+    Standalone(Box<ServerConfig>),
+}
+
+/// What is behind a variables handle.
+enum VariablesHandle {
+    /// A scope's variables (Locals, Globals, Registers).
+    Scope {
+        variables: Vec<Variable>,
+        goroutine: i64,
+        frame: usize,
+    },
+    /// A value whose children are listed on request.
+    Value {
+        expandable: Box<Expandable>,
+        goroutine: i64,
+        frame: usize,
+    },
+}
+
+/// How a run this connection started ended.
+type RunOutcome = Result<State, String>;
+
+/// One DAP client's session.
+pub struct Connection {
+    id: u64,
+    out: Outbox,
+    ctx: Option<Arc<Context>>,
+    standalone: Option<ServerConfig>,
+    args: SessionArgs,
+    /// The target was launched by this connection's `launch` (killed on
+    /// disconnect) rather than attached to.
+    launched: bool,
+    frames: Vec<(i64, usize)>,
+    variables: Vec<VariablesHandle>,
+    /// A run this connection started has not ended yet.
+    running: bool,
+    outcomes_tx: mpsc::UnboundedSender<RunOutcome>,
+    /// The last run ended in an error (for `exceptionInfo`).
+    run_error: Option<String>,
+    /// The client said `disconnect`.
+    done: bool,
+}
+
+/// Serves one DAP client until it disconnects or goes away. For a
+/// standalone server, returns the context the client's launch or attach
+/// created (so the server can end the session).
+pub async fn serve<S>(stream: S, backend: Backend, id: u64) -> Option<Arc<Context>>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut reader, writer) = tokio::io::split(stream);
+    let (out, writer_task) = Outbox::start(writer);
+    let (outcomes_tx, mut outcomes_rx) = mpsc::unbounded_channel();
+    let (ctx, standalone) = match backend {
+        Backend::Shared(ctx) => (Some(ctx), None),
+        Backend::Standalone(config) => (None, Some(*config)),
+    };
+    let max_request = ctx
+        .as_ref()
+        .map_or(crate::DEFAULT_MAX_REQUEST_BYTES, |c| c.max_request_bytes);
+    let mut connection = Connection {
+        id,
+        out,
+        ctx,
+        standalone,
+        args: SessionArgs::default(),
+        launched: false,
+        frames: Vec::new(),
+        variables: Vec::new(),
+        running: false,
+        outcomes_tx,
+        run_error: None,
+        done: false,
+    };
+    let mut framer = DapFramer::new(max_request);
+    let mut events: Option<broadcast::Receiver<RunEvent>> =
+        connection.ctx.as_ref().map(|c| c.run_events.subscribe());
+    let mut chunk = vec![0u8; 64 * 1024];
+    while !connection.done {
+        // Messages already buffered go first.
+        match framer.next_message() {
+            Ok(Some(message)) => {
+                match Request::from_message(&message) {
+                    Ok(request) => connection.handle(request).await,
+                    Err((seq, why)) => connection.out.fail_seq(
+                        seq,
+                        "",
+                        error_id::INTERNAL,
+                        "Internal Error",
+                        &why,
+                        false,
+                    ),
+                }
+                if events.is_none() {
+                    events = connection.ctx.as_ref().map(|c| c.run_events.subscribe());
+                }
+                continue;
+            }
+            Ok(None) => {}
+            Err(DapFrameError::BadBody(why)) => {
+                connection.out.fail_seq(
+                    0,
+                    "",
+                    error_id::INTERNAL,
+                    "Internal Error",
+                    &format!("DAP message body is not a JSON object: {why}"),
+                    false,
+                );
+                continue;
+            }
+            Err(e) => {
+                connection.out.fail_seq(
+                    0,
+                    "",
+                    error_id::INTERNAL,
+                    "Internal Error",
+                    &format!("{e}; closing this connection"),
+                    false,
+                );
+                break;
+            }
+        }
+        let shutdown = async {
+            match connection.ctx.clone() {
+                Some(ctx) if ctx.accept_multiclient || connection.standalone.is_none() => {
+                    ctx.shutdown.notified().await
+                }
+                _ => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            read = reader.read(&mut chunk) => match read {
+                Ok(0) | Err(_) => break,
+                Ok(n) => framer.push(&chunk[..n]),
+            },
+            Some(outcome) = outcomes_rx.recv() => connection.finish_run(outcome),
+            event = next_event(&mut events) => connection.on_run_event(event),
+            _ = shutdown => break,
+        }
+    }
+    // A client that vanished mid-run leaves the target to the others; a run
+    // it started keeps going and its outcome is dropped.
+    let ctx = connection.ctx.clone();
+    drop(connection);
+    let _ = writer_task.await;
+    ctx
+}
+
+/// The next run event from other clients (never ends without a context).
+async fn next_event(events: &mut Option<broadcast::Receiver<RunEvent>>) -> RunEvent {
+    loop {
+        match events {
+            Some(rx) => match rx.recv().await {
+                Ok(event) => return event,
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => *events = None,
+            },
+            None => std::future::pending::<()>().await,
+        }
+    }
+}
+
+impl Connection {
+    fn debugger(&self) -> Option<&Debugger> {
+        self.ctx.as_ref().map(|c| &c.debugger)
+    }
+
+    /// Runs a debugger call on this thread (the tracer thread does the
+    /// work; tokio moves this worker's other tasks away meanwhile).
+    fn call<T>(&self, f: impl FnOnce(&Debugger) -> Result<T, SessionError>) -> Result<T, String> {
+        let debugger = self.debugger().ok_or("no debug session")?;
+        tokio::task::block_in_place(|| f(debugger)).map_err(|e| e.to_string())
+    }
+
+    fn target_running(&self) -> bool {
+        self.running || self.debugger().is_some_and(Debugger::is_running)
+    }
+
+    async fn handle(&mut self, request: Request) {
+        match request.command.as_str() {
+            "initialize" => return self.initialize(&request),
+            "launch" => return self.launch(&request).await,
+            "attach" => return self.attach(&request).await,
+            "disconnect" => return self.disconnect(&request).await,
+            "pause" => return self.pause(&request),
+            "terminate" => return self.terminate(&request).await,
+            "restart" => return self.not_yet(&request),
+            _ => {}
+        }
+        if self.target_running() {
+            return self.while_running(&request);
+        }
+        if self.ctx.is_none() {
+            return self.out.fail(
+                &request,
+                error_id::FAILED_TO_LAUNCH,
+                "No debug session started",
+                "Use launch or attach request first.",
+                true,
+            );
+        }
+        match request.command.as_str() {
+            "configurationDone" => self.configuration_done(&request),
+            "continue" => {
+                self.out
+                    .respond(&request, Some(json!({"allThreadsContinued": true})));
+                self.start_run(Command::Continue);
+            }
+            "next" => self.step(&request, Command::Next),
+            "stepIn" => self.step(&request, Command::Step),
+            "stepOut" => self.step(&request, Command::StepOut(None)),
+            "setBreakpoints" => self.set_breakpoints(&request),
+            "setFunctionBreakpoints" => self.set_function_breakpoints(&request),
+            "setInstructionBreakpoints" => self.set_instruction_breakpoints(&request),
+            "setExceptionBreakpoints" => self.set_exception_breakpoints(&request),
+            "threads" => self.threads(&request),
+            "stackTrace" => self.stack_trace(&request),
+            "scopes" => self.scopes(&request),
+            "variables" => self.variables_request(&request),
+            "evaluate" => self.evaluate(&request),
+            "setVariable" => self.set_variable(&request),
+            "exceptionInfo" => self.exception_info(&request),
+            "source" => self.source(&request),
+            "setExpression" | "loadedSources" | "cancel" => self.not_yet(&request),
+            _ => self.out.fail(
+                &request,
+                error_id::UNSUPPORTED,
+                "Unsupported command",
+                &format!("cannot process {:?} request", request.command),
+                false,
+            ),
+        }
+    }
+
+    fn not_yet(&self, request: &Request) {
+        self.out.fail(
+            request,
+            error_id::NOT_YET_IMPLEMENTED,
+            "Not yet implemented",
+            &format!("cannot process {:?} request", request.command),
+            false,
+        );
+    }
+
+    /// Delve's answers while the target runs.
+    fn while_running(&mut self, request: &Request) {
+        match request.command.as_str() {
+            "threads" => self.out.respond(
+                request,
+                Some(json!({"threads": [{"id": -1, "name": "Current"}]})),
+            ),
+            "setBreakpoints" | "setFunctionBreakpoints" | "setInstructionBreakpoints" => {
+                // Halt, change the breakpoints, and let the run go on: the
+                // run sees a stop nobody asked for and resumes.
+                if let Err(e) = self.call(|d| d.halt()) {
+                    return self.out.fail(
+                        request,
+                        error_id::UNABLE_TO_SET_BREAKPOINTS,
+                        "Unable to set or clear breakpoints",
+                        &e,
+                        false,
+                    );
+                }
+                match request.command.as_str() {
+                    "setBreakpoints" => self.set_breakpoints(request),
+                    "setFunctionBreakpoints" => self.set_function_breakpoints(request),
+                    _ => self.set_instruction_breakpoints(request),
+                }
+                if !self.running {
+                    // Another client's run was halted: resume it as it was.
+                    if let Some(ctx) = self.ctx.clone() {
+                        let debugger = ctx.debugger.clone();
+                        tokio::task::spawn_blocking(move || debugger.command(Command::Continue));
+                    }
+                }
+            }
+            "dataBreakpointInfo" | "setDataBreakpoints" => {
+                let text = "Can not set data breakpoints while the process is running";
+                self.out.fail(
+                    request,
+                    error_id::UNABLE_TO_SET_BREAKPOINTS,
+                    text,
+                    text,
+                    false,
+                )
+            }
+            other => self.out.fail(
+                request,
+                error_id::DEBUGGEE_IS_RUNNING,
+                &format!("Unable to process `{other}`"),
+                "debuggee is running",
+                false,
+            ),
+        }
+    }
+
+    fn initialize(&self, request: &Request) {
+        let fail = |detail: &str| {
+            self.out.fail(
+                request,
+                error_id::FAILED_TO_INITIALIZE,
+                "Failed to initialize",
+                detail,
+                false,
+            )
+        };
+        let path_format = request
+            .arguments
+            .get("pathFormat")
+            .and_then(Value::as_str)
+            .unwrap_or("path");
+        if path_format != "path" {
+            return fail(&format!("Unsupported 'pathFormat' value '{path_format}'."));
+        }
+        let one_based = |key: &str| {
+            request
+                .arguments
+                .get(key)
+                .and_then(Value::as_bool)
+                .unwrap_or(true)
+        };
+        if !one_based("linesStartAt1") {
+            return fail("Only 1-based line numbers are supported.");
+        }
+        if !one_based("columnsStartAt1") {
+            return fail("Only 1-based column numbers are supported.");
+        }
+        self.out.respond(
+            request,
+            Some(json!({
+                "supportsConfigurationDoneRequest": true,
+                "supportsFunctionBreakpoints": true,
+                "supportsConditionalBreakpoints": true,
+                "supportsHitConditionalBreakpoints": true,
+                "supportsEvaluateForHovers": true,
+                "exceptionBreakpointFilters": [
+                    {"filter": "unrecovered-panic", "label": "Unrecovered Panics", "default": true},
+                    {"filter": "runtime-fatal-throw", "label": "Fatal Throws", "default": true},
+                ],
+                "supportsSetVariable": true,
+                "supportsRestartRequest": true,
+                "supportsExceptionInfoRequest": true,
+                "supportsDelayedStackTraceLoading": true,
+                "supportsLogPoints": true,
+                "supportsDataBreakpoints": true,
+                "supportsReadMemoryRequest": true,
+                "supportsWriteMemoryRequest": true,
+                "supportsDisassembleRequest": true,
+                "supportsClipboardContext": true,
+                "supportsSteppingGranularity": true,
+                "supportsInstructionBreakpoints": true,
+            })),
+        );
+    }
+
+    /// Starts the target of a standalone server's `launch` or local
+    /// `attach`.
+    async fn start_target(&mut self, spec: TargetSpec) -> Result<(), String> {
+        let Some(config) = self.standalone.clone() else {
+            return Err("no standalone server".to_owned());
+        };
+        let debugger = tokio::task::spawn_blocking(move || Debugger::start(spec))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        self.ctx = Some(Arc::new(Context::new(debugger, &config)));
+        Ok(())
+    }
+
+    async fn launch(&mut self, request: &Request) {
+        let fail = |out: &Outbox, detail: &str| {
+            out.fail(
+                request,
+                error_id::FAILED_TO_LAUNCH,
+                "Failed to launch",
+                detail,
+                true,
+            )
+        };
+        if self.ctx.is_some() {
+            let detail = match &self.standalone {
+                Some(_) => "debug session already in progress".to_owned(),
+                None => "debug session already in progress - use remote attach mode to connect to a server with an active debug session".to_owned(),
+            };
+            return fail(&self.out, &detail);
+        }
+        let args = match SessionArgs::from_arguments(&request.arguments) {
+            Ok(args) => args,
+            Err(e) => return fail(&self.out, &format!("invalid debug configuration - {e}")),
+        };
+        let spec = match launch_spec(&request.arguments) {
+            Ok(spec) => spec,
+            Err(e) => return fail(&self.out, &e),
+        };
+        let program = request.str("program").to_owned();
+        let core = matches!(spec, TargetSpec::Core { .. });
+        if let Err(e) = self.start_target(spec).await {
+            return fail(&self.out, &e);
+        }
+        self.args = args;
+        self.launched = !core;
+        let pid = self.debugger().map_or(0, Debugger::pid);
+        self.out.event(
+            "process",
+            Some(json!({
+                "name": program,
+                "systemProcessId": pid,
+                "isLocalProcess": true,
+                "startMethod": "launch",
+            })),
+        );
+        self.out.event("initialized", None);
+        self.out.respond(request, None);
+    }
+
+    async fn attach(&mut self, request: &Request) {
+        let fail = |out: &Outbox, detail: &str| {
+            out.fail(
+                request,
+                error_id::FAILED_TO_ATTACH,
+                "Failed to attach",
+                detail,
+                true,
+            )
+        };
+        let args = match SessionArgs::from_arguments(&request.arguments) {
+            Ok(args) => args,
+            Err(e) => return fail(&self.out, &format!("invalid debug configuration - {e}")),
+        };
+        let mode = match request.str("mode") {
+            "" => "local",
+            mode => mode,
+        };
+        match mode {
+            "local" => {
+                if self.ctx.is_some() {
+                    return fail(
+                        &self.out,
+                        "debug session already in progress - use remote mode to connect to a server with an active debug session",
+                    );
+                }
+                let pid = request.i64("processId");
+                if pid == 0 {
+                    return fail(
+                        &self.out,
+                        "The 'processId' or 'waitFor' attribute is missing in debug configuration",
+                    );
+                }
+                let spec = TargetSpec::Attach {
+                    pid: pid as i32,
+                    binary: None,
+                };
+                if let Err(e) = self.start_target(spec).await {
+                    return fail(&self.out, &e);
+                }
+                self.out.event(
+                    "capabilities",
+                    Some(json!({"capabilities": {"supportTerminateDebuggee": true}})),
+                );
+            }
+            "remote" => {
+                let Some(ctx) = self.ctx.clone() else {
+                    return fail(&self.out, "no debugger found");
+                };
+                // Halted for the configuration requests; configurationDone
+                // resumes unless stopOnEntry.
+                ctx.pause_requested.store(true, Ordering::SeqCst);
+                if let Err(e) = self.call(|d| d.halt()) {
+                    return fail(&self.out, &e);
+                }
+                if ctx.accept_multiclient || ctx.debugger.attached() {
+                    self.out.event(
+                        "capabilities",
+                        Some(json!({"capabilities": {"supportTerminateDebuggee": true}})),
+                    );
+                }
+            }
+            other => {
+                return fail(
+                    &self.out,
+                    &format!(
+                        "invalid debug configuration - unsupported 'mode' attribute {other:?}"
+                    ),
+                )
+            }
+        }
+        self.args = args;
+        self.out.event("initialized", None);
+        self.out.respond(request, None);
+    }
+
+    fn configuration_done(&mut self, request: &Request) {
+        if self.args.stop_on_entry {
+            self.out.event(
+                "stopped",
+                Some(json!({"reason": "entry", "threadId": 1, "allThreadsStopped": true})),
+            );
+        }
+        self.out.console("Type 'dlv help' for list of commands.");
+        self.out.respond(request, None);
+        let core = self.ctx.as_ref().is_some_and(|c| c.core)
+            || self.debugger().is_some_and(|d| {
+                d.state(true)
+                    .map(|s| s.exited || s.pid == 0)
+                    .unwrap_or(false)
+            });
+        if !self.args.stop_on_entry && !core {
+            self.start_run(Command::Continue);
+        }
+    }
+
+    fn step(&mut self, request: &Request, command: Command) {
+        let thread = request.i64("threadId");
+        self.out.event(
+            "continued",
+            Some(json!({"threadId": thread, "allThreadsContinued": true})),
+        );
+        self.out.respond(request, None);
+        let command = match request.str("granularity") {
+            "instruction" => Command::StepInstruction,
+            _ => command,
+        };
+        if let Err(e) = self.call(|d| d.command(Command::SwitchGoroutine(thread))) {
+            let goroutine = self
+                .call(|d| d.state(false))
+                .map(|s| stopped_goroutine(&s))
+                .unwrap_or(0);
+            self.out.event(
+                "stopped",
+                Some(json!({"reason": "error", "threadId": goroutine, "allThreadsStopped": true, "text": e})),
+            );
+            return;
+        }
+        self.start_run(command);
+    }
+
+    /// Runs `command` in a task; log points print and the run goes on; the
+    /// outcome comes back to the loop.
+    fn start_run(&mut self, command: Command) {
+        let Some(ctx) = self.ctx.clone() else { return };
+        self.running = true;
+        ctx.pause_requested.store(false, Ordering::SeqCst);
+        ctx.publish(RunEvent::Resumed { by: self.id });
+        let out = self.out.clone();
+        let outcomes = self.outcomes_tx.clone();
+        let single_instruction = matches!(command, Command::StepInstruction);
+        tokio::spawn(async move {
+            let mut command = command;
+            let outcome = loop {
+                let debugger = ctx.debugger.clone();
+                let result = tokio::task::spawn_blocking(move || debugger.command(command))
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| r.map_err(|e| e.to_string()));
+                let state = match result {
+                    Ok(state) if !state.exited => state,
+                    other => break other,
+                };
+                log_points(&ctx, &out, &state);
+                let on_breakpoint = !stopped_on_breakpoints(&state).is_empty()
+                    || state.stop_reason == StopKind::HardcodedBreakpoint;
+                // A client that went away no longer drives its run.
+                let keeps_going =
+                    matches!(state.stop_reason, StopKind::Breakpoint | StopKind::Manual)
+                        && !on_breakpoint
+                        && !ctx.pause_requested.load(Ordering::SeqCst)
+                        && !single_instruction
+                        && !outcomes.is_closed();
+                if !keeps_going {
+                    break Ok(state);
+                }
+                command = Command::Continue;
+            };
+            let _ = outcomes.send(outcome);
+        });
+    }
+
+    /// A run this connection started has ended.
+    fn finish_run(&mut self, outcome: RunOutcome) {
+        self.running = false;
+        if let Some(ctx) = &self.ctx {
+            ctx.publish(RunEvent::Stopped {
+                by: self.id,
+                state: Arc::new(outcome.clone()),
+            });
+        }
+        let paused = self
+            .ctx
+            .as_ref()
+            .is_some_and(|c| c.pause_requested.load(Ordering::SeqCst));
+        self.report_stop(outcome, paused);
+    }
+
+    /// Another client's run started or ended.
+    fn on_run_event(&mut self, event: RunEvent) {
+        match event {
+            RunEvent::Resumed { by } if by != self.id && !self.running => {
+                self.out.event(
+                    "continued",
+                    Some(json!({"threadId": 1, "allThreadsContinued": true})),
+                );
+            }
+            RunEvent::Stopped { by, state } if by != self.id && !self.running => {
+                self.report_stop((*state).clone(), false);
+            }
+            _ => {}
+        }
+    }
+
+    /// Sends `stopped`, or `exited` and `terminated`, for a run's outcome.
+    fn report_stop(&mut self, outcome: RunOutcome, halt_requested: bool) {
+        let state = match outcome {
+            Ok(state) if state.exited => {
+                self.out
+                    .event("exited", Some(json!({"exitCode": state.exit_status})));
+                self.out.event("terminated", Some(json!({})));
+                return;
+            }
+            Ok(state) => state,
+            Err(e) => {
+                if let Some(status) = exit_status_of(&e) {
+                    self.out.event("exited", Some(json!({"exitCode": status})));
+                    self.out.event("terminated", Some(json!({})));
+                    return;
+                }
+                self.reset_handles();
+                let goroutine = self
+                    .call(|d| d.state(true))
+                    .map(|s| stopped_goroutine(&s))
+                    .unwrap_or(0);
+                self.run_error = Some(e.clone());
+                self.out.event(
+                    "stopped",
+                    Some(json!({"reason": "exception", "description": "runtime error", "threadId": goroutine, "allThreadsStopped": true, "text": e})),
+                );
+                return;
+            }
+        };
+        self.reset_handles();
+        self.run_error = None;
+        let mut body = json!({"allThreadsStopped": true, "threadId": stopped_goroutine(&state)});
+        let reason = match state.stop_reason {
+            StopKind::NextFinished => "step",
+            StopKind::Manual => "pause",
+            StopKind::Unknown => "unknown",
+            StopKind::Watchpoint => "data breakpoint",
+            _ => {
+                let mut reason = "breakpoint";
+                let stopped = stopped_on_breakpoints(&state);
+                if let Some((goroutine, bp)) = stopped.first() {
+                    body["threadId"] = json!(goroutine);
+                    if bp.name == "runtime-fatal-throw" {
+                        reason = "exception";
+                        body["description"] = json!("fatal error");
+                        if let Ok(text) = self.expression_text(*goroutine, "s") {
+                            body["text"] = json!(text);
+                        }
+                    } else if bp.name == "unrecovered-panic" {
+                        reason = "exception";
+                        body["description"] = json!("panic");
+                        if let Ok(text) = self.expression_text(*goroutine, "(*msgs).arg.(data)") {
+                            body["text"] = json!(text);
+                        }
+                    } else if bp.name.starts_with(FUNCTION_PREFIX) {
+                        reason = "function breakpoint";
+                    } else if bp.name.starts_with(INSTRUCTION_PREFIX) {
+                        reason = "instruction breakpoint";
+                    }
+                    body["hitBreakpointIds"] = json!([bp.id]);
+                }
+                reason
+            }
+        };
+        body["reason"] = json!(reason);
+        if reason != "exception" && halt_requested {
+            body["reason"] = json!("pause");
+            body["hitBreakpointIds"] = json!([]);
+        }
+        self.out.event("stopped", Some(body));
+        if state.next_in_progress {
+            self.out.console(
+                "Step interrupted by a breakpoint. Use 'Continue' to resume the original step command.",
+            );
+        }
+    }
+
+    /// The value of `expression` in goroutine `goroutine`'s top frame, as
+    /// text (for exception descriptions).
+    fn expression_text(&self, goroutine: i64, expression: &str) -> Result<String, String> {
+        let scope = EvalScope {
+            goroutine_id: goroutine,
+            frame: 0,
+            deferred_call: 0,
+        };
+        let expression = expression.to_owned();
+        let variable = self.call(move |d| d.eval(scope, expression, values::load_config()))?;
+        if !variable.unreadable.is_empty() {
+            return Err(variable.unreadable);
+        }
+        Ok(variable.value)
+    }
+
+    fn reset_handles(&mut self) {
+        self.frames.clear();
+        self.variables.clear();
+    }
+
+    fn pause(&mut self, request: &Request) {
+        if self.ctx.is_none() {
+            return self.out.respond(request, None);
+        }
+        if let Some(ctx) = &self.ctx {
+            ctx.pause_requested.store(true, Ordering::SeqCst);
+        }
+        match self.call(|d| d.halt()) {
+            Ok(_) => self.out.respond(request, None),
+            Err(e) => self.out.fail(
+                request,
+                error_id::UNABLE_TO_HALT,
+                "Unable to halt execution",
+                &e,
+                false,
+            ),
+        }
+    }
+
+    async fn disconnect(&mut self, request: &Request) {
+        self.done = true;
+        let Some(ctx) = self.ctx.clone() else {
+            self.out.respond(request, None);
+            self.out.event("terminated", Some(json!({})));
+            return;
+        };
+        let terminate = request.bool("terminateDebuggee");
+        if self.standalone.is_none() && ctx.accept_multiclient && !terminate {
+            let status = if self.target_running() {
+                "running"
+            } else {
+                "halted"
+            };
+            self.out.console(&format!(
+                "Closing client session, but leaving multi-client DAP server with debuggee {status}"
+            ));
+            self.out.respond(request, None);
+            self.out.event("terminated", Some(json!({})));
+            return;
+        }
+        let kill = self.launched || terminate || !ctx.debugger.attached();
+        if kill {
+            self.out.console("Detaching and terminating target process");
+        } else {
+            self.out
+                .console("Detaching without terminating target process");
+        }
+        let debugger = ctx.debugger.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            if debugger.is_running() {
+                let _ = debugger.halt();
+            }
+            debugger.detach(kill)
+        })
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()));
+        match result {
+            // A target that already exited is no error.
+            Err(e) if exit_status_of(&e).is_none() => self.out.fail(
+                request,
+                error_id::DISCONNECT_ERROR,
+                "Error while disconnecting",
+                &e,
+                false,
+            ),
+            _ => self.out.respond(request, None),
+        }
+        self.out.event("terminated", Some(json!({})));
+        ctx.end_server();
+    }
+
+    async fn terminate(&mut self, request: &Request) {
+        let Some(ctx) = self.ctx.clone() else {
+            return self.out.respond(request, None);
+        };
+        let debugger = ctx.debugger.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            if debugger.is_running() {
+                let _ = debugger.halt();
+            }
+            debugger.detach(true)
+        })
+        .await;
+        self.out.respond(request, None);
+        self.out.event("terminated", Some(json!({})));
+    }
+
+    // ---- breakpoints ----
+
+    /// Makes the breakpoints whose names start with `prefix` exactly the
+    /// `wanted` ones: existing ones are amended, missing ones created, the
+    /// rest cleared (Delve's rule). Answers one DAP breakpoint per wanted.
+    fn sync_breakpoints(&self, prefix: &str, wanted: Vec<WantedBreakpoint>) -> Vec<Value> {
+        let existing: Vec<Breakpoint> = self
+            .call(|d| d.breakpoints())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|b| b.name.starts_with(prefix))
+            .collect();
+        let mut answers = vec![Value::Null; wanted.len()];
+        let mut seen = std::collections::HashSet::new();
+        // Amend the ones that exist.
+        for (i, want) in wanted.iter().enumerate() {
+            let Some(got) = existing.iter().find(|b| b.name == want.name) else {
+                continue;
+            };
+            let result = if !seen.insert(want.name.clone()) {
+                Err("breakpoint already exists".to_owned())
+            } else {
+                let mut update = got.clone();
+                update.disabled = false;
+                update.cond = want.condition.clone();
+                update.hit_cond = want.hit_condition.clone();
+                update.tracepoint = !want.log_message.is_empty();
+                self.remember_log_message(update.id, &want.log_message);
+                self.call(move |d| d.amend_breakpoint(update))
+                    .map(|()| got.clone())
+            };
+            answers[i] = self.breakpoint_answer(result);
+        }
+        // Clear the ones no longer wanted.
+        for got in &existing {
+            if !seen.contains(&got.name) {
+                let (id, name) = (got.id, got.name.clone());
+                let _ = self.call(move |d| d.clear_breakpoint(id, name));
+                self.remember_log_message(got.id, "");
+            }
+        }
+        // Create the new ones.
+        for (i, want) in wanted.into_iter().enumerate() {
+            if existing.iter().any(|b| b.name == want.name) {
+                continue;
+            }
+            let result = if !seen.insert(want.name.clone()) {
+                Err("breakpoint already exists".to_owned())
+            } else {
+                let log_message = want.log_message.clone();
+                let request = BreakpointRequest {
+                    template: Breakpoint {
+                        name: want.name,
+                        cond: want.condition,
+                        hit_cond: want.hit_condition,
+                        tracepoint: !want.log_message.is_empty(),
+                        file: want.file,
+                        line: want.line,
+                        function_name: want.function,
+                        addrs: want.addrs,
+                        ..Breakpoint::default()
+                    },
+                    loc_expr: String::new(),
+                    addr: 0,
+                };
+                let created = self.call(move |d| d.create_breakpoint(request));
+                if let Ok(bp) = &created {
+                    self.remember_log_message(bp.id, &log_message);
+                }
+                created
+            };
+            answers[i] = self.breakpoint_answer(result);
+        }
+        answers
+    }
+
+    fn remember_log_message(&self, id: i32, message: &str) {
+        if let Some(ctx) = &self.ctx {
+            let mut messages = ctx.log_messages.lock().unwrap_or_else(|e| e.into_inner());
+            if message.is_empty() {
+                messages.remove(&id);
+            } else {
+                messages.insert(id, message.to_owned());
+            }
+        }
+    }
+
+    /// One DAP `Breakpoint` object.
+    fn breakpoint_answer(&self, result: Result<Breakpoint, String>) -> Value {
+        let result = result.and_then(|bp| {
+            if bp.addrs.is_empty() {
+                Err("unable to set breakpoint".to_owned())
+            } else {
+                Ok(bp)
+            }
+        });
+        match result {
+            Ok(bp) => {
+                let mut answer = json!({"id": bp.id, "verified": true});
+                if !bp.file.is_empty() {
+                    let path = self.args.to_client_path(&bp.file);
+                    answer["source"] = json!({"name": base_name(&path), "path": path});
+                    answer["line"] = json!(bp.line);
+                }
+                answer
+            }
+            Err(message) => json!({"verified": false, "message": message}),
+        }
+    }
+
+    fn set_breakpoints(&mut self, request: &Request) {
+        let client_path = request
+            .arguments
+            .pointer("/source/path")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        if client_path.is_empty() {
+            return self.out.fail(
+                request,
+                error_id::UNABLE_TO_SET_BREAKPOINTS,
+                "Unable to set or clear breakpoints",
+                "empty file path",
+                false,
+            );
+        }
+        let server_path = self.args.to_server_path(&client_path);
+        let prefix = format!("{SOURCE_PREFIX} Path={client_path:?} ");
+        let wanted = list_of(&request.arguments, "breakpoints")
+            .iter()
+            .map(|b| {
+                let line = b.get("line").and_then(Value::as_u64).unwrap_or(0) as u32;
+                let column = b.get("column").and_then(Value::as_u64).unwrap_or(0);
+                WantedBreakpoint {
+                    name: format!("{prefix} Line={line} Column={column}"),
+                    file: server_path.clone(),
+                    line,
+                    ..WantedBreakpoint::from_request(b)
+                }
+            })
+            .collect();
+        let breakpoints = self.sync_breakpoints(&prefix, wanted);
+        self.out
+            .respond(request, Some(json!({"breakpoints": breakpoints})));
+    }
+
+    fn set_function_breakpoints(&mut self, request: &Request) {
+        let wanted = list_of(&request.arguments, "breakpoints")
+            .iter()
+            .map(|b| {
+                let name = b.get("name").and_then(Value::as_str).unwrap_or("");
+                WantedBreakpoint {
+                    name: format!("{FUNCTION_PREFIX} Name={name}"),
+                    function: name.to_owned(),
+                    log_message: String::new(),
+                    ..WantedBreakpoint::from_request(b)
+                }
+            })
+            .collect();
+        let breakpoints = self.sync_breakpoints(FUNCTION_PREFIX, wanted);
+        self.out
+            .respond(request, Some(json!({"breakpoints": breakpoints})));
+    }
+
+    fn set_instruction_breakpoints(&mut self, request: &Request) {
+        let wanted = list_of(&request.arguments, "breakpoints")
+            .iter()
+            .map(|b| {
+                let reference = b
+                    .get("instructionReference")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let offset = b.get("offset").and_then(Value::as_i64).unwrap_or(0);
+                let pc = parse_address(reference).map(|a| a.wrapping_add_signed(offset));
+                WantedBreakpoint {
+                    name: format!("{INSTRUCTION_PREFIX} PC={}", pc.unwrap_or(0)),
+                    addrs: pc.into_iter().collect(),
+                    log_message: String::new(),
+                    ..WantedBreakpoint::from_request(b)
+                }
+            })
+            .collect();
+        let breakpoints = self.sync_breakpoints(INSTRUCTION_PREFIX, wanted);
+        self.out
+            .respond(request, Some(json!({"breakpoints": breakpoints})));
+    }
+
+    /// Enables exactly the internal breakpoints (unrecovered panics, fatal
+    /// throws) whose filters are listed.
+    fn set_exception_breakpoints(&mut self, request: &Request) {
+        let enabled: Vec<String> = list_of(&request.arguments, "filters")
+            .iter()
+            .filter_map(|f| f.as_str().map(str::to_owned))
+            .collect();
+        let internal: Vec<Breakpoint> = self
+            .call(|d| d.breakpoints())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|b| b.id < 0)
+            .collect();
+        let mut answers = Vec::new();
+        for mut bp in internal {
+            let wanted = enabled.contains(&bp.name);
+            if bp.disabled == wanted {
+                bp.disabled = !wanted;
+                let update = bp.clone();
+                let _ = self.call(move |d| d.amend_breakpoint(update));
+            }
+            if wanted {
+                answers.push(self.breakpoint_answer(Ok(bp)));
+            }
+        }
+        let body = if answers.is_empty() {
+            json!({})
+        } else {
+            json!({"breakpoints": answers})
+        };
+        self.out.respond(request, Some(body));
+    }
+
+    // ---- threads, stacks, variables ----
+
+    fn threads(&mut self, request: &Request) {
+        let filters = match self.args.thread_filters() {
+            Ok(filters) => filters,
+            Err(e) => {
+                self.out.console(&e);
+                Vec::new()
+            }
+        };
+        let scope = EvalScope {
+            goroutine_id: -1,
+            frame: 0,
+            deferred_call: 0,
+        };
+        let listing = self.call(move |d| d.goroutine_listing(0, 0, filters, None, scope));
+        let selected = self
+            .call(|d| d.state(true))
+            .ok()
+            .and_then(|s| s.current_goroutine.map(|g| g.id));
+        let threads: Vec<Value> = match listing {
+            Ok(listing) if !listing.goroutines.is_empty() => listing
+                .goroutines
+                .iter()
+                .map(|g| {
+                    let star = if Some(g.id) == selected { "* " } else { "" };
+                    if !g.unreadable.is_empty() {
+                        return json!({"id": 0, "name": format!("{star} Unreadable goroutine: {}", g.unreadable)});
+                    }
+                    let thread = if g.thread_id != 0 {
+                        format!(" (Thread {})", g.thread_id)
+                    } else {
+                        String::new()
+                    };
+                    let function = g
+                        .user_current_loc
+                        .function
+                        .as_ref()
+                        .map_or("???".to_owned(), |f| short_function_name(&f.name));
+                    let labels = self.label_text(&g.labels);
+                    json!({"id": g.id, "name": format!("{star}[Go {}{labels}] {function}{thread}", g.id)})
+                })
+                .collect(),
+            Ok(_) => vec![json!({"id": 1, "name": "Dummy"})],
+            Err(e) => {
+                if exit_status_of(&e).is_none() {
+                    self.out.event(
+                        "output",
+                        Some(json!({"category": "stderr", "output": format!("Unable to retrieve goroutines: {e}\n")})),
+                    );
+                }
+                vec![json!({"id": 1, "name": "Dummy"})]
+            }
+        };
+        self.out.respond(request, Some(json!({"threads": threads})));
+    }
+
+    /// The pprof labels shown in a thread's name (`showPprofLabels`).
+    fn label_text(&self, labels: &[(String, String)]) -> String {
+        let keys = &self.args.show_pprof_labels;
+        let value_of = |key: &str| {
+            labels
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+                .filter(|v| !v.is_empty())
+        };
+        let mut text = String::new();
+        if keys.len() == 1 && keys[0] != "*" {
+            if let Some(value) = value_of(&keys[0]) {
+                text.push(' ');
+                text.push_str(value);
+            }
+            return text;
+        }
+        let mut shown: Vec<&str> = if keys.len() == 1 {
+            let mut all: Vec<&str> = labels.iter().map(|(k, _)| k.as_str()).collect();
+            all.sort_unstable();
+            all
+        } else {
+            keys.iter().map(String::as_str).collect()
+        };
+        shown.dedup();
+        for key in shown {
+            if let Some(value) = value_of(key) {
+                text.push_str(&format!(" {key}:{value}"));
+            }
+        }
+        text
+    }
+
+    fn stack_trace(&mut self, request: &Request) {
+        let goroutine = request.i64("threadId");
+        let start = request.i64("startFrame").max(0) as usize;
+        let levels = match request.i64("levels") {
+            n if n > 0 => n as usize,
+            _ => self.args.stack_trace_depth,
+        };
+        let count = start + levels;
+        let frames = match self.call(move |d| d.stacktrace(goroutine, count, 0, false, None)) {
+            Ok(frames) => frames,
+            Err(e) => {
+                return self.out.fail(
+                    request,
+                    error_id::UNABLE_TO_PRODUCE_STACK_TRACE,
+                    "Unable to produce stack trace",
+                    &e,
+                    false,
+                )
+            }
+        };
+        let system = self.goroutine_is_system(goroutine);
+        let mut stack_frames = Vec::new();
+        for (i, frame) in frames.iter().enumerate().skip(start).take(levels) {
+            let handle = FIRST_HANDLE + self.frames.len() as i64;
+            self.frames.push((goroutine, i));
+            let location = &frame.location;
+            let function = location.function.as_ref().map(|f| f.name.to_string());
+            let mut answer = json!({
+                "id": handle,
+                "name": function.as_deref().map_or("???".to_owned(), short_function_name),
+                "line": location.line,
+                "column": 0,
+                "instructionPointerReference": format!("{:#x}", location.pc),
+            });
+            if &*location.file != "<autogenerated>" {
+                let path = self.args.to_client_path(&location.file);
+                answer["source"] = json!({"name": base_name(&path), "path": path});
+            }
+            let package = function
+                .as_deref()
+                .map_or("runtime", ferret_gort::bininfo::package_of);
+            if !system && package == "runtime" {
+                answer["presentationHint"] = json!("subtle");
+            }
+            stack_frames.push(answer);
+        }
+        let mut total = frames.len();
+        if frames.len() >= start + levels && !frames.last().is_some_and(|f| f.bottom) {
+            total += self.args.stack_trace_depth;
+        }
+        self.out.respond(
+            request,
+            Some(json!({"stackFrames": stack_frames, "totalFrames": total})),
+        );
+    }
+
+    /// Delve's system-goroutine rule, by the goroutine's start function.
+    fn goroutine_is_system(&self, goroutine: i64) -> bool {
+        let scope = EvalScope {
+            goroutine_id: -1,
+            frame: 0,
+            deferred_call: 0,
+        };
+        let listing = self.call(move |d| d.goroutine_listing(0, 0, Vec::new(), None, scope));
+        match listing {
+            Ok(listing) => listing
+                .goroutines
+                .iter()
+                .find(|g| g.id == goroutine)
+                .is_none_or(|g| g.system),
+            Err(_) => true,
+        }
+    }
+
+    fn new_variables_handle(&mut self, handle: VariablesHandle) -> i64 {
+        self.variables.push(handle);
+        FIRST_HANDLE + self.variables.len() as i64 - 1
+    }
+
+    fn scopes(&mut self, request: &Request) {
+        let frame_id = request.i64("frameId");
+        let Some(&(goroutine, frame)) = usize::try_from(frame_id - FIRST_HANDLE)
+            .ok()
+            .and_then(|i| self.frames.get(i))
+        else {
+            return self.out.fail(
+                request,
+                error_id::UNABLE_TO_LIST_LOCALS,
+                "Unable to list locals",
+                &format!("unknown frame id {frame_id}"),
+                false,
+            );
+        };
+        let scope = EvalScope {
+            goroutine_id: goroutine,
+            frame,
+            deferred_call: 0,
+        };
+        let config = values::load_config();
+        let frames = self.call(move |d| d.stacktrace(goroutine, frame + 1, 0, false, None));
+        let optimized = match frames.as_ref().map(|f| f.get(frame)) {
+            Ok(Some(f)) => f.location.function.as_ref().is_some_and(|f| f.optimized),
+            _ => {
+                let detail = frames.err().unwrap_or_default();
+                return self.out.fail(
+                    request,
+                    error_id::UNABLE_TO_LIST_ARGS,
+                    "Unable to find enclosing function",
+                    &detail,
+                    false,
+                );
+            }
+        };
+        let arguments = match self.call(move |d| d.function_args(scope, config)) {
+            Ok(arguments) => arguments,
+            Err(e) => {
+                return self.out.fail(
+                    request,
+                    error_id::UNABLE_TO_LIST_ARGS,
+                    "Unable to list args",
+                    &e,
+                    false,
+                )
+            }
+        };
+        let locals = match self.call(move |d| d.local_vars(scope, config)) {
+            Ok(locals) => locals,
+            Err(e) => {
+                return self.out.fail(
+                    request,
+                    error_id::UNABLE_TO_LIST_LOCALS,
+                    "Unable to list locals",
+                    &e,
+                    false,
+                )
+            }
+        };
+        let name = if optimized {
+            "Locals (warning: optimized function)"
+        } else {
+            "Locals"
+        };
+        let mut variables = arguments;
+        variables.extend(locals);
+        let reference = self.new_variables_handle(VariablesHandle::Scope {
+            variables,
+            goroutine,
+            frame,
+        });
+        let mut scopes =
+            vec![json!({"name": name, "variablesReference": reference, "expensive": false})];
+        if self.args.show_global_variables {
+            match self.globals() {
+                Ok((package, variables)) => {
+                    let reference = self.new_variables_handle(VariablesHandle::Scope {
+                        variables,
+                        goroutine: -1,
+                        frame: 0,
+                    });
+                    scopes.push(json!({"name": format!("Globals (package {package})"), "variablesReference": reference, "expensive": false}));
+                }
+                Err(e) => {
+                    return self.out.fail(
+                        request,
+                        error_id::UNABLE_TO_LIST_GLOBALS,
+                        "Unable to list globals",
+                        &e,
+                        false,
+                    )
+                }
+            }
+        }
+        self.out.respond(request, Some(json!({"scopes": scopes})));
+    }
+
+    /// The current thread's package and its package-level variables, named
+    /// without the package (Delve's Globals scope).
+    fn globals(&self) -> Result<(String, Vec<Variable>), String> {
+        let state = self.call(|d| d.state(false))?;
+        let function = state
+            .current_thread
+            .and_then(|t| t.function)
+            .ok_or("unable to determine current package due to unspecified function location")?;
+        let package = ferret_gort::bininfo::package_of(&function.name).to_owned();
+        let prefix = format!("{package}.");
+        let filter_prefix = prefix.clone();
+        let mut variables = self.call(move |d| {
+            d.package_vars(
+                move |name| {
+                    name.strip_prefix(filter_prefix.as_str())
+                        .is_some_and(|rest| !rest.contains('.'))
+                },
+                values::load_config(),
+            )
+        })?;
+        for v in &mut variables {
+            if let Some(short) = v.name.strip_prefix(prefix.as_str()) {
+                v.name = short.to_owned();
+            }
+        }
+        Ok((package, variables))
+    }
+
+    fn variables_request(&mut self, request: &Request) {
+        let reference = request.i64("variablesReference");
+        let index = usize::try_from(reference - FIRST_HANDLE).ok();
+        let Some(handle) = index.and_then(|i| self.variables.get(i)) else {
+            return self.out.fail(
+                request,
+                error_id::UNABLE_TO_LOOKUP_VARIABLE,
+                "Unable to lookup variable",
+                &format!("unknown reference {reference}"),
+                false,
+            );
+        };
+        let start = request.i64("start").max(0) as usize;
+        let count = request.i64("count").max(0) as usize;
+        let filter = request
+            .arguments
+            .get("filter")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let (shown, goroutine, frame) = match handle {
+            VariablesHandle::Scope {
+                variables,
+                goroutine,
+                frame,
+            } => (
+                Ok(variables
+                    .iter()
+                    .map(|v| values::show(v, &v.name, &v.name))
+                    .collect::<Vec<_>>()),
+                *goroutine,
+                *frame,
+            ),
+            VariablesHandle::Value {
+                expandable,
+                goroutine,
+                frame,
+            } => {
+                let (goroutine, frame) = (*goroutine, *frame);
+                let debugger = self.debugger().cloned();
+                let mut reload = |expression: &str| -> Result<Variable, String> {
+                    let debugger = debugger.as_ref().ok_or("no debug session")?;
+                    let scope = EvalScope {
+                        goroutine_id: goroutine,
+                        frame,
+                        deferred_call: 0,
+                    };
+                    let expression = expression.to_owned();
+                    tokio::task::block_in_place(|| {
+                        debugger.eval(scope, expression, values::load_config())
+                    })
+                    .map_err(|e| e.to_string())
+                };
+                (
+                    values::children(expandable, filter.as_deref(), start, count, &mut reload),
+                    goroutine,
+                    frame,
+                )
+            }
+        };
+        let shown = match shown {
+            Ok(shown) => shown,
+            Err(e) => {
+                return self.out.fail(
+                    request,
+                    error_id::UNABLE_TO_LOOKUP_VARIABLE,
+                    "Unable to lookup variable",
+                    &e,
+                    false,
+                )
+            }
+        };
+        let variables: Vec<Value> = shown
+            .into_iter()
+            .map(|s| {
+                let reference = match s.expandable.clone() {
+                    Some(expandable) => self.new_variables_handle(VariablesHandle::Value {
+                        expandable: Box::new(expandable),
+                        goroutine,
+                        frame,
+                    }),
+                    None => 0,
+                };
+                values::to_json(&s, reference)
+            })
+            .collect();
+        self.out
+            .respond(request, Some(json!({"variables": variables})));
+    }
+
+    /// The goroutine and frame a `frameId` names (the selected goroutine's
+    /// top frame when absent or unknown).
+    fn frame_of(&self, request: &Request) -> (i64, usize) {
+        usize::try_from(request.i64("frameId") - FIRST_HANDLE)
+            .ok()
+            .and_then(|i| self.frames.get(i).copied())
+            .unwrap_or((-1, 0))
+    }
+
+    fn evaluate(&mut self, request: &Request) {
+        let expression = request.str("expression").to_owned();
+        let (goroutine, frame) = self.frame_of(request);
+        let scope = EvalScope {
+            goroutine_id: goroutine,
+            frame,
+            deferred_call: 0,
+        };
+        let result = {
+            let expression = expression.clone();
+            self.call(move |d| d.eval(scope, expression, values::load_config()))
+        };
+        match result {
+            Ok(variable) => {
+                let shown = values::show(&variable, "", &expression);
+                let reference = match shown.expandable.clone() {
+                    Some(expandable) => self.new_variables_handle(VariablesHandle::Value {
+                        expandable: Box::new(expandable),
+                        goroutine,
+                        frame,
+                    }),
+                    None => 0,
+                };
+                let mut body = json!({
+                    "result": shown.value,
+                    "type": shown.type_name,
+                    "variablesReference": reference,
+                });
+                if let Some(n) = shown.indexed_variables {
+                    body["indexedVariables"] = json!(n);
+                }
+                if let Some(n) = shown.named_variables {
+                    body["namedVariables"] = json!(n);
+                }
+                if let Some(m) = &shown.memory_reference {
+                    body["memoryReference"] = json!(m);
+                }
+                self.out.respond(request, Some(body));
+            }
+            Err(e) => {
+                let context = request.str("context");
+                let show_user = !matches!(context, "watch" | "repl" | "hover");
+                self.out.fail(
+                    request,
+                    error_id::UNABLE_TO_EVALUATE_EXPRESSION,
+                    "Unable to evaluate expression",
+                    &e,
+                    show_user,
+                );
+            }
+        }
+    }
+
+    fn set_variable(&mut self, request: &Request) {
+        let reference = request.i64("variablesReference");
+        let name = request.str("name").to_owned();
+        let value = request.str("value").to_owned();
+        let index = usize::try_from(reference - FIRST_HANDLE).ok();
+        let target = match index.and_then(|i| self.variables.get(i)) {
+            Some(VariablesHandle::Scope {
+                goroutine, frame, ..
+            }) => Some((name.clone(), *goroutine, *frame)),
+            Some(VariablesHandle::Value {
+                expandable,
+                goroutine,
+                frame,
+            }) => Some((
+                format!("{}.{}", expandable.evaluate_name, name),
+                *goroutine,
+                *frame,
+            )),
+            None => None,
+        };
+        let Some((symbol, goroutine, frame)) = target else {
+            return self.out.fail(
+                request,
+                error_id::UNABLE_TO_SET_VARIABLE,
+                "Unable to set variable",
+                &format!("unknown reference {reference}"),
+                false,
+            );
+        };
+        let scope = EvalScope {
+            goroutine_id: goroutine,
+            frame,
+            deferred_call: 0,
+        };
+        let assigned = {
+            let symbol = symbol.clone();
+            self.call(move |d| d.set_variable(scope, symbol, value))
+        };
+        if let Err(e) = assigned {
+            return self.out.fail(
+                request,
+                error_id::UNABLE_TO_SET_VARIABLE,
+                "Unable to set variable",
+                &e,
+                false,
+            );
+        }
+        match self.call(move |d| d.eval(scope, symbol, values::load_config())) {
+            Ok(variable) => {
+                let shown = values::show(&variable, &name, &name);
+                self.out.respond(
+                    request,
+                    Some(json!({"value": shown.value, "type": shown.type_name})),
+                );
+            }
+            Err(e) => self.out.fail(
+                request,
+                error_id::UNABLE_TO_SET_VARIABLE,
+                "Unable to set variable",
+                &e,
+                false,
+            ),
+        }
+    }
+
+    fn exception_info(&mut self, request: &Request) {
+        let goroutine = request.i64("threadId");
+        let fail = |out: &Outbox, detail: &str| {
+            out.fail(
+                request,
+                error_id::UNABLE_TO_GET_EXCEPTION_INFO,
+                "Unable to get exception info",
+                detail,
+                false,
+            )
+        };
+        let state = match self.call(|d| d.state(false)) {
+            Ok(state) => state,
+            Err(e) => return fail(&self.out, &e),
+        };
+        let on_breakpoint = stopped_on_breakpoints(&state)
+            .into_iter()
+            .find(|(g, _)| *g == goroutine)
+            .map(|(_, bp)| bp);
+        let (exception_id, description) = match on_breakpoint {
+            Some(bp) if bp.name == "runtime-fatal-throw" => (
+                "fatal error",
+                self.expression_text(goroutine, "s")
+                    .unwrap_or_else(|e| format!("Error getting throw reason: {e}")),
+            ),
+            Some(bp) if bp.name == "unrecovered-panic" => (
+                "panic",
+                self.expression_text(goroutine, "(*msgs).arg.(data)")
+                    .unwrap_or_else(|e| format!("Error getting panic message: {e}")),
+            ),
+            _ => match &self.run_error {
+                Some(e) => ("runtime error", e.clone()),
+                None => return fail(&self.out, "no runtime error found"),
+            },
+        };
+        let stack = self.stack_text(goroutine);
+        self.out.respond(
+            request,
+            Some(json!({
+                "exceptionId": exception_id,
+                "description": description,
+                "breakMode": "unhandled",
+                "details": {"stackTrace": stack},
+            })),
+        );
+    }
+
+    /// A goroutine's stack as `exceptionInfo` prints it.
+    fn stack_text(&self, goroutine: i64) -> String {
+        let depth = self.args.stack_trace_depth;
+        match self.call(move |d| d.stacktrace(goroutine, depth + 1, 0, false, None)) {
+            Ok(frames) => {
+                let mut text = String::from("Stack:\n");
+                let user = frames.iter().any(|f| {
+                    f.location
+                        .function
+                        .as_ref()
+                        .is_some_and(|f| !f.name.starts_with("runtime."))
+                });
+                for (i, frame) in frames.iter().enumerate() {
+                    let name = frame
+                        .location
+                        .function
+                        .as_ref()
+                        .map_or("???".to_owned(), |f| f.name.to_string());
+                    if user && name.starts_with("runtime.") {
+                        continue;
+                    }
+                    text.push_str(&format!(
+                        "\t{i:>2}  {:#018x} in {name}\n\t    at {}:{}\n",
+                        frame.location.pc,
+                        self.args.to_client_path(&frame.location.file),
+                        frame.location.line
+                    ));
+                }
+                text
+            }
+            Err(e) => format!("Error getting stack trace: {e}"),
+        }
+    }
+
+    /// `source`, beyond Delve (which refuses it): the text of a source file
+    /// the program was built from, for clients that lack the file.
+    fn source(&mut self, request: &Request) {
+        let path = request
+            .arguments
+            .pointer("/source/path")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let server_path = self.args.to_server_path(path);
+        let known = self
+            .debugger()
+            .and_then(|d| d.bininfo().source_files().ok())
+            .map(|files| files.contains(&server_path))
+            .unwrap_or(false);
+        let text = if known {
+            std::fs::read_to_string(&server_path).map_err(|e| e.to_string())
+        } else {
+            Err(format!("{path:?} is not a source file of the program"))
+        };
+        match text {
+            Ok(content) => self.out.respond(
+                request,
+                Some(json!({"content": content, "mimeType": "text/x-go"})),
+            ),
+            Err(e) => self.out.fail(
+                request,
+                error_id::UNSUPPORTED,
+                "Unable to find source",
+                &e,
+                false,
+            ),
+        }
+    }
+}
+
+/// A breakpoint as a `set*Breakpoints` request asks for it.
+#[derive(Debug, Default)]
+struct WantedBreakpoint {
+    name: String,
+    condition: String,
+    hit_condition: String,
+    log_message: String,
+    file: String,
+    line: u32,
+    function: String,
+    addrs: Vec<u64>,
+}
+
+impl WantedBreakpoint {
+    /// The attributes every kind shares.
+    fn from_request(b: &Value) -> WantedBreakpoint {
+        let text = |key: &str| b.get(key).and_then(Value::as_str).unwrap_or("").to_owned();
+        WantedBreakpoint {
+            condition: text("condition"),
+            hit_condition: text("hitCondition"),
+            log_message: text("logMessage"),
+            ..WantedBreakpoint::default()
+        }
+    }
+}
+
+/// The elements of an array argument (none when absent).
+fn list_of<'a>(arguments: &'a Value, key: &str) -> &'a [Value] {
+    arguments
+        .get(key)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
+}
+
+/// `0x...` or decimal.
+fn parse_address(text: &str) -> Option<u64> {
+    match text.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => text.parse().ok(),
+    }
+}
+
+/// The last component of a path.
+fn base_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// A function name with its package path cut to the last element
+/// (`example.com/x/pkg.F` -> `pkg.F`), as Delve shows it in DAP.
+fn short_function_name(name: &str) -> String {
+    let package = ferret_gort::bininfo::package_of(name);
+    match package.rfind('/') {
+        Some(slash) => name[slash + 1..].to_owned(),
+        None => name.to_owned(),
+    }
+}
+
+/// The goroutine a stop is about: the selected one, else the current
+/// thread's.
+fn stopped_goroutine(state: &State) -> i64 {
+    state
+        .current_goroutine
+        .as_ref()
+        .map(|g| g.id)
+        .or_else(|| state.current_thread.as_ref().map(|t| t.goroutine_id))
+        .unwrap_or(0)
+}
+
+/// Goroutines stopped at a breakpoint that is not a tracepoint, the
+/// current thread's first.
+fn stopped_on_breakpoints(state: &State) -> Vec<(i64, Breakpoint)> {
+    let current = state.current_thread.as_ref().map(|t| t.id);
+    let mut threads: Vec<_> = state.threads.iter().collect();
+    threads.sort_by_key(|t| Some(t.id) != current);
+    threads
+        .into_iter()
+        .filter_map(|t| {
+            let bp = t.breakpoint.as_ref()?;
+            (!bp.tracepoint).then(|| (t.goroutine_id, bp.clone()))
+        })
+        .collect()
+}
+
+/// Prints the log points the stopped threads sit on (`output` events,
+/// `> [Go N]: message`).
+fn log_points(ctx: &Context, out: &Outbox, state: &State) {
+    for thread in &state.threads {
+        let Some(bp) = thread.breakpoint.as_ref().filter(|b| b.tracepoint) else {
+            continue;
+        };
+        let template = ctx
+            .log_messages
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&bp.id)
+            .cloned();
+        let Some(template) = template else { continue };
+        let message = expand_log_message(&template, |expression| {
+            let scope = EvalScope {
+                goroutine_id: thread.goroutine_id,
+                frame: 0,
+                deferred_call: 0,
+            };
+            match ctx
+                .debugger
+                .eval(scope, expression.to_owned(), values::load_config())
+            {
+                Ok(v) => values::show(&v, "", expression).value,
+                Err(e) => format!("{{eval err: {e}}}"),
+            }
+        });
+        out.event(
+            "output",
+            Some(json!({
+                "category": "stdout",
+                "output": format!("> [Go {}]: {message}\n", thread.goroutine_id),
+                "source": {"path": bp.file},
+                "line": bp.line,
+            })),
+        );
+    }
+}
+
+/// A log message with each `{expression}` replaced by its value.
+fn expand_log_message(template: &str, mut value_of: impl FnMut(&str) -> String) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        match rest[open + 1..].find('}') {
+            Some(close) => {
+                out.push_str(&value_of(&rest[open + 1..open + 1 + close]));
+                rest = &rest[open + close + 2..];
+            }
+            None => {
+                out.push_str(&rest[open..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The exit status in a "Process N has exited with status S" error.
+fn exit_status_of(error: &str) -> Option<i32> {
+    let (_, status) = error.split_once("has exited with status ")?;
+    status.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_messages_expand_each_expression() {
+        let text = expand_log_message("i={i}, s={s} {unclosed", |e| format!("<{e}>"));
+        assert_eq!(text, "i=<i>, s=<s> {unclosed");
+    }
+
+    #[test]
+    fn function_names_keep_the_last_package_element() {
+        assert_eq!(
+            short_function_name("example.com/x/pkg.(*T).M"),
+            "pkg.(*T).M"
+        );
+        assert_eq!(short_function_name("main.main"), "main.main");
+    }
+
+    #[test]
+    fn exit_statuses_are_read_from_errors() {
+        assert_eq!(
+            exit_status_of("Process 12 has exited with status 3"),
+            Some(3)
+        );
+        assert_eq!(exit_status_of("something else"), None);
+    }
+}

@@ -1,0 +1,178 @@
+//! DAP on a headless server's shared port, beside JSON-RPC clients, and
+//! what bad input gets. (Full client sessions are in `dap_debugclient.rs`
+//! and `dap_differential.rs`.)
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use ferret_testkit::dap::DapClient;
+use ferret_testkit::fixture::{build_fixture, BuildOptions};
+use ferret_testkit::rpc::RpcClient;
+use ferret_testkit::servers::FerretServer;
+use ferret_testkit::toolchain::GoToolchain;
+use serde_json::{json, Value};
+
+/// The vars fixture's source and the line of its `pause("main")` call,
+/// found in the source (no hand-typed line numbers).
+fn vars_source() -> (String, u32) {
+    let path = ferret_testkit::fixture::fixture_dir("vars").join("main.go");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.contains("pause(\"main\")"))
+        .expect("the pause line") as u32
+        + 1;
+    (path.to_str().unwrap().to_owned(), line)
+}
+
+fn vars() -> std::path::PathBuf {
+    build_fixture("vars", &GoToolchain::find("1.26"), &BuildOptions::debug())
+}
+
+/// Remote attach: halt, capabilities, initialized, the attach response.
+fn attach_remote(dap: &mut DapClient) {
+    assert_eq!(dap.initialize()["success"], true);
+    let attach = dap.request("attach", json!({"mode": "remote"}));
+    assert_eq!(attach["success"], true, "{attach}");
+}
+
+#[test]
+fn a_json_rpc_client_and_a_dap_client_share_target_and_breakpoints() {
+    let (source, line) = vars_source();
+    let server = FerretServer::exec(&vars(), &[]);
+    let mut rpc = RpcClient::connect(&server.addr).unwrap();
+    let mut dap = DapClient::connect(&server.addr);
+    attach_remote(&mut dap);
+
+    // A breakpoint made over JSON-RPC stops the DAP client's run.
+    let made = rpc
+        .call(
+            "CreateBreakpoint",
+            json!({"Breakpoint": {"file": source, "line": line}}),
+        )
+        .unwrap();
+    let rpc_id = made["Breakpoint"]["id"].as_i64().unwrap();
+    // One made over DAP is a breakpoint JSON-RPC clients see, by Delve's name.
+    let set = dap.request(
+        "setFunctionBreakpoints",
+        json!({"breakpoints": [{"name": "main.inspect"}]}),
+    );
+    let dap_id = set["body"]["breakpoints"][0]["id"].as_i64().unwrap();
+    let listed = rpc.call("ListBreakpoints", json!({})).unwrap();
+    let names: Vec<&str> = listed["Breakpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|b| b["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"functionBreakpoint Name=main.inspect"),
+        "{listed}"
+    );
+
+    assert_eq!(dap.request("configurationDone", json!({}))["success"], true);
+    let stopped = dap.event("stopped");
+    assert_eq!(stopped["body"]["reason"], "breakpoint", "{stopped}");
+    assert_eq!(stopped["body"]["hitBreakpointIds"], json!([rpc_id]));
+    let state = rpc.call("State", json!({})).unwrap();
+    assert_eq!(state["State"]["currentThread"]["line"], line);
+
+    // A JSON-RPC continue is seen by the DAP client: continued, then the
+    // stop at the DAP-made breakpoint.
+    let state = rpc.call("Command", json!({"name": "continue"})).unwrap();
+    assert_eq!(
+        state["State"]["currentThread"]["breakPoint"]["id"], dap_id,
+        "{state}"
+    );
+    assert_eq!(dap.event("continued")["body"]["allThreadsContinued"], true);
+    let stopped = dap.event("stopped");
+    assert_eq!(
+        stopped["body"]["reason"], "function breakpoint",
+        "{stopped}"
+    );
+    assert_eq!(stopped["body"]["hitBreakpointIds"], json!([dap_id]));
+    let frames = dap.request(
+        "stackTrace",
+        json!({"threadId": stopped["body"]["threadId"], "levels": 1}),
+    );
+    assert_eq!(frames["body"]["stackFrames"][0]["name"], "main.inspect");
+
+    rpc.call("Detach", json!({"Kill": true})).unwrap();
+}
+
+#[test]
+fn bad_dap_input_gets_errors_and_the_server_goes_on() {
+    // A program that keeps running (eight goroutines spinning for a minute).
+    let busy = build_fixture("busy", &GoToolchain::find("1.26"), &BuildOptions::debug());
+    let server = FerretServer::exec(&busy, &["spin", "60"]);
+    let mut dap = DapClient::connect(&server.addr);
+    attach_remote(&mut dap);
+
+    // An unknown command: Delve's "Unsupported command" (9999).
+    let unknown = dap.request("noSuchCommand", json!({}));
+    assert_eq!(unknown["success"], false);
+    assert_eq!(unknown["body"]["error"]["id"], 9999, "{unknown}");
+    // A body that is not JSON: an error, and the connection goes on.
+    let garbage = b"{not json";
+    dap_raw(&server.addr, garbage, |answer| {
+        assert_eq!(answer["success"], false, "{answer}");
+        assert!(
+            answer["body"]["error"]["format"]
+                .as_str()
+                .unwrap()
+                .contains("not a JSON object"),
+            "{answer}"
+        );
+    });
+    // A stack of a goroutine that does not exist: an error response.
+    let stack = dap.request("stackTrace", json!({"threadId": 999999}));
+    assert_eq!(stack["success"], false);
+    assert_eq!(stack["body"]["error"]["id"], 2004, "{stack}");
+    // Requests needing a stopped target, while it runs: 4000.
+    let done = dap.request("configurationDone", json!({}));
+    assert_eq!(done["success"], true);
+    let scopes = dap.request("scopes", json!({"frameId": 1000}));
+    if scopes["success"] == false {
+        assert_eq!(scopes["body"]["error"]["id"], 4000, "{scopes}");
+        assert_eq!(scopes["message"], "Unable to process `scopes`", "{scopes}");
+    }
+    // A malformed header closes that connection only.
+    let mut bad = std::net::TcpStream::connect(&server.addr).unwrap();
+    bad.write_all(b"Content-Length: lots\r\n\r\n{}").unwrap();
+    bad.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let answer = ferret_testkit::dap::read_message(&mut bad).unwrap();
+    assert_eq!(answer["success"], false, "{answer}");
+    let mut rest = Vec::new();
+    let _ = bad.read_to_end(&mut rest);
+    // A client leaving while the target runs leaves it running; another
+    // client attaches, pauses, and finds it alive.
+    drop(dap);
+    let mut second = DapClient::connect(&server.addr);
+    attach_remote(&mut second);
+    let threads = second.request("threads", json!({}));
+    assert_eq!(threads["success"], true, "{threads}");
+    assert!(!threads["body"]["threads"].as_array().unwrap().is_empty());
+    let mut rpc = RpcClient::connect(&server.addr).unwrap();
+    let state = rpc.call("State", json!({})).unwrap();
+    assert_eq!(state["State"]["exited"], false, "{state}");
+    rpc.call("Detach", json!({"Kill": true})).unwrap();
+}
+
+/// Sends `initialize` framed around `body` bytes on a fresh connection,
+/// checks the first answer, then that the connection still serves.
+fn dap_raw(addr: &str, body: &[u8], check: impl FnOnce(&Value)) {
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut message = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
+    message.extend_from_slice(body);
+    stream.write_all(&message).unwrap();
+    check(&ferret_testkit::dap::read_message(&mut stream).unwrap());
+    let good = r#"{"seq":2,"type":"request","command":"initialize","arguments":{}}"#;
+    stream
+        .write_all(format!("Content-Length: {}\r\n\r\n{good}", good.len()).as_bytes())
+        .unwrap();
+    let answer = ferret_testkit::dap::read_message(&mut stream).unwrap();
+    assert_eq!(answer["success"], true, "{answer}");
+}
