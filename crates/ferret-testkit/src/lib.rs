@@ -21,6 +21,7 @@
 //! - [`replay_fuzz_corpus`]: the fuzzers' corpora as regression tests.
 
 pub mod cores;
+pub mod dap;
 pub mod delve;
 pub mod fixture;
 pub mod leak;

@@ -315,6 +315,8 @@ async function launchOrAttach(extra) {
         if (opts.request === 'launch') {
             const processEvent = events.slice(from).find((e) => e.event === 'process');
             check(processEvent, `launch: no 'process' event (got ${eventNamesSince(from)})`);
+            // For the harness, which kills what is left when a test ends.
+            console.log(`debuggee pid: ${processEvent.body.systemProcessId}`);
             // dlv names the process by its command line.
             checkEqual(processEvent.body.name, [opts.program, ...opts.programArgs].join(' '), 'process event: name');
             check(processEvent.body.systemProcessId > 0, 'process event: systemProcessId');
