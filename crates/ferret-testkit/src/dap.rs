@@ -208,11 +208,14 @@ impl DapServer {
         };
         let addr = match rx.recv_timeout(Duration::from_secs(30)) {
             Ok(addr) => addr,
-            Err(_) => panic!(
-                "{} printed no {banner:?} line; its output:\n{}",
-                server.description,
-                server.output()
-            ),
+            Err(_) => {
+                let status = server.wait_exit(Duration::from_secs(1));
+                panic!(
+                    "{} printed no {banner:?} line (exit: {status:?}); its output:\n{}",
+                    server.description,
+                    server.output()
+                )
+            }
         };
         server.port = addr
             .rsplit(':')
