@@ -4,7 +4,8 @@
 //! - [`fixture`]: builds the Go programs under `tests/fixtures/` once per
 //!   toolchain and build options, cached under `target/fixtures/`.
 //! - [`cores`]: kernel cores of fixtures stopped where a test wants them.
-//! - [`dap`]: a minimal DAP client.
+//! - [`dap`]: dlv and ferret as DAP servers, the DebugClient (npm) harness,
+//!   and a minimal DAP client.
 //! - [`delve`]: the real dlv as an oracle, driven over its JSON-RPC API.
 //! - [`rpc`]: a minimal Delve JSON-RPC client.
 //! - [`servers`]: ferret and dlv as headless servers, stopped when dropped.
