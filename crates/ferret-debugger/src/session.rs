@@ -552,6 +552,15 @@ impl Debugger {
         })?
     }
 
+    /// One goroutine, described as listings describe it.
+    pub fn goroutine(&self, id: i64) -> Result<Goroutine> {
+        self.call(move |s| {
+            s.live_state()?;
+            let (g, thread) = s.find_goroutine(id)?;
+            Ok(s.describe_cached(&g, thread, s.target.state()))
+        })?
+    }
+
     /// Groups the goroutines for leak hunting (see
     /// [`crate::goroutines::summarize`]).
     /// A running target is stopped only for the time it takes to read.

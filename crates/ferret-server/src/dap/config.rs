@@ -28,6 +28,10 @@ pub struct SessionArgs {
     pub show_pprof_labels: Vec<String>,
     /// (client prefix, server prefix) pairs for source paths.
     pub substitute_path: Vec<(String, String)>,
+    /// Most goroutines `threads` lists (Delve's fixed 1024; ferret's
+    /// `maxGoroutines` key changes it). Filters apply to every goroutine
+    /// before the limit, not only to the first ones as in Delve.
+    pub max_goroutines: usize,
 }
 
 impl Default for SessionArgs {
@@ -41,6 +45,7 @@ impl Default for SessionArgs {
             goroutine_filters: String::new(),
             show_pprof_labels: Vec::new(),
             substitute_path: Vec::new(),
+            max_goroutines: 1024,
         }
     }
 }
@@ -57,6 +62,11 @@ impl SessionArgs {
         if let Some(depth) = arguments.get("stackTraceDepth").and_then(Value::as_u64) {
             if depth > 0 {
                 args.stack_trace_depth = depth as usize;
+            }
+        }
+        if let Some(max) = arguments.get("maxGoroutines").and_then(Value::as_u64) {
+            if max > 0 {
+                args.max_goroutines = max as usize;
             }
         }
         if let Some(filters) = arguments.get("goroutineFilters").and_then(Value::as_str) {

@@ -1071,14 +1071,39 @@ impl Connection {
             frame: 0,
             deferred_call: 0,
         };
-        let listing = self.call(move |d| d.goroutine_listing(0, 0, filters, None, scope));
+        // Without filters only the first goroutines are read; with them,
+        // every goroutine is tested and the first matches kept.
+        let max = self.args.max_goroutines;
+        let filtered = !filters.is_empty();
+        let listing = self
+            .call(move |d| d.goroutine_listing(0, if filtered { 0 } else { max }, filters, None, scope))
+            .map(|listing| {
+                let more = listing.next >= 0 || listing.goroutines.len() > max;
+                let mut goroutines = listing.goroutines;
+                goroutines.truncate(max);
+                (goroutines, more)
+            });
         let selected = self
             .call(|d| d.state(true))
             .ok()
             .and_then(|s| s.current_goroutine.map(|g| g.id));
+        let listing = listing.map(|(mut goroutines, more)| {
+            if more {
+                self.out.console(&format!(
+                    "Too many goroutines, only loaded {max} (ferret: raise the limit with the maxGoroutines \
+                     setting, or narrow the list with goroutineFilters)"
+                ));
+                // The selected goroutine is always listed.
+                if let Some(id) = selected.filter(|id| !goroutines.iter().any(|g| g.id == *id)) {
+                    if let Ok(g) = self.call(move |d| d.goroutine(id)) {
+                        goroutines.push(g);
+                    }
+                }
+            }
+            goroutines
+        });
         let threads: Vec<Value> = match listing {
-            Ok(listing) if !listing.goroutines.is_empty() => listing
-                .goroutines
+            Ok(goroutines) if !goroutines.is_empty() => goroutines
                 .iter()
                 .map(|g| {
                     let star = if Some(g.id) == selected { "* " } else { "" };
@@ -1203,22 +1228,11 @@ impl Connection {
         );
     }
 
-    /// Delve's system-goroutine rule, by the goroutine's start function.
+    /// Delve's system-goroutine rule, by the goroutine's start function
+    /// (an unknown goroutine counts as a system one).
     fn goroutine_is_system(&self, goroutine: i64) -> bool {
-        let scope = EvalScope {
-            goroutine_id: -1,
-            frame: 0,
-            deferred_call: 0,
-        };
-        let listing = self.call(move |d| d.goroutine_listing(0, 0, Vec::new(), None, scope));
-        match listing {
-            Ok(listing) => listing
-                .goroutines
-                .iter()
-                .find(|g| g.id == goroutine)
-                .is_none_or(|g| g.system),
-            Err(_) => true,
-        }
+        self.call(move |d| d.goroutine(goroutine))
+            .map_or(true, |g| g.system)
     }
 
     fn new_variables_handle(&mut self, handle: VariablesHandle) -> i64 {
