@@ -4,6 +4,9 @@
 //! - [`fixture`]: builds the Go programs under `tests/fixtures/` once per
 //!   toolchain and build options, cached under `target/fixtures/`.
 //! - [`cores`]: kernel cores of fixtures stopped where a test wants them.
+//! - [`dapdiff`]: the go-dap client in `tests/dap-clients/godap/`, run
+//!   against dlv and ferret as DAP servers, and the comparison of its
+//!   normalized transcripts.
 //! - [`delve`]: the real dlv as an oracle, driven over its JSON-RPC API.
 //! - [`rpc`]: a minimal Delve JSON-RPC client.
 //! - [`servers`]: ferret and dlv as headless servers, stopped when dropped.
@@ -21,6 +24,7 @@
 //! - [`replay_fuzz_corpus`]: the fuzzers' corpora as regression tests.
 
 pub mod cores;
+pub mod dapdiff;
 pub mod delve;
 pub mod fixture;
 pub mod leak;

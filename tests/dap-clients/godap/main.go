@@ -37,12 +37,16 @@
 //   - The program path, the fixture's source dir, GOROOT, the server's
 //     address and the Go version string become <PROGRAM>, <SRC>, <GOROOT>,
 //     <ADDR> and <GOVERSION>.
-//   - Hex numbers at or above 0xc000000000 (Go heap arenas, goroutine stacks,
-//     mmaps and OS stacks) become "<addr:N>", N counting distinct addresses in
-//     order of first appearance in the document, so two values that held the
-//     same address still do. Smaller hex numbers (text and data addresses of
-//     the one binary both servers debug, or plain values such as 0xdeadbeef)
-//     are kept.
+//   - Hex numbers that are neither small (below 0x10000), nor inside the
+//     program's loaded ELF segments (text, rodata, data, bss: the same in
+//     every run of the one binary both servers debug), nor the hex half of
+//     Delve's "DEC = 0xHEX" rendering of an unsigned integer, are addresses
+//     of the heap, goroutine stacks or mmaps, which differ from run to run
+//     (Go 1.26 and later randomize the heap's base). They become
+//     "<addr:N>", N counting distinct addresses in order of first appearance
+//     in the document, so two values that held the same address still do.
+//     Disassembled instructions keep their hex numbers (constants and
+//     pc-relative offsets of code that does not move).
 //   - A message go-dap cannot decode keeps its JSON and gains "_godap_error"
 //     with the codec's complaint: a real go-dap client would choke on it.
 //
@@ -53,6 +57,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"debug/elf"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -394,6 +399,7 @@ type normalizer struct {
 	pairs    [][2]string // what to replace, longest first, and its placeholder
 	addrs    map[string]string
 	replacer *strings.Replacer
+	image    []addrRange // the program's loaded segments
 }
 
 var (
@@ -402,12 +408,12 @@ var (
 	hexRe     = regexp.MustCompile(`0x[0-9a-fA-F]+`)
 )
 
-// heapFloor is where Go's heap arenas start on 64-bit Linux: hex numbers
-// at or above it are run-dependent addresses.
-const heapFloor = 0xc000000000
+// smallHex is where addresses start: hex numbers below it are values.
+const smallHex = 0x10000
 
 func newNormalizer(cfg config) *normalizer {
 	n := &normalizer{raw: cfg.raw, addrs: map[string]string{}}
+	n.image = loadedRanges(cfg.program)
 	n.addPath(cfg.program, "<PROGRAM>")
 	n.addPath(strings.TrimSuffix(cfg.src, "/"), "<SRC>")
 	n.addPath(strings.TrimSuffix(cfg.goroot, "/"), "<GOROOT>")
@@ -628,6 +634,11 @@ func (n *normalizer) value(v any, key string) any {
 		}
 		return v
 	case string:
+		if key == "instruction" {
+			// Disassembly: the code of the one binary, whose constants
+			// and pc-relative offsets are the same in every run.
+			return n.replacer.Replace(v)
+		}
 		return n.text(v)
 	default:
 		return v
@@ -639,17 +650,68 @@ func (n *normalizer) text(s string) string {
 	s = n.replacer.Replace(s)
 	s = threadRe.ReplaceAllString(s, "(Thread <tid>)")
 	s = processRe.ReplaceAllString(s, "Process <pid>")
-	return hexRe.ReplaceAllStringFunc(s, func(h string) string {
+	var out strings.Builder
+	last := 0
+	for _, m := range hexRe.FindAllStringIndex(s, -1) {
+		h := s[m[0]:m[1]]
+		out.WriteString(s[last:m[0]])
+		last = m[1]
 		v, err := strconv.ParseUint(h[2:], 16, 64)
-		if err != nil || v < heapFloor {
-			return h
+		if err != nil || v < smallHex || n.inImage(v) || isDecimalOf(s[:m[0]], v) {
+			out.WriteString(h)
+			continue
 		}
 		key := strings.ToLower(h)
-		if p, ok := n.addrs[key]; ok {
-			return p
+		p, ok := n.addrs[key]
+		if !ok {
+			p = fmt.Sprintf("<addr:%d>", len(n.addrs)+1)
+			n.addrs[key] = p
 		}
-		p := fmt.Sprintf("<addr:%d>", len(n.addrs)+1)
-		n.addrs[key] = p
-		return p
-	})
+		out.WriteString(p)
+	}
+	out.WriteString(s[last:])
+	return out.String()
+}
+
+// isDecimalOf says whether before ends with "DEC = " where DEC is v: Delve
+// shows unsigned integers as "4000000000 = 0xee6b2800".
+func isDecimalOf(before string, v uint64) bool {
+	rest, ok := strings.CutSuffix(before, " = ")
+	if !ok {
+		return false
+	}
+	i := len(rest)
+	for i > 0 && rest[i-1] >= '0' && rest[i-1] <= '9' {
+		i--
+	}
+	d, err := strconv.ParseUint(rest[i:], 10, 64)
+	return err == nil && d == v
+}
+
+// addrRange is one loaded segment, [lo, hi).
+type addrRange struct{ lo, hi uint64 }
+
+// loadedRanges lists the PT_LOAD segments of the ELF file at path.
+func loadedRanges(path string) []addrRange {
+	f, err := elf.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []addrRange
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_LOAD {
+			out = append(out, addrRange{p.Vaddr, p.Vaddr + p.Memsz})
+		}
+	}
+	return out
+}
+
+func (n *normalizer) inImage(v uint64) bool {
+	for _, r := range n.image {
+		if v >= r.lo && v < r.hi {
+			return true
+		}
+	}
+	return false
 }
