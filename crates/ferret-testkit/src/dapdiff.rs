@@ -221,20 +221,37 @@ impl DapServer {
             .env_remove("VARS_PAUSE")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("start {}: {e}", exe.display()));
         let mut stdout = BufReader::new(child.stdout.take().expect("server stdout"));
+        let mut stderr = child.stderr.take().expect("server stderr");
+        let stderr_text = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let sink = stderr_text.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = std::io::Read::read(&mut stderr, &mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let mut text = sink.lock().unwrap_or_else(|e| e.into_inner());
+                if text.len() < 64 * 1024 {
+                    text.extend_from_slice(&buf[..n]);
+                }
+            }
+        });
         let mut line = String::new();
         let _ = stdout.read_line(&mut line);
         // The launched program writes to the same stdout: keep draining it.
         std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
         let Some(addr) = line.trim().strip_prefix(banner).map(str::to_owned) else {
-            let _ = child.kill();
-            let _ = child.wait();
+            let _ = wait_or_kill(&mut child, Duration::from_millis(500));
+            std::thread::sleep(Duration::from_millis(50));
+            let stderr = stderr_text.lock().unwrap_or_else(|e| e.into_inner());
             panic!(
-                "{} printed {line:?}, not {banner:?}ADDR",
-                implementation.name()
+                "{} printed {line:?}, not {banner:?}ADDR; its stderr:\n{}",
+                implementation.name(),
+                String::from_utf8_lossy(&stderr)
             );
         };
         DapServer { child, addr }

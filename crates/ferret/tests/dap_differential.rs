@@ -86,7 +86,7 @@ fn differential(
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().expect("scenario thread"))
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     })
 }
