@@ -133,6 +133,9 @@ func main() {
 		run(s)
 	}()
 	s.conn.Close()
+	for _, f := range s.cleanup {
+		f()
+	}
 	doc := map[string]any{
 		"scenario": cfg.scenario,
 		"steps":    s.steps,
@@ -175,6 +178,8 @@ type session struct {
 	// fifo, when a scenario made one, is the write end of the debuggee's stdin.
 	fifo *os.File
 	eof  bool
+	// cleanup runs when the scenario is over (the FIFO's directory).
+	cleanup []func()
 }
 
 func newSession(cfg config, conn net.Conn) *session {

@@ -370,6 +370,7 @@ func (s *session) makeFifo() string {
 		panic(abort(err.Error()))
 	}
 	s.fifo = f
+	s.cleanup = append(s.cleanup, func() { f.Close(); os.RemoveAll(dir) })
 	s.norm.addPath(path, "<STDIN>")
 	return path
 }
