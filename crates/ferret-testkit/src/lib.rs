@@ -6,6 +6,9 @@
 //! - [`cores`]: kernel cores of fixtures stopped where a test wants them.
 //! - [`dap`]: dlv and ferret as DAP servers, the DebugClient (npm) harness,
 //!   and a minimal DAP client.
+//! - [`dapdiff`]: the go-dap client in `tests/dap-clients/godap/`, run
+//!   against dlv and ferret as DAP servers, and the comparison of its
+//!   normalized transcripts.
 //! - [`delve`]: the real dlv as an oracle, driven over its JSON-RPC API.
 //! - [`rpc`]: a minimal Delve JSON-RPC client.
 //! - [`servers`]: ferret and dlv as headless servers, stopped when dropped.
@@ -24,6 +27,7 @@
 
 pub mod cores;
 pub mod dap;
+pub mod dapdiff;
 pub mod delve;
 pub mod fixture;
 pub mod leak;
