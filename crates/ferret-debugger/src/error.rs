@@ -68,6 +68,10 @@ pub enum SessionError {
     /// A location that matched nothing.
     #[error("location {0:?} not found")]
     LocationNotFound(String),
+    /// A breakpoint asked by file and line names a file the program was
+    /// not built from.
+    #[error("could not find file {0}")]
+    NoSuchFile(String),
     /// No such thread.
     #[error("thread {0} does not exist")]
     NoThread(i32),

@@ -732,6 +732,19 @@ impl Debugger {
         })?
     }
 
+    /// Writes `bytes` at `address` of a live process (DAP `writeMemory`).
+    pub fn write_memory(&self, address: u64, bytes: Vec<u8>) -> Result<()> {
+        self.call(move |s| {
+            s.live_state()?;
+            let Target::Live(process) = &mut s.target else {
+                return Err(SessionError::CoreFile("write to"));
+            };
+            process.write_memory(address, &bytes)?;
+            s.forget_goroutines();
+            Ok(())
+        })?
+    }
+
     /// The recorded creators of goroutine `goroutine_id` (-1: the selected
     /// one): at most `count`, each with at most `depth` frames.
     pub fn ancestors(
@@ -2804,6 +2817,12 @@ impl Session {
         if template.id <= 0 {
             self.last_breakpoint_id += 1;
         }
+        // A condition that does not parse is refused with the parser's
+        // words, as Delve does.
+        if !template.cond.is_empty() {
+            ferret_gort::expr::parse(&template.cond)
+                .map_err(|e| SessionError::Eval(e.to_string()))?;
+        }
         if !template.name.is_empty() {
             if template.name.parse::<i64>().is_ok() {
                 return Err(SessionError::BadBreakpointName(
@@ -2819,7 +2838,15 @@ impl Session {
         // Delve's precedence: file+line, then function (+line), then
         // addresses, then the location expression.
         let pcs = if !template.file.is_empty() && template.line > 0 {
-            resolve(&self.bi, &format!("{}:{}", template.file, template.line))?.pcs
+            match resolve(&self.bi, &format!("{}:{}", template.file, template.line)) {
+                Ok(location) => location.pcs,
+                // Asked by file and line (not by expression), Delve names
+                // the file it cannot find.
+                Err(SessionError::LocationNotFound(_)) => {
+                    return Err(SessionError::NoSuchFile(template.file.clone()))
+                }
+                Err(e) => return Err(e),
+            }
         } else if !template.function_name.is_empty() {
             resolve(&self.bi, &template.function_name)?.pcs
         } else if !template.addrs.is_empty() {

@@ -135,6 +135,15 @@ pub fn assignment(
     let evaluator = Evaluator { bi, mem, frame };
     // Delve evaluates the right-hand side first.
     let right = evaluator.eval(&expr::parse(value).map_err(|e| e.to_string())?)?;
+    if let Val::Const {
+        value: Const::Str(_),
+        ..
+    } = right
+    {
+        // A string literal would need memory in the target, which only an
+        // injected call could allocate (Delve's words).
+        return Err("literal string can not be allocated because function calls are not allowed without using 'call'".to_owned());
+    }
     let left = evaluator.eval(&expr::parse(symbol).map_err(|e| e.to_string())?)?;
     let Val::Place { addr, ty, .. } = left else {
         return Err(format!("can not assign to \"{}\"", symbol.trim()));

@@ -151,14 +151,24 @@ pub struct Context {
     /// stop does not resume (it does resume after stops nobody asked for,
     /// such as halting to change breakpoints).
     pub pause_requested: AtomicBool,
+    /// Runs started by DAP clients that have not ended (such a run resumes
+    /// the target itself after a stop nobody asked for).
+    pub dap_runs: std::sync::atomic::AtomicUsize,
+    /// Set while a client changes breakpoints of a target it halted for
+    /// that: DAP runs wait before resuming until it is cleared.
+    pub hold_resume: AtomicBool,
+    /// Wakes DAP runs waiting on [`Context::hold_resume`].
+    pub resume_allowed: Notify,
+    /// The address the server listens on (Delve names it in some errors).
+    pub address: String,
     /// DAP log points: breakpoint id -> message template (Delve keeps it in
     /// the breakpoint's user data; ferret's breakpoints carry no such field).
     pub log_messages: Mutex<std::collections::HashMap<i32, String>>,
 }
 
 impl Context {
-    /// A context for `debugger` served as `config` says.
-    pub fn new(debugger: Debugger, config: &ServerConfig) -> Context {
+    /// A context for `debugger` served at `address` as `config` says.
+    pub fn new(debugger: Debugger, config: &ServerConfig, address: String) -> Context {
         let (stop, _) = watch::channel(false);
         Context {
             debugger,
@@ -175,6 +185,10 @@ impl Context {
             run_events: tokio::sync::broadcast::channel(64).0,
             log_messages: Mutex::new(std::collections::HashMap::new()),
             pause_requested: AtomicBool::new(false),
+            dap_runs: std::sync::atomic::AtomicUsize::new(0),
+            hold_resume: AtomicBool::new(false),
+            resume_allowed: Notify::new(),
+            address,
         }
     }
 
@@ -201,7 +215,11 @@ impl Context {
 /// on the way out as Delve does: a launched target is killed, an attached
 /// one left running.
 pub async fn serve(listener: TcpListener, debugger: Debugger, config: ServerConfig) {
-    let ctx = Arc::new(Context::new(debugger, &config));
+    let address = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let ctx = Arc::new(Context::new(debugger, &config, address));
     let mut stopped = ctx.stop.subscribe();
     let mut listener = Some(listener);
     let mut single: Option<tokio::task::JoinHandle<()>> = None;

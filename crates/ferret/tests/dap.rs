@@ -108,10 +108,13 @@ fn bad_dap_input_gets_errors_and_the_server_goes_on() {
     let mut dap = DapClient::connect(&server.addr);
     attach_remote(&mut dap);
 
-    // An unknown command: Delve's "Unsupported command" (9999).
+    // A command DAP does not define: Delve's internal error (8888); one it
+    // defines that is not served: "Unsupported command" (9999).
     let unknown = dap.request("noSuchCommand", json!({}));
     assert_eq!(unknown["success"], false);
-    assert_eq!(unknown["body"]["error"]["id"], 9999, "{unknown}");
+    assert_eq!(unknown["body"]["error"]["id"], 8888, "{unknown}");
+    let modules = dap.request("modules", json!({}));
+    assert_eq!(modules["body"]["error"]["id"], 9999, "{modules}");
     // A body that is not JSON: an error, and the connection goes on.
     let garbage = b"{not json";
     dap_raw(&server.addr, garbage, |answer| {

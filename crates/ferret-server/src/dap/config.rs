@@ -28,6 +28,12 @@ pub struct SessionArgs {
     pub show_pprof_labels: Vec<String>,
     /// (client prefix, server prefix) pairs for source paths.
     pub substitute_path: Vec<(String, String)>,
+    /// Longest string loaded (0: the default).
+    pub max_string_len: i64,
+    /// Most elements loaded of an array, slice or map (0: the default).
+    pub max_array_values: i64,
+    /// Show strings without escaping.
+    pub show_raw_strings: bool,
     /// Most goroutines `threads` lists (Delve's fixed 1024; ferret's
     /// `maxGoroutines` key changes it). Filters apply to every goroutine
     /// before the limit, not only to the first ones as in Delve.
@@ -46,6 +52,9 @@ impl Default for SessionArgs {
             show_pprof_labels: Vec::new(),
             substitute_path: Vec::new(),
             max_goroutines: 1024,
+            max_string_len: 0,
+            max_array_values: 0,
+            show_raw_strings: false,
         }
     }
 }
@@ -64,6 +73,10 @@ impl SessionArgs {
                 args.stack_trace_depth = depth as usize;
             }
         }
+        args.show_raw_strings = flag("showRawStrings");
+        let number = |key: &str| arguments.get(key).and_then(Value::as_i64).unwrap_or(0);
+        args.max_string_len = number("maxStringLen");
+        args.max_array_values = number("maxArrayValues");
         if let Some(max) = arguments.get("maxGoroutines").and_then(Value::as_u64) {
             if max > 0 {
                 args.max_goroutines = max as usize;
@@ -199,7 +212,13 @@ pub fn launch_spec(arguments: &Value) -> Result<TargetSpec, String> {
         return Err("The program attribute is missing in debug configuration.".to_owned());
     }
     match mode {
-        "exec" => {}
+        "exec" => {
+            if std::fs::metadata(program).is_err() {
+                return Err(format!(
+                    "could not launch process: open {program}: no such file or directory"
+                ));
+            }
+        }
         "core" => {
             let core = arguments
                 .get("coreFilePath")

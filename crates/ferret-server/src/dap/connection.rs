@@ -20,11 +20,63 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::sync::{broadcast, mpsc};
 
+use super::commands;
 use super::config::{launch_spec, SessionArgs};
 use super::framing::{DapFrameError, DapFramer};
 use super::values::{self, Expandable};
 use super::wire::{error_id, Outbox, Request};
 use crate::{Context, RunEvent, ServerConfig};
+
+/// Every request DAP defines; other commands get the error Delve's
+/// decoder gives them.
+const DAP_REQUESTS: &[&str] = &[
+    "attach",
+    "breakpointLocations",
+    "cancel",
+    "completions",
+    "configurationDone",
+    "continue",
+    "dataBreakpointInfo",
+    "disassemble",
+    "disconnect",
+    "evaluate",
+    "exceptionInfo",
+    "goto",
+    "gotoTargets",
+    "initialize",
+    "launch",
+    "loadedSources",
+    "locations",
+    "modules",
+    "next",
+    "pause",
+    "readMemory",
+    "restart",
+    "restartFrame",
+    "reverseContinue",
+    "scopes",
+    "setBreakpoints",
+    "setDataBreakpoints",
+    "setExceptionBreakpoints",
+    "setExpression",
+    "setFunctionBreakpoints",
+    "setInstructionBreakpoints",
+    "setVariable",
+    "source",
+    "stackTrace",
+    "stepBack",
+    "stepIn",
+    "stepInTargets",
+    "stepOut",
+    "terminate",
+    "terminateThreads",
+    "threads",
+    "variables",
+    "writeMemory",
+];
+
+/// The longest x86-64 instruction, in bytes.
+const MAX_INSTRUCTION_LENGTH: u64 = 15;
 
 /// The first handle number of frames and variables (Delve's).
 const FIRST_HANDLE: i64 = 1000;
@@ -40,8 +92,14 @@ pub enum Backend {
     /// DAP on a headless server's port: the target exists; only remote
     /// attach is accepted.
     Shared(Arc<Context>),
-    /// `ferret dap`: `launch` or `attach` starts the target.
-    Standalone(Box<ServerConfig>),
+    /// `ferret dap` listening at `address`: `launch` or `attach` starts
+    /// the target.
+    Standalone {
+        /// How the session is served once it exists.
+        config: Box<ServerConfig>,
+        /// Where the server listens.
+        address: String,
+    },
 }
 
 /// What is behind a variables handle.
@@ -68,7 +126,9 @@ pub struct Connection {
     id: u64,
     out: Outbox,
     ctx: Option<Arc<Context>>,
-    standalone: Option<ServerConfig>,
+    /// For `ferret dap`: the configuration and address a launch or attach
+    /// serves its session with.
+    standalone: Option<(ServerConfig, String)>,
     args: SessionArgs,
     /// The target was launched by this connection's `launch` (killed on
     /// disconnect) rather than attached to.
@@ -82,6 +142,12 @@ pub struct Connection {
     run_error: Option<String>,
     /// The client said `disconnect`.
     done: bool,
+    /// The client handles `invalidated` events.
+    client_takes_invalidated: bool,
+    /// The client shows variables' types.
+    client_takes_types: bool,
+    /// `memoryReference`s handed out since the last stop: address -> size.
+    memory_references: std::collections::HashMap<u64, i64>,
 }
 
 /// Serves one DAP client until it disconnects or goes away. For a
@@ -96,7 +162,7 @@ where
     let (outcomes_tx, mut outcomes_rx) = mpsc::unbounded_channel();
     let (ctx, standalone) = match backend {
         Backend::Shared(ctx) => (Some(ctx), None),
-        Backend::Standalone(config) => (None, Some(*config)),
+        Backend::Standalone { config, address } => (None, Some((*config, address))),
     };
     let max_request = ctx
         .as_ref()
@@ -114,6 +180,9 @@ where
         outcomes_tx,
         run_error: None,
         done: false,
+        client_takes_invalidated: false,
+        client_takes_types: false,
+        memory_references: std::collections::HashMap::new(),
     };
     let mut framer = DapFramer::new(max_request);
     let mut events: Option<broadcast::Receiver<RunEvent>> =
@@ -123,6 +192,13 @@ where
         // Messages already buffered go first.
         match framer.next_message() {
             Ok(Some(message)) => {
+                if let Some(field) = mistyped_argument(&message) {
+                    // Delve's decoder rejects the message and the
+                    // connection ends without an answer; ferret says why
+                    // in its log.
+                    eprintln!("DAP client {id}: closing: argument {field:?} has the wrong type in {message}");
+                    break;
+                }
                 match Request::from_message(&message) {
                     Ok(request) => connection.handle(request).await,
                     Err((seq, why)) => connection.out.fail_seq(
@@ -220,14 +296,28 @@ impl Connection {
     }
 
     async fn handle(&mut self, request: Request) {
+        if !DAP_REQUESTS.contains(&request.command.as_str()) {
+            // What Delve's decoder says of a command DAP does not define.
+            let detail = format!(
+                "Request command '{}' is not supported (seq: {})",
+                request.command, request.seq
+            );
+            return self.out.fail_seq(
+                request.seq,
+                "",
+                error_id::INTERNAL,
+                "Internal Error",
+                &detail,
+                false,
+            );
+        }
         match request.command.as_str() {
             "initialize" => return self.initialize(&request),
             "launch" => return self.launch(&request).await,
             "attach" => return self.attach(&request).await,
             "disconnect" => return self.disconnect(&request).await,
             "pause" => return self.pause(&request),
-            "terminate" => return self.terminate(&request).await,
-            "restart" => return self.not_yet(&request),
+            "terminate" | "restart" => return self.not_yet(&request),
             _ => {}
         }
         if self.target_running() {
@@ -252,6 +342,26 @@ impl Connection {
             "next" => self.step(&request, Command::Next),
             "stepIn" => self.step(&request, Command::Step),
             "stepOut" => self.step(&request, Command::StepOut(None)),
+            "stepBack" | "reverseContinue" => {
+                // Only recordings run backwards; ferret makes none.
+                self.out.event(
+                    "continued",
+                    Some(json!({"threadId": request.i64("threadId"), "allThreadsContinued": true})),
+                );
+                self.out.respond(&request, None);
+                let goroutine = self
+                    .call(|d| d.state(true))
+                    .map(|s| stopped_goroutine(&s))
+                    .unwrap_or(0);
+                self.run_error = Some("not a recording".to_owned());
+                self.out.event(
+                    "stopped",
+                    Some(json!({"reason": "exception", "description": "runtime error", "text": "not a recording", "threadId": goroutine, "allThreadsStopped": true})),
+                );
+            }
+            "readMemory" => self.read_memory(&request),
+            "writeMemory" => self.write_memory(&request),
+            "disassemble" => self.disassemble(&request),
             "setBreakpoints" => self.set_breakpoints(&request),
             "setFunctionBreakpoints" => self.set_function_breakpoints(&request),
             "setInstructionBreakpoints" => self.set_instruction_breakpoints(&request),
@@ -293,9 +403,22 @@ impl Connection {
                 Some(json!({"threads": [{"id": -1, "name": "Current"}]})),
             ),
             "setBreakpoints" | "setFunctionBreakpoints" | "setInstructionBreakpoints" => {
-                // Halt, change the breakpoints, and let the run go on: the
-                // run sees a stop nobody asked for and resumes.
-                if let Err(e) = self.call(|d| d.halt()) {
+                // Halt, change the breakpoints, and let the run go on. A
+                // DAP run resumes by itself once the change is made; a run
+                // of a JSON-RPC client ended at the halt and is resumed here.
+                let Some(ctx) = self.ctx.clone() else { return };
+                ctx.hold_resume.store(true, Ordering::SeqCst);
+                let halted = self.call(|d| d.halt());
+                if halted.is_ok() {
+                    match request.command.as_str() {
+                        "setBreakpoints" => self.set_breakpoints(request),
+                        "setFunctionBreakpoints" => self.set_function_breakpoints(request),
+                        _ => self.set_instruction_breakpoints(request),
+                    }
+                }
+                ctx.hold_resume.store(false, Ordering::SeqCst);
+                ctx.resume_allowed.notify_waiters();
+                if let Err(e) = halted {
                     return self.out.fail(
                         request,
                         error_id::UNABLE_TO_SET_BREAKPOINTS,
@@ -304,17 +427,9 @@ impl Connection {
                         false,
                     );
                 }
-                match request.command.as_str() {
-                    "setBreakpoints" => self.set_breakpoints(request),
-                    "setFunctionBreakpoints" => self.set_function_breakpoints(request),
-                    _ => self.set_instruction_breakpoints(request),
-                }
-                if !self.running {
-                    // Another client's run was halted: resume it as it was.
-                    if let Some(ctx) = self.ctx.clone() {
-                        let debugger = ctx.debugger.clone();
-                        tokio::task::spawn_blocking(move || debugger.command(Command::Continue));
-                    }
+                if ctx.dap_runs.load(Ordering::SeqCst) == 0 {
+                    let debugger = ctx.debugger.clone();
+                    tokio::task::spawn_blocking(move || debugger.command(Command::Continue));
                 }
             }
             "dataBreakpointInfo" | "setDataBreakpoints" => {
@@ -337,7 +452,9 @@ impl Connection {
         }
     }
 
-    fn initialize(&self, request: &Request) {
+    fn initialize(&mut self, request: &Request) {
+        self.client_takes_invalidated = request.bool("supportsInvalidatedEvent");
+        self.client_takes_types = request.bool("supportsVariableType");
         let fail = |detail: &str| {
             self.out.fail(
                 request,
@@ -399,14 +516,14 @@ impl Connection {
     /// Starts the target of a standalone server's `launch` or local
     /// `attach`.
     async fn start_target(&mut self, spec: TargetSpec) -> Result<(), String> {
-        let Some(config) = self.standalone.clone() else {
+        let Some((config, address)) = self.standalone.clone() else {
             return Err("no standalone server".to_owned());
         };
         let debugger = tokio::task::spawn_blocking(move || Debugger::start(spec))
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
-        self.ctx = Some(Arc::new(Context::new(debugger, &config)));
+        self.ctx = Some(Arc::new(Context::new(debugger, &config, address)));
         Ok(())
     }
 
@@ -420,11 +537,11 @@ impl Connection {
                 true,
             )
         };
-        if self.ctx.is_some() {
-            let detail = match &self.standalone {
-                Some(_) => "debug session already in progress".to_owned(),
-                None => "debug session already in progress - use remote attach mode to connect to a server with an active debug session".to_owned(),
-            };
+        if let Some(ctx) = &self.ctx {
+            let detail = format!(
+                "debug session already in progress at {} - use remote attach mode to connect to a server with an active debug session",
+                ctx.address
+            );
             return fail(&self.out, &detail);
         }
         let args = match SessionArgs::from_arguments(&request.arguments) {
@@ -476,10 +593,10 @@ impl Connection {
         };
         match mode {
             "local" => {
-                if self.ctx.is_some() {
+                if let Some(ctx) = &self.ctx {
                     return fail(
                         &self.out,
-                        "debug session already in progress - use remote mode to connect to a server with an active debug session",
+                        &format!("debug session already in progress at {} - use remote mode to connect to a server with an active debug session", ctx.address),
                     );
                 }
                 let pid = request.i64("processId");
@@ -583,6 +700,7 @@ impl Connection {
         let Some(ctx) = self.ctx.clone() else { return };
         self.running = true;
         ctx.pause_requested.store(false, Ordering::SeqCst);
+        ctx.dap_runs.fetch_add(1, Ordering::SeqCst);
         ctx.publish(RunEvent::Resumed { by: self.id });
         let out = self.out.clone();
         let outcomes = self.outcomes_tx.clone();
@@ -612,8 +730,17 @@ impl Connection {
                 if !keeps_going {
                     break Ok(state);
                 }
+                // A client halted to change breakpoints: resume once done.
+                loop {
+                    let allowed = ctx.resume_allowed.notified();
+                    if !ctx.hold_resume.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    allowed.await;
+                }
                 command = Command::Continue;
             };
+            ctx.dap_runs.fetch_sub(1, Ordering::SeqCst);
             let _ = outcomes.send(outcome);
         });
     }
@@ -721,9 +848,9 @@ impl Connection {
         }
         self.out.event("stopped", Some(body));
         if state.next_in_progress {
-            self.out.console(
-                "Step interrupted by a breakpoint. Use 'Continue' to resume the original step command.",
-            );
+            // A breakpoint cut the step short: as in Delve's DAP server the
+            // step is dropped, so `continue` does not finish it.
+            let _ = self.call(|d| d.cancel_next());
         }
     }
 
@@ -746,6 +873,7 @@ impl Connection {
     fn reset_handles(&mut self) {
         self.frames.clear();
         self.variables.clear();
+        self.memory_references.clear();
     }
 
     fn pause(&mut self, request: &Request) {
@@ -789,11 +917,15 @@ impl Connection {
             return;
         }
         let kill = self.launched || terminate || !ctx.debugger.attached();
-        if kill {
-            self.out.console("Detaching and terminating target process");
-        } else {
-            self.out
-                .console("Detaching without terminating target process");
+        match ctx.debugger.state(true) {
+            Err(e) if exit_status_of(&e.to_string()).is_some() => {
+                self.out.console(&e.to_string());
+                self.out.console("Detaching");
+            }
+            _ if kill => self.out.console("Detaching and terminating target process"),
+            _ => self
+                .out
+                .console("Detaching without terminating target process"),
         }
         let debugger = ctx.debugger.clone();
         let result = tokio::task::spawn_blocking(move || {
@@ -820,20 +952,175 @@ impl Connection {
         ctx.end_server();
     }
 
-    async fn terminate(&mut self, request: &Request) {
-        let Some(ctx) = self.ctx.clone() else {
-            return self.out.respond(request, None);
+    // ---- memory and code ----
+
+    fn read_memory(&mut self, request: &Request) {
+        let fail = |out: &Outbox, detail: &str| {
+            out.fail(
+                request,
+                error_id::UNABLE_TO_READ_MEMORY,
+                "Unable to read memory",
+                detail,
+                false,
+            )
         };
-        let debugger = ctx.debugger.clone();
-        let _ = tokio::task::spawn_blocking(move || {
-            if debugger.is_running() {
-                let _ = debugger.halt();
+        let count = request.i64("count");
+        if count < 0 {
+            return fail(&self.out, "negative count");
+        }
+        let reference = request.str("memoryReference");
+        let Some((address, size)) = parse_address(reference)
+            .and_then(|a| self.memory_references.get(&a).map(|&size| (a, size)))
+        else {
+            return fail(&self.out, "unknown memoryReference");
+        };
+        // Only the bytes of the value the reference was handed out for.
+        let offset = request.i64("offset");
+        let from = offset.clamp(0, size);
+        let to = (offset + count).clamp(0, size);
+        let start = address + from as u64;
+        let wanted = (to - from).max(0) as usize;
+        let mut unreadable = count - wanted as i64;
+        let data = if wanted == 0 {
+            Vec::new()
+        } else {
+            match self.call(move |d| d.examine_memory(start, wanted)) {
+                Ok(data) => data,
+                Err(e) => return fail(&self.out, &e),
             }
-            debugger.detach(true)
-        })
-        .await;
-        self.out.respond(request, None);
-        self.out.event("terminated", Some(json!({})));
+        };
+        unreadable += (wanted - data.len()) as i64;
+        let mut body = json!({"address": format!("{start:#x}")});
+        if !data.is_empty() {
+            body["data"] = json!(crate::rpc2::base64_encode(&data));
+        }
+        if unreadable > 0 {
+            body["unreadableBytes"] = json!(unreadable);
+        }
+        self.out.respond(request, Some(body));
+    }
+
+    fn write_memory(&mut self, request: &Request) {
+        let fail = |out: &Outbox, detail: &str| {
+            out.fail(
+                request,
+                error_id::UNABLE_TO_WRITE_MEMORY,
+                "Unable to write memory",
+                detail,
+                false,
+            )
+        };
+        let data = request.str("data");
+        if data.is_empty() {
+            return fail(&self.out, "empty data");
+        }
+        let Some(address) = parse_address(request.str("memoryReference"))
+            .filter(|a| self.memory_references.contains_key(a))
+        else {
+            return fail(&self.out, "unknown memoryReference");
+        };
+        let bytes = match crate::rpc2::base64_decode(data) {
+            Ok(bytes) => bytes,
+            Err(e) => return fail(&self.out, &e),
+        };
+        let at = address.wrapping_add_signed(request.i64("offset"));
+        let written = bytes.len();
+        if let Err(e) = self.call(move |d| d.write_memory(at, bytes)) {
+            return fail(&self.out, &e);
+        }
+        self.out
+            .respond(request, Some(json!({"bytesWritten": written})));
+        if self.client_takes_invalidated {
+            self.out
+                .event("invalidated", Some(json!({"areas": ["variables"]})));
+        }
+    }
+
+    /// `disassemble`: `instructionCount` instructions around
+    /// `memoryReference` (shifted by `instructionOffset`), padded with
+    /// "invalid instruction" where there is no code, as Delve answers.
+    fn disassemble(&mut self, request: &Request) {
+        let fail = |out: &Outbox, detail: &str| {
+            out.fail(
+                request,
+                error_id::UNABLE_TO_DISASSEMBLE,
+                "Unable to disassemble",
+                detail,
+                false,
+            )
+        };
+        let reference = request.str("memoryReference");
+        let address = match parse_go_number(reference, "ParseUint") {
+            Ok(address) => address,
+            Err(e) => return fail(&self.out, &e),
+        };
+        let count = request.i64("instructionCount").max(0) as usize;
+        let offset = request.i64("instructionOffset");
+        let invalid =
+            |address: String| json!({"address": address, "instruction": "invalid instruction"});
+        if address == 0 || address == u64::MAX {
+            let instructions: Vec<Value> =
+                (0..count).map(|_| invalid(reference.to_owned())).collect();
+            return self
+                .out
+                .respond(request, Some(json!({"instructions": instructions})));
+        }
+        let Some(debugger) = self.debugger().cloned() else {
+            return fail(&self.out, "no debug session");
+        };
+        let bi = debugger.bininfo().clone();
+        // Whole functions around the wanted bytes, so instructions line up.
+        let byte_offset = offset * MAX_INSTRUCTION_LENGTH as i64;
+        let mut start = address;
+        if byte_offset < 0 {
+            start = address.saturating_sub(byte_offset.unsigned_abs());
+        }
+        let extra = byte_offset.max(0) as u64;
+        let end = address + (count as u64 + extra) * MAX_INSTRUCTION_LENGTH;
+        if let Ok(Some(f)) = bi.function_at(start) {
+            start = f.entry;
+        }
+        let end = match bi.function_at(end) {
+            Ok(Some(f)) => f.end,
+            _ => end.min(start + 10 * 1024),
+        };
+        let Some(code) = bi.image().read_at(start, (end - start) as usize) else {
+            return fail(&self.out, &format!("cannot read {start:#x}-{end:#x}"));
+        };
+        let decoded =
+            ferret_gort::disasm::disassemble(code, start, ferret_gort::disasm::Syntax::Intel);
+        let Some(at) = decoded.iter().position(|i| i.address == address) else {
+            return fail(&self.out, "could not find memory reference");
+        };
+        let first = at as i64 + offset;
+        let mut instructions = Vec::with_capacity(count);
+        let (mut last_file, mut last_line) = (String::new(), 0);
+        for i in 0..count as i64 {
+            let index = first + i;
+            if index < 0 {
+                instructions.push(invalid("0x0".to_owned()));
+                continue;
+            }
+            let Some(insn) = decoded.get(index as usize) else {
+                instructions.push(invalid(format!("{:#x}", u64::MAX)));
+                continue;
+            };
+            let location = debugger.location_of(insn.address);
+            let mut answer = json!({
+                "address": format!("{:#x}", insn.address),
+                "instructionBytes": hex(&insn.bytes),
+                "instruction": insn.text,
+            });
+            if *location.file != *last_file || location.line != last_line {
+                answer["location"] = json!({"path": self.args.to_client_path(&location.file)});
+                answer["line"] = json!(location.line);
+                last_file = location.file.to_string();
+                last_line = location.line;
+            }
+            instructions.push(answer);
+        }
+        self.out
+            .respond(request, Some(json!({"instructions": instructions})));
     }
 
     // ---- breakpoints ----
@@ -884,6 +1171,8 @@ impl Connection {
             }
             let result = if !seen.insert(want.name.clone()) {
                 Err("breakpoint already exists".to_owned())
+            } else if let Err(e) = &want.location {
+                Err(e.clone())
             } else {
                 let log_message = want.log_message.clone();
                 let request = BreakpointRequest {
@@ -894,8 +1183,7 @@ impl Connection {
                         tracepoint: !want.log_message.is_empty(),
                         file: want.file,
                         line: want.line,
-                        function_name: want.function,
-                        addrs: want.addrs,
+                        addrs: want.location.unwrap_or_default(),
                         ..Breakpoint::default()
                     },
                     loc_expr: String::new(),
@@ -987,10 +1275,14 @@ impl Connection {
             .iter()
             .map(|b| {
                 let name = b.get("name").and_then(Value::as_str).unwrap_or("");
+                // Found before anything is made, as Delve does (a failure
+                // uses up no breakpoint id).
+                let spec = name.to_owned();
+                let location = self.call(move |d| d.find_location(&spec)).map(|l| l.pcs);
                 WantedBreakpoint {
                     name: format!("{FUNCTION_PREFIX} Name={name}"),
-                    function: name.to_owned(),
                     log_message: String::new(),
+                    location,
                     ..WantedBreakpoint::from_request(b)
                 }
             })
@@ -1008,11 +1300,9 @@ impl Connection {
                     .get("instructionReference")
                     .and_then(Value::as_str)
                     .unwrap_or("");
-                let offset = b.get("offset").and_then(Value::as_i64).unwrap_or(0);
-                let pc = parse_address(reference).map(|a| a.wrapping_add_signed(offset));
                 WantedBreakpoint {
-                    name: format!("{INSTRUCTION_PREFIX} PC={}", pc.unwrap_or(0)),
-                    addrs: pc.into_iter().collect(),
+                    name: format!("{INSTRUCTION_PREFIX} PC={reference}"),
+                    location: parse_go_number(reference, "ParseInt").map(|pc| vec![pc]),
                     log_message: String::new(),
                     ..WantedBreakpoint::from_request(b)
                 }
@@ -1076,7 +1366,9 @@ impl Connection {
         let max = self.args.max_goroutines;
         let filtered = !filters.is_empty();
         let listing = self
-            .call(move |d| d.goroutine_listing(0, if filtered { 0 } else { max }, filters, None, scope))
+            .call(move |d| {
+                d.goroutine_listing(0, if filtered { 0 } else { max }, filters, None, scope)
+            })
             .map(|listing| {
                 let more = listing.next >= 0 || listing.goroutines.len() > max;
                 let mut goroutines = listing.goroutines;
@@ -1464,6 +1756,9 @@ impl Connection {
 
     fn evaluate(&mut self, request: &Request) {
         let expression = request.str("expression").to_owned();
+        if let Some(line) = expression.strip_prefix("dlv ") {
+            return self.dlv_command(request, line);
+        }
         let (goroutine, frame) = self.frame_of(request);
         let scope = EvalScope {
             goroutine_id: goroutine,
@@ -1515,33 +1810,90 @@ impl Connection {
         }
     }
 
+    /// `dlv ...` typed in the debug console.
+    fn dlv_command(&mut self, request: &Request, line: &str) {
+        let context = SessionFiles(self.debugger().cloned());
+        match commands::run(line, &mut self.args, &context) {
+            Ok(outcome) => {
+                self.out.respond(
+                    request,
+                    Some(json!({"result": outcome.text, "variablesReference": 0})),
+                );
+                if let Some(area) = outcome.invalidated {
+                    self.out
+                        .event("invalidated", Some(json!({"areas": [area]})));
+                }
+            }
+            Err(e) => self.out.fail(
+                request,
+                error_id::UNABLE_TO_RUN_DLV_COMMAND,
+                "Unable to run dlv command",
+                &e,
+                false,
+            ),
+        }
+    }
+
+    /// `setVariable`: the named child of a scope or value is assigned the
+    /// text `value` (Delve answers with that text, not a reloaded value).
     fn set_variable(&mut self, request: &Request) {
         let reference = request.i64("variablesReference");
         let name = request.str("name").to_owned();
         let value = request.str("value").to_owned();
+        let fail = |out: &Outbox, summary: &str, detail: &str| {
+            out.fail(
+                request,
+                error_id::UNABLE_TO_SET_VARIABLE,
+                summary,
+                detail,
+                false,
+            )
+        };
         let index = usize::try_from(reference - FIRST_HANDLE).ok();
-        let target = match index.and_then(|i| self.variables.get(i)) {
-            Some(VariablesHandle::Scope {
-                goroutine, frame, ..
-            }) => Some((name.clone(), *goroutine, *frame)),
-            Some(VariablesHandle::Value {
+        let Some(handle) = index.and_then(|i| self.variables.get(i)) else {
+            return fail(
+                &self.out,
+                "Unable to lookup variable",
+                &format!("unknown reference {reference}"),
+            );
+        };
+        // The child's own expression (`p.X`, `m["k"]`), as Delve finds it.
+        let (symbol, goroutine, frame) = match handle {
+            VariablesHandle::Scope {
+                variables,
+                goroutine,
+                frame,
+            } => (
+                variables
+                    .iter()
+                    .find(|v| v.name == name)
+                    .map(|v| v.name.clone()),
+                *goroutine,
+                *frame,
+            ),
+            VariablesHandle::Value {
                 expandable,
                 goroutine,
                 frame,
-            }) => Some((
-                format!("{}.{}", expandable.evaluate_name, name),
-                *goroutine,
-                *frame,
-            )),
-            None => None,
+            } => {
+                let mut no_reload = |_: &str| Err("not loaded".to_owned());
+                let children =
+                    values::children(expandable, None, 0, 0, &mut no_reload).unwrap_or_default();
+                (
+                    children
+                        .into_iter()
+                        .find(|c| c.name == name)
+                        .map(|c| c.evaluate_name),
+                    *goroutine,
+                    *frame,
+                )
+            }
         };
-        let Some((symbol, goroutine, frame)) = target else {
-            return self.out.fail(
-                request,
-                error_id::UNABLE_TO_SET_VARIABLE,
+        let Some(symbol) = symbol else {
+            return fail(
+                &self.out,
                 "Unable to set variable",
-                &format!("unknown reference {reference}"),
-                false,
+                "failed to find the named variable",
             );
         };
         let scope = EvalScope {
@@ -1549,34 +1901,29 @@ impl Connection {
             frame,
             deferred_call: 0,
         };
-        let assigned = {
+        let evaluated = {
             let symbol = symbol.clone();
+            self.call(move |d| d.eval(scope, symbol, values::load_config()))
+        };
+        let evaluated = match evaluated {
+            Ok(v) => v,
+            Err(e) => return fail(&self.out, "Unable to lookup variable", &e),
+        };
+        let assigned = {
+            let value = value.clone();
             self.call(move |d| d.set_variable(scope, symbol, value))
         };
         if let Err(e) = assigned {
-            return self.out.fail(
-                request,
-                error_id::UNABLE_TO_SET_VARIABLE,
-                "Unable to set variable",
-                &e,
-                false,
-            );
+            return fail(&self.out, "Unable to set variable", &e);
         }
-        match self.call(move |d| d.eval(scope, symbol, values::load_config())) {
-            Ok(variable) => {
-                let shown = values::show(&variable, &name, &name);
-                self.out.respond(
-                    request,
-                    Some(json!({"value": shown.value, "type": shown.type_name})),
-                );
-            }
-            Err(e) => self.out.fail(
-                request,
-                error_id::UNABLE_TO_SET_VARIABLE,
-                "Unable to set variable",
-                &e,
-                false,
-            ),
+        let mut body = json!({"value": value});
+        if self.client_takes_types {
+            body["type"] = json!(values::show(&evaluated, &name, &name).type_name);
+        }
+        self.out.respond(request, Some(body));
+        if self.client_takes_invalidated {
+            self.out
+                .event("invalidated", Some(json!({"areas": ["all"]})));
         }
     }
 
@@ -1685,11 +2032,12 @@ impl Connection {
                 request,
                 Some(json!({"content": content, "mimeType": "text/x-go"})),
             ),
-            Err(e) => self.out.fail(
+            // Without a file of the program to serve, Delve's refusal.
+            Err(_) => self.out.fail(
                 request,
                 error_id::UNSUPPORTED,
-                "Unable to find source",
-                &e,
+                "Unsupported command",
+                "cannot process \"source\" request",
                 false,
             ),
         }
@@ -1697,7 +2045,7 @@ impl Connection {
 }
 
 /// A breakpoint as a `set*Breakpoints` request asks for it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct WantedBreakpoint {
     name: String,
     condition: String,
@@ -1705,8 +2053,9 @@ struct WantedBreakpoint {
     log_message: String,
     file: String,
     line: u32,
-    function: String,
-    addrs: Vec<u64>,
+    /// Addresses, for breakpoints not asked by file and line (or why
+    /// there are none).
+    location: Result<Vec<u64>, String>,
 }
 
 impl WantedBreakpoint {
@@ -1714,10 +2063,13 @@ impl WantedBreakpoint {
     fn from_request(b: &Value) -> WantedBreakpoint {
         let text = |key: &str| b.get(key).and_then(Value::as_str).unwrap_or("").to_owned();
         WantedBreakpoint {
+            name: String::new(),
             condition: text("condition"),
             hit_condition: text("hitCondition"),
             log_message: text("logMessage"),
-            ..WantedBreakpoint::default()
+            file: String::new(),
+            line: 0,
+            location: Ok(Vec::new()),
         }
     }
 }
@@ -1846,6 +2198,92 @@ fn exit_status_of(error: &str) -> Option<i32> {
     status.trim().parse().ok()
 }
 
+/// Integer arguments of DAP requests.
+const INTEGER_ARGUMENTS: &[&str] = &[
+    "threadId",
+    "frameId",
+    "variablesReference",
+    "startFrame",
+    "levels",
+    "start",
+    "count",
+    "offset",
+    "instructionOffset",
+    "instructionCount",
+    "processId",
+    "line",
+    "column",
+];
+
+/// The first integer argument given as something else, which Delve's
+/// decoder refuses.
+fn mistyped_argument(message: &Value) -> Option<&'static str> {
+    let arguments = message.get("arguments")?.as_object()?;
+    INTEGER_ARGUMENTS.iter().copied().find(|key| {
+        arguments
+            .get(*key)
+            .is_some_and(|v| !v.is_i64() && !v.is_u64() && !v.is_null())
+    })
+}
+
+/// What `dlv sources` and `dlv types` read.
+struct SessionFiles(Option<Debugger>);
+
+impl commands::CommandContext for SessionFiles {
+    fn source_files(&self) -> Result<Vec<String>, String> {
+        let debugger = self.0.as_ref().ok_or("no debug session")?;
+        debugger.bininfo().source_files().map_err(|e| e.to_string())
+    }
+
+    fn type_names(&self) -> Result<Vec<String>, String> {
+        let debugger = self.0.as_ref().ok_or("no debug session")?;
+        let types = debugger.bininfo().types().map_err(|e| e.to_string())?;
+        Ok(types.into_iter().map(|t| t.name).collect())
+    }
+}
+
+/// Parses a number as Go's `strconv.ParseUint(s, 0, 64)` (or `ParseInt`,
+/// named by `function`) does (prefixes `0x`, `0o`, `0b`, a leading `0` for
+/// octal, `_` separators), with its error text.
+fn parse_go_number(text: &str, function: &str) -> Result<u64, String> {
+    let syntax = || format!("strconv.{function}: parsing {text:?}: invalid syntax");
+    let digits = text.replace('_', "");
+    let (radix, body) = if let Some(hex) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        (16, hex.to_owned())
+    } else if let Some(bin) = digits
+        .strip_prefix("0b")
+        .or_else(|| digits.strip_prefix("0B"))
+    {
+        (2, bin.to_owned())
+    } else if let Some(oct) = digits
+        .strip_prefix("0o")
+        .or_else(|| digits.strip_prefix("0O"))
+    {
+        (8, oct.to_owned())
+    } else if digits.len() > 1 && digits.starts_with('0') {
+        (8, digits[1..].to_owned())
+    } else {
+        (10, digits)
+    };
+    if body.is_empty() {
+        return Err(syntax());
+    }
+    u64::from_str_radix(&body, radix).map_err(|e| match e.kind() {
+        std::num::IntErrorKind::PosOverflow => {
+            format!("strconv.{function}: parsing {text:?}: value out of range")
+        }
+        _ => syntax(),
+    })
+}
+
+/// Lower-case hex of `bytes`.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1863,6 +2301,16 @@ mod tests {
             "pkg.(*T).M"
         );
         assert_eq!(short_function_name("main.main"), "main.main");
+    }
+
+    #[test]
+    fn addresses_parse_as_go_parses_them() {
+        assert_eq!(parse_go_number("0x4de118", "ParseUint"), Ok(0x4de118));
+        assert_eq!(parse_go_number("017", "ParseUint"), Ok(15));
+        assert_eq!(
+            parse_go_number("nonsense", "ParseUint"),
+            Err("strconv.ParseUint: parsing \"nonsense\": invalid syntax".to_owned())
+        );
     }
 
     #[test]

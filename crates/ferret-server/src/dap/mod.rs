@@ -7,9 +7,11 @@
 //! - [`framing`]: the base protocol's headers and bodies.
 //! - `wire`: requests, responses, events and Delve's error ids.
 //! - `config`: launch/attach configuration keys.
+//! - `commands`: the `dlv ...` console commands.
 //! - `connection`: one client's session: the request handlers.
 //! - [`values`]: how a Go value is shown.
 
+mod commands;
 mod config;
 mod connection;
 pub mod framing;
@@ -47,12 +49,20 @@ where
 /// session and the server. A launched target is killed then, an attached
 /// one left running.
 pub async fn serve_standalone(listener: TcpListener, config: ServerConfig) {
+    let address = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     let Ok((stream, _peer)) = listener.accept().await else {
         return;
     };
     drop(listener);
     let _ = stream.set_nodelay(true);
-    let ctx = connection::serve(stream, Backend::Standalone(Box::new(config)), 1).await;
+    let backend = Backend::Standalone {
+        config: Box::new(config),
+        address,
+    };
+    let ctx = connection::serve(stream, backend, 1).await;
     if let Some(ctx) = ctx {
         if !ctx.ended() {
             crate::finish(&ctx).await;

@@ -44,6 +44,14 @@ pub mod error_id {
     pub const UNABLE_TO_GET_EXCEPTION_INFO: i64 = 2011;
     /// `setVariable` failed.
     pub const UNABLE_TO_SET_VARIABLE: i64 = 2012;
+    /// `disassemble` failed.
+    pub const UNABLE_TO_DISASSEMBLE: i64 = 2013;
+    /// A `dlv ...` command in `evaluate` failed.
+    pub const UNABLE_TO_RUN_DLV_COMMAND: i64 = 2015;
+    /// `readMemory` failed.
+    pub const UNABLE_TO_READ_MEMORY: i64 = 2016;
+    /// `writeMemory` failed.
+    pub const UNABLE_TO_WRITE_MEMORY: i64 = 2018;
     /// The request needs a stopped target.
     pub const DEBUGGEE_IS_RUNNING: i64 = 4000;
     /// `disconnect` failed.

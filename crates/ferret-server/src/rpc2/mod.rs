@@ -1007,6 +1007,14 @@ pub(crate) fn base64_encode(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+/// Decodes standard base64 (DAP `writeMemory` data).
+pub(crate) fn base64_decode(text: &str) -> Result<Vec<u8>, String> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|e| e.to_string())
+}
+
 /// The `LoadConfig` object at `key`, if given.
 fn load_config(p: &Params, key: &str) -> Result<Option<LoadConfig>, String> {
     Ok(match p.object(key, "LoadConfig")? {
