@@ -371,10 +371,35 @@ pub fn debugclient_dir() -> PathBuf {
     repo_root().join("tests/dap-clients/debugclient")
 }
 
+/// Configuration files written so far by this process (for unique names).
+static CONFIGS_WRITTEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The launch or attach configuration `docs/clients.md` shows for `entry`:
+/// the JSON block after its `<!-- debugclient: launch|attach -->` marker,
+/// with `${workspaceFolder}` replaced by `workspace`.
+pub fn documented_configuration(entry: DapEntry, workspace: &Path) -> Value {
+    let doc_path = repo_root().join("docs/clients.md");
+    let doc = std::fs::read_to_string(&doc_path).expect("docs/clients.md");
+    let marker = format!("<!-- debugclient: {} -->", entry.request());
+    let after = doc
+        .split_once(&marker)
+        .unwrap_or_else(|| panic!("docs/clients.md has no {marker}"))
+        .1;
+    let block = after
+        .split_once("```json")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .map(|(block, _)| block)
+        .unwrap_or_else(|| panic!("no json block after {marker} in docs/clients.md"));
+    let block = block.replace("${workspaceFolder}", workspace.to_str().unwrap());
+    serde_json::from_str(&block)
+        .unwrap_or_else(|e| panic!("the block after {marker} in docs/clients.md is not JSON: {e}"))
+}
+
 /// Runs `node session.js` against the DAP server on `port`: session
 /// `session` (`vars` or `panic`) with request `entry`, on `program` built
 /// from `source` (its `main.go`), with `program_args` (used by `launch`;
 /// for `attach` the server was given them).
+/// The configuration sent is the one docs/clients.md shows.
 pub fn run_debugclient(
     port: u16,
     entry: DapEntry,
@@ -403,6 +428,17 @@ pub fn run_debugclient(
     for arg in program_args {
         cmd.args(["--program-arg", arg]);
     }
+    // The configuration a user copies from docs/clients.md.
+    let workspace = source.parent().expect("the source's directory");
+    let config = documented_configuration(entry, workspace);
+    let config_file = crate::target_dir().join(format!(
+        "dap-clients/config-{}-{}.json",
+        std::process::id(),
+        CONFIGS_WRITTEN.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(config_file.parent().unwrap()).unwrap();
+    std::fs::write(&config_file, config.to_string()).unwrap();
+    cmd.arg("--config").arg(&config_file);
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -104,6 +104,12 @@ enum Command {
         /// Components to log (accepted for compatibility).
         #[arg(long)]
         log_output: Option<String>,
+        /// Where logs go (accepted for compatibility; editors pass it).
+        #[arg(long)]
+        log_dest: Option<String>,
+        /// Accepted for compatibility (ferret reads Go 1.21 and later).
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        check_go_version: bool,
     },
     /// Write an example CA, server and client certificate for TLS (never use
     /// them in production: the CA key sits next to them).

@@ -5,7 +5,7 @@
 // would see: stop reasons, lines, function names, variable values.
 //
 //   node session.js --port N --request launch|attach --session vars|panic \
-//        --program EXE --source MAIN_GO [--program-arg ARG]... [--trace]
+//        --program EXE --source MAIN_GO [--program-arg ARG]... [--config JSON_FILE] [--trace]
 //
 // --request launch sends {mode: "exec", program} (what `dlv dap` and
 // `ferret dap` accept); --request attach sends {mode: "remote"} (what a
@@ -53,6 +53,7 @@ function parseArgs(argv) {
             case '--program': opts.program = value(); break;
             case '--source': opts.source = value(); break;
             case '--program-arg': opts.programArgs.push(value()); break;
+            case '--config': opts.config = JSON.parse(fs.readFileSync(value(), 'utf8')); break;
             case '--timeout': opts.timeout = Number(value()); break;
             case '--trace': opts.trace = true; break;
             default: usage(`unknown argument ${arg}`);
@@ -281,6 +282,16 @@ async function initialize() {
 // (VS Code adds name/type/request; a server must ignore keys it does not
 // know).
 function startArguments(extra) {
+    if (opts.config) {
+        // A configuration from docs/clients.md: sent as written, with the
+        // program (and its arguments) the test runs.
+        const args = { ...opts.config, ...extra };
+        if (opts.request === 'launch') {
+            args.program = opts.program;
+            if (opts.programArgs.length) args.args = opts.programArgs;
+        }
+        return args;
+    }
     if (opts.request === 'launch') {
         const args = {
             name: 'Launch (ferret DAP test)',

@@ -552,7 +552,14 @@ impl Connection {
             Ok(spec) => spec,
             Err(e) => return fail(&self.out, &e),
         };
-        let program = request.str("program").to_owned();
+        // The process is named by its command line, as Delve names it.
+        let mut program = request.str("program").to_owned();
+        if let Some(args) = request.arguments.get("args").and_then(Value::as_array) {
+            for arg in args.iter().filter_map(Value::as_str) {
+                program.push(' ');
+                program.push_str(arg);
+            }
+        }
         let core = matches!(spec, TargetSpec::Core { .. });
         if let Err(e) = self.start_target(spec).await {
             return fail(&self.out, &e);
