@@ -2,6 +2,7 @@
 //! clear error response to its first request, then the connection closes.
 
 pub mod framing;
+pub mod values;
 
 use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
