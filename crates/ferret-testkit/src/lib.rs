@@ -5,6 +5,7 @@
 //!   toolchain and build options, cached under `target/fixtures/`.
 //! - [`cores`]: kernel cores of fixtures stopped where a test wants them.
 //! - [`delve`]: the real dlv as an oracle, driven over its JSON-RPC API.
+//! - [`dapclient`]: a minimal DAP client, and `dlv dap` as an oracle.
 //! - [`rpc`]: a minimal Delve JSON-RPC client.
 //! - [`servers`]: ferret and dlv as headless servers, stopped when dropped.
 //! - [`oracle`]: runs Go's own tools (`nm`, `addr2line`, `objdump`,
@@ -21,6 +22,7 @@
 //! - [`replay_fuzz_corpus`]: the fuzzers' corpora as regression tests.
 
 pub mod cores;
+pub mod dapclient;
 pub mod delve;
 pub mod fixture;
 pub mod leak;

@@ -19,9 +19,11 @@ use ferret_gort::bininfo::Kind;
 use ferret_gort::value::{flags, LoadConfig, Variable};
 use serde_json::{json, Map, Value};
 
-/// Reads an expression again with a load configuration: evaluates it in
-/// the frame of the request (the expressions built here are addresses,
-/// which any frame reads the same), or says why it could not.
+/// Evaluates an expression with a load configuration, or says why it
+/// could not: in the frame the value came from (the frame of the scope or
+/// of the `evaluate` request behind the handle). Most expressions built
+/// here are addresses, which any frame reads the same; evaluate names,
+/// tried when an address cannot be read, need that frame.
 pub type Reload<'a> = dyn FnMut(&str, LoadConfig) -> Result<Variable, String> + 'a;
 
 /// What the client (its `initialize` request) and the launch
@@ -176,7 +178,8 @@ impl Expandable {
 /// them. `filter` is the request's: `indexed` pages elements or entries
 /// from `start`, `count` of them (read again unless exactly those are
 /// loaded); `named` gives only the pseudo-children; none gives both, and
-/// ignores `start` and `count` (as Delve does).
+/// ignores `start` and `count` (as Delve does). An error is the request's
+/// ("Unable to lookup variable").
 pub fn children(
     expandable: &Expandable,
     filter: Option<&str>,
@@ -205,7 +208,8 @@ pub fn children(
 /// `repl`, `hover`, `clipboard`, `variables`): `eval` reads the expression
 /// in the request's frame; its error is the request's error. A string cut
 /// short is read again, longer, except for watches; the clipboard and
-/// variables contexts get the whole text of a long value.
+/// variables contexts get the whole text of a long value. Expressions
+/// starting with `dlv ` or `call ` are the caller's to handle first.
 pub fn evaluate(
     expression: &str,
     context: &str,
@@ -484,12 +488,11 @@ fn resliced<'e>(
             if low > bound || high > bound || high < low {
                 return Err("index out of bounds".into());
             }
-            let whole = if v.addr != 0 && v.flags & flags::FAKE_ADDRESS == 0 {
-                address_expression(&v.type_name, v.addr)
-            } else {
-                expandable.evaluate_name.clone()
-            };
-            reload(&format!("({whole})[{low}:{high}]"), config)?
+            let window = |whole: &str| format!("({whole})[{low}:{high}]");
+            match read_whole(expandable, window, config, reload) {
+                Err(_) if kind == Kind::Array => read_elements(v, low, high, config, reload)?,
+                read => read?,
+            }
         }
         Kind::Map => {
             // The map is read from its first entry up to the window's end,
@@ -499,7 +502,7 @@ fn resliced<'e>(
                 max_array_values: (start + count) as i64,
                 ..config
             };
-            let mut whole = reload(&address_expression(&v.type_name, v.addr), config)?;
+            let mut whole = read_whole(expandable, str::to_owned, config, reload)?;
             let skipped = (2 * start).min(whole.children.len());
             whole.children.drain(..skipped);
             whole
@@ -511,6 +514,61 @@ fn resliced<'e>(
         evaluate_name: expandable.evaluate_name.clone(),
         scope: false,
     }))
+}
+
+/// Reads `expression(whole)`, `whole` naming the expandable value: its
+/// address first, then its evaluate name when that fails (for a type
+/// only the debugger names, such as a channel's buffer array). Delve
+/// reads the value itself; ferret reads expressions.
+fn read_whole(
+    expandable: &Expandable,
+    expression: impl Fn(&str) -> String,
+    config: LoadConfig,
+    reload: &mut Reload<'_>,
+) -> Result<Variable, String> {
+    let v = &expandable.variable;
+    let by_address = (v.addr != 0 && v.flags & flags::FAKE_ADDRESS == 0)
+        .then(|| address_expression(&v.type_name, v.addr));
+    let by_name = (!expandable.evaluate_name.is_empty()).then(|| expandable.evaluate_name.clone());
+    let mut first_error = None;
+    for whole in [by_address, by_name].into_iter().flatten() {
+        match reload(&expression(&whole), config) {
+            Ok(read) => return Ok(read),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    Err(first_error.unwrap_or_else(|| "the value has neither an address nor a name".into()))
+}
+
+/// Elements `low..high` of array `v`, read one by one at their addresses:
+/// for an array no expression can slice (a channel's buffer, whose array
+/// type only the debugger names). Each is read as a value of its own, so
+/// one level deeper than Delve reads an element.
+fn read_elements(
+    v: &Variable,
+    low: i64,
+    high: i64,
+    config: LoadConfig,
+    reload: &mut Reload<'_>,
+) -> Result<Variable, String> {
+    let mut loaded = v.each_child();
+    let first = loaded.next().ok_or("no element of the array was read")?;
+    let stride = loaded.next().map_or(0, |second| second.addr - first.addr);
+    let mut elements = Vec::new();
+    for i in low..high {
+        let addr = first.addr + i as u64 * stride;
+        elements.push(reload(&address_expression(&first.type_name, addr), config)?);
+    }
+    // Only the elements of a window are shown.
+    Ok(Variable {
+        kind: v.kind,
+        len: v.len,
+        cap: v.cap,
+        children: elements,
+        ..Variable::default()
+    })
 }
 
 /// The pseudo-children: `len()` of a map, `string()` of a list of bytes or
@@ -531,14 +589,9 @@ fn named_children(parent: &Expandable, options: &Options, reload: &mut Reload<'_
         });
     }
     if is_list_of_bytes_or_runes(v) && v.addr != 0 && v.flags & flags::FAKE_ADDRESS == 0 {
-        let expression = format!("string({})", address_expression(&v.type_name, v.addr));
-        let config = load_config(options);
-        let config = LoadConfig {
-            max_array_values: config.max_string_len,
-            ..config
-        };
-        // As in Delve, a failed read leaves `string()` out.
-        if let Ok(text) = reload(&expression, config) {
+        // As in Delve, a list that cannot be read as a string leaves
+        // `string()` out.
+        if let Some(text) = list_as_string(parent, options, reload) {
             out.push(Shown {
                 name: "string()".into(),
                 value: convert(&text, false, options, reload).value,
@@ -552,6 +605,58 @@ fn named_children(parent: &Expandable, options: &Options, reload: &mut Reload<'_
         }
     }
     out
+}
+
+/// `string(list)` for a list of `uint8` or `int32` (Delve's conversion):
+/// the list read again as long as a string may be, its bytes (or runes
+/// encoded) as a string; the length is the list's for bytes, the text's
+/// for runes.
+fn list_as_string(
+    parent: &Expandable,
+    options: &Options,
+    reload: &mut Reload<'_>,
+) -> Option<Variable> {
+    let element_type = parent.variable.each_child().next()?.type_name.clone();
+    let config = load_config(options);
+    let config = LoadConfig {
+        max_array_values: config.max_string_len,
+        ..config
+    };
+    let read = |list: &Variable| -> Vec<i64> {
+        list.each_child()
+            .map(|e| e.value.parse().unwrap_or(0))
+            .collect()
+    };
+    let (bytes, len) = match element_type.as_str() {
+        "uint8" | "byte" => {
+            let list = read_whole(parent, str::to_owned, config, reload).ok()?;
+            let bytes: Vec<u8> = read(&list).into_iter().map(|n| n as u8).collect();
+            (bytes, list.len)
+        }
+        "int32" | "rune" => {
+            let list = read_whole(parent, str::to_owned, config, reload).ok()?;
+            let text: String = read(&list)
+                .into_iter()
+                .map(|n| char::from_u32(n as u32).unwrap_or('\u{fffd}'))
+                .collect();
+            let len = text.len() as i64;
+            (text.into_bytes(), len)
+        }
+        _ => return None,
+    };
+    let (value, string_bytes) = match String::from_utf8(bytes) {
+        Ok(text) => (text, None),
+        Err(e) => (go_text(e.as_bytes()), Some(e.into_bytes())),
+    };
+    Some(Variable {
+        type_name: "string".into(),
+        real_type: "string".into(),
+        kind: Some(Kind::String),
+        value,
+        string_bytes,
+        len,
+        ..Variable::default()
+    })
 }
 
 /// Delve's `childrenToDAPVariables`: map entries, elements, or fields
@@ -587,10 +692,9 @@ fn indexed_children(
             .collect(),
         kind => {
             let fields: Vec<Cow<'_, Variable>> = match kind {
-                Kind::Complex64 | Kind::Complex128 => complex_parts(v)
-                    .into_iter()
-                    .map(Cow::Owned)
-                    .collect(),
+                Kind::Complex64 | Kind::Complex128 => {
+                    complex_parts(v).into_iter().map(Cow::Owned).collect()
+                }
                 _ => v.each_child().collect(),
             };
             fields
@@ -843,8 +947,7 @@ fn named_count(v: &Variable) -> i64 {
 /// An array or slice of (loaded) bytes or runes.
 fn is_list_of_bytes_or_runes(v: &Variable) -> bool {
     matches!(kind_of(v), Kind::Array | Kind::Slice)
-        && v
-            .each_child()
+        && v.each_child()
             .next()
             .is_some_and(|first| matches!(kind_of(&first), Kind::Uint8 | Kind::Int32))
 }
@@ -852,7 +955,7 @@ fn is_list_of_bytes_or_runes(v: &Variable) -> bool {
 /// Strings and slices point at their data.
 fn memory_reference(v: &Variable) -> Option<MemoryReference> {
     let addressable = v.unreadable.is_empty() && matches!(kind_of(v), Kind::Slice | Kind::String);
-    addressable.then(|| MemoryReference {
+    addressable.then_some(MemoryReference {
         address: if v.base != 0 { v.base } else { v.addr },
         len: v.len,
     })
@@ -979,7 +1082,11 @@ fn shortened(name: &str) -> Option<String> {
     }
     if name.starts_with('[') {
         let close = name.find(']')?;
-        return Some(format!("{}{}", &name[..=close], shortened(&name[close + 1..])?));
+        return Some(format!(
+            "{}{}",
+            &name[..=close],
+            shortened(&name[close + 1..])?
+        ));
     }
     if let Some(rest) = name.strip_prefix('*') {
         return Some(format!("*{}", shortened(rest)?));
@@ -996,10 +1103,8 @@ fn shortened(name: &str) -> Option<String> {
     if let Some(open) = name.find('[') {
         let arguments = name[open + 1..].strip_suffix(']')?;
         let generic = shortened(&name[..open])?;
-        let arguments: Option<Vec<String>> = arguments
-            .split(',')
-            .map(|a| shortened(a.trim()))
-            .collect();
+        let arguments: Option<Vec<String>> =
+            arguments.split(',').map(|a| shortened(a.trim())).collect();
         return Some(format!("{generic}[{}]", arguments?.join(", ")));
     }
     let allowed = |c: char| c.is_alphanumeric() || "_./@%-".contains(c);
@@ -1015,14 +1120,21 @@ fn shortened(name: &str) -> Option<String> {
 /// Whether `name` spells out a struct, interface or function type with
 /// members.
 fn has_anonymous_type(name: &str) -> bool {
-    ["interface {", "interface{", "struct {", "struct{", "func (", "func("]
-        .iter()
-        .any(|opening| {
-            name.find(opening).is_some_and(|at| {
-                let after = name[at + opening.len()..].chars().next();
-                after.is_some_and(|c| c != '}' && c != ')')
-            })
+    [
+        "interface {",
+        "interface{",
+        "struct {",
+        "struct{",
+        "func (",
+        "func(",
+    ]
+    .iter()
+    .any(|opening| {
+        name.find(opening).is_some_and(|at| {
+            let after = name[at + opening.len()..].chars().next();
+            after.is_some_and(|c| c != '}' && c != ')')
         })
+    })
 }
 
 /// How a value (and each value inside it) is written: Delve's pretty
@@ -1069,7 +1181,10 @@ fn write_value(out: &mut String, v: &Variable, style: Style) {
         }
         return;
     }
-    let inner = Style { top: false, ..style };
+    let inner = Style {
+        top: false,
+        ..style
+    };
     match kind_of(v) {
         Kind::Slice => {
             if style.with_type {
@@ -1112,13 +1227,7 @@ fn write_value(out: &mut String, v: &Variable, style: Style) {
         },
         Kind::Chan => match (v.children.first(), v.children.get(1)) {
             (Some(count), Some(size)) => {
-                let _ = write!(
-                    out,
-                    "{} {}/{}",
-                    type_in(v, style),
-                    count.value,
-                    size.value
-                );
+                let _ = write!(out, "{} {}/{}", type_in(v, style), count.value, size.value);
             }
             _ => {
                 let _ = write!(out, "{} nil", type_in(v, style));
@@ -1409,10 +1518,7 @@ mod tests {
             shorten_type("map[github.com/a/b.K][]*github.com/a/c.V"),
             "map[b.K][]*c.V"
         );
-        assert_eq!(
-            shorten_type("main.Box[github.com/a/b.T]"),
-            "main.Box[b.T]"
-        );
+        assert_eq!(shorten_type("main.Box[github.com/a/b.T]"), "main.Box[b.T]");
         assert_eq!(
             shorten_type("struct { a github.com/x/y.Z }"),
             "struct { a github.com/x/y.Z }"
@@ -1470,6 +1576,66 @@ mod tests {
                 json!({"name": "len()", "value": "1", "type": "int", "evaluateName": "len(m)", "variablesReference": 0}),
                 json!({"name": "\"k\"", "value": "200 = 0xc8", "type": "string: uint8", "evaluateName": "m[\"k\"]", "variablesReference": 0}),
             ]
+        );
+    }
+
+    fn point(addr: u64, x: i64) -> Variable {
+        Variable {
+            addr,
+            type_name: "main.Point".into(),
+            kind: Some(Kind::Struct),
+            len: 1,
+            children: vec![int("X", x)],
+            ..Variable::default()
+        }
+    }
+
+    #[test]
+    fn entries_whose_key_and_value_expand_are_two_children() {
+        let map = Expandable {
+            variable: Variable {
+                type_name: "map[main.Point]main.Point".into(),
+                kind: Some(Kind::Map),
+                len: 1,
+                base: 0x6000,
+                children: vec![point(0x7000, 1), point(0x7008, 2)],
+                ..Variable::default()
+            },
+            evaluate_name: "pm".into(),
+            scope: false,
+        };
+        let entries = children(&map, None, 0, 0, &Options::default(), &mut no_reload).unwrap();
+        let names: Vec<(&str, &str)> = entries
+            .iter()
+            .map(|e| (e.name.as_str(), e.evaluate_name.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("len()", "len(pm)"),
+                ("[key 0]", r#"(*(*"main.Point")(0x7000))"#),
+                ("[val 0]", r#"pm[(*(*"main.Point")(0x7000))]"#),
+            ]
+        );
+        assert!(entries[1].expandable.is_some() && entries[2].expandable.is_some());
+    }
+
+    #[test]
+    fn scopes_name_their_variables_for_evaluation() {
+        let mut shadowed = int("x", 1);
+        shadowed.flags = flags::SHADOWED;
+        let locals = Expandable::locals(vec![shadowed, int("x", 2)]);
+        let shown = children(&locals, None, 0, 0, &Options::default(), &mut no_reload).unwrap();
+        let names: Vec<(&str, &str)> = shown
+            .iter()
+            .map(|s| (s.name.as_str(), s.evaluate_name.as_str()))
+            .collect();
+        assert_eq!(names, [("(x)", "x"), ("x", "x")]);
+        let globals = Expandable::globals("main", vec![int("main.total", 3)]);
+        let shown = children(&globals, None, 0, 0, &Options::default(), &mut no_reload).unwrap();
+        assert_eq!(
+            (shown[0].name.as_str(), shown[0].evaluate_name.as_str()),
+            ("total", "main.total")
         );
     }
 
