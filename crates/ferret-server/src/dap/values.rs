@@ -238,7 +238,7 @@ pub fn evaluate(
     let evaluate_name = format!("({expression})");
     Ok(Shown {
         name: String::new(),
-        type_name: type_if_shown(&converted.variable, options),
+        type_name: type_shown(&converted.variable, options),
         indexed_variables: indexed_count(&converted.variable),
         named_variables: named_count(&converted.variable),
         expandable: converted.expandable(&evaluate_name),
@@ -246,6 +246,43 @@ pub fn evaluate(
         evaluate_name,
         memory_reference: None,
     })
+}
+
+/// The one-line text of a value, whole, as a log point prints it
+/// (values loaded too shallowly are read again first).
+pub fn value_text(v: &Variable, options: &Options, reload: &mut Reload<'_>) -> String {
+    convert(v, true, options, reload).value
+}
+
+/// The type of a value as DAP names it (an interface with its dynamic
+/// type, `error(*errors.errorString)`), or nothing for a client that does
+/// not show types: what a `setVariable` response says.
+pub fn type_shown(v: &Variable, options: &Options) -> String {
+    if !options.client_shows_types {
+        return String::new();
+    }
+    if kind_of(v) == Kind::Interface {
+        if let Some(data) = v.children.first().filter(|d| kind_of(d) != Kind::Invalid) {
+            return format!("{}({})", v.type_name, data.type_name);
+        }
+    }
+    type_text(v).into_owned()
+}
+
+/// The evaluate name of the child named `name` among `children` (a
+/// [`children`] list without filter), which a `setVariable` request
+/// assigns to; Delve's errors when there is none. (Delve lists the
+/// children to find it, so their handles are allocated as for a
+/// `variables` request.)
+pub fn evaluate_name_of(children: &[Shown], name: &str) -> Result<String, String> {
+    let child = children
+        .iter()
+        .find(|c| c.name == name)
+        .ok_or("failed to find the named variable")?;
+    if child.evaluate_name.is_empty() {
+        return Err("cannot set the variable without evaluate name".into());
+    }
+    Ok(child.evaluate_name.clone())
 }
 
 /// Whether a failed evaluation in `context` is shown to the user
@@ -680,7 +717,7 @@ fn indexed_children(
                 let converted = convert(&element, false, options, reload);
                 Shown {
                     name: format!("[{index}]"),
-                    type_name: type_if_shown(&converted.variable, options),
+                    type_name: type_shown(&converted.variable, options),
                     indexed_variables: indexed_count(&converted.variable),
                     named_variables: named_count(&converted.variable),
                     expandable: converted.expandable(&evaluate_name),
@@ -709,7 +746,7 @@ fn indexed_children(
                     };
                     Shown {
                         name,
-                        type_name: type_if_shown(&converted.variable, options),
+                        type_name: type_shown(&converted.variable, options),
                         indexed_variables: indexed_count(&converted.variable),
                         named_variables: named_count(&converted.variable),
                         memory_reference: memory_reference(&converted.variable),
@@ -802,8 +839,8 @@ fn map_entries(
         };
         let key_shown = convert(key, false, options, reload);
         let val_shown = convert(val, false, options, reload);
-        let key_type = type_if_shown(&key_shown.variable, options);
-        let val_type = type_if_shown(&val_shown.variable, options);
+        let key_type = type_shown(&key_shown.variable, options);
+        let val_type = type_shown(&val_shown.variable, options);
         if key_shown.expands && val_shown.expands {
             out.push(Shown {
                 name: format!("[key {index}]"),
@@ -913,20 +950,6 @@ fn type_text(v: &Variable) -> Cow<'_, str> {
     } else {
         Cow::Borrowed(&v.type_name)
     }
-}
-
-/// The type as shown to a client that shows types: an interface with
-/// its dynamic type, `error(*errors.errorString)`.
-fn type_if_shown(v: &Variable, options: &Options) -> String {
-    if !options.client_shows_types {
-        return String::new();
-    }
-    if kind_of(v) == Kind::Interface {
-        if let Some(data) = v.children.first().filter(|d| kind_of(d) != Kind::Invalid) {
-            return format!("{}({})", v.type_name, data.type_name);
-        }
-    }
-    type_text(v).into_owned()
 }
 
 /// Elements of an array or slice, entries of a map.
