@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use ferret_debugger::model::{
-    Breakpoint, BreakpointRequest, Command, EvalScope, State, StopKind, Variable,
+    Breakpoint, BreakpointRequest, Command, EvalScope, LoadConfig, State, StopKind, Variable,
 };
 use ferret_debugger::{Debugger, SessionError, TargetSpec};
 use serde_json::{json, Value};
@@ -102,20 +102,12 @@ pub enum Backend {
     },
 }
 
-/// What is behind a variables handle.
-enum VariablesHandle {
-    /// A scope's variables (Locals, Globals, Registers).
-    Scope {
-        variables: Vec<Variable>,
-        goroutine: i64,
-        frame: usize,
-    },
-    /// A value whose children are listed on request.
-    Value {
-        expandable: Box<Expandable>,
-        goroutine: i64,
-        frame: usize,
-    },
+/// What is behind a variables handle: a scope or a value whose children
+/// are listed on request, and the frame its expressions are read in.
+struct VariablesHandle {
+    expandable: Box<Expandable>,
+    goroutine: i64,
+    frame: usize,
 }
 
 /// How a run this connection started ended.
@@ -146,6 +138,8 @@ pub struct Connection {
     client_takes_invalidated: bool,
     /// The client shows variables' types.
     client_takes_types: bool,
+    /// The client pages long lists itself.
+    client_pages_variables: bool,
     /// `memoryReference`s handed out since the last stop: address -> size.
     memory_references: std::collections::HashMap<u64, i64>,
 }
@@ -182,6 +176,7 @@ where
         done: false,
         client_takes_invalidated: false,
         client_takes_types: false,
+        client_pages_variables: false,
         memory_references: std::collections::HashMap::new(),
     };
     let mut framer = DapFramer::new(max_request);
@@ -289,6 +284,63 @@ impl Connection {
     fn call<T>(&self, f: impl FnOnce(&Debugger) -> Result<T, SessionError>) -> Result<T, String> {
         let debugger = self.debugger().ok_or("no debug session")?;
         tokio::task::block_in_place(|| f(debugger)).map_err(|e| e.to_string())
+    }
+
+    /// How values are shown, from the client's capabilities and the
+    /// launch configuration.
+    fn options(&self) -> values::Options {
+        values::Options {
+            client_shows_types: self.client_takes_types,
+            client_pages_variables: self.client_pages_variables,
+            raw_strings: self.args.show_raw_strings,
+            max_string_len: self.args.max_string_len,
+            max_array_values: self.args.max_array_values,
+        }
+    }
+
+    /// Reads expressions in goroutine `goroutine`'s frame `frame` (for
+    /// values that need reading again).
+    fn reader(&self, goroutine: i64, frame: usize) -> impl FnMut(&str, LoadConfig) -> Result<Variable, String> {
+        let debugger = self.debugger().cloned();
+        move |expression: &str, config: LoadConfig| {
+            let debugger = debugger.as_ref().ok_or("no debug session")?;
+            let scope = EvalScope {
+                goroutine_id: goroutine,
+                frame,
+                deferred_call: 0,
+            };
+            let expression = expression.to_owned();
+            tokio::task::block_in_place(|| debugger.eval(scope, expression, config))
+                .map_err(|e| e.to_string())
+        }
+    }
+
+    /// Gives each shown value that expands a handle, and remembers memory
+    /// references; returns the DAP objects.
+    fn publish_shown(&mut self, shown: Vec<values::Shown>, goroutine: i64, frame: usize) -> Vec<Value> {
+        shown
+            .into_iter()
+            .map(|s| {
+                let reference = self.handle_for(&s, goroutine, frame);
+                values::to_json(&s, reference)
+            })
+            .collect()
+    }
+
+    /// The handle for a shown value's children (0 when it does not
+    /// expand); its memory reference is remembered for readMemory.
+    fn handle_for(&mut self, shown: &values::Shown, goroutine: i64, frame: usize) -> i64 {
+        if let Some(m) = &shown.memory_reference {
+            self.memory_references.insert(m.address, m.len);
+        }
+        match shown.expandable.clone() {
+            Some(expandable) => self.new_variables_handle(VariablesHandle {
+                expandable: Box::new(expandable),
+                goroutine,
+                frame,
+            }),
+            None => 0,
+        }
     }
 
     fn target_running(&self) -> bool {
@@ -455,6 +507,7 @@ impl Connection {
     fn initialize(&mut self, request: &Request) {
         self.client_takes_invalidated = request.bool("supportsInvalidatedEvent");
         self.client_takes_types = request.bool("supportsVariableType");
+        self.client_pages_variables = request.bool("supportsVariablePaging");
         let fail = |detail: &str| {
             self.out.fail(
                 request,
@@ -710,6 +763,7 @@ impl Connection {
         ctx.dap_runs.fetch_add(1, Ordering::SeqCst);
         ctx.publish(RunEvent::Resumed { by: self.id });
         let out = self.out.clone();
+        let options = self.options();
         let outcomes = self.outcomes_tx.clone();
         let single_instruction = matches!(command, Command::StepInstruction);
         tokio::spawn(async move {
@@ -724,7 +778,7 @@ impl Connection {
                     Ok(state) if !state.exited => state,
                     other => break other,
                 };
-                log_points(&ctx, &out, &state);
+                log_points(&ctx, &out, &state, &options);
                 let on_breakpoint = !stopped_on_breakpoints(&state).is_empty()
                     || state.stop_reason == StopKind::HardcodedBreakpoint;
                 // A client that went away no longer drives its run.
@@ -870,7 +924,8 @@ impl Connection {
             deferred_call: 0,
         };
         let expression = expression.to_owned();
-        let variable = self.call(move |d| d.eval(scope, expression, values::load_config()))?;
+        let config = values::load_config(&self.options());
+        let variable = self.call(move |d| d.eval(scope, expression, config))?;
         if !variable.unreadable.is_empty() {
             return Err(variable.unreadable);
         }
@@ -1558,7 +1613,7 @@ impl Connection {
             frame,
             deferred_call: 0,
         };
-        let config = values::load_config();
+        let config = values::load_config(&self.options());
         let frames = self.call(move |d| d.stacktrace(goroutine, frame + 1, 0, false, None));
         let optimized = match frames.as_ref().map(|f| f.get(frame)) {
             Ok(Some(f)) => f.location.function.as_ref().is_some_and(|f| f.optimized),
@@ -1604,8 +1659,8 @@ impl Connection {
         };
         let mut variables = arguments;
         variables.extend(locals);
-        let reference = self.new_variables_handle(VariablesHandle::Scope {
-            variables,
+        let reference = self.new_variables_handle(VariablesHandle {
+            expandable: Box::new(Expandable::locals(variables)),
             goroutine,
             frame,
         });
@@ -1614,8 +1669,8 @@ impl Connection {
         if self.args.show_global_variables {
             match self.globals() {
                 Ok((package, variables)) => {
-                    let reference = self.new_variables_handle(VariablesHandle::Scope {
-                        variables,
+                    let reference = self.new_variables_handle(VariablesHandle {
+                        expandable: Box::new(Expandable::globals(&package, variables)),
                         goroutine: -1,
                         frame: 0,
                     });
@@ -1635,8 +1690,8 @@ impl Connection {
         self.out.respond(request, Some(json!({"scopes": scopes})));
     }
 
-    /// The current thread's package and its package-level variables, named
-    /// without the package (Delve's Globals scope).
+    /// The current thread's package and its package-level variables
+    /// (Delve's Globals scope).
     fn globals(&self) -> Result<(String, Vec<Variable>), String> {
         let state = self.call(|d| d.state(false))?;
         let function = state
@@ -1644,22 +1699,17 @@ impl Connection {
             .and_then(|t| t.function)
             .ok_or("unable to determine current package due to unspecified function location")?;
         let package = ferret_gort::bininfo::package_of(&function.name).to_owned();
-        let prefix = format!("{package}.");
-        let filter_prefix = prefix.clone();
-        let mut variables = self.call(move |d| {
+        let filter_prefix = format!("{package}.");
+        let config = values::load_config(&self.options());
+        let variables = self.call(move |d| {
             d.package_vars(
                 move |name| {
                     name.strip_prefix(filter_prefix.as_str())
                         .is_some_and(|rest| !rest.contains('.'))
                 },
-                values::load_config(),
+                config,
             )
         })?;
-        for v in &mut variables {
-            if let Some(short) = v.name.strip_prefix(prefix.as_str()) {
-                v.name = short.to_owned();
-            }
-        }
         Ok((package, variables))
     }
 
@@ -1682,46 +1732,18 @@ impl Connection {
             .get("filter")
             .and_then(Value::as_str)
             .map(str::to_owned);
-        let (shown, goroutine, frame) = match handle {
-            VariablesHandle::Scope {
-                variables,
-                goroutine,
-                frame,
-            } => (
-                Ok(variables
-                    .iter()
-                    .map(|v| values::show(v, &v.name, &v.name))
-                    .collect::<Vec<_>>()),
-                *goroutine,
-                *frame,
-            ),
-            VariablesHandle::Value {
-                expandable,
-                goroutine,
-                frame,
-            } => {
-                let (goroutine, frame) = (*goroutine, *frame);
-                let debugger = self.debugger().cloned();
-                let mut reload = |expression: &str| -> Result<Variable, String> {
-                    let debugger = debugger.as_ref().ok_or("no debug session")?;
-                    let scope = EvalScope {
-                        goroutine_id: goroutine,
-                        frame,
-                        deferred_call: 0,
-                    };
-                    let expression = expression.to_owned();
-                    tokio::task::block_in_place(|| {
-                        debugger.eval(scope, expression, values::load_config())
-                    })
-                    .map_err(|e| e.to_string())
-                };
-                (
-                    values::children(expandable, filter.as_deref(), start, count, &mut reload),
-                    goroutine,
-                    frame,
-                )
-            }
-        };
+        let (goroutine, frame) = (handle.goroutine, handle.frame);
+        let expandable = handle.expandable.clone();
+        let options = self.options();
+        let mut reload = self.reader(goroutine, frame);
+        let shown = values::children(
+            &expandable,
+            filter.as_deref(),
+            start,
+            count,
+            &options,
+            &mut reload,
+        );
         let shown = match shown {
             Ok(shown) => shown,
             Err(e) => {
@@ -1734,20 +1756,7 @@ impl Connection {
                 )
             }
         };
-        let variables: Vec<Value> = shown
-            .into_iter()
-            .map(|s| {
-                let reference = match s.expandable.clone() {
-                    Some(expandable) => self.new_variables_handle(VariablesHandle::Value {
-                        expandable: Box::new(expandable),
-                        goroutine,
-                        frame,
-                    }),
-                    None => 0,
-                };
-                values::to_json(&s, reference)
-            })
-            .collect();
+        let variables = self.publish_shown(shown, goroutine, frame);
         self.out
             .respond(request, Some(json!({"variables": variables})));
     }
@@ -1767,53 +1776,22 @@ impl Connection {
             return self.dlv_command(request, line);
         }
         let (goroutine, frame) = self.frame_of(request);
-        let scope = EvalScope {
-            goroutine_id: goroutine,
-            frame,
-            deferred_call: 0,
-        };
-        let result = {
-            let expression = expression.clone();
-            self.call(move |d| d.eval(scope, expression, values::load_config()))
-        };
-        match result {
-            Ok(variable) => {
-                let shown = values::show(&variable, "", &expression);
-                let reference = match shown.expandable.clone() {
-                    Some(expandable) => self.new_variables_handle(VariablesHandle::Value {
-                        expandable: Box::new(expandable),
-                        goroutine,
-                        frame,
-                    }),
-                    None => 0,
-                };
-                let mut body = json!({
-                    "result": shown.value,
-                    "type": shown.type_name,
-                    "variablesReference": reference,
-                });
-                if let Some(n) = shown.indexed_variables {
-                    body["indexedVariables"] = json!(n);
-                }
-                if let Some(n) = shown.named_variables {
-                    body["namedVariables"] = json!(n);
-                }
-                if let Some(m) = &shown.memory_reference {
-                    body["memoryReference"] = json!(m);
-                }
-                self.out.respond(request, Some(body));
+        let context = request.str("context").to_owned();
+        let options = self.options();
+        let mut eval = self.reader(goroutine, frame);
+        match values::evaluate(&expression, &context, &options, &mut eval) {
+            Ok(shown) => {
+                let reference = self.handle_for(&shown, goroutine, frame);
+                self.out
+                    .respond(request, Some(values::evaluate_json(&shown, reference)));
             }
-            Err(e) => {
-                let context = request.str("context");
-                let show_user = !matches!(context, "watch" | "repl" | "hover");
-                self.out.fail(
-                    request,
-                    error_id::UNABLE_TO_EVALUATE_EXPRESSION,
-                    "Unable to evaluate expression",
-                    &e,
-                    show_user,
-                );
-            }
+            Err(e) => self.out.fail(
+                request,
+                error_id::UNABLE_TO_EVALUATE_EXPRESSION,
+                "Unable to evaluate expression",
+                &e,
+                values::shows_error_to_user(&context),
+            ),
         }
     }
 
@@ -1864,44 +1842,23 @@ impl Connection {
                 &format!("unknown reference {reference}"),
             );
         };
-        // The child's own expression (`p.X`, `m["k"]`), as Delve finds it.
-        let (symbol, goroutine, frame) = match handle {
-            VariablesHandle::Scope {
-                variables,
-                goroutine,
-                frame,
-            } => (
-                variables
-                    .iter()
-                    .find(|v| v.name == name)
-                    .map(|v| v.name.clone()),
-                *goroutine,
-                *frame,
-            ),
-            VariablesHandle::Value {
-                expandable,
-                goroutine,
-                frame,
-            } => {
-                let mut no_reload = |_: &str| Err("not loaded".to_owned());
-                let children =
-                    values::children(expandable, None, 0, 0, &mut no_reload).unwrap_or_default();
-                (
-                    children
-                        .into_iter()
-                        .find(|c| c.name == name)
-                        .map(|c| c.evaluate_name),
-                    *goroutine,
-                    *frame,
-                )
-            }
-        };
+        // The child's own expression (`p.X`, `m["k"]`), as Delve finds it:
+        // the children are listed (and given handles) first.
+        let (goroutine, frame) = (handle.goroutine, handle.frame);
+        let expandable = handle.expandable.clone();
+        let options = self.options();
+        let mut reload = self.reader(goroutine, frame);
+        let children = values::children(&expandable, None, 0, 0, &options, &mut reload)
+            .unwrap_or_default();
+        for child in &children {
+            self.handle_for(child, goroutine, frame);
+        }
+        let symbol = values::evaluate_name_of(&children, &name).ok();
         let Some(symbol) = symbol else {
-            return fail(
-                &self.out,
-                "Unable to set variable",
-                "failed to find the named variable",
-            );
+            let detail = values::evaluate_name_of(&children, &name)
+                .err()
+                .unwrap_or_default();
+            return fail(&self.out, "Unable to set variable", &detail);
         };
         let scope = EvalScope {
             goroutine_id: goroutine,
@@ -1910,7 +1867,8 @@ impl Connection {
         };
         let evaluated = {
             let symbol = symbol.clone();
-            self.call(move |d| d.eval(scope, symbol, values::load_config()))
+            let config = values::load_config(&options);
+            self.call(move |d| d.eval(scope, symbol, config))
         };
         let evaluated = match evaluated {
             Ok(v) => v,
@@ -1924,8 +1882,9 @@ impl Connection {
             return fail(&self.out, "Unable to set variable", &e);
         }
         let mut body = json!({"value": value});
-        if self.client_takes_types {
-            body["type"] = json!(values::show(&evaluated, &name, &name).type_name);
+        let type_name = values::type_shown(&evaluated, &options);
+        if !type_name.is_empty() {
+            body["type"] = json!(type_name);
         }
         self.out.respond(request, Some(body));
         if self.client_takes_invalidated {
@@ -2140,7 +2099,7 @@ fn stopped_on_breakpoints(state: &State) -> Vec<(i64, Breakpoint)> {
 
 /// Prints the log points the stopped threads sit on (`output` events,
 /// `> [Go N]: message`).
-fn log_points(ctx: &Context, out: &Outbox, state: &State) {
+fn log_points(ctx: &Context, out: &Outbox, state: &State, options: &values::Options) {
     for thread in &state.threads {
         let Some(bp) = thread.breakpoint.as_ref().filter(|b| b.tracepoint) else {
             continue;
@@ -2152,17 +2111,20 @@ fn log_points(ctx: &Context, out: &Outbox, state: &State) {
             .get(&bp.id)
             .cloned();
         let Some(template) = template else { continue };
-        let message = expand_log_message(&template, |expression| {
+        let goroutine = thread.goroutine_id;
+        let mut read = |expression: &str, config: LoadConfig| {
             let scope = EvalScope {
-                goroutine_id: thread.goroutine_id,
+                goroutine_id: goroutine,
                 frame: 0,
                 deferred_call: 0,
             };
-            match ctx
-                .debugger
-                .eval(scope, expression.to_owned(), values::load_config())
-            {
-                Ok(v) => values::show(&v, "", expression).value,
+            ctx.debugger
+                .eval(scope, expression.to_owned(), config)
+                .map_err(|e| e.to_string())
+        };
+        let message = expand_log_message(&template, |expression| {
+            match read(expression, values::load_config(options)) {
+                Ok(v) => values::value_text(&v, options, &mut read),
                 Err(e) => format!("{{eval err: {e}}}"),
             }
         });
