@@ -121,6 +121,12 @@ pub fn evaluate(
     Ok(evaluator.variable(value, source, config))
 }
 
+/// Why a non-empty string literal cannot be assigned (Delve's words): its
+/// bytes would need memory in the target, which only an injected call
+/// could allocate.
+const STRING_NEEDS_CALL: &str =
+    "literal string can not be allocated because function calls are not allowed without using 'call'";
+
 /// What `symbol = value` writes in `frame`: the address and the bytes, as
 /// Delve's `Set` allows it (numbers wrap to the destination's size; `nil`
 /// into pointers, slices, maps, chans, funcs and interfaces; `""` into a
@@ -135,14 +141,10 @@ pub fn assignment(
     let evaluator = Evaluator { bi, mem, frame };
     // Delve evaluates the right-hand side first.
     let right = evaluator.eval(&expr::parse(value).map_err(|e| e.to_string())?)?;
-    if let Val::Const {
-        value: Const::Str(_),
-        ..
-    } = right
-    {
+    if matches!(&right, Val::Const { value: Const::Str(text), .. } if !text.is_empty()) {
         // A string literal would need memory in the target, which only an
-        // injected call could allocate (Delve's words).
-        return Err("literal string can not be allocated because function calls are not allowed without using 'call'".to_owned());
+        // injected call could allocate (Delve's words; "" needs none).
+        return Err(STRING_NEEDS_CALL.to_owned());
     }
     let left = evaluator.eval(&expr::parse(symbol).map_err(|e| e.to_string())?)?;
     let Val::Place { addr, ty, .. } = left else {
@@ -152,7 +154,14 @@ pub fn assignment(
     let size = target.size as usize;
     let number = |n: i128| -> Vec<u8> { n.to_le_bytes()[..size.min(16)].to_vec() };
     let bytes = match (&target.shape, right) {
-        (_, Val::Place { addr: from, ty: from_ty, .. }) => {
+        (
+            _,
+            Val::Place {
+                addr: from,
+                ty: from_ty,
+                ..
+            },
+        ) => {
             let source = evaluator.go_type(from_ty)?;
             if source.name != target.name {
                 return Err(format!(
@@ -161,7 +170,8 @@ pub fn assignment(
                 ));
             }
             let mut bytes = vec![0u8; size];
-            mem.read_memory(from, &mut bytes).map_err(|e| e.to_string())?;
+            mem.read_memory(from, &mut bytes)
+                .map_err(|e| e.to_string())?;
             bytes
         }
         (Shape::Scalar, Val::Const { value, .. }) => match (value, target.kind) {
@@ -179,10 +189,20 @@ pub fn assignment(
                 ))
             }
         },
-        (Shape::String, Val::Const { value: Const::Str(s), .. }) if s.is_empty() => vec![0u8; 16],
-        (Shape::String, Val::Const { value: Const::Str(_), .. }) => {
-            return Err("literal string can not be allocated because function calls are not allowed without using 'call'".into())
-        }
+        (
+            Shape::String,
+            Val::Const {
+                value: Const::Str(s),
+                ..
+            },
+        ) if s.is_empty() => vec![0u8; 16],
+        (
+            Shape::String,
+            Val::Const {
+                value: Const::Str(_),
+                ..
+            },
+        ) => return Err(STRING_NEEDS_CALL.into()),
         (
             Shape::Pointer { .. }
             | Shape::Slice { .. }
@@ -199,7 +219,12 @@ pub fn assignment(
                 target.name
             ))
         }
-        _ => return Err(format!("can not set variables of type {} (not implemented)", target.name)),
+        _ => {
+            return Err(format!(
+                "can not set variables of type {} (not implemented)",
+                target.name
+            ))
+        }
     };
     Ok((addr, bytes))
 }

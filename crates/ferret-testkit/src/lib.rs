@@ -28,8 +28,8 @@
 
 pub mod cores;
 pub mod dap;
-pub mod dapdiff;
 pub mod dapclient;
+pub mod dapdiff;
 pub mod delve;
 pub mod fixture;
 pub mod leak;

@@ -300,7 +300,11 @@ impl Connection {
 
     /// Reads expressions in goroutine `goroutine`'s frame `frame` (for
     /// values that need reading again).
-    fn reader(&self, goroutine: i64, frame: usize) -> impl FnMut(&str, LoadConfig) -> Result<Variable, String> {
+    fn reader(
+        &self,
+        goroutine: i64,
+        frame: usize,
+    ) -> impl FnMut(&str, LoadConfig) -> Result<Variable, String> {
         let debugger = self.debugger().cloned();
         move |expression: &str, config: LoadConfig| {
             let debugger = debugger.as_ref().ok_or("no debug session")?;
@@ -317,7 +321,12 @@ impl Connection {
 
     /// Gives each shown value that expands a handle, and remembers memory
     /// references; returns the DAP objects.
-    fn publish_shown(&mut self, shown: Vec<values::Shown>, goroutine: i64, frame: usize) -> Vec<Value> {
+    fn publish_shown(
+        &mut self,
+        shown: Vec<values::Shown>,
+        goroutine: i64,
+        frame: usize,
+    ) -> Vec<Value> {
         shown
             .into_iter()
             .map(|s| {
@@ -1848,8 +1857,8 @@ impl Connection {
         let expandable = handle.expandable.clone();
         let options = self.options();
         let mut reload = self.reader(goroutine, frame);
-        let children = values::children(&expandable, None, 0, 0, &options, &mut reload)
-            .unwrap_or_default();
+        let children =
+            values::children(&expandable, None, 0, 0, &options, &mut reload).unwrap_or_default();
         for child in &children {
             self.handle_for(child, goroutine, frame);
         }
