@@ -1,5 +1,5 @@
-"""Shared helpers for the benchmark scripts: a Delve JSON-RPC client,
-server start-up for ferret and dlv, and small statistics."""
+"""Shared helpers for the benchmark scripts: a Delve JSON-RPC client, a
+DAP client, server start-up for ferret and dlv, and small statistics."""
 import json
 import os
 import re
@@ -80,6 +80,58 @@ class Rpc:
                 if obj.get("error"):
                     errors.append(obj["error"])
         return errors, time.perf_counter() - start
+
+    def close(self):
+        self.sock.close()
+
+
+class Dap:
+    """A minimal DAP client (Content-Length framing); events are kept."""
+
+    def __init__(self, addr, timeout=None):
+        host, port = addr.rsplit(":", 1)
+        self.sock = socket.create_connection((host, int(port)), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = bytearray()
+        self.seq = 0
+        self.events = []
+
+    def _read(self):
+        while True:
+            end = self.buf.find(b"\r\n\r\n")
+            if end >= 0:
+                length = int(re.search(rb"Content-Length: *(\d+)", bytes(self.buf[:end])).group(1))
+                if len(self.buf) >= end + 4 + length:
+                    body = bytes(self.buf[end + 4:end + 4 + length])
+                    del self.buf[:end + 4 + length]
+                    return body
+            chunk = self.sock.recv(1 << 20)
+            if not chunk:
+                raise OSError("connection closed")
+            self.buf += chunk
+
+    def timed_request(self, command, arguments=None):
+        """Returns (response, seconds from sending to the response's last
+        byte, leaving out JSON decoding). An error response raises."""
+        self.seq += 1
+        message = {"seq": self.seq, "type": "request", "command": command}
+        if arguments is not None:
+            message["arguments"] = arguments
+        body = json.dumps(message).encode()
+        start = time.perf_counter()
+        self.sock.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        while True:
+            raw = self._read()
+            seconds = time.perf_counter() - start
+            reply = json.loads(raw)
+            if reply.get("type") == "response" and reply.get("request_seq") == self.seq:
+                if not reply.get("success"):
+                    raise RuntimeError(f"{command}: {reply.get('message')}: {reply.get('body')}")
+                return reply, seconds
+            self.events.append(reply)
+
+    def request(self, command, arguments=None):
+        return self.timed_request(command, arguments)[0]
 
     def close(self):
         self.sock.close()

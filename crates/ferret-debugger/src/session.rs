@@ -1241,6 +1241,9 @@ struct Session {
     selected_goroutine: Option<i64>,
     /// The goroutines as of this stop (filled on first need).
     goroutine_list: std::cell::RefCell<Option<GoroutineList>>,
+    /// Goroutines looked up by id since the last stop without reading the
+    /// whole list (see `find_goroutine`).
+    found_goroutines: std::cell::RefCell<HashMap<i64, (G, Option<(i32, bool)>)>>,
     /// Source locations by PC (the binary never changes).
     pc_locations: std::cell::RefCell<HashMap<u64, Location>>,
     /// Start PC -> the function a goroutine shows as its start.
@@ -1360,6 +1363,7 @@ impl Session {
             runtime,
             selected_goroutine: None,
             goroutine_list: Default::default(),
+            found_goroutines: Default::default(),
             snapshots: HashMap::new(),
             pc_locations: Default::default(),
             start_functions: Default::default(),
@@ -1546,6 +1550,7 @@ impl Session {
     /// Forgets what was read of the target's goroutines (it is about to run).
     fn forget_goroutines(&mut self) {
         *self.goroutine_list.get_mut() = None;
+        self.found_goroutines.get_mut().clear();
         self.described.get_mut().clear();
         *self.composites.get_mut() = Composites::default();
         self.selected_goroutine = None;
@@ -1936,6 +1941,32 @@ impl Session {
 
     /// The goroutine with id `id`, and the thread running it.
     fn find_goroutine(&self, id: i64) -> Result<(G, Option<(i32, bool)>)> {
+        if self.goroutine_list.borrow().is_none() {
+            // Nothing read the whole list since the stop: look through it a
+            // window at a time and stop at the goroutine (usually early:
+            // the runtime lists goroutines by creation).
+            if let Some(found) = self.found_goroutines.borrow().get(&id) {
+                return Ok(found.clone());
+            }
+            if let Some(runtime) = &self.runtime {
+                let mut start = 0;
+                loop {
+                    let (gs, next) =
+                        runtime.goroutines_from(self.target.state(), start, DESCRIBE_BATCH)?;
+                    if let Some(g) = gs.into_iter().find(|g| g.id == id) {
+                        let thread = self.threads_by_goroutine().get(&g.addr).copied();
+                        self.found_goroutines
+                            .borrow_mut()
+                            .insert(id, (g.clone(), thread));
+                        return Ok((g, thread));
+                    }
+                    match next {
+                        Some(next) => start = next,
+                        None => return Err(SessionError::NoGoroutine(id)),
+                    }
+                }
+            }
+        }
         let list = self.goroutine_list()?;
         let g = list
             .by_id
