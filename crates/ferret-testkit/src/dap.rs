@@ -13,7 +13,8 @@
 //! (`@vscode/debugadapter-testsupport`, installed by
 //! `scripts/install-tools`).
 
-use std::io::{BufRead, BufReader, Read};
+use std::collections::VecDeque;
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
@@ -482,7 +483,10 @@ pub fn run_debugclient(
     }
 }
 
-// ---- a minimal DAP client ----
+// ---- a minimal DAP client, and dlv dap as an oracle ----
+
+/// How long one message may take to arrive.
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Reads one framed DAP message from `stream`.
 pub fn read_message(stream: &mut impl Read) -> std::io::Result<Value> {
@@ -523,71 +527,78 @@ fn read_framed(reader: &mut impl BufRead) -> std::io::Result<Value> {
     serde_json::from_slice(&body).map_err(std::io::Error::other)
 }
 
-/// A DAP client over TCP.
+/// A DAP connection.
 pub struct DapClient {
     reader: BufReader<TcpStream>,
     writer: TcpStream,
     seq: i64,
-    /// Every message read, in order.
-    pub received: Vec<Value>,
+    /// Events received while waiting for responses, oldest first.
+    events: VecDeque<Value>,
 }
 
 impl DapClient {
-    /// Connects to `addr` (HOST:PORT); reads time out after 60 s.
-    pub fn connect(addr: &str) -> DapClient {
-        let stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
-        stream
-            .set_read_timeout(Some(Duration::from_secs(60)))
-            .unwrap();
-        DapClient {
-            reader: BufReader::new(stream.try_clone().unwrap()),
+    /// Connects to a DAP server at `addr` (`HOST:PORT`).
+    pub fn connect(addr: &str) -> io::Result<DapClient> {
+        let stream = TcpStream::connect(addr)?;
+        stream.set_read_timeout(Some(READ_TIMEOUT))?;
+        stream.set_nodelay(true)?;
+        Ok(DapClient {
+            reader: BufReader::new(stream.try_clone()?),
             writer: stream,
             seq: 0,
-            received: Vec::new(),
-        }
+            events: VecDeque::new(),
+        })
     }
 
-    /// Sends a request; returns its seq.
-    pub fn send(&mut self, command: &str, arguments: Value) -> i64 {
-        self.seq += 1;
-        let body =
-            json!({"seq": self.seq, "type": "request", "command": command, "arguments": arguments})
-                .to_string();
-        self.writer
-            .write_all(format!("Content-Length: {}\r\n\r\n{body}", body.len()).as_bytes())
-            .unwrap();
-        self.seq
-    }
-
-    /// The next message.
-    pub fn read(&mut self) -> Value {
-        let message = read_framed(&mut self.reader).expect("reading a DAP message");
-        self.received.push(message.clone());
-        message
-    }
-
-    /// Sends a request and reads until its response, which it returns.
+    /// Sends request `command` with `arguments` (none when `Null`) and
+    /// returns its response, successful or not. Panics when the
+    /// connection fails.
     pub fn request(&mut self, command: &str, arguments: Value) -> Value {
-        let seq = self.send(command, arguments);
+        self.seq += 1;
+        let mut message = json!({"seq": self.seq, "type": "request", "command": command});
+        if !arguments.is_null() {
+            message["arguments"] = arguments;
+        }
+        let body = message.to_string();
+        // One write per message: with small writes, Nagle's algorithm and
+        // delayed acknowledgements cost tens of milliseconds a request.
+        let framed = format!("Content-Length: {}\r\n\r\n{body}", body.len());
+        self.writer
+            .write_all(framed.as_bytes())
+            .unwrap_or_else(|e| panic!("send {command}: {e}"));
         loop {
-            let message = self.read();
-            if message["type"] == "response" && message["request_seq"] == seq {
-                return message;
+            let received = self.receive();
+            if received["type"] == "response" && received["request_seq"] == self.seq {
+                return received;
+            }
+            if received["type"] == "event" {
+                self.events.push_back(received);
             }
         }
     }
 
-    /// Reads until event `name` and returns it.
-    pub fn event(&mut self, name: &str) -> Value {
+    /// Waits for event `name` (perhaps already received), dropping the
+    /// events before it.
+    pub fn wait_event(&mut self, name: &str) -> Value {
+        while let Some(event) = self.events.pop_front() {
+            if event["event"] == name {
+                return event;
+            }
+        }
         loop {
-            let message = self.read();
-            if message["type"] == "event" && message["event"] == name {
-                return message;
+            let received = self.receive();
+            if received["type"] == "event" && received["event"] == name {
+                return received;
             }
         }
     }
 
-    /// `initialize` with the arguments VS Code sends.
+    /// Reads one message. Panics when the connection fails.
+    fn receive(&mut self) -> Value {
+        read_framed(&mut self.reader).unwrap_or_else(|e| panic!("read a DAP message: {e}"))
+    }
+
+    /// `initialize` with the arguments VS Code sends; returns the response.
     pub fn initialize(&mut self) -> Value {
         self.request(
             "initialize",
@@ -595,5 +606,51 @@ impl DapClient {
                    "linesStartAt1": true, "columnsStartAt1": true,
                    "supportsVariableType": true, "supportsVariablePaging": true}),
         )
+    }
+}
+
+/// A running `dlv dap` and a connection to it; the session is ended and
+/// dlv stopped when dropped.
+pub struct DelveDap {
+    child: Child,
+    /// The connection.
+    pub client: DapClient,
+}
+
+impl DelveDap {
+    /// Starts `dlv dap` on a loopback port and connects to it.
+    pub fn start() -> DelveDap {
+        let dlv = Delve::path();
+        assert!(
+            dlv.exists(),
+            "dlv is not installed at {}: run scripts/install-tools",
+            dlv.display()
+        );
+        let mut child = Command::new(&dlv)
+            .args(["dap", "--listen=127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dlv dap");
+        let mut stdout = BufReader::new(child.stdout.take().expect("dlv stdout"));
+        let mut banner = String::new();
+        stdout.read_line(&mut banner).expect("read dlv banner");
+        // A launched program shares this stdout: keep draining it.
+        std::thread::spawn(move || io::copy(&mut stdout, &mut io::sink()));
+        let addr = banner
+            .trim()
+            .strip_prefix("DAP server listening at: ")
+            .unwrap_or_else(|| panic!("unexpected dlv dap banner: {banner:?}"))
+            .to_owned();
+        let client = DapClient::connect(&addr).expect("connect to dlv dap");
+        DelveDap { child, client }
+    }
+}
+
+impl Drop for DelveDap {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

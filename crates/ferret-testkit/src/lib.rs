@@ -10,7 +10,6 @@
 //!   against dlv and ferret as DAP servers, and the comparison of its
 //!   normalized transcripts.
 //! - [`delve`]: the real dlv as an oracle, driven over its JSON-RPC API.
-//! - [`dapclient`]: a minimal DAP client, and `dlv dap` as an oracle.
 //! - [`rpc`]: a minimal Delve JSON-RPC client.
 //! - [`servers`]: ferret and dlv as headless servers, stopped when dropped.
 //! - [`oracle`]: runs Go's own tools (`nm`, `addr2line`, `objdump`,
@@ -28,7 +27,6 @@
 
 pub mod cores;
 pub mod dap;
-pub mod dapclient;
 pub mod dapdiff;
 pub mod delve;
 pub mod fixture;

@@ -41,7 +41,7 @@ fn a_json_rpc_client_and_a_dap_client_share_target_and_breakpoints() {
     let (source, line) = vars_source();
     let server = FerretServer::exec(&vars(), &[]);
     let mut rpc = RpcClient::connect(&server.addr).unwrap();
-    let mut dap = DapClient::connect(&server.addr);
+    let mut dap = DapClient::connect(&server.addr).unwrap();
     attach_remote(&mut dap);
 
     // A breakpoint made over JSON-RPC stops the DAP client's run.
@@ -71,7 +71,7 @@ fn a_json_rpc_client_and_a_dap_client_share_target_and_breakpoints() {
     );
 
     assert_eq!(dap.request("configurationDone", json!({}))["success"], true);
-    let stopped = dap.event("stopped");
+    let stopped = dap.wait_event("stopped");
     assert_eq!(stopped["body"]["reason"], "breakpoint", "{stopped}");
     assert_eq!(stopped["body"]["hitBreakpointIds"], json!([rpc_id]));
     let state = rpc.call("State", json!({})).unwrap();
@@ -84,8 +84,11 @@ fn a_json_rpc_client_and_a_dap_client_share_target_and_breakpoints() {
         state["State"]["currentThread"]["breakPoint"]["id"], dap_id,
         "{state}"
     );
-    assert_eq!(dap.event("continued")["body"]["allThreadsContinued"], true);
-    let stopped = dap.event("stopped");
+    assert_eq!(
+        dap.wait_event("continued")["body"]["allThreadsContinued"],
+        true
+    );
+    let stopped = dap.wait_event("stopped");
     assert_eq!(
         stopped["body"]["reason"], "function breakpoint",
         "{stopped}"
@@ -105,7 +108,7 @@ fn bad_dap_input_gets_errors_and_the_server_goes_on() {
     // A program that keeps running (eight goroutines spinning for a minute).
     let busy = build_fixture("busy", &GoToolchain::find("1.26"), &BuildOptions::debug());
     let server = FerretServer::exec(&busy, &["spin", "60"]);
-    let mut dap = DapClient::connect(&server.addr);
+    let mut dap = DapClient::connect(&server.addr).unwrap();
     attach_remote(&mut dap);
 
     // A command DAP does not define: Delve's internal error (8888); one it
@@ -150,7 +153,7 @@ fn bad_dap_input_gets_errors_and_the_server_goes_on() {
     // A client leaving while the target runs leaves it running; another
     // client attaches, pauses, and finds it alive.
     drop(dap);
-    let mut second = DapClient::connect(&server.addr);
+    let mut second = DapClient::connect(&server.addr).unwrap();
     attach_remote(&mut second);
     let threads = second.request("threads", json!({}));
     assert_eq!(threads["success"], true, "{threads}");

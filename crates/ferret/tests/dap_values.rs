@@ -10,7 +10,7 @@
 use ferret_debugger::model::{EvalScope, LoadConfig, Variable};
 use ferret_debugger::{Debugger, TargetSpec};
 use ferret_server::dap::values::{self, Expandable, Options};
-use ferret_testkit::dapclient::DelveDap;
+use ferret_testkit::dap::DelveDap;
 use ferret_testkit::delve::Delve;
 use ferret_testkit::fixture::{build_fixture, BuildOptions};
 use ferret_testkit::target_dir;
