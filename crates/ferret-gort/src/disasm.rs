@@ -1,6 +1,8 @@
-//! x86-64 disassembly (iced-x86): instruction boundaries, text in GNU or
-//! Intel syntax, and direct call targets (what `step` needs to find the
-//! functions a line calls).
+//! x86-64 disassembly (iced-x86): instruction boundaries, text in GNU,
+//! Intel or Go syntax, and direct call targets (what `step` needs to find
+//! the functions a line calls).
+
+mod go;
 
 use iced_x86::{
     Decoder, DecoderOptions, FlowControl, Formatter, GasFormatter, IntelFormatter, Mnemonic, OpKind,
@@ -13,7 +15,18 @@ pub enum Syntax {
     Gnu,
     /// Intel syntax.
     Intel,
+    /// Go assembler (Plan 9) syntax, as Delve's Go flavour and
+    /// `go tool objdump` print it, without symbol names: see
+    /// [`disassemble_go`].
+    Go,
 }
+
+/// Names addresses for [`disassemble_go`]: given an address, the name and
+/// start address of the symbol (function or variable) holding it, if any.
+/// Go syntax shows a branch target that starts a symbol as `name(SB)`, and
+/// a RIP-relative operand (or a 32-bit `MOV`/`PUSH` immediate) inside one
+/// as `name+off(SB)`.
+pub type SymbolLookup<'a> = dyn Fn(u64) -> Option<(String, u64)> + 'a;
 
 /// One decoded instruction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,26 +47,23 @@ pub struct Instruction {
 
 /// Decodes `code`, which starts at `address`, into instructions.
 pub fn disassemble(code: &[u8], address: u64, syntax: Syntax) -> Vec<Instruction> {
-    let mut decoder = Decoder::with_ip(64, code, address, DecoderOptions::NONE);
     let mut formatter: Box<dyn Formatter> = match syntax {
         Syntax::Gnu => Box::new(GasFormatter::new()),
         Syntax::Intel => Box::new(IntelFormatter::new()),
+        Syntax::Go => return disassemble_go(code, address, &|_| None),
     };
+    let mut decoder = Decoder::with_ip(64, code, address, DecoderOptions::NONE);
     let mut out = Vec::new();
     for instruction in &mut decoder {
         let mut text = String::new();
         formatter.format(&instruction, &mut text);
         let start = (instruction.ip() - address) as usize;
         let bytes = code[start..start + instruction.len()].to_vec();
-        let direct = matches!(
-            instruction.op0_kind(),
-            OpKind::NearBranch64 | OpKind::NearBranch32 | OpKind::NearBranch16
-        );
         out.push(Instruction {
             address: instruction.ip(),
             bytes,
             text,
-            branch_target: direct.then(|| instruction.near_branch_target()),
+            branch_target: direct_target(&instruction),
             is_call: matches!(
                 instruction.flow_control(),
                 FlowControl::Call | FlowControl::IndirectCall
@@ -62,6 +72,24 @@ pub fn disassemble(code: &[u8], address: u64, syntax: Syntax) -> Vec<Instruction
         });
     }
     out
+}
+
+/// Decodes `code`, which starts at `address`, into instructions with text
+/// in Go assembler (Plan 9) syntax, exactly as Delve's Go flavour and
+/// `go tool objdump` print it (golang.org/x/arch/x86/x86asm's `GoSyntax`),
+/// naming addresses with `symbols`. Instruction boundaries follow x86asm
+/// too: bytes it cannot decode become one-byte `?` instructions.
+pub fn disassemble_go(code: &[u8], address: u64, symbols: &SymbolLookup) -> Vec<Instruction> {
+    go::disassemble(code, address, symbols)
+}
+
+/// Where a direct `call` or `jmp` goes.
+fn direct_target(instruction: &iced_x86::Instruction) -> Option<u64> {
+    matches!(
+        instruction.op0_kind(),
+        OpKind::NearBranch64 | OpKind::NearBranch32 | OpKind::NearBranch16
+    )
+    .then(|| instruction.near_branch_target())
 }
 
 /// The targets of the direct calls in `code` (which starts at `address`),
