@@ -3,6 +3,9 @@
 //! the functions a line calls).
 
 mod go;
+mod symbols;
+
+pub use symbols::DelveSymbols;
 
 use iced_x86::{
     Decoder, DecoderOptions, FlowControl, Formatter, GasFormatter, IntelFormatter, Mnemonic, OpKind,
@@ -123,5 +126,64 @@ mod tests {
         assert!(insns[1].is_return);
         assert_eq!(insns[1].text, "ret");
         assert_eq!(direct_call_targets(&code, 0x1000), vec![0x1005]);
+    }
+
+    /// Instructions of the `vars` fixture built by Go 1.27.3, with the text
+    /// `go tool objdump` gives them.
+    #[test]
+    fn go_syntax_reads_as_objdump() {
+        let cases: &[(&[u8], &str)] = &[
+            (&[0x49, 0x3b, 0x66, 0x10], "CMPQ SP, 0x10(R14)"),
+            (&[0xf3, 0x48, 0xab], "REP; STOSQ AX, ES:0(DI)"),
+            (&[0xf0, 0x48, 0x0f, 0xb1, 0x0a], "LOCK CMPXCHGQ CX, 0(DX)"),
+            (
+                &[0x64, 0x4c, 0x8b, 0x34, 0x25, 0xf8, 0xff, 0xff, 0xff],
+                "MOVQ FS:0xfffffff8, R14",
+            ),
+            (
+                &[0x48, 0x8d, 0x04, 0x45, 0xff, 0xff, 0xff, 0xff],
+                "LEAQ 0xffffffff(AX*2), AX",
+            ),
+            (&[0x0f, 0x1f, 0x44, 0x00, 0x00], "NOPL 0(AX)(AX*1)"),
+            (&[0x66, 0x90], "NOPW"),
+            (&[0xcc], "INT $0x3"),
+            (
+                &[0x62, 0xf2, 0x4d, 0xc9, 0x8d, 0xc4],
+                "VPERMB.Z Z4, Z6, K1, Z0",
+            ),
+        ];
+        for (code, text) in cases {
+            let insns = disassemble(code, 0x401000, Syntax::Go);
+            assert_eq!(insns.len(), 1, "{text}");
+            assert_eq!(insns[0].text, *text);
+        }
+        // x86asm takes the next byte for a ModR/M byte of VZEROUPPER, and
+        // cannot decode 0x60 in 64-bit mode.
+        let insns = disassemble(&[0xc5, 0xf8, 0x77, 0xe9, 0x60], 0x40c3f5, Syntax::Go);
+        let texts: Vec<(usize, &str)> = insns
+            .iter()
+            .map(|i| (i.bytes.len(), i.text.as_str()))
+            .collect();
+        assert_eq!(texts, [(4, "VZEROUPPER"), (1, "?")]);
+    }
+
+    #[test]
+    fn go_syntax_names_symbols() {
+        // main.pause and runtime.staticuint64s (2048 bytes) of the same
+        // binary.
+        let symbols = |address: u64| match address {
+            0x4da2a0..0x4da3d4 => Some(("main.pause".to_owned(), 0x4da2a0)),
+            0x4eb2a0..0x4ebaa0 => Some(("runtime.staticuint64s".to_owned(), 0x4eb2a0)),
+            _ => None,
+        };
+        let call = disassemble_go(&[0xe8, 0x98, 0x2b, 0x00, 0x00], 0x4d7703, &symbols);
+        assert_eq!(call[0].text, "CALL main.pause(SB)");
+        assert_eq!(call[0].branch_target, Some(0x4da2a0));
+        let lea = disassemble_go(
+            &[0x48, 0x8d, 0x15, 0xe7, 0x56, 0x01, 0x00],
+            0x4d5bba,
+            &symbols,
+        );
+        assert_eq!(lea[0].text, "LEAQ runtime.staticuint64s+8(SB), DX");
     }
 }

@@ -1,7 +1,8 @@
 //! Go syntax disassembly compared with `go tool objdump`, instruction by
 //! instruction, over every function of a fixture's binary (package main
 //! and everything linked in: runtime, standard library, assembly), in debug
-//! and optimized builds, for every selected Go toolchain.
+//! and optimized builds, for every selected Go toolchain; and, with
+//! [`DelveSymbols`] naming addresses, with dlv's own `Disassemble`.
 //!
 //! Delve prints with the x86asm of golang.org/x/arch v0.28.0, which Go 1.27
 //! vendors too. Older toolchains' objdump vendors older x86asm versions,
@@ -14,8 +15,10 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use ferret_gort::disasm::{disassemble_go, Instruction};
+use ferret_gort::bininfo::VariableLocation;
+use ferret_gort::disasm::{disassemble_go, DelveSymbols, Instruction};
 use ferret_gort::BinaryInfo;
+use ferret_testkit::delve::Delve;
 use ferret_testkit::fixture::{build_fixture, BuildOptions};
 use ferret_testkit::oracle::{self, NmSymbol, ObjdumpInsn};
 use ferret_testkit::toolchain::GoToolchain;
@@ -189,4 +192,127 @@ fn go_syntax_matches_go_tool_objdump() {
         }
     }
     assert!(failures.is_empty(), "mismatches in {failures:?}");
+}
+
+/// The address of package variable `name`, when it has a fixed one.
+fn variable_address(info: &BinaryInfo, name: &str) -> Option<u64> {
+    let variable = info.package_variable(name).ok()??;
+    match &variable.location {
+        VariableLocation::Expression(e) if e.len() == 9 && e[0] == 0x03 => {
+            Some(u64::from_le_bytes(e[1..].try_into().ok()?))
+        }
+        _ => None,
+    }
+}
+
+/// Whether `ours` and `theirs` differ only in naming one of two package
+/// variables at the same address: Delve picks among them by the order an
+/// unstable sort leaves them in.
+fn same_address_variables(info: &BinaryInfo, ours: &str, theirs: &str) -> bool {
+    let symbol = |text: &str| -> Option<(String, String)> {
+        let end = text.find("(SB)")?;
+        let start = text[..end].rfind([' ', '$']).map_or(0, |i| i + 1);
+        let name = &text[start..end];
+        let name = name.rsplit_once('+').map_or(name, |(n, _)| n);
+        Some((name.to_owned(), text.replacen(name, "", 1)))
+    };
+    match (symbol(ours), symbol(theirs)) {
+        (Some((a, rest_a)), Some((b, rest_b))) => {
+            rest_a == rest_b
+                && variable_address(info, &a).is_some()
+                && variable_address(info, &a) == variable_address(info, &b)
+        }
+        _ => false,
+    }
+}
+
+/// Packages whose functions the comparison with dlv covers (one request per
+/// function): main, and the runtime with its assembly helpers (AVX2 and
+/// AVX-512 included).
+const DELVE_PACKAGES: &[&str] = &[
+    "main.",
+    "runtime.",
+    "internal/bytealg.",
+    "internal/runtime/",
+];
+
+#[test]
+fn go_syntax_with_delve_symbols_matches_dlv() {
+    let mut failures = Vec::new();
+    for toolchain in GoToolchain::selected() {
+        if !Delve::supports(&toolchain) {
+            continue;
+        }
+        let binary = build_fixture("vars", &toolchain, &BuildOptions::debug());
+        let label = format!("vars {} dbg", toolchain.version);
+        let info = BinaryInfo::open(&binary).expect("open fixture");
+        let symbols = DelveSymbols::new(&info).expect("symbols");
+        let lookup = |address: u64| symbols.lookup(address);
+        let mut delve = Delve::exec(&binary);
+        let (mut compared, mut aliased, mut mismatches) = (0, 0, Vec::new());
+        let functions = Symbols::new(oracle::nm(&toolchain, &binary));
+        for function in functions.0.iter().filter(|s| {
+            matches!(s.code, 'T' | 't') && DELVE_PACKAGES.iter().any(|p| s.name.starts_with(p))
+        }) {
+            let end = function.address + function.size;
+            let code = info
+                .image()
+                .read_at(function.address, function.size as usize)
+                .expect("function code");
+            let ours = disassemble_go(code, function.address, &lookup);
+            // The parameters, collected into a JSON object (2: Go flavour).
+            let params = [
+                ("StartPC", function.address),
+                ("EndPC", end),
+                ("Flavour", 2),
+            ];
+            let theirs = delve
+                .call("Disassemble", params.into_iter().collect())
+                .unwrap_or_else(|e| panic!("{label}: dlv Disassemble {}: {e}", function.name));
+            let theirs: Vec<(u64, &str)> = theirs["Disassemble"]
+                .as_array()
+                .expect("instructions")
+                .iter()
+                .map(|i| {
+                    (
+                        i["Loc"]["pc"].as_u64().unwrap_or(0),
+                        i["Text"].as_str().unwrap_or(""),
+                    )
+                })
+                .collect();
+            let by_address: HashMap<u64, &str> =
+                ours.iter().map(|i| (i.address, i.text.as_str())).collect();
+            for (address, text) in theirs {
+                compared += 1;
+                let got = by_address.get(&address).copied().unwrap_or("<none>");
+                if got == text {
+                    continue;
+                }
+                if same_address_variables(&info, got, text) {
+                    aliased += 1;
+                } else {
+                    mismatches.push(format!(
+                        "{} {address:#x}: dlv {text:?}, ferret {got:?}",
+                        function.name
+                    ));
+                }
+            }
+        }
+        eprintln!(
+            "{label}: {} of {compared} instructions as dlv prints them, \
+             {aliased} more naming another variable at the same address",
+            compared - aliased - mismatches.len()
+        );
+        for m in mismatches.iter().take(40) {
+            eprintln!("  {m}");
+        }
+        assert!(
+            compared > 50_000,
+            "{label}: only {compared} instructions compared"
+        );
+        if !mismatches.is_empty() {
+            failures.push(label);
+        }
+    }
+    assert!(failures.is_empty(), "mismatches with dlv in {failures:?}");
 }

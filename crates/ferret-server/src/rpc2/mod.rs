@@ -943,6 +943,7 @@ async fn disassemble(ctx: &Arc<Context>, p: &Params) -> Reply {
     let end = p.u64("EndPC")?;
     let syntax = match p.i64("Flavour")? {
         0 => ferret_gort::disasm::Syntax::Gnu,
+        2 => ferret_gort::disasm::Syntax::Go,
         _ => ferret_gort::disasm::Syntax::Intel,
     };
     let bi = ctx.debugger.bininfo().clone();
