@@ -37,12 +37,13 @@
 //! where objdump shows `?`.
 //!
 //! Checked against x86asm over every opcode with many prefix, ModR/M and
-//! VEX/EVEX field combinations: all encodings iced accepts as valid print
-//! the same, except for a few privileged or exotic ones (`PTWRITE`,
-//! `TPAUSE`/`UMWAIT` with register 0, VMX instructions with REX.W), and
-//! invalid encodings x86asm decodes anyway (`MOV` to test registers,
-//! superfluous 0x66 prefixes, AVX-512 masks or rounding on instructions
-//! without them) differ too.
+//! VEX/EVEX field combinations: every encoding iced holds valid prints the
+//! same, but for a few privileged or rare ones that x86asm reads as other
+//! instructions (`LOCK MOV CR0` as `MOV CR8`, `PTWRITE` as `REP; XSAVE`,
+//! `TPAUSE` and `UMWAIT` on register 0 as `MFENCE`, VMX instructions with
+//! REX.W as `RDRAND`). Invalid encodings x86asm decodes anyway may differ
+//! too (`MOV` to a test register, a 0x66 prefix the instruction does not
+//! take, AVX-512 masking or rounding the instruction does not allow).
 
 use iced_x86::{
     Code, CpuidFeature, Decoder, DecoderOptions, EncodingKind, FlowControl, Instruction as Decoded,
@@ -739,7 +740,7 @@ fn mem_text(mem: &Mem, symbols: &SymbolLookup) -> String {
     if mem.base != Register::None {
         text.push_str(&format!("({})", register_name(mem.base)));
     }
-    if mem.index != Register::None && mem.scale != 0 {
+    if mem.index != Register::None {
         text.push_str(&format!("({}*{})", register_name(mem.index), mem.scale));
     }
     text
