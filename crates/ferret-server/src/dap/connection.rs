@@ -134,6 +134,9 @@ pub struct Connection {
     run_error: Option<String>,
     /// The client said `disconnect`.
     done: bool,
+    /// The disconnect ended the session: the server ends after the last
+    /// answer is written.
+    ends_server: bool,
     /// The client handles `invalidated` events.
     client_takes_invalidated: bool,
     /// The client shows variables' types.
@@ -174,6 +177,7 @@ where
         outcomes_tx,
         run_error: None,
         done: false,
+        ends_server: false,
         client_takes_invalidated: false,
         client_takes_types: false,
         client_pages_variables: false,
@@ -255,8 +259,12 @@ where
     // A client that vanished mid-run leaves the target to the others; a run
     // it started keeps going and its outcome is dropped.
     let ctx = connection.ctx.clone();
+    let ends_server = connection.ends_server;
     drop(connection);
     let _ = writer_task.await;
+    if let Some(ctx) = ctx.as_ref().filter(|_| ends_server) {
+        ctx.end_server();
+    }
     ctx
 }
 
@@ -1020,7 +1028,8 @@ impl Connection {
             _ => self.out.respond(request, None),
         }
         self.out.event("terminated", Some(json!({})));
-        ctx.end_server();
+        // The server ends once these last messages are written.
+        self.ends_server = true;
     }
 
     // ---- memory and code ----
@@ -1158,8 +1167,12 @@ impl Connection {
         let Some(code) = bi.image().read_at(start, (end - start) as usize) else {
             return fail(&self.out, &format!("cannot read {start:#x}-{end:#x}"));
         };
-        let decoded =
-            ferret_gort::disasm::disassemble(code, start, ferret_gort::disasm::Syntax::Intel);
+        // Go's own assembler syntax, symbols named as Delve names them.
+        let symbols = match ferret_gort::disasm::DelveSymbols::new(&bi) {
+            Ok(symbols) => symbols,
+            Err(e) => return fail(&self.out, &e.to_string()),
+        };
+        let decoded = ferret_gort::disasm::disassemble_go(code, start, &|a| symbols.lookup(a));
         let Some(at) = decoded.iter().position(|i| i.address == address) else {
             return fail(&self.out, "could not find memory reference");
         };

@@ -943,6 +943,7 @@ async fn disassemble(ctx: &Arc<Context>, p: &Params) -> Reply {
     let end = p.u64("EndPC")?;
     let syntax = match p.i64("Flavour")? {
         0 => ferret_gort::disasm::Syntax::Gnu,
+        2 => ferret_gort::disasm::Syntax::Go,
         _ => ferret_gort::disasm::Syntax::Intel,
     };
     let bi = ctx.debugger.bininfo().clone();
@@ -976,7 +977,14 @@ async fn disassemble(ctx: &Arc<Context>, p: &Params) -> Reply {
             pc,
         )
     };
-    let instructions: Vec<Value> = ferret_gort::disasm::disassemble(code, start, syntax)
+    let decoded = match syntax {
+        ferret_gort::disasm::Syntax::Go => {
+            let symbols = ferret_gort::disasm::DelveSymbols::new(&bi).map_err(|e| e.to_string())?;
+            ferret_gort::disasm::disassemble_go(code, start, &|a| symbols.lookup(a))
+        }
+        _ => ferret_gort::disasm::disassemble(code, start, syntax),
+    };
+    let instructions: Vec<Value> = decoded
         .into_iter()
         .map(|insn| {
             let loc = location_of(ctx, insn.address);
