@@ -8,7 +8,7 @@ use ferret_target::Memory;
 
 use crate::bininfo::{package_of, BinaryInfo, GoType, Kind, Shape};
 use crate::expr::{self, BinaryOp, Expr, UnaryOp};
-use crate::value::{flags, LoadConfig, Loader, Variable};
+use crate::value::{closure_function, flags, LoadConfig, Loader, Variable};
 
 /// A variable of the frame an expression is evaluated in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -439,13 +439,21 @@ impl Evaluator<'_> {
         Err(first_error)
     }
 
-    /// Field `field` of `value` (a struct, or a pointer to one).
+    /// Field `field` of `value` (a struct, or a pointer to one), or the
+    /// variable `field` captured by the closure a func value points at.
     fn field(&self, value: Val, field: &str) -> Result<Val, String> {
         let Val::Place { addr, ty, name, .. } = value else {
             return Err(format!("{field} is not a field of a constant"));
         };
-        let shown = name.clone().unwrap_or_default();
         let mut go_type = self.go_type(ty)?;
+        // Delve calls a value without a name by its type's name.
+        let shown = name.clone().unwrap_or_else(|| go_type.name.clone());
+        if let Shape::Func = go_type.shape {
+            let closure = self.word(addr)?;
+            if closure != 0 {
+                return self.captured(closure, name, &shown, field);
+            }
+        }
         let mut addr = addr;
         if let Shape::Pointer { elem: Some(elem) } = go_type.shape {
             let target = self.word(addr)?;
@@ -483,6 +491,43 @@ impl Evaluator<'_> {
             };
             if let Ok(found) = self.field(inner, field) {
                 return Ok(found);
+            }
+        }
+        Err(format!("{shown} has no member {field}"))
+    }
+
+    /// The variable `field` that the closure at `closure` captured (the
+    /// func value is `name`, shown in errors as `shown`): captured by value,
+    /// its slot in the closure, named `name.field`; by reference (`&field`),
+    /// where the slot points, unnamed (as Delve finds them).
+    fn captured(
+        &self,
+        closure: u64,
+        name: Option<String>,
+        shown: &str,
+        field: &str,
+    ) -> Result<Val, String> {
+        let function = closure_function(self.bi, self.word(closure)?)?;
+        let captured = self
+            .bi
+            .captured_variables(&function)
+            .map_err(|e| e.to_string())?;
+        for capture in captured {
+            let slot = closure + capture.offset;
+            if capture.name == field {
+                return Ok(Val::Place {
+                    addr: slot,
+                    ty: capture.ty,
+                    name: name.map(|n| format!("{n}.{field}")),
+                    flags: 0,
+                    location_expr: String::new(),
+                    decl_line: 0,
+                });
+            }
+            if capture.name.strip_prefix('&') == Some(field) {
+                if let Shape::Pointer { elem: Some(elem) } = self.go_type(capture.ty)?.shape {
+                    return Ok(Val::unnamed(self.word(slot)?, elem));
+                }
             }
         }
         Err(format!("{shown} has no member {field}"))

@@ -447,21 +447,20 @@ impl<'a> Loader<'a> {
                 }
                 let entry = self.word(closure)?;
                 v.base = entry;
-                if let Ok(Some(function)) = self.bi.function_at(entry) {
-                    let captured = self.bi.captured_variables(&function).unwrap_or_default();
-                    v.len = captured.len() as i64;
-                    if level <= self.config.max_variable_recurse {
-                        // The captures are the closure struct's fields.
-                        let max = match self.config.max_struct_fields {
-                            n if n < 0 => captured.len(),
-                            n => (n as usize).min(captured.len()),
-                        };
-                        for capture in &captured[..max] {
-                            v.children.push(self.captured(closure, capture, level + 1));
-                        }
+                let function = closure_function(self.bi, entry)?;
+                let captured = self.bi.captured_variables(&function).unwrap_or_default();
+                v.len = captured.len() as i64;
+                if level <= self.config.max_variable_recurse {
+                    // The captures are the closure struct's fields.
+                    let max = match self.config.max_struct_fields {
+                        n if n < 0 => captured.len(),
+                        n => (n as usize).min(captured.len()),
+                    };
+                    for capture in &captured[..max] {
+                        v.children.push(self.captured(closure, capture, level + 1));
                     }
-                    v.value = function.name;
                 }
+                v.value = function.name;
             }
             Shape::Other => {}
         }
@@ -1011,6 +1010,18 @@ impl<'a> Loader<'a> {
     fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), String> {
         self.mem.read_memory(addr, buf).map_err(|e| e.to_string())
     }
+}
+
+/// The function whose code starts at `entry`, the first word of a
+/// closure (a func value points at its closure); Delve's error when there
+/// is none.
+pub(crate) fn closure_function(
+    bi: &BinaryInfo,
+    entry: u64,
+) -> Result<crate::bininfo::Function, String> {
+    bi.function_at(entry)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("could not find function for {entry:#x}"))
 }
 
 /// A variable that could not be read, and why.

@@ -1233,3 +1233,118 @@ fn deferred_call_scopes_read_the_same_against_ferret_and_dlv() {
         }
     }
 }
+
+/// A func value that is a closure shows the variables it captured as its
+/// children, and `Eval` reaches them as members (`closure.counter`), as
+/// dlv does: on a core of the vars fixture, the closure, the plain function
+/// `fn` and `nilFunc` answer the same from ferret and dlv under several
+/// load configurations, and the captured values are those the program
+/// printed (`closure=` is `counter`). Go 1.22 (which dlv does not read)
+/// describes no captured variables in its DWARF (`DW_AT_go_closure_offset`
+/// came with Go 1.23), so there the closure shows its function and no
+/// children, which is also what dlv 1.27 shows when made to read it.
+#[test]
+fn closures_show_their_captured_variables_as_dlv_does() {
+    let configs = [
+        configs().to_vec(),
+        vec![
+            (
+                "one field, no depth",
+                json!({"FollowPointers": true, "MaxVariableRecurse": 0, "MaxStringLen": 64, "MaxArrayValues": 64, "MaxStructFields": 1}),
+            ),
+            (
+                "nothing",
+                json!({"FollowPointers": false, "MaxVariableRecurse": 0, "MaxStringLen": 0, "MaxArrayValues": 0, "MaxStructFields": 0}),
+            ),
+        ],
+    ]
+    .concat();
+    let expressions = [
+        "closure",
+        "fn",
+        "nilFunc",
+        "closure.counter",
+        "closure.i",
+        "closure.nope",
+        "closure.counter.x",
+        "fn.x",
+        "nilFunc.x",
+    ];
+    for toolchain in GoToolchain::selected() {
+        let version = &toolchain.version;
+        let exe = build_fixture("vars", &toolchain, &BuildOptions::debug());
+        let dir = target_dir().join(format!(
+            "variables-tests/closures-{version}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (core, printed) = vars_core(&exe, "main", &dir);
+        let server = FerretServer::core(&exe, &core);
+        let mut ferret = RpcClient::connect(&server.addr).unwrap();
+        let scope = scope_of(&mut ferret, "main.main");
+        let closure = ferret
+            .call("Eval", json!({"Scope": scope, "Expr": "closure"}))
+            .unwrap();
+        let closure = &closure["Variable"];
+        assert_eq!(closure["value"], "main.main.func1", "{version}");
+        assert_eq!(closure["kind"], 19, "{version}");
+        assert_eq!(closure["type"], "func() int", "{version}");
+        let captured: Vec<(&str, &str)> = closure["children"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["name"].as_str().unwrap(), c["value"].as_str().unwrap()))
+            .collect();
+        if toolchain.minor() < (1, 23) {
+            assert_eq!(captured, [], "{version}: {closure}");
+            drop(server);
+            let _ = std::fs::remove_dir_all(&dir);
+            continue;
+        }
+        assert_eq!(
+            captured,
+            [
+                ("counter", printed["closure"].as_str()),
+                ("i", printed["i"].as_str())
+            ],
+            "{version}"
+        );
+        if !Delve::supports(&toolchain) {
+            drop(server);
+            let _ = std::fs::remove_dir_all(&dir);
+            continue;
+        }
+        drop(server);
+        let mut both = BothOnCore::start(&exe, &core);
+        let our_scope = scope_of(&mut both.ferret, "main.main");
+        let their_scope = scope_of(&mut both.dlv, "main.main");
+        for expression in expressions {
+            let mut requests = vec![("default", json!({"Expr": expression}))];
+            for (config_name, config) in &configs {
+                requests.push((config_name, json!({"Expr": expression, "Cfg": config})));
+            }
+            for (config_name, request) in requests {
+                let ask = |scope: &Value| {
+                    let mut request = request.clone();
+                    request["Scope"] = scope.clone();
+                    request
+                };
+                let theirs = both.dlv.call("Eval", ask(&their_scope));
+                let ours = both.ferret.call("Eval", ask(&our_scope));
+                match (&ours, &theirs) {
+                    (Ok(ours), Ok(theirs)) => {
+                        let difference = first_difference(ours, theirs, expression);
+                        assert!(
+                            difference.is_none(),
+                            "{version} {config_name}: {}",
+                            difference.unwrap_or_default()
+                        );
+                    }
+                    _ => assert_eq!(ours, theirs, "{version} {config_name}: Eval {expression}"),
+                }
+            }
+        }
+        drop(both);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -606,7 +606,9 @@ impl BinaryInfo {
             .map_err(Clone::clone)
     }
 
-    /// The variables closure `function` captured, in slot order.
+    /// The variables closure `function` captured (Go 1.23 and later
+    /// describe them with `DW_AT_go_closure_offset`; older ones do not, and
+    /// their closures show none), in the order its DWARF lists them.
     pub fn captured_variables(&self, function: &Function) -> Result<Vec<CapturedVariable>> {
         self.dwarf.captured_variables(function)
     }

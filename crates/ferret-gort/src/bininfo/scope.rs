@@ -141,7 +141,9 @@ impl DwarfIndex {
         Ok(None)
     }
 
-    /// The variables the closure `function` captured, in slot order.
+    /// The variables the closure `function` captured, in the order its
+    /// DWARF lists them (Go sorts them by name, not by slot; Delve shows
+    /// them in this order too).
     pub(super) fn captured_variables(&self, function: &Function) -> Result<Vec<CapturedVariable>> {
         let err = |e| BinaryError::dwarf(format!("captures of {}", function.name), e);
         let unit = &self.units[function.unit].unit;
@@ -173,7 +175,6 @@ impl DwarfIndex {
                 offset,
             });
         }
-        out.sort_by_key(|c| c.offset);
         Ok(out)
     }
 
