@@ -690,6 +690,13 @@ impl Evaluator<'_> {
                 iface.name
             ));
         }
+        // `.(data)` is Delve's way to say "the dynamic value, whatever its
+        // type" (what DAP shows as an interface's `data` child).
+        let wanted = if wanted == "data" {
+            data.type_name.clone()
+        } else {
+            wanted
+        };
         if data.type_name != wanted {
             return Err(format!(
                 "interface conversion: {} is {}, not {wanted}",

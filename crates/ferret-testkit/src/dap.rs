@@ -399,8 +399,8 @@ pub fn documented_configuration(entry: DapEntry, workspace: &Path) -> Value {
 /// Runs `node session.js` against the DAP server on `port`: session
 /// `session` (`vars` or `panic`) with request `entry`, on `program` built
 /// from `source` (its `main.go`), with `program_args` (used by `launch`;
-/// for `attach` the server was given them).
-/// The configuration sent is the one docs/clients.md shows.
+/// for `attach` the server was given them), built with Go `go_version`
+/// (`go1.26.8`). The configuration sent is the one docs/clients.md shows.
 pub fn run_debugclient(
     port: u16,
     entry: DapEntry,
@@ -408,6 +408,7 @@ pub fn run_debugclient(
     program: &Path,
     source: &Path,
     program_args: &[&str],
+    go_version: &str,
 ) -> DebugClientRun {
     let dir = debugclient_dir();
     assert!(
@@ -440,6 +441,7 @@ pub fn run_debugclient(
     std::fs::create_dir_all(config_file.parent().unwrap()).unwrap();
     std::fs::write(&config_file, config.to_string()).unwrap();
     cmd.arg("--config").arg(&config_file);
+    cmd.args(["--go-version", go_version]);
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

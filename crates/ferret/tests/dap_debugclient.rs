@@ -76,7 +76,7 @@ fn session_once(
     go_version: &str,
 ) {
     let mut server = DapServer::start(debugger, entry, exe, args);
-    let run = run_debugclient(server.port, entry, session, exe, source, args);
+    let run = run_debugclient(server.port, entry, session, exe, source, args, go_version);
     for &pid in &run.launched_pids {
         server.adopt(pid, exe);
     }
@@ -117,13 +117,11 @@ fn remote_attach_against_dlv() {
 }
 
 #[test]
-#[ignore = "ferret DAP lands with issue 9"]
 fn launch_exec_against_ferret() {
     sessions(DapDebugger::Ferret, DapEntry::LaunchExec);
 }
 
 #[test]
-#[ignore = "ferret DAP lands with issue 9"]
 fn remote_attach_against_ferret() {
     sessions(DapDebugger::Ferret, DapEntry::RemoteAttach);
 }

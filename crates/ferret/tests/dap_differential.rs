@@ -134,7 +134,6 @@ fn dap_transcripts_dlv_against_itself() {
 }
 
 #[test]
-#[ignore = "ferret DAP lands with issue 9"]
 fn dap_transcripts_ferret_against_dlv() {
     let failures = differential(Implementation::Dlv, Implementation::Ferret, false);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));

@@ -5,7 +5,8 @@
 // would see: stop reasons, lines, function names, variable values.
 //
 //   node session.js --port N --request launch|attach --session vars|panic \
-//        --program EXE --source MAIN_GO [--program-arg ARG]... [--config JSON_FILE] [--trace]
+//        --program EXE --source MAIN_GO [--program-arg ARG]... [--config JSON_FILE]
+//        [--go-version goX.Y.Z] [--trace]
 //
 // --request launch sends {mode: "exec", program} (what `dlv dap` and
 // `ferret dap` accept); --request attach sends {mode: "remote"} (what a
@@ -53,6 +54,7 @@ function parseArgs(argv) {
             case '--program': opts.program = value(); break;
             case '--source': opts.source = value(); break;
             case '--program-arg': opts.programArgs.push(value()); break;
+            case '--go-version': opts.goVersion = value(); break;
             case '--config': opts.config = JSON.parse(fs.readFileSync(value(), 'utf8')); break;
             case '--timeout': opts.timeout = Number(value()); break;
             case '--trace': opts.trace = true; break;
@@ -74,6 +76,13 @@ function usage(message) {
 }
 
 const opts = parseArgs(process.argv.slice(2));
+
+// The minor version of the Go that built the program (`--go-version
+// go1.26.8`; the newest when not given).
+function goMinor() {
+    const m = /^go1\.(\d+)/.exec(opts.goVersion || '');
+    return m ? Number(m[1]) : Infinity;
+}
 const STEP_TIMEOUT_MS = 15000;
 
 // ---- the client and a record of every message --------------------------
@@ -536,7 +545,10 @@ function mainLocals(printed) {
         // Functions.
         fn: { value: 'strings.ToUpper', type: 'func(string) string', leaf: true },
         counter: { value: p('closure'), type: 'int', leaf: true },
-        closure: { value: 'main.main.func1', type: 'func() int', children: { counter: p('closure'), i: p('i') } },
+        // Go records where a closure keeps what it captured since 1.23.
+        closure: goMinor() >= 23
+            ? { value: 'main.main.func1', type: 'func() int', children: { counter: p('closure'), i: p('i') } }
+            : { value: 'main.main.func1', type: 'func() int', leaf: true },
         nilFunc: { value: 'nil', type: 'func()', leaf: true },
         // Interfaces.
         shape: { value: 'main.Shape(main.Rect) {W: 3, H: 4}', type: 'main.Shape(main.Rect)', children: { data: 'main.Rect {W: 3, H: 4}' } },

@@ -946,7 +946,7 @@ impl Connection {
         if !variable.unreadable.is_empty() {
             return Err(variable.unreadable);
         }
-        Ok(variable.value)
+        Ok(values::constant_text(&variable))
     }
 
     fn reset_handles(&mut self) {

@@ -1023,6 +1023,16 @@ fn go_text(bytes: &[u8]) -> String {
     out
 }
 
+/// A value as Go's `constant.Value.String()` prints it (strings quoted,
+/// other values as their text): how Delve words a panic's or fatal
+/// error's message in `stopped` events and `exceptionInfo`.
+pub fn constant_text(v: &Variable) -> String {
+    match v.kind {
+        Some(Kind::String) => go_quote(string_bytes(v).as_ref()),
+        _ => v.value.clone(),
+    }
+}
+
 /// Go's `%q` (`strconv.Quote`) of the bytes: a double-quoted string with
 /// Go escapes, bytes that are not UTF-8 as `\xNN`.
 fn go_quote(bytes: &[u8]) -> String {
