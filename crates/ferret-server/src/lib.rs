@@ -12,10 +12,12 @@
 //! - [`dap`]: the Debug Adapter Protocol, on the shared port and standalone.
 //! - [`tls`]: TLS and client-certificate checks.
 //! - [`sameuser`]: the `--only-same-user` check.
+//! - [`leak`]: goroutine-leak views as text (the `ferret goroutines` table).
 //! - [`fuzzing`]: what the fuzzers under `fuzz/` feed bytes to.
 
 pub mod dap;
 pub mod fuzzing;
+pub mod leak;
 pub mod rpc2;
 pub mod sameuser;
 pub mod tls;

@@ -153,11 +153,11 @@ enum Command {
         #[arg(long, default_value = "waitreason", value_delimiter = ',')]
         group: Vec<String>,
         /// Only goroutines waiting at least this long (e.g. 30s, 5m, 1h).
-        #[arg(long, value_parser = goroutines::parse_duration)]
+        #[arg(long, value_parser = ferret_server::leak::parse_duration)]
         min_wait: Option<std::time::Duration>,
         /// Sample again at this interval and show each group's growth,
         /// until interrupted (e.g. 5s).
-        #[arg(long, value_parser = goroutines::parse_duration)]
+        #[arg(long, value_parser = ferret_server::leak::parse_duration)]
         watch: Option<std::time::Duration>,
     },
     /// Print what ferret reads from a Go executable: build info, packages,

@@ -182,3 +182,46 @@ fn dap_raw(addr: &str, body: &[u8], check: impl FnOnce(&Value)) {
     let answer = ferret_testkit::dap::read_message(&mut stream).unwrap();
     assert_eq!(answer["success"], true, "{answer}");
 }
+
+#[test]
+fn the_debug_console_shows_goroutine_leaks_as_the_goroutines_command_does() {
+    const N: usize = 3;
+    let exe = build_fixture("leak", &GoToolchain::find("1.26"), &BuildOptions::debug());
+    let leak = ferret_testkit::leak::start_leak(&exe, N);
+    let server = FerretServer::attach(leak.pid);
+    let mut dap = DapClient::connect(&server.addr).unwrap();
+    attach_remote(&mut dap);
+    let answer = dap.request(
+        "evaluate",
+        json!({"expression": "ferret goroutines --group waitreason", "context": "repl"}),
+    );
+    assert_eq!(answer["success"], true, "{answer}");
+    let text = answer["body"]["result"].as_str().unwrap();
+    assert!(
+        text.contains("COUNT") && text.contains("WAITREASON"),
+        "{text}"
+    );
+    // Every wait reason the fixture counted among its own goroutines is a
+    // group at least that big (the runtime's goroutines add to some).
+    for (reason, count) in &leak.report.counts {
+        let row = text
+            .lines()
+            .find(|l| l.split("  ").any(|cell| cell.trim() == reason))
+            .unwrap_or_else(|| panic!("no {reason:?} group in\n{text}"));
+        let listed: usize = row.split_whitespace().next().unwrap().parse().unwrap();
+        assert!(listed >= *count, "{reason}: {listed} < {count}\n{text}");
+    }
+    let bad = dap.request(
+        "evaluate",
+        json!({"expression": "ferret goroutines --group nosuch", "context": "repl"}),
+    );
+    assert_eq!(bad["success"], false, "{bad}");
+    assert!(
+        bad["body"]["error"]["format"]
+            .as_str()
+            .unwrap()
+            .contains("unknown grouping"),
+        "{bad}"
+    );
+    let _ = dap.request("disconnect", json!({"terminateDebuggee": false}));
+}

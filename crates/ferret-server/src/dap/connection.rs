@@ -1797,6 +1797,9 @@ impl Connection {
         if let Some(line) = expression.strip_prefix("dlv ") {
             return self.dlv_command(request, line);
         }
+        if let Some(line) = expression.strip_prefix("ferret ") {
+            return self.ferret_command(request, line);
+        }
         let (goroutine, frame) = self.frame_of(request);
         let context = request.str("context").to_owned();
         let options = self.options();
@@ -1815,6 +1818,63 @@ impl Connection {
                 values::shows_error_to_user(&context),
             ),
         }
+    }
+
+    /// `ferret goroutines [--group KEY[,KEY]] [--min-wait DURATION]` typed
+    /// in the debug console: the leak-hunting table of the `ferret
+    /// goroutines` command, beyond Delve.
+    fn ferret_command(&mut self, request: &Request, line: &str) {
+        match self.goroutines_table(line) {
+            Ok(text) => self.out.respond(
+                request,
+                Some(json!({"result": text, "variablesReference": 0})),
+            ),
+            Err(e) => self.out.fail(
+                request,
+                error_id::UNABLE_TO_RUN_DLV_COMMAND,
+                "Unable to run ferret command",
+                &e,
+                false,
+            ),
+        }
+    }
+
+    fn goroutines_table(&self, line: &str) -> Result<String, String> {
+        let usage = "usage: ferret goroutines [--group KEY[,KEY]] [--min-wait DURATION] \
+                     (keys: waitreason, userloc, startloc, goloc, curloc, label:KEY)";
+        let mut words = line.split_whitespace();
+        if words.next() != Some("goroutines") {
+            return Err(usage.to_owned());
+        }
+        let mut group = vec!["waitreason".to_owned()];
+        let mut min_wait = std::time::Duration::ZERO;
+        while let Some(flag) = words.next() {
+            let value = words.next().ok_or(usage)?;
+            match flag {
+                "--group" => group = value.split(',').map(str::to_owned).collect(),
+                "--min-wait" => min_wait = crate::leak::parse_duration(value)?,
+                _ => return Err(usage.to_owned()),
+            }
+        }
+        let keys = group
+            .iter()
+            .map(|g| {
+                ferret_debugger::goroutines::SummaryKey::parse(g)
+                    .ok_or_else(|| format!("unknown grouping {g:?}; {usage}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if keys.len() > 2 {
+            return Err(format!("one or two grouping keys, not {}", keys.len()));
+        }
+        let summary_request = ferret_debugger::goroutines::SummaryRequest {
+            keys,
+            wait_reasons: Vec::new(),
+            min_wait_ns: min_wait.as_nanos() as i64,
+            samples: 3,
+        };
+        let summary = self.call(move |d| d.goroutine_summary(summary_request))?;
+        let wire = crate::rpc2::convert::goroutine_summary(&summary);
+        Ok(crate::leak::summary_text(&wire, &group, None).0)
     }
 
     /// `dlv ...` typed in the debug console.
