@@ -1216,6 +1216,10 @@ struct TempBreakpoint {
     frame: FrameCheck,
 }
 
+/// A goroutine and the thread running it (with whether on a system
+/// stack), as `find_goroutine` answers.
+type FoundGoroutine = (G, Option<(i32, bool)>);
+
 /// The session state, owned by the tracer thread.
 struct Session {
     target: Target,
@@ -1243,7 +1247,7 @@ struct Session {
     goroutine_list: std::cell::RefCell<Option<GoroutineList>>,
     /// Goroutines looked up by id since the last stop without reading the
     /// whole list (see `find_goroutine`).
-    found_goroutines: std::cell::RefCell<HashMap<i64, (G, Option<(i32, bool)>)>>,
+    found_goroutines: std::cell::RefCell<HashMap<i64, FoundGoroutine>>,
     /// Source locations by PC (the binary never changes).
     pc_locations: std::cell::RefCell<HashMap<u64, Location>>,
     /// Start PC -> the function a goroutine shows as its start.

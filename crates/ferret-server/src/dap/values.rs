@@ -1028,7 +1028,7 @@ fn go_text(bytes: &[u8]) -> String {
 /// error's message in `stopped` events and `exceptionInfo`.
 pub fn constant_text(v: &Variable) -> String {
     match v.kind {
-        Some(Kind::String) => go_quote(string_bytes(v).as_ref()),
+        Some(Kind::String) => go_quote(string_bytes(v)),
         _ => v.value.clone(),
     }
 }
