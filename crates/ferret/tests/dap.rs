@@ -225,3 +225,90 @@ fn the_debug_console_shows_goroutine_leaks_as_the_goroutines_command_does() {
     );
     let _ = dap.request("disconnect", json!({"terminateDebuggee": false}));
 }
+
+/// The Registers scope (`showRegisters`) of the top two frames at the
+/// vars fixture's pause line, as one debugger lists it.
+fn registers_at_pause(
+    debugger: ferret_testkit::dap::DapDebugger,
+    exe: &std::path::Path,
+) -> Vec<Vec<Value>> {
+    use ferret_testkit::dap::{DapEntry, DapServer};
+    let (source, line) = vars_source();
+    let server = DapServer::start(debugger, DapEntry::LaunchExec, exe, &[]);
+    let mut dap = DapClient::connect(&format!("127.0.0.1:{}", server.port)).unwrap();
+    assert_eq!(dap.initialize()["success"], true);
+    let launched = dap.request(
+        "launch",
+        json!({"mode": "exec", "program": exe, "showRegisters": true}),
+    );
+    assert_eq!(launched["success"], true, "{launched}");
+    dap.request(
+        "setBreakpoints",
+        json!({"source": {"path": source}, "breakpoints": [{"line": line}]}),
+    );
+    dap.request("configurationDone", json!({}));
+    let stopped = dap.wait_event("stopped");
+    let stack = dap.request(
+        "stackTrace",
+        json!({"threadId": stopped["body"]["threadId"], "levels": 2}),
+    );
+    let mut out = Vec::new();
+    for frame in stack["body"]["stackFrames"].as_array().unwrap() {
+        let scopes = dap.request("scopes", json!({"frameId": frame["id"]}));
+        let registers = scopes["body"]["scopes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "Registers")
+            .unwrap_or_else(|| panic!("no Registers scope: {scopes}"))
+            .clone();
+        let listed = dap.request(
+            "variables",
+            json!({"variablesReference": registers["variablesReference"]}),
+        );
+        out.push(listed["body"]["variables"].as_array().unwrap().clone());
+    }
+    let _ = dap.request("disconnect", json!({"terminateDebuggee": true}));
+    out
+}
+
+#[test]
+fn registers_scope_lists_what_dlv_lists() {
+    use ferret_testkit::dap::DapDebugger;
+    let exe = vars();
+    let ours = registers_at_pause(DapDebugger::Ferret, &exe);
+    let theirs = registers_at_pause(DapDebugger::Dlv, &exe);
+    assert_eq!(ours.len(), theirs.len());
+    for (frame, (ours, theirs)) in ours.iter().zip(&theirs).enumerate() {
+        let shape = |list: &[Value]| -> Vec<(Value, Value, Value)> {
+            list.iter()
+                .map(|v| {
+                    (
+                        v["name"].clone(),
+                        v["evaluateName"].clone(),
+                        v["type"].clone(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(shape(ours), shape(theirs), "frame {frame}");
+        // The same code address; stacks differ from run to run, but not
+        // the distance between stack and frame pointer.
+        let value = |list: &[Value], name: &str| {
+            let text = list
+                .iter()
+                .find(|v| v["name"].as_str().unwrap().trim() == name)
+                .unwrap()["value"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            u64::from_str_radix(text.trim_start_matches("0x"), 16).unwrap()
+        };
+        assert_eq!(value(ours, "rip"), value(theirs, "rip"), "frame {frame}");
+        assert_eq!(
+            value(ours, "rbp").wrapping_sub(value(ours, "rsp")),
+            value(theirs, "rbp").wrapping_sub(value(theirs, "rsp")),
+            "frame {frame}"
+        );
+    }
+}

@@ -102,12 +102,20 @@ pub enum Backend {
     },
 }
 
-/// What is behind a variables handle: a scope or a value whose children
-/// are listed on request, and the frame its expressions are read in.
+/// What is behind a variables handle, and the frame its expressions are
+/// read in.
 struct VariablesHandle {
-    expandable: Box<Expandable>,
+    content: HandleContent,
     goroutine: i64,
     frame: usize,
+}
+
+/// What a variables handle lists.
+enum HandleContent {
+    /// A scope or a value whose children are listed on request.
+    Value(Box<Expandable>),
+    /// The `Registers` scope: (name, value text) in Delve's order.
+    Registers(Vec<(String, String)>),
 }
 
 /// How a run this connection started ended.
@@ -352,7 +360,7 @@ impl Connection {
         }
         match shown.expandable.clone() {
             Some(expandable) => self.new_variables_handle(VariablesHandle {
-                expandable: Box::new(expandable),
+                content: HandleContent::Value(Box::new(expandable)),
                 goroutine,
                 frame,
             }),
@@ -1682,7 +1690,7 @@ impl Connection {
         let mut variables = arguments;
         variables.extend(locals);
         let reference = self.new_variables_handle(VariablesHandle {
-            expandable: Box::new(Expandable::locals(variables)),
+            content: HandleContent::Value(Box::new(Expandable::locals(variables))),
             goroutine,
             frame,
         });
@@ -1692,7 +1700,9 @@ impl Connection {
             match self.globals() {
                 Ok((package, variables)) => {
                     let reference = self.new_variables_handle(VariablesHandle {
-                        expandable: Box::new(Expandable::globals(&package, variables)),
+                        content: HandleContent::Value(Box::new(Expandable::globals(
+                            &package, variables,
+                        ))),
                         goroutine: -1,
                         frame: 0,
                     });
@@ -1709,7 +1719,61 @@ impl Connection {
                 }
             }
         }
+        if self.args.show_registers {
+            match self.registers_of(goroutine, frame) {
+                Ok(registers) => {
+                    let reference = self.new_variables_handle(VariablesHandle {
+                        content: HandleContent::Registers(registers),
+                        goroutine,
+                        frame,
+                    });
+                    scopes.push(json!({"name": "Registers", "variablesReference": reference, "expensive": false}));
+                }
+                Err(e) => {
+                    return self.out.fail(
+                        request,
+                        error_id::UNABLE_TO_LIST_REGISTERS,
+                        "Unable to list registers",
+                        &e,
+                        false,
+                    )
+                }
+            }
+        }
         self.out.respond(request, Some(json!({"scopes": scopes})));
+    }
+
+    /// The registers of goroutine `goroutine`'s frame `frame`: all of them
+    /// for the innermost frame; for the others what unwinding recovers (the
+    /// return address, the stack pointer and the saved frame pointer).
+    fn registers_of(&self, goroutine: i64, frame: usize) -> Result<Vec<(String, String)>, String> {
+        let text = |name: &str, value: u64| {
+            (
+                name.to_lowercase(),
+                crate::rpc2::convert::register_value_text(name, value),
+            )
+        };
+        if frame == 0 {
+            let scope = EvalScope {
+                goroutine_id: goroutine,
+                frame: 0,
+                deferred_call: 0,
+            };
+            let registers = self.call(move |d| d.registers(0, Some(scope)))?;
+            return Ok(registers.iter().map(|(n, v, _)| text(n, *v)).collect());
+        }
+        let frames = self.call(move |d| d.stacktrace(goroutine, frame + 1, 0, false, None))?;
+        let (Some(this), Some(callee)) = (frames.get(frame), frames.get(frame - 1)) else {
+            return Err(format!("Invalid frame {frame}"));
+        };
+        let mut registers = vec![text("Rip", this.location.pc), text("Rsp", callee.cfa)];
+        // Go saves the caller's frame pointer just below the return address.
+        let saved_bp = callee.cfa.wrapping_sub(16);
+        if let Ok(bytes) = self.call(move |d| d.examine_memory(saved_bp, 8)) {
+            let bp = u64::from_le_bytes(bytes.try_into().unwrap_or_default());
+            registers.push(text("Rbp", bp));
+        }
+        Ok(registers)
     }
 
     /// The current thread's package and its package-level variables
@@ -1755,7 +1819,15 @@ impl Connection {
             .and_then(Value::as_str)
             .map(str::to_owned);
         let (goroutine, frame) = (handle.goroutine, handle.frame);
-        let expandable = handle.expandable.clone();
+        let expandable = match &handle.content {
+            HandleContent::Value(expandable) => expandable.clone(),
+            HandleContent::Registers(registers) => {
+                let variables = registers_json(registers, self.client_takes_types);
+                return self
+                    .out
+                    .respond(request, Some(json!({"variables": variables})));
+            }
+        };
         let options = self.options();
         let mut reload = self.reader(goroutine, frame);
         let shown = values::children(
@@ -1927,7 +1999,14 @@ impl Connection {
         // The child's own expression (`p.X`, `m["k"]`), as Delve finds it:
         // the children are listed (and given handles) first.
         let (goroutine, frame) = (handle.goroutine, handle.frame);
-        let expandable = handle.expandable.clone();
+        let HandleContent::Value(expandable) = &handle.content else {
+            return fail(
+                &self.out,
+                "Unable to set variable",
+                "registers can not be set",
+            );
+        };
+        let expandable = expandable.clone();
         let options = self.options();
         let mut reload = self.reader(goroutine, frame);
         let children =
@@ -2275,6 +2354,28 @@ fn mistyped_argument(message: &Value) -> Option<&'static str> {
             .get(*key)
             .is_some_and(|v| !v.is_i64() && !v.is_u64() && !v.is_null())
     })
+}
+
+/// The `Registers` scope's variables as Delve's DAP server lists them:
+/// names lower-case and right-aligned to six columns, evaluate names as
+/// its register pseudo-variables (`_RIP`), typed `int16` (Delve's constant
+/// kind, shown as it is).
+fn registers_json(registers: &[(String, String)], with_types: bool) -> Vec<Value> {
+    registers
+        .iter()
+        .map(|(name, value)| {
+            let mut v = json!({
+                "name": format!("{name:>6}"),
+                "value": value,
+                "evaluateName": format!("_{}", name.to_uppercase()),
+                "variablesReference": 0,
+            });
+            if with_types {
+                v["type"] = json!("int16");
+            }
+            v
+        })
+        .collect()
 }
 
 /// What `dlv sources` and `dlv types` read.

@@ -44,6 +44,8 @@ pub mod error_id {
     pub const UNABLE_TO_GET_EXCEPTION_INFO: i64 = 2011;
     /// `setVariable` failed.
     pub const UNABLE_TO_SET_VARIABLE: i64 = 2012;
+    /// Listing registers failed.
+    pub const UNABLE_TO_LIST_REGISTERS: i64 = 2014;
     /// `disassemble` failed.
     pub const UNABLE_TO_DISASSEMBLE: i64 = 2013;
     /// A `dlv ...` command in `evaluate` failed.

@@ -536,6 +536,17 @@ fn complex_parts(text: &str) -> (&str, &str) {
     }
 }
 
+/// A register's value as Delve prints it: 16 hex digits, and for `Rflags`
+/// the flags that are set.
+pub fn register_value_text(name: &str, value: u64) -> String {
+    let hex = format!("{value:#018x}");
+    if name == "Rflags" {
+        format!("{hex}\t[{}]", eflags_text(value))
+    } else {
+        hex
+    }
+}
+
 /// `ListRegisters`' result: the `Registers` text (names right-aligned, as
 /// the terminal prints it) and the `Regs` list.
 pub fn registers(regs: &[(String, u64, u16)]) -> Value {
@@ -544,23 +555,15 @@ pub fn registers(regs: &[(String, u64, u16)]) -> Value {
         .map(|(name, _, _)| name.len())
         .max()
         .unwrap_or(0);
-    let value_text = |name: &str, value: u64| {
-        let hex = format!("{value:#018x}");
-        if name == "Rflags" {
-            format!("{hex}\t[{}]", eflags_text(value))
-        } else {
-            hex
-        }
-    };
     let text: String = regs
         .iter()
-        .map(|(name, value, _)| format!("{name:>width$} = {}\n", value_text(name, *value)))
+        .map(|(name, value, _)| format!("{name:>width$} = {}\n", register_value_text(name, *value)))
         .collect();
     json!({
         "Registers": text,
         "Regs": regs.iter().map(|(name, value, number)| json!({
             "Name": name,
-            "Value": value_text(name, *value),
+            "Value": register_value_text(name, *value),
             "DwarfNumber": number,
         })).collect::<Vec<_>>(),
     })
