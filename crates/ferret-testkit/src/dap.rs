@@ -42,15 +42,7 @@ impl DapDebugger {
     /// The executable.
     pub fn binary(self) -> PathBuf {
         match self {
-            DapDebugger::Dlv => {
-                let dlv = Delve::path();
-                assert!(
-                    dlv.exists(),
-                    "dlv is not installed at {}: run scripts/install-tools",
-                    dlv.display()
-                );
-                dlv
-            }
+            DapDebugger::Dlv => Delve::installed(),
             DapDebugger::Ferret => crate::ferret_binary(),
         }
     }
@@ -622,12 +614,7 @@ pub struct DelveDap {
 impl DelveDap {
     /// Starts `dlv dap` on a loopback port and connects to it.
     pub fn start() -> DelveDap {
-        let dlv = Delve::path();
-        assert!(
-            dlv.exists(),
-            "dlv is not installed at {}: run scripts/install-tools",
-            dlv.display()
-        );
+        let dlv = Delve::installed();
         let mut child = Command::new(&dlv)
             .args(["dap", "--listen=127.0.0.1:0"])
             .stdin(Stdio::null())

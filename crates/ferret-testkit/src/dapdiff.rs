@@ -190,15 +190,7 @@ impl DapServer {
     /// debugging `program`).
     pub fn start(implementation: Implementation, kind: ServerKind, program: &Path) -> DapServer {
         let exe = match implementation {
-            Implementation::Dlv => {
-                let dlv = Delve::path();
-                assert!(
-                    dlv.exists(),
-                    "dlv is not installed at {}: run scripts/install-tools",
-                    dlv.display()
-                );
-                dlv
-            }
+            Implementation::Dlv => Delve::installed(),
             Implementation::Ferret => crate::ferret_binary(),
         };
         let mut cmd = Command::new(&exe);

@@ -26,6 +26,18 @@ impl Delve {
         repo_root().join(".toolchains/dlv/dlv")
     }
 
+    /// [`Delve::path`], after checking dlv is there (a clear message when
+    /// not).
+    pub fn installed() -> PathBuf {
+        let dlv = Delve::path();
+        assert!(
+            dlv.exists(),
+            "dlv is not installed at {}: run scripts/install-tools",
+            dlv.display()
+        );
+        dlv
+    }
+
     /// Whether dlv can debug binaries built by `toolchain`.
     pub fn supports(toolchain: &GoToolchain) -> bool {
         toolchain.minor() >= (1, 25)
@@ -84,12 +96,7 @@ impl Delve {
     }
 
     fn start(args: &[String]) -> Delve {
-        let dlv = Delve::path();
-        assert!(
-            dlv.exists(),
-            "dlv is not installed at {}: run scripts/install-tools",
-            dlv.display()
-        );
+        let dlv = Delve::installed();
         let mut child = Command::new(&dlv)
             .args(args)
             .stdin(Stdio::null())

@@ -133,12 +133,7 @@ impl Transcript {
 /// the command that was waiting). Never panics on a misbehaving server.
 pub fn run_dlv_connect(addr: &str, commands: &[&str], timeout: Duration) -> Transcript {
     let deadline = Instant::now() + timeout;
-    let dlv = Delve::path();
-    assert!(
-        dlv.exists(),
-        "dlv is not installed at {}: run scripts/install-tools",
-        dlv.display()
-    );
+    let dlv = Delve::installed();
     let home = PrivateDir::new("connect");
     write_dlv_config(home.path());
     let mut child = Command::new("sh")
@@ -562,12 +557,7 @@ const HEADLESS_FLAGS: [&str; 4] = [
 /// Runs dlv with `dlv_args` (a headless server) and returns it with the
 /// address it listens at; its later output is read and dropped.
 fn start_dlv_server(dlv_args: &[OsString]) -> (Child, String) {
-    let dlv = Delve::path();
-    assert!(
-        dlv.exists(),
-        "dlv is not installed at {}: run scripts/install-tools",
-        dlv.display()
-    );
+    let dlv = Delve::installed();
     let home = crate::target_dir().join("ferret-testkit/dlv-config");
     write_dlv_config(&home);
     let mut child = Command::new("sh")

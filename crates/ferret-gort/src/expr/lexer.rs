@@ -666,7 +666,7 @@ fn describe_char(ch: char) -> String {
 /// punctuation, symbols and the ASCII space) with what std knows: not a
 /// control, not white space, and not one of the common format or
 /// private-use characters.
-fn is_printable(ch: char) -> bool {
+pub fn is_printable(ch: char) -> bool {
     let format_or_private = matches!(
         ch,
         '\u{ad}'

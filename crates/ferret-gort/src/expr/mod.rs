@@ -13,6 +13,8 @@
 //! thread's stack holds here).
 
 mod lexer;
+
+pub use lexer::is_printable;
 mod parser;
 
 /// A byte range `start..end` of the parsed text, to point at a part of it in

@@ -842,26 +842,30 @@ fn map_entries(
         let key_type = type_shown(&key_shown.variable, options);
         let val_type = type_shown(&val_shown.variable, options);
         if key_shown.expands && val_shown.expands {
-            out.push(Shown {
-                name: format!("[key {index}]"),
-                type_name: key_type,
-                indexed_variables: indexed_count(&key_shown.variable),
-                named_variables: named_count(&key_shown.variable),
-                expandable: key_shown.expandable(&key_expression),
-                value: key_shown.value,
-                evaluate_name: key_expression,
-                memory_reference: None,
-            });
-            out.push(Shown {
-                name: format!("[val {index}]"),
-                type_name: val_type,
-                indexed_variables: indexed_count(&val_shown.variable),
-                named_variables: named_count(&val_shown.variable),
-                expandable: val_shown.expandable(&val_expression),
-                value: val_shown.value,
-                evaluate_name: val_expression,
-                memory_reference: None,
-            });
+            // Both expand: the key and the value are children of their own.
+            let separate =
+                |name: String, shown: Converted<'_>, type_name: String, expression: String| Shown {
+                    name,
+                    type_name,
+                    indexed_variables: indexed_count(&shown.variable),
+                    named_variables: named_count(&shown.variable),
+                    expandable: shown.expandable(&expression),
+                    value: shown.value,
+                    evaluate_name: expression,
+                    memory_reference: None,
+                };
+            out.push(separate(
+                format!("[key {index}]"),
+                key_shown,
+                key_type,
+                key_expression,
+            ));
+            out.push(separate(
+                format!("[val {index}]"),
+                val_shown,
+                val_type,
+                val_expression,
+            ));
             continue;
         }
         let type_name = if !key_type.is_empty() && !val_type.is_empty() {
@@ -1049,7 +1053,7 @@ fn go_quote(bytes: &[u8]) -> String {
                 '\r' => out.push_str("\\r"),
                 '\t' => out.push_str("\\t"),
                 '\u{b}' => out.push_str("\\v"),
-                c if is_printable(c) => out.push(c),
+                c if ferret_gort::expr::is_printable(c) => out.push(c),
                 c if (c as u32) < 0x20 || c == '\u{7f}' => {
                     let _ = write!(out, "\\x{:02x}", c as u32);
                 }
@@ -1067,24 +1071,6 @@ fn go_quote(bytes: &[u8]) -> String {
     }
     out.push('"');
     out
-}
-
-/// Approximates Go's `strconv.IsPrint` (letters, marks, numbers,
-/// punctuation, symbols and the ASCII space) with what std knows: not a
-/// control, not white space, not a common format or private-use character.
-fn is_printable(ch: char) -> bool {
-    let format_or_private = matches!(
-        ch,
-        '\u{ad}'
-            | '\u{200b}'..='\u{200f}'
-            | '\u{202a}'..='\u{202e}'
-            | '\u{2060}'..='\u{206f}'
-            | '\u{feff}'
-            | '\u{fff9}'..='\u{fffb}'
-            | '\u{e000}'..='\u{f8ff}'
-            | '\u{f0000}'..
-    );
-    ch == ' ' || !(ch.is_control() || ch.is_whitespace() || format_or_private)
 }
 
 /// Delve's `ShortenType`: package paths cut to their last element
