@@ -312,3 +312,36 @@ fn registers_scope_lists_what_dlv_lists() {
         );
     }
 }
+
+#[test]
+fn restart_runs_the_program_again_with_its_breakpoints() {
+    use ferret_testkit::dap::{DapDebugger, DapEntry, DapServer};
+    let (source, line) = vars_source();
+    let exe = vars();
+    let server = DapServer::start(DapDebugger::Ferret, DapEntry::LaunchExec, &exe, &[]);
+    let mut dap = DapClient::connect(&format!("127.0.0.1:{}", server.port)).unwrap();
+    dap.initialize();
+    dap.request("launch", json!({"mode": "exec", "program": exe}));
+    dap.request(
+        "setBreakpoints",
+        json!({"source": {"path": source}, "breakpoints": [{"line": line}]}),
+    );
+    dap.request("configurationDone", json!({}));
+    let first = dap.wait_event("stopped");
+    assert_eq!(first["body"]["reason"], "breakpoint", "{first}");
+    // The program runs on to its end, then starts again.
+    dap.request("continue", json!({"threadId": 1}));
+    dap.wait_event("terminated");
+    let restarted = dap.request("restart", json!({}));
+    assert_eq!(restarted["success"], true, "{restarted}");
+    dap.wait_event("initialized");
+    dap.request("configurationDone", json!({}));
+    let again = dap.wait_event("stopped");
+    assert_eq!(again["body"]["reason"], "breakpoint", "{again}");
+    let stack = dap.request(
+        "stackTrace",
+        json!({"threadId": again["body"]["threadId"], "levels": 1}),
+    );
+    assert_eq!(stack["body"]["stackFrames"][0]["line"], line, "{stack}");
+    let _ = dap.request("disconnect", json!({"terminateDebuggee": true}));
+}

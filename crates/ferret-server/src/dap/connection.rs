@@ -394,7 +394,8 @@ impl Connection {
             "attach" => return self.attach(&request).await,
             "disconnect" => return self.disconnect(&request).await,
             "pause" => return self.pause(&request),
-            "terminate" | "restart" => return self.not_yet(&request),
+            "terminate" => return self.not_yet(&request),
+            "restart" => return self.restart(&request).await,
             _ => {}
         }
         if self.target_running() {
@@ -980,6 +981,59 @@ impl Connection {
                 false,
             ),
         }
+    }
+
+    /// `restart`: the launched program starts again (breakpoints kept,
+    /// new settings taken from a `launch` configuration in the arguments);
+    /// the client then configures it as after `launch` (`initialized`).
+    async fn restart(&mut self, request: &Request) {
+        // The response only acknowledges, as Delve's; failures follow.
+        self.out.respond(request, None);
+        let fail = |out: &Outbox, summary: &str, detail: &str| {
+            out.fail(request, error_id::FAILED_TO_LAUNCH, summary, detail, false)
+        };
+        let Some(ctx) = self.ctx.clone() else {
+            return fail(
+                &self.out,
+                "Cannot restart: debugger is not running",
+                "Debugger is not running",
+            );
+        };
+        ctx.pause_requested.store(true, Ordering::SeqCst);
+        if let Err(e) = self.call(|d| d.halt()) {
+            if exit_status_of(&e).is_none() {
+                return fail(
+                    &self.out,
+                    "Cannot restart",
+                    &format!("cannot restart process: {e}"),
+                );
+            }
+        }
+        if ctx.debugger.attached() {
+            return fail(
+                &self.out,
+                "Cannot restart",
+                "cannot restart process Delve did not create",
+            );
+        }
+        let configuration = request.arguments.get("arguments");
+        if let Some(configuration) =
+            configuration.filter(|c| c.get("request").and_then(Value::as_str) == Some("launch"))
+        {
+            if let Ok(args) = SessionArgs::from_arguments(configuration) {
+                self.args = args;
+            }
+        }
+        let debugger = ctx.debugger.clone();
+        let restarted = tokio::task::spawn_blocking(move || debugger.restart())
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()));
+        if let Err(e) = restarted {
+            return fail(&self.out, "Failed to restart", &e);
+        }
+        self.reset_handles();
+        self.out.event("initialized", None);
     }
 
     async fn disconnect(&mut self, request: &Request) {
