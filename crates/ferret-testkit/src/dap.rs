@@ -528,6 +528,8 @@ pub struct DapClient {
     seq: i64,
     /// Events received while waiting for responses, oldest first.
     events: VecDeque<Value>,
+    /// Every event received, oldest first (kept after `wait_event`).
+    all_events: Vec<Value>,
 }
 
 impl DapClient {
@@ -541,6 +543,7 @@ impl DapClient {
             writer: stream,
             seq: 0,
             events: VecDeque::new(),
+            all_events: Vec::new(),
         })
     }
 
@@ -587,9 +590,19 @@ impl DapClient {
         }
     }
 
+    /// Every event received so far, oldest first.
+    pub fn received_events(&self) -> &[Value] {
+        &self.all_events
+    }
+
     /// Reads one message. Panics when the connection fails.
     fn receive(&mut self) -> Value {
-        read_framed(&mut self.reader).unwrap_or_else(|e| panic!("read a DAP message: {e}"))
+        let message =
+            read_framed(&mut self.reader).unwrap_or_else(|e| panic!("read a DAP message: {e}"));
+        if message["type"] == "event" {
+            self.all_events.push(message.clone());
+        }
+        message
     }
 
     /// `initialize` with the arguments VS Code sends; returns the response.

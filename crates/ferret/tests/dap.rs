@@ -345,3 +345,42 @@ fn restart_runs_the_program_again_with_its_breakpoints() {
     assert_eq!(stack["body"]["stackFrames"][0]["line"], line, "{stack}");
     let _ = dap.request("disconnect", json!({"terminateDebuggee": true}));
 }
+
+#[test]
+fn remote_output_mode_sends_the_programs_output_as_events() {
+    use ferret_testkit::dap::{DapDebugger, DapEntry, DapServer};
+    let exe = vars();
+    // What the program prints, run on its own (the oracle).
+    let printed = std::process::Command::new(&exe).output().unwrap();
+    let printed = String::from_utf8_lossy(&printed.stdout).into_owned();
+    assert!(!printed.is_empty());
+    let server = DapServer::start(DapDebugger::Ferret, DapEntry::LaunchExec, &exe, &[]);
+    let mut dap = DapClient::connect(&format!("127.0.0.1:{}", server.port)).unwrap();
+    dap.initialize();
+    let launched = dap.request(
+        "launch",
+        json!({"mode": "exec", "program": exe, "outputMode": "remote"}),
+    );
+    assert_eq!(launched["success"], true, "{launched}");
+    dap.request("configurationDone", json!({}));
+    dap.wait_event("terminated");
+    // Output events may come just before or after the exit.
+    let mut stdout = String::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !stdout.ends_with(&printed) && std::time::Instant::now() < deadline {
+        let _ = dap.request("threads", json!({}));
+        stdout = dap
+            .received_events()
+            .iter()
+            .filter(|e| e["event"] == "output" && e["body"]["category"] == "stdout")
+            .map(|e| e["body"]["output"].as_str().unwrap().to_owned())
+            .collect();
+    }
+    assert_eq!(stdout, printed);
+    let both = dap.request(
+        "launch",
+        json!({"mode": "exec", "program": exe, "outputMode": "remote", "stdoutTo": "/dev/null"}),
+    );
+    assert_eq!(both["success"], false, "{both}");
+    let _ = dap.request("disconnect", json!({}));
+}

@@ -23,6 +23,7 @@ use tokio::sync::{broadcast, mpsc};
 use super::commands;
 use super::config::{launch_spec, SessionArgs};
 use super::framing::{DapFrameError, DapFramer};
+use super::output;
 use super::values::{self, Expandable};
 use super::wire::{error_id, Outbox, Request};
 use crate::{Context, RunEvent, ServerConfig};
@@ -627,10 +628,40 @@ impl Connection {
             Ok(args) => args,
             Err(e) => return fail(&self.out, &format!("invalid debug configuration - {e}")),
         };
-        let spec = match launch_spec(&request.arguments) {
+        let mut spec = match launch_spec(&request.arguments) {
             Ok(spec) => spec,
             Err(e) => return fail(&self.out, &e),
         };
+        // `outputMode: "remote"`: the program's output as output events.
+        let remote_output = match request.str("outputMode") {
+            "remote" => true,
+            "local" | "" => false,
+            other => return fail(
+                &self.out,
+                &format!(
+                    "invalid debug configuration - unsupported 'outputMode' attribute {other:?}"
+                ),
+            ),
+        };
+        let mut pipes = None;
+        if let TargetSpec::Launch(options) = &mut spec {
+            if remote_output {
+                if options.stdout.is_some() || options.stderr.is_some() {
+                    return fail(
+                        &self.out,
+                        "output == \"remote\" can not be used together with stdoutTo or stderrTo",
+                    );
+                }
+                match output::Pipes::new() {
+                    Ok(made) => {
+                        options.stdout = Some(made.stdout());
+                        options.stderr = Some(made.stderr());
+                        pipes = Some(made);
+                    }
+                    Err(e) => return fail(&self.out, &format!("cannot make output pipes: {e}")),
+                }
+            }
+        }
         // The process is named by its command line, as Delve names it.
         let mut program = request.str("program").to_owned();
         if let Some(args) = request.arguments.get("args").and_then(Value::as_array) {
@@ -641,7 +672,13 @@ impl Connection {
         }
         let core = matches!(spec, TargetSpec::Core { .. });
         if let Err(e) = self.start_target(spec).await {
+            if let Some(pipes) = pipes {
+                pipes.discard();
+            }
             return fail(&self.out, &e);
+        }
+        if let Some(pipes) = pipes {
+            pipes.forward(self.out.clone());
         }
         self.args = args;
         self.launched = !core;

@@ -9,12 +9,14 @@
 //! - `config`: launch/attach configuration keys.
 //! - `commands`: the `dlv ...` console commands.
 //! - `connection`: one client's session: the request handlers.
+//! - `output`: a launched program's output as `output` events.
 //! - [`values`]: how a Go value is shown.
 
 mod commands;
 mod config;
 mod connection;
 pub mod framing;
+mod output;
 pub mod values;
 mod wire;
 
