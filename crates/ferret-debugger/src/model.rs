@@ -86,6 +86,11 @@ pub struct Breakpoint {
     pub total_hit_count: u64,
     /// Disabled breakpoints are kept but not inserted.
     pub disabled: bool,
+    /// For a watchpoint (a hardware data breakpoint): the watched
+    /// expression (empty for code breakpoints).
+    pub watch_expr: String,
+    /// For a watchpoint: Delve's access bits (1 read, 2 write).
+    pub watch_type: u8,
 }
 
 /// How a client asks for a breakpoint.

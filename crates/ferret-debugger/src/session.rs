@@ -19,7 +19,9 @@ use ferret_gort::bininfo::{
 };
 use ferret_gort::crash::PanicLayout;
 use ferret_gort::disasm::direct_call_targets;
-use ferret_gort::eval::{assignment, channel_waiters, evaluate, Binding, Frame as EvalFrame};
+use ferret_gort::eval::{
+    assignment, channel_waiters, evaluate, place_of, Binding, Frame as EvalFrame,
+};
 use ferret_gort::goroutine::{RuntimeLayout, G};
 use ferret_gort::stack::{frame_addresses, stack_window, unwind, StackFrame, UnwindStart};
 use ferret_gort::value::{flags as value_flags, LoadConfig, Loader, Variable};
@@ -638,6 +640,62 @@ impl Debugger {
         })?
     }
 
+    /// Where `expression` lives in the frame at `scope`: its address and
+    /// size (what a watchpoint on it watches).
+    pub fn place_of(&self, scope: EvalScope, expression: String) -> Result<(u64, u64)> {
+        self.call(move |s| {
+            s.live_state()?;
+            let frame = s.scope_frame(scope)?;
+            let bindings = s.eval_bindings(&frame)?;
+            let eval_frame = EvalFrame {
+                bindings: &bindings,
+                function: &frame.function.name,
+            };
+            let memory = s.composite_memory();
+            place_of(&s.bi, &memory, &eval_frame, &expression).map_err(eval_error)
+        })?
+    }
+
+    /// Makes a watchpoint: a hardware data breakpoint on what `expression`
+    /// names in the frame at `scope`, stopping on writes (`watch_type` 2)
+    /// or on reads and writes (1 or 3; x86 cannot watch reads alone), with
+    /// `template`'s name and conditions.
+    pub fn create_watchpoint(
+        &self,
+        scope: EvalScope,
+        expression: String,
+        watch_type: u8,
+        template: Breakpoint,
+    ) -> Result<Breakpoint> {
+        let (addr, size) = self.place_of(scope, expression.clone())?;
+        self.call(move |s| {
+            let Target::Live(process) = &mut s.target else {
+                return Err(SessionError::CoreFile("write to"));
+            };
+            let kind = if watch_type == 2 {
+                ferret_target::linux::WatchKind::Write
+            } else {
+                ferret_target::linux::WatchKind::ReadWrite
+            };
+            let size = u8::try_from(size).unwrap_or(0);
+            let slot = process.set_watchpoint(addr, size, kind)?;
+            s.last_breakpoint_id += 1;
+            let id = s.last_breakpoint_id;
+            let breakpoint = Breakpoint {
+                id,
+                addrs: vec![addr],
+                watch_expr: expression,
+                watch_type,
+                hit_count: BTreeMap::new(),
+                total_hit_count: 0,
+                ..template
+            };
+            s.watch_slots.insert(id, slot);
+            s.breakpoints.insert(id, breakpoint.clone());
+            Ok(breakpoint)
+        })?
+    }
+
     /// Assigns `value` to `symbol` in the frame at `scope` (Delve's `Set`).
     pub fn set_variable(&self, scope: EvalScope, symbol: String, value: String) -> Result<()> {
         self.call(move |s| {
@@ -1235,6 +1293,8 @@ struct Session {
     current_tid: Option<i32>,
     /// Which user breakpoint each thread stopped at, for the last stop.
     thread_breakpoint: HashMap<i32, i32>,
+    /// Watchpoints' hardware slots, by breakpoint id.
+    watch_slots: HashMap<i32, usize>,
     stop_reason: StopKind,
     exit_status: Option<i32>,
     /// Where the runtime keeps goroutines; `None` for a binary whose
@@ -1362,6 +1422,7 @@ impl Session {
             temps: Vec::new(),
             current_tid,
             thread_breakpoint: HashMap::new(),
+            watch_slots: HashMap::new(),
             stop_reason,
             exit_status: None,
             runtime,
@@ -2979,6 +3040,11 @@ impl Session {
             .remove(&id)
             .ok_or(SessionError::NoBreakpointId(id))?;
         self.thread_breakpoint.retain(|_, b| *b != id);
+        if let Some(slot) = self.watch_slots.remove(&id) {
+            if let Target::Live(process) = &mut self.target {
+                process.clear_watchpoint(slot)?;
+            }
+        }
         self.sync_breakpoints()?;
         Ok(removed)
     }
@@ -3036,7 +3102,7 @@ impl Session {
         let mut wanted: BTreeSet<u64> = self
             .breakpoints
             .values()
-            .filter(|b| !b.disabled)
+            .filter(|b| !b.disabled && b.watch_expr.is_empty())
             .flat_map(|b| b.addrs.iter().copied())
             .collect();
         wanted.extend(self.temps.iter().map(|t| t.addr));
@@ -3395,7 +3461,19 @@ impl Session {
                     StopReason::TrapInstruction { .. } => {
                         report.get_or_insert((stop.tid, StopKind::HardcodedBreakpoint));
                     }
-                    StopReason::Watchpoint { .. } => {
+                    StopReason::Watchpoint { slot, .. } => {
+                        let id = self
+                            .watch_slots
+                            .iter()
+                            .find(|(_, s)| **s == slot)
+                            .map(|(id, _)| *id);
+                        let regs = self.target.state().registers(stop.tid)?;
+                        let goid = self.goroutine_id(&regs);
+                        if let Some(bp) = id.and_then(|id| self.breakpoints.get_mut(&id)) {
+                            *bp.hit_count.entry(goid).or_default() += 1;
+                            bp.total_hit_count += 1;
+                            self.thread_breakpoint.insert(stop.tid, bp.id);
+                        }
                         report.get_or_insert((stop.tid, StopKind::Watchpoint));
                     }
                     StopReason::Halted | StopReason::Signal(_) => {

@@ -127,6 +127,24 @@ pub fn evaluate(
 const STRING_NEEDS_CALL: &str =
     "literal string can not be allocated because function calls are not allowed without using 'call'";
 
+/// Where the value `expression` names lives in memory and its size in
+/// bytes (what a watchpoint watches); an error when it is not in memory.
+pub fn place_of(
+    bi: &BinaryInfo,
+    mem: &dyn Memory,
+    frame: &Frame<'_>,
+    expression: &str,
+) -> Result<(u64, u64), String> {
+    let evaluator = Evaluator { bi, mem, frame };
+    match evaluator.eval(&expr::parse(expression).map_err(|e| e.to_string())?)? {
+        Val::Place { addr, ty, .. } => Ok((addr, evaluator.go_type(ty)?.size)),
+        _ => Err(format!(
+            "expression {:?} is not addressable",
+            expression.trim()
+        )),
+    }
+}
+
 /// What `symbol = value` writes in `frame`: the address and the bytes, as
 /// Delve's `Set` allows it (numbers wrap to the destination's size; `nil`
 /// into pointers, slices, maps, chans, funcs and interfaces; `""` into a

@@ -384,3 +384,63 @@ fn remote_output_mode_sends_the_programs_output_as_events() {
     assert_eq!(both["success"], false, "{both}");
     let _ = dap.request("disconnect", json!({}));
 }
+
+#[test]
+fn a_data_breakpoint_stops_where_the_program_writes() {
+    use ferret_testkit::dap::{DapDebugger, DapEntry, DapServer};
+    let (source, _) = vars_source();
+    let text = std::fs::read_to_string(&source).unwrap();
+    // The loop that fills bigArr: bigArr[k] = k * 2.
+    let loop_line = text
+        .lines()
+        .position(|l| l.contains("for k := range bigArr"))
+        .expect("the bigArr loop") as u32
+        + 1;
+    let exe = vars();
+    let server = DapServer::start(DapDebugger::Ferret, DapEntry::LaunchExec, &exe, &[]);
+    let mut dap = DapClient::connect(&format!("127.0.0.1:{}", server.port)).unwrap();
+    dap.initialize();
+    dap.request("launch", json!({"mode": "exec", "program": exe}));
+    dap.request(
+        "setBreakpoints",
+        json!({"source": {"path": source}, "breakpoints": [{"line": loop_line}]}),
+    );
+    dap.request("configurationDone", json!({}));
+    let stopped = dap.wait_event("stopped");
+    let thread = stopped["body"]["threadId"].clone();
+    let stack = dap.request("stackTrace", json!({"threadId": thread, "levels": 1}));
+    let frame = stack["body"]["stackFrames"][0]["id"].clone();
+    let info = dap.request(
+        "dataBreakpointInfo",
+        json!({"name": "bigArr[500]", "frameId": frame}),
+    );
+    assert_eq!(info["success"], true, "{info}");
+    let data_id = info["body"]["dataId"].clone();
+    let set = dap.request(
+        "setDataBreakpoints",
+        json!({"breakpoints": [{"dataId": data_id, "accessType": "write"}]}),
+    );
+    assert_eq!(set["body"]["breakpoints"][0]["verified"], true, "{set}");
+    // The source breakpoint is done with; the watchpoint stops the loop
+    // right after it writes element 500, which it sets to 500 * 2.
+    dap.request(
+        "setBreakpoints",
+        json!({"source": {"path": source}, "breakpoints": []}),
+    );
+    dap.request("continue", json!({"threadId": thread}));
+    let hit = dap.wait_event("stopped");
+    assert_eq!(hit["body"]["reason"], "data breakpoint", "{hit}");
+    let stack = dap.request(
+        "stackTrace",
+        json!({"threadId": hit["body"]["threadId"], "levels": 1}),
+    );
+    let frame = stack["body"]["stackFrames"][0]["id"].clone();
+    for (expression, value) in [("k", "500"), ("bigArr[500]", "1000"), ("bigArr[501]", "0")] {
+        let answer = dap.request(
+            "evaluate",
+            json!({"expression": expression, "frameId": frame, "context": "watch"}),
+        );
+        assert_eq!(answer["body"]["result"], value, "{expression}: {answer}");
+    }
+    let _ = dap.request("disconnect", json!({"terminateDebuggee": true}));
+}

@@ -87,6 +87,7 @@ const FIRST_HANDLE: i64 = 1000;
 const SOURCE_PREFIX: &str = "sourceBp";
 const FUNCTION_PREFIX: &str = "functionBreakpoint";
 const INSTRUCTION_PREFIX: &str = "instructionBreakpoint";
+const DATA_PREFIX: &str = "dataBreakpoint";
 
 /// How this connection reaches a target.
 pub enum Backend {
@@ -445,6 +446,8 @@ impl Connection {
             "setFunctionBreakpoints" => self.set_function_breakpoints(&request),
             "setInstructionBreakpoints" => self.set_instruction_breakpoints(&request),
             "setExceptionBreakpoints" => self.set_exception_breakpoints(&request),
+            "dataBreakpointInfo" => self.data_breakpoint_info(&request),
+            "setDataBreakpoints" => self.set_data_breakpoints(&request),
             "threads" => self.threads(&request),
             "stackTrace" => self.stack_trace(&request),
             "scopes" => self.scopes(&request),
@@ -636,12 +639,14 @@ impl Connection {
         let remote_output = match request.str("outputMode") {
             "remote" => true,
             "local" | "" => false,
-            other => return fail(
-                &self.out,
-                &format!(
+            other => {
+                return fail(
+                    &self.out,
+                    &format!(
                     "invalid debug configuration - unsupported 'outputMode' attribute {other:?}"
                 ),
-            ),
+                )
+            }
         };
         let mut pipes = None;
         if let TargetSpec::Launch(options) = &mut spec {
@@ -1358,6 +1363,7 @@ impl Connection {
                 Err(e.clone())
             } else {
                 let log_message = want.log_message.clone();
+                let watch = want.watch.clone();
                 let request = BreakpointRequest {
                     template: Breakpoint {
                         name: want.name,
@@ -1372,7 +1378,12 @@ impl Connection {
                     loc_expr: String::new(),
                     addr: 0,
                 };
-                let created = self.call(move |d| d.create_breakpoint(request));
+                let created = match watch {
+                    Some((scope, expression, watch_type)) => self.call(move |d| {
+                        d.create_watchpoint(scope, expression, watch_type, request.template)
+                    }),
+                    None => self.call(move |d| d.create_breakpoint(request)),
+                };
                 if let Ok(bp) = &created {
                     self.remember_log_message(bp.id, &log_message);
                 }
@@ -1492,6 +1503,109 @@ impl Connection {
             })
             .collect();
         let breakpoints = self.sync_breakpoints(INSTRUCTION_PREFIX, wanted);
+        self.out
+            .respond(request, Some(json!({"breakpoints": breakpoints})));
+    }
+
+    /// `dataBreakpointInfo`: what a data breakpoint on a variable would
+    /// watch. A child of a listed value is watched at its address (as
+    /// `*(*[N]byte)(0xADDR)`, so it stays put when the frame changes); a
+    /// name alone is an expression read in the frame given.
+    fn data_breakpoint_info(&mut self, request: &Request) {
+        let fail = |out: &Outbox, detail: &str| {
+            out.fail(
+                request,
+                error_id::UNABLE_TO_GET_DATA_BREAKPOINT_INFO,
+                "Could not get data breakpoint info",
+                detail,
+                false,
+            )
+        };
+        let name = request.str("name").to_owned();
+        let reference = request.i64("variablesReference");
+        let (goroutine, frame, expression, description) = if reference != 0 {
+            let index = usize::try_from(reference - FIRST_HANDLE).ok();
+            let Some(handle) = index.and_then(|i| self.variables.get(i)) else {
+                return fail(
+                    &self.out,
+                    &format!("variable reference {reference} unknown"),
+                );
+            };
+            let HandleContent::Value(expandable) = &handle.content else {
+                return fail(&self.out, &format!("field {name} not found"));
+            };
+            let (goroutine, frame) = (handle.goroutine, handle.frame);
+            let parent = expandable.variable.name.clone();
+            let expandable = expandable.clone();
+            let options = self.options();
+            let mut reload = self.reader(goroutine, frame);
+            let children = values::children(&expandable, None, 0, 0, &options, &mut reload)
+                .unwrap_or_default();
+            let Ok(child) = values::evaluate_name_of(&children, &name) else {
+                return fail(&self.out, &format!("field {name} not found"));
+            };
+            let scope = EvalScope {
+                goroutine_id: goroutine,
+                frame,
+                deferred_call: 0,
+            };
+            let (address, size) = match self.call(move |d| d.place_of(scope, child)) {
+                Ok(place) => place,
+                Err(e) => return fail(&self.out, &format!("field {name} is unreadable: {e}")),
+            };
+            (
+                -1,
+                0,
+                format!("*(*[{size}]byte)({address:#x})"),
+                format!("{parent}.{name}"),
+            )
+        } else {
+            let (goroutine, frame) = self.frame_of(request);
+            (goroutine, frame, name.clone(), name)
+        };
+        self.out.respond(
+            request,
+            Some(json!({
+                "dataId": format!("{goroutine},{frame},{expression}"),
+                "accessTypes": ["read", "write", "readWrite"],
+                "canPersist": false,
+                "description": description,
+            })),
+        );
+    }
+
+    /// `setDataBreakpoints`: hardware watchpoints on the `dataId`s
+    /// `dataBreakpointInfo` gave, as Delve makes them.
+    fn set_data_breakpoints(&mut self, request: &Request) {
+        let wanted = list_of(&request.arguments, "breakpoints")
+            .iter()
+            .map(|b| {
+                let data_id = b.get("dataId").and_then(Value::as_str).unwrap_or("");
+                let access = b.get("accessType").and_then(Value::as_str).unwrap_or("");
+                let watch = parse_data_id(data_id).and_then(|(goroutine, frame, expression)| {
+                    let watch_type = match access {
+                        "read" => 1,
+                        "write" => 2,
+                        "readWrite" => 3,
+                        other => return Err(format!("unknown access type: {other:?}")),
+                    };
+                    let scope = EvalScope {
+                        goroutine_id: goroutine,
+                        frame,
+                        deferred_call: 0,
+                    };
+                    Ok((scope, expression, watch_type))
+                });
+                WantedBreakpoint {
+                    name: format!("{DATA_PREFIX} {data_id}"),
+                    log_message: String::new(),
+                    location: watch.as_ref().map(|_| Vec::new()).map_err(Clone::clone),
+                    watch: watch.ok(),
+                    ..WantedBreakpoint::from_request(b)
+                }
+            })
+            .collect();
+        let breakpoints = self.sync_breakpoints(DATA_PREFIX, wanted);
         self.out
             .respond(request, Some(json!({"breakpoints": breakpoints})));
     }
@@ -2274,6 +2388,9 @@ struct WantedBreakpoint {
     /// Addresses, for breakpoints not asked by file and line (or why
     /// there are none).
     location: Result<Vec<u64>, String>,
+    /// For a data breakpoint: where its expression is read, the
+    /// expression, and Delve's access bits.
+    watch: Option<(EvalScope, String, u8)>,
 }
 
 impl WantedBreakpoint {
@@ -2288,6 +2405,7 @@ impl WantedBreakpoint {
             file: String::new(),
             line: 0,
             location: Ok(Vec::new()),
+            watch: None,
         }
     }
 }
@@ -2467,6 +2585,22 @@ fn registers_json(registers: &[(String, String)], with_types: bool) -> Vec<Value
             v
         })
         .collect()
+}
+
+/// A data breakpoint's `dataId`: `goroutine,frame,expression`.
+fn parse_data_id(data_id: &str) -> Result<(i64, usize, String), String> {
+    let malformed = || format!("malformed data ID: {data_id:?}");
+    let mut parts = data_id.splitn(3, ',');
+    let goroutine = parts
+        .next()
+        .and_then(|g| g.parse().ok())
+        .ok_or_else(malformed)?;
+    let frame = parts
+        .next()
+        .and_then(|f| f.parse().ok())
+        .ok_or_else(malformed)?;
+    let expression = parts.next().ok_or_else(malformed)?;
+    Ok((goroutine, frame, expression.to_owned()))
 }
 
 /// What `dlv sources` and `dlv types` read.

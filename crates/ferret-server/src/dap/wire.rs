@@ -52,6 +52,8 @@ pub mod error_id {
     pub const UNABLE_TO_RUN_DLV_COMMAND: i64 = 2015;
     /// `readMemory` failed.
     pub const UNABLE_TO_READ_MEMORY: i64 = 2016;
+    /// `dataBreakpointInfo` failed.
+    pub const UNABLE_TO_GET_DATA_BREAKPOINT_INFO: i64 = 2017;
     /// `writeMemory` failed.
     pub const UNABLE_TO_WRITE_MEMORY: i64 = 2018;
     /// The request needs a stopped target.
