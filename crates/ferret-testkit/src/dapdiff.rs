@@ -40,7 +40,9 @@
 //! hashing per process), and a map text Delve cut short replaced by a note;
 //! in `threads`, goroutines standing in the runtime collapsed into one
 //! `{"_runtime_goroutines": "elided"}` entry (which exist depends on the
-//! garbage collector). Everything else is compared: names, values, types,
+//! garbage collector); in `initialize`, the capabilities ferret adds beyond
+//! Delve's (`supportsLoadedSourcesRequest`) dropped. Everything else is
+//! compared: names, values, types,
 //! reasons, error ids and texts, handle numbers, key presence.
 
 use std::collections::hash_map::DefaultHasher;

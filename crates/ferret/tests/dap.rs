@@ -332,6 +332,16 @@ fn restart_runs_the_program_again_with_its_breakpoints() {
     // The program runs on to its end, then starts again.
     dap.request("continue", json!({"threadId": 1}));
     dap.wait_event("terminated");
+    // Beyond Delve: the program's source files, its main.go among them.
+    let sources = dap.request("loadedSources", json!({}));
+    assert!(
+        sources["body"]["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["path"] == source.as_str()),
+        "{sources}"
+    );
     let restarted = dap.request("restart", json!({}));
     assert_eq!(restarted["success"], true, "{restarted}");
     dap.wait_event("initialized");

@@ -447,6 +447,15 @@ func (n *normalizer) message(m message) any {
 	out := n.value(m.json, "").(map[string]any)
 	if !n.raw {
 		delete(out, "seq")
+		if out["type"] == "response" && out["command"] == "initialize" {
+			// Capabilities ferret adds beyond Delve's (its extensions) are
+			// not compared.
+			if body, ok := out["body"].(map[string]any); ok {
+				for _, extension := range ferretExtensions {
+					delete(body, extension)
+				}
+			}
+		}
 		if out["type"] == "response" && out["command"] == "threads" {
 			if body, ok := out["body"].(map[string]any); ok {
 				if threads, ok := body["threads"].([]any); ok {
@@ -461,6 +470,10 @@ func (n *normalizer) message(m message) any {
 	}
 	return out
 }
+
+// ferretExtensions are the capabilities ferret announces that Delve does
+// not (requests it answers beyond Delve).
+var ferretExtensions = []string{"supportsLoadedSourcesRequest"}
 
 // runtimeGoroutine matches the name Delve gives a goroutine that is not
 // selected and stands in the runtime: "[Go 17] runtime.gopark".

@@ -467,7 +467,7 @@ func scenarioErrors(s *session) {
 	s.send(&dap.GotoTargetsRequest{Request: req("gotoTargets"), Arguments: dap.GotoTargetsArguments{Source: s.source(), Line: afterPause}}, until())
 	s.send(&dap.TerminateThreadsRequest{Request: req("terminateThreads"), Arguments: dap.TerminateThreadsArguments{ThreadIds: []int{thread}}}, until())
 	s.send(&dap.SetExpressionRequest{Request: req("setExpression"), Arguments: dap.SetExpressionArguments{Expression: "i", Value: "1"}}, until())
-	s.send(&dap.LoadedSourcesRequest{Request: req("loadedSources")}, until())
+	// Not compared: loadedSources (Delve refuses it; ferret answers it).
 	s.send(&dap.CancelRequest{Request: req("cancel"), Arguments: &dap.CancelArguments{RequestId: 1}}, until())
 	s.send(&dap.TerminateRequest{Request: req("terminate"), Arguments: &dap.TerminateArguments{}}, until())
 	// stepBack without a recording: answered, then a stop saying why.

@@ -456,7 +456,8 @@ impl Connection {
             "setVariable" => self.set_variable(&request),
             "exceptionInfo" => self.exception_info(&request),
             "source" => self.source(&request),
-            "setExpression" | "loadedSources" | "cancel" => self.not_yet(&request),
+            "loadedSources" => self.loaded_sources(&request),
+            "setExpression" | "cancel" => self.not_yet(&request),
             _ => self.out.fail(
                 &request,
                 error_id::UNSUPPORTED,
@@ -592,6 +593,8 @@ impl Connection {
                 "supportsClipboardContext": true,
                 "supportsSteppingGranularity": true,
                 "supportsInstructionBreakpoints": true,
+                // Beyond Delve.
+                "supportsLoadedSourcesRequest": true,
             })),
         );
     }
@@ -2337,6 +2340,36 @@ impl Connection {
                 text
             }
             Err(e) => format!("Error getting stack trace: {e}"),
+        }
+    }
+
+    /// `loadedSources`, beyond Delve: every source file the program was
+    /// built from, as the client names it.
+    fn loaded_sources(&mut self, request: &Request) {
+        let files = self
+            .debugger()
+            .map(|d| d.bininfo().source_files())
+            .transpose()
+            .map_err(|e| e.to_string());
+        match files {
+            Ok(files) => {
+                let sources: Vec<Value> = files
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|f| {
+                        let path = self.args.to_client_path(f);
+                        json!({"name": base_name(&path), "path": path})
+                    })
+                    .collect();
+                self.out.respond(request, Some(json!({"sources": sources})));
+            }
+            Err(e) => self.out.fail(
+                request,
+                error_id::INTERNAL,
+                "Unable to list sources",
+                &e,
+                false,
+            ),
         }
     }
 
