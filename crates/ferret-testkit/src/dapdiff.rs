@@ -41,7 +41,8 @@
 //! in `threads`, goroutines standing in the runtime collapsed into one
 //! `{"_runtime_goroutines": "elided"}` entry (which exist depends on the
 //! garbage collector); in `initialize`, the capabilities ferret adds beyond
-//! Delve's (`supportsLoadedSourcesRequest`) dropped. Everything else is
+//! Delve's (`supportsLoadedSourcesRequest`) dropped, and so are ferret's
+//! progress events (`progressStart`/`Update`/`End`). Everything else is
 //! compared: names, values, types,
 //! reasons, error ids and texts, handle numbers, key presence.
 

@@ -190,12 +190,33 @@ fn the_debug_console_shows_goroutine_leaks_as_the_goroutines_command_does() {
     let leak = ferret_testkit::leak::start_leak(&exe, N);
     let server = FerretServer::attach(leak.pid);
     let mut dap = DapClient::connect(&server.addr).unwrap();
-    attach_remote(&mut dap);
+    // A client that shows progress (as VS Code does) hears of the summary.
+    dap.request(
+        "initialize",
+        json!({"adapterID": "go", "pathFormat": "path", "linesStartAt1": true,
+               "columnsStartAt1": true, "supportsProgressReporting": true}),
+    );
+    assert_eq!(
+        dap.request("attach", json!({"mode": "remote"}))["success"],
+        true
+    );
     let answer = dap.request(
         "evaluate",
         json!({"expression": "ferret goroutines --group waitreason", "context": "repl"}),
     );
     assert_eq!(answer["success"], true, "{answer}");
+    let progress: Vec<&Value> = dap
+        .received_events()
+        .iter()
+        .filter(|e| e["event"].as_str().unwrap().starts_with("progress"))
+        .collect();
+    assert_eq!(progress.len(), 2, "{progress:?}");
+    assert_eq!(progress[0]["event"], "progressStart");
+    assert_eq!(progress[1]["event"], "progressEnd");
+    assert_eq!(
+        progress[0]["body"]["progressId"],
+        progress[1]["body"]["progressId"]
+    );
     let text = answer["body"]["result"].as_str().unwrap();
     assert!(
         text.contains("COUNT") && text.contains("WAITREASON"),

@@ -341,6 +341,9 @@ func (s *session) record(step map[string]any, w wait) []message {
 			received = append(received, map[string]any{"_unparsable": string(item.raw)})
 			continue
 		}
+		if name, _ := m.json["event"].(string); ferretEvents[name] {
+			continue // ferret's extension: not compared
+		}
 		m.decoded, m.decErr = dap.DecodeProtocolMessage(item.raw)
 		got = append(got, m)
 		received = append(received, s.norm.message(m))
@@ -474,6 +477,10 @@ func (n *normalizer) message(m message) any {
 // ferretExtensions are the capabilities ferret announces that Delve does
 // not (requests it answers beyond Delve).
 var ferretExtensions = []string{"supportsLoadedSourcesRequest"}
+
+// ferretEvents are the events ferret sends that Delve does not: progress
+// reports of long operations, for clients that asked for them.
+var ferretEvents = map[string]bool{"progressStart": true, "progressUpdate": true, "progressEnd": true}
 
 // runtimeGoroutine matches the name Delve gives a goroutine that is not
 // selected and stands in the runtime: "[Go 17] runtime.gopark".

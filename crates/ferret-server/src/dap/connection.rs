@@ -153,6 +153,10 @@ pub struct Connection {
     client_takes_types: bool,
     /// The client pages long lists itself.
     client_pages_variables: bool,
+    /// The client shows progress events.
+    client_takes_progress: bool,
+    /// Progress reports sent so far (their ids).
+    progress_reports: u64,
     /// `memoryReference`s handed out since the last stop: address -> size.
     memory_references: std::collections::HashMap<u64, i64>,
 }
@@ -191,6 +195,8 @@ where
         client_takes_invalidated: false,
         client_takes_types: false,
         client_pages_variables: false,
+        client_takes_progress: false,
+        progress_reports: 0,
         memory_references: std::collections::HashMap::new(),
     };
     let mut framer = DapFramer::new(max_request);
@@ -370,6 +376,29 @@ impl Connection {
         }
     }
 
+    /// Reports `title` as a long operation (`progressStart`) to a client
+    /// that shows progress; returns its id for [`Connection::progress_end`].
+    fn progress_start(&mut self, title: &str) -> Option<String> {
+        if !self.client_takes_progress {
+            return None;
+        }
+        self.progress_reports += 1;
+        let id = format!("ferret-{}", self.progress_reports);
+        self.out.event(
+            "progressStart",
+            Some(json!({"progressId": id, "title": title, "cancellable": false})),
+        );
+        Some(id)
+    }
+
+    /// Ends a progress report.
+    fn progress_end(&self, id: Option<String>) {
+        if let Some(id) = id {
+            self.out
+                .event("progressEnd", Some(json!({"progressId": id})));
+        }
+    }
+
     fn target_running(&self) -> bool {
         self.running || self.debugger().is_some_and(Debugger::is_running)
     }
@@ -539,6 +568,7 @@ impl Connection {
         self.client_takes_invalidated = request.bool("supportsInvalidatedEvent");
         self.client_takes_types = request.bool("supportsVariableType");
         self.client_pages_variables = request.bool("supportsVariablePaging");
+        self.client_takes_progress = request.bool("supportsProgressReporting");
         let fail = |detail: &str| {
             self.out.fail(
                 request,
@@ -679,7 +709,10 @@ impl Connection {
             }
         }
         let core = matches!(spec, TargetSpec::Core { .. });
-        if let Err(e) = self.start_target(spec).await {
+        let progress = self.progress_start(&format!("Loading {program}"));
+        let started = self.start_target(spec).await;
+        self.progress_end(progress);
+        if let Err(e) = started {
             if let Some(pipes) = pipes {
                 pipes.discard();
             }
@@ -1665,6 +1698,12 @@ impl Connection {
         // every goroutine is tested and the first matches kept.
         let max = self.args.max_goroutines;
         let filtered = !filters.is_empty();
+        // Filters read every goroutine: a long operation with many.
+        let progress = if filtered {
+            self.progress_start("Filtering goroutines")
+        } else {
+            None
+        };
         let listing = self
             .call(move |d| {
                 d.goroutine_listing(0, if filtered { 0 } else { max }, filters, None, scope)
@@ -1675,6 +1714,7 @@ impl Connection {
                 goroutines.truncate(max);
                 (goroutines, more)
             });
+        self.progress_end(progress);
         let selected = self
             .call(|d| d.state(true))
             .ok()
@@ -2104,7 +2144,10 @@ impl Connection {
     /// in the debug console: the leak-hunting table of the `ferret
     /// goroutines` command, beyond Delve.
     fn ferret_command(&mut self, request: &Request, line: &str) {
-        match self.goroutines_table(line) {
+        let progress = self.progress_start("Summarizing goroutines");
+        let table = self.goroutines_table(line);
+        self.progress_end(progress);
+        match table {
             Ok(text) => self.out.respond(
                 request,
                 Some(json!({"result": text, "variablesReference": 0})),
