@@ -105,8 +105,8 @@ impl EventQueue {
     }
 }
 
-/// A change of the target's run state, told to every DAP client so each
-/// sees stops and resumes caused by any client (JSON-RPC or DAP).
+/// A change of the target's run state or breakpoints, told to every DAP
+/// client so each sees what any client (JSON-RPC or DAP) did.
 #[derive(Debug, Clone)]
 pub enum RunEvent {
     /// Client `by` (0: a JSON-RPC client) set the target running.
@@ -120,6 +120,12 @@ pub enum RunEvent {
         by: u64,
         /// The state it stopped in, or why the command failed.
         state: Arc<Result<ferret_debugger::model::State, String>>,
+    },
+    /// Client `by` (0: a JSON-RPC client) made, changed or cleared
+    /// breakpoints.
+    BreakpointsChanged {
+        /// The client that changed them.
+        by: u64,
     },
 }
 

@@ -52,6 +52,11 @@ fn a_json_rpc_client_and_a_dap_client_share_target_and_breakpoints() {
         )
         .unwrap();
     let rpc_id = made["Breakpoint"]["id"].as_i64().unwrap();
+    // Beyond Delve: the DAP client hears of it.
+    let told = dap.wait_event("breakpoint");
+    assert_eq!(told["body"]["reason"], "new", "{told}");
+    assert_eq!(told["body"]["breakpoint"]["id"], rpc_id, "{told}");
+    assert_eq!(told["body"]["breakpoint"]["line"], line, "{told}");
     // One made over DAP is a breakpoint JSON-RPC clients see, by Delve's name.
     let set = dap.request(
         "setFunctionBreakpoints",

@@ -157,6 +157,9 @@ pub struct Connection {
     client_takes_progress: bool,
     /// Progress reports sent so far (their ids).
     progress_reports: u64,
+    /// The breakpoints as last told to the client, by id (to tell it of
+    /// other clients' changes with `breakpoint` events).
+    known_breakpoints: std::collections::HashMap<i32, Breakpoint>,
     /// `memoryReference`s handed out since the last stop: address -> size.
     memory_references: std::collections::HashMap<u64, i64>,
 }
@@ -198,6 +201,7 @@ where
         client_takes_progress: false,
         progress_reports: 0,
         memory_references: std::collections::HashMap::new(),
+        known_breakpoints: std::collections::HashMap::new(),
     };
     let mut framer = DapFramer::new(max_request);
     let mut events: Option<broadcast::Receiver<RunEvent>> =
@@ -809,6 +813,7 @@ impl Connection {
             }
         }
         self.args = args;
+        self.note_breakpoints();
         self.out.event("initialized", None);
         self.out.respond(request, None);
     }
@@ -938,6 +943,7 @@ impl Connection {
             RunEvent::Stopped { by, state } if by != self.id && !self.running => {
                 self.report_stop((*state).clone(), false);
             }
+            RunEvent::BreakpointsChanged { by } if by != self.id => self.tell_breakpoint_changes(),
             _ => {}
         }
     }
@@ -1352,7 +1358,7 @@ impl Connection {
     /// Makes the breakpoints whose names start with `prefix` exactly the
     /// `wanted` ones: existing ones are amended, missing ones created, the
     /// rest cleared (Delve's rule). Answers one DAP breakpoint per wanted.
-    fn sync_breakpoints(&self, prefix: &str, wanted: Vec<WantedBreakpoint>) -> Vec<Value> {
+    fn sync_breakpoints(&mut self, prefix: &str, wanted: Vec<WantedBreakpoint>) -> Vec<Value> {
         let existing: Vec<Breakpoint> = self
             .call(|d| d.breakpoints())
             .unwrap_or_default()
@@ -1427,7 +1433,57 @@ impl Connection {
             };
             answers[i] = self.breakpoint_answer(result);
         }
+        self.note_breakpoints();
+        if let Some(ctx) = &self.ctx {
+            ctx.publish(RunEvent::BreakpointsChanged { by: self.id });
+        }
         answers
+    }
+
+    /// Remembers the breakpoints as they are now (this client's own
+    /// changes need no events).
+    fn note_breakpoints(&mut self) {
+        self.known_breakpoints = self
+            .call(|d| d.breakpoints())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|b| b.id > 0)
+            .map(|b| (b.id, b))
+            .collect();
+    }
+
+    /// Sends `breakpoint` events (new, changed, removed) for what other
+    /// clients did to the breakpoints since they were last noted.
+    fn tell_breakpoint_changes(&mut self) {
+        if self.ctx.is_none() || self.target_running() {
+            return;
+        }
+        let before = std::mem::take(&mut self.known_breakpoints);
+        self.note_breakpoints();
+        let mut events = Vec::new();
+        for (id, now) in &self.known_breakpoints {
+            match before.get(id) {
+                None => events.push(("new", now.clone())),
+                Some(old) if old != now => events.push(("changed", now.clone())),
+                _ => {}
+            }
+        }
+        for (id, old) in &before {
+            if !self.known_breakpoints.contains_key(id) {
+                events.push(("removed", old.clone()));
+            }
+        }
+        events.sort_by_key(|(_, b)| b.id);
+        for (reason, bp) in events {
+            let mut answer = self.breakpoint_answer(Ok(bp.clone()));
+            if reason == "removed" {
+                answer = json!({"id": bp.id, "verified": false});
+            }
+            self.out.event(
+                "breakpoint",
+                Some(json!({"reason": reason, "breakpoint": answer})),
+            );
+        }
     }
 
     fn remember_log_message(&self, id: i32, message: &str) {

@@ -519,6 +519,7 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
                 addr,
             };
             let bp = blocking(ctx, move |d| d.create_breakpoint(request)).await?;
+            ctx.publish(RunEvent::BreakpointsChanged { by: 0 });
             Ok(json!({"Breakpoint": convert::breakpoint(&bp, pid)}))
         }
         "ListBreakpoints" => {
@@ -537,6 +538,9 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
                 _ => d.toggle_breakpoint(id, bp_name),
             })
             .await?;
+            if name != "GetBreakpoint" {
+                ctx.publish(RunEvent::BreakpointsChanged { by: 0 });
+            }
             Ok(json!({"Breakpoint": convert::breakpoint(&bp, pid)}))
         }
         "AmendBreakpoint" => {
@@ -545,6 +549,7 @@ async fn dispatch(ctx: &Arc<Context>, method: &str, p: Params) -> Reply {
             };
             let update = breakpoint_from(&bp)?;
             blocking(ctx, move |d| d.amend_breakpoint(update)).await?;
+            ctx.publish(RunEvent::BreakpointsChanged { by: 0 });
             Ok(json!({}))
         }
         "CancelNext" => {
