@@ -645,14 +645,9 @@ impl Debugger {
     pub fn place_of(&self, scope: EvalScope, expression: String) -> Result<(u64, u64)> {
         self.call(move |s| {
             s.live_state()?;
-            let frame = s.scope_frame(scope)?;
-            let bindings = s.eval_bindings(&frame)?;
-            let eval_frame = EvalFrame {
-                bindings: &bindings,
-                function: &frame.function.name,
-            };
-            let memory = s.composite_memory();
-            place_of(&s.bi, &memory, &eval_frame, &expression).map_err(eval_error)
+            s.in_scope(scope, |frame, memory| {
+                place_of(&s.bi, memory, frame, &expression).map_err(eval_error)
+            })
         })?
     }
 
@@ -700,16 +695,9 @@ impl Debugger {
     pub fn set_variable(&self, scope: EvalScope, symbol: String, value: String) -> Result<()> {
         self.call(move |s| {
             s.live_state()?;
-            let frame = s.scope_frame(scope)?;
-            let bindings = s.eval_bindings(&frame)?;
-            let eval_frame = EvalFrame {
-                bindings: &bindings,
-                function: &frame.function.name,
-            };
-            let memory = s.composite_memory();
-            let (addr, bytes) =
-                assignment(&s.bi, &memory, &eval_frame, &symbol, &value).map_err(eval_error)?;
-            drop(memory);
+            let (addr, bytes) = s.in_scope(scope, |frame, memory| {
+                assignment(&s.bi, memory, frame, &symbol, &value).map_err(eval_error)
+            })?;
             let in_register = s.composites.borrow().registers.get(&addr).copied();
             if addr >= 0xbeed_0000_0000_0000 && in_register.is_none() {
                 return Err(SessionError::Eval(
@@ -2570,6 +2558,23 @@ impl Session {
 
     /// The target's memory with this stop's register-held values at their
     /// made-up addresses.
+    /// Runs `f` with the frame at `scope` set up for the evaluator (its
+    /// variables bound) and the target's memory as it sees it.
+    fn in_scope<R>(
+        &self,
+        scope: EvalScope,
+        f: impl FnOnce(&EvalFrame<'_>, &dyn Memory) -> Result<R>,
+    ) -> Result<R> {
+        let frame = self.scope_frame(scope)?;
+        let bindings = self.eval_bindings(&frame)?;
+        let eval_frame = EvalFrame {
+            bindings: &bindings,
+            function: &frame.function.name,
+        };
+        let memory = self.composite_memory();
+        f(&eval_frame, &memory)
+    }
+
     fn composite_memory(&self) -> PrefetchedMemory<'_> {
         let mut memory = PrefetchedMemory::new(self.target.state(), &[]);
         for (addr, bytes) in &self.composites.borrow().values {

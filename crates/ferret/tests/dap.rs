@@ -252,21 +252,25 @@ fn the_debug_console_shows_goroutine_leaks_as_the_goroutines_command_does() {
     let _ = dap.request("disconnect", json!({"terminateDebuggee": false}));
 }
 
-/// The Registers scope (`showRegisters`) of the top two frames at the
-/// vars fixture's pause line, as one debugger lists it.
-fn registers_at_pause(
+/// `debugger dap` launching the vars fixture with `settings` added to the
+/// launch configuration, stopped at `line` of its source: the server (kept
+/// alive by the caller), the client and the `stopped` event.
+fn launched_to_line(
     debugger: ferret_testkit::dap::DapDebugger,
     exe: &std::path::Path,
-) -> Vec<Vec<Value>> {
+    settings: Value,
+    line: u32,
+) -> (ferret_testkit::dap::DapServer, DapClient, Value) {
     use ferret_testkit::dap::{DapEntry, DapServer};
-    let (source, line) = vars_source();
+    let (source, _) = vars_source();
     let server = DapServer::start(debugger, DapEntry::LaunchExec, exe, &[]);
     let mut dap = DapClient::connect(&format!("127.0.0.1:{}", server.port)).unwrap();
     assert_eq!(dap.initialize()["success"], true);
-    let launched = dap.request(
-        "launch",
-        json!({"mode": "exec", "program": exe, "showRegisters": true}),
-    );
+    let mut launch = json!({"mode": "exec", "program": exe});
+    for (key, value) in settings.as_object().into_iter().flatten() {
+        launch[key] = value.clone();
+    }
+    let launched = dap.request("launch", launch);
     assert_eq!(launched["success"], true, "{launched}");
     dap.request(
         "setBreakpoints",
@@ -274,6 +278,18 @@ fn registers_at_pause(
     );
     dap.request("configurationDone", json!({}));
     let stopped = dap.wait_event("stopped");
+    (server, dap, stopped)
+}
+
+/// The Registers scope (`showRegisters`) of the top two frames at the
+/// vars fixture's pause line, as one debugger lists it.
+fn registers_at_pause(
+    debugger: ferret_testkit::dap::DapDebugger,
+    exe: &std::path::Path,
+) -> Vec<Vec<Value>> {
+    let (_, line) = vars_source();
+    let (_server, mut dap, stopped) =
+        launched_to_line(debugger, exe, json!({"showRegisters": true}), line);
     let stack = dap.request(
         "stackTrace",
         json!({"threadId": stopped["body"]["threadId"], "levels": 2}),
@@ -341,19 +357,9 @@ fn registers_scope_lists_what_dlv_lists() {
 
 #[test]
 fn restart_runs_the_program_again_with_its_breakpoints() {
-    use ferret_testkit::dap::{DapDebugger, DapEntry, DapServer};
+    use ferret_testkit::dap::DapDebugger;
     let (source, line) = vars_source();
-    let exe = vars();
-    let server = DapServer::start(DapDebugger::Ferret, DapEntry::LaunchExec, &exe, &[]);
-    let mut dap = DapClient::connect(&format!("127.0.0.1:{}", server.port)).unwrap();
-    dap.initialize();
-    dap.request("launch", json!({"mode": "exec", "program": exe}));
-    dap.request(
-        "setBreakpoints",
-        json!({"source": {"path": source}, "breakpoints": [{"line": line}]}),
-    );
-    dap.request("configurationDone", json!({}));
-    let first = dap.wait_event("stopped");
+    let (_server, mut dap, first) = launched_to_line(DapDebugger::Ferret, &vars(), json!({}), line);
     assert_eq!(first["body"]["reason"], "breakpoint", "{first}");
     // The program runs on to its end, then starts again.
     dap.request("continue", json!({"threadId": 1}));
@@ -423,7 +429,7 @@ fn remote_output_mode_sends_the_programs_output_as_events() {
 
 #[test]
 fn a_data_breakpoint_stops_where_the_program_writes() {
-    use ferret_testkit::dap::{DapDebugger, DapEntry, DapServer};
+    use ferret_testkit::dap::DapDebugger;
     let (source, _) = vars_source();
     let text = std::fs::read_to_string(&source).unwrap();
     // The loop that fills bigArr: bigArr[k] = k * 2.
@@ -432,17 +438,8 @@ fn a_data_breakpoint_stops_where_the_program_writes() {
         .position(|l| l.contains("for k := range bigArr"))
         .expect("the bigArr loop") as u32
         + 1;
-    let exe = vars();
-    let server = DapServer::start(DapDebugger::Ferret, DapEntry::LaunchExec, &exe, &[]);
-    let mut dap = DapClient::connect(&format!("127.0.0.1:{}", server.port)).unwrap();
-    dap.initialize();
-    dap.request("launch", json!({"mode": "exec", "program": exe}));
-    dap.request(
-        "setBreakpoints",
-        json!({"source": {"path": source}, "breakpoints": [{"line": loop_line}]}),
-    );
-    dap.request("configurationDone", json!({}));
-    let stopped = dap.wait_event("stopped");
+    let (_server, mut dap, stopped) =
+        launched_to_line(DapDebugger::Ferret, &vars(), json!({}), loop_line);
     let thread = stopped["body"]["threadId"].clone();
     let stack = dap.request("stackTrace", json!({"threadId": thread, "levels": 1}));
     let frame = stack["body"]["stackFrames"][0]["id"].clone();
