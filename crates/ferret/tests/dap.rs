@@ -477,3 +477,45 @@ fn a_data_breakpoint_stops_where_the_program_writes() {
     }
     let _ = dap.request("disconnect", json!({"terminateDebuggee": true}));
 }
+
+#[test]
+fn ferret_dap_attaches_to_a_running_process_and_leaves_it_running() {
+    use ferret_testkit::dap::{DapDebugger, DapEntry, DapServer};
+    let busy = build_fixture("busy", &GoToolchain::find("1.26"), &BuildOptions::debug());
+    let mut program = std::process::Command::new(&busy)
+        .args(["spin", "60"])
+        .spawn()
+        .unwrap();
+    // `DapServer` with LaunchExec starts `ferret dap`; the program given is
+    // only for messages here.
+    let server = DapServer::start(DapDebugger::Ferret, DapEntry::LaunchExec, &busy, &[]);
+    let mut dap = DapClient::connect(&format!("127.0.0.1:{}", server.port)).unwrap();
+    dap.initialize();
+    let missing = dap.request("attach", json!({"mode": "local"}));
+    assert_eq!(missing["success"], false, "{missing}");
+    let attached = dap.request(
+        "attach",
+        json!({"mode": "local", "processId": program.id()}),
+    );
+    assert_eq!(attached["success"], true, "{attached}");
+    let caps = dap.wait_event("capabilities");
+    assert_eq!(
+        caps["body"]["capabilities"]["supportTerminateDebuggee"],
+        true
+    );
+    dap.request("configurationDone", json!({}));
+    dap.request("pause", json!({"threadId": 1}));
+    dap.wait_event("stopped");
+    // As an editor does: the threads, then a stack.
+    let threads = dap.request("threads", json!({}));
+    let first = threads["body"]["threads"][0]["id"].clone();
+    let frames = dap.request("stackTrace", json!({"threadId": first, "levels": 50}));
+    assert_eq!(frames["success"], true, "{frames}");
+    let disconnected = dap.request("disconnect", json!({"terminateDebuggee": false}));
+    assert_eq!(disconnected["success"], true, "{disconnected}");
+    // Detached, not killed: it goes on spinning.
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(program.try_wait().unwrap().is_none(), "the program ended");
+    let _ = program.kill();
+    let _ = program.wait();
+}

@@ -875,14 +875,15 @@ impl Connection {
         let options = self.options();
         let outcomes = self.outcomes_tx.clone();
         let single_instruction = matches!(command, Command::StepInstruction);
+        // Queued on the tracer thread now, before any later request of this
+        // client (a `pause` halts this run instead of coming first).
+        let mut submitted = submit_command(&ctx.debugger, command);
         tokio::spawn(async move {
-            let mut command = command;
             let outcome = loop {
-                let debugger = ctx.debugger.clone();
-                let result = tokio::task::spawn_blocking(move || debugger.command(command))
-                    .await
-                    .map_err(|e| e.to_string())
-                    .and_then(|r| r.map_err(|e| e.to_string()));
+                let result = match submitted.await {
+                    Ok(result) => result,
+                    Err(_) => Err(SessionError::Ended.to_string()),
+                };
                 let state = match result {
                     Ok(state) if !state.exited => state,
                     other => break other,
@@ -908,7 +909,7 @@ impl Connection {
                     }
                     allowed.await;
                 }
-                command = Command::Continue;
+                submitted = submit_command(&ctx.debugger, Command::Continue);
             };
             ctx.dap_runs.fetch_sub(1, Ordering::SeqCst);
             let _ = outcomes.send(outcome);
@@ -2597,6 +2598,23 @@ fn stopped_on_breakpoints(state: &State) -> Vec<(i64, Breakpoint)> {
             (!bp.tracepoint).then(|| (t.goroutine_id, bp.clone()))
         })
         .collect()
+}
+
+/// Queues `command` on the tracer thread at once; its outcome arrives on
+/// the returned channel (which closes without one when the session has
+/// ended).
+fn submit_command(
+    debugger: &Debugger,
+    command: Command,
+) -> tokio::sync::oneshot::Receiver<Result<State, String>> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let _ = debugger.run_on_tracer(
+        move |d| d.command(command).map_err(|e| e.to_string()),
+        move |result| {
+            let _ = tx.send(result);
+        },
+    );
+    rx
 }
 
 /// Prints the log points the stopped threads sit on (`output` events,
