@@ -3498,7 +3498,14 @@ impl Session {
                 self.forget_goroutines();
                 continue;
             }
-            let Some((tid, kind)) = report else { continue };
+            let Some((mut tid, kind)) = report else {
+                continue;
+            };
+            if kind == StopKind::Manual {
+                // A halt stops threads in no useful order: select one that
+                // runs a goroutine, as Delve does, so clients have one to show.
+                tid = self.thread_with_goroutine(tid);
+            }
             if next_done || kind == StopKind::Manual {
                 self.temps.clear();
                 self.sync_breakpoints()?;
@@ -3507,6 +3514,25 @@ impl Session {
             self.stop_reason = kind;
             return Ok(self.stopped_state());
         }
+    }
+
+    /// `tid` when it runs a goroutine, else the first thread that does
+    /// (`tid` when none does).
+    fn thread_with_goroutine(&self, tid: i32) -> i32 {
+        let target = self.target.state();
+        let runs_goroutine = |t: i32| {
+            target
+                .registers(t)
+                .is_ok_and(|regs| self.goroutine_id(&regs) != 0)
+        };
+        if runs_goroutine(tid) {
+            return tid;
+        }
+        target
+            .threads()
+            .into_iter()
+            .find(|&t| runs_goroutine(t))
+            .unwrap_or(tid)
     }
 
     /// Waits for the target to stop. A thread stopped on breakpoints

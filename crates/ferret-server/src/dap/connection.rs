@@ -1016,7 +1016,10 @@ impl Connection {
         body["reason"] = json!(reason);
         if reason != "exception" && halt_requested {
             body["reason"] = json!("pause");
-            body["hitBreakpointIds"] = json!([]);
+            // Delve empties the list, which its encoder then leaves out.
+            if let Some(fields) = body.as_object_mut() {
+                fields.remove("hitBreakpointIds");
+            }
         }
         self.out.event("stopped", Some(body));
         if state.next_in_progress {
