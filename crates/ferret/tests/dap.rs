@@ -505,7 +505,10 @@ fn ferret_dap_attaches_to_a_running_process_and_leaves_it_running() {
     );
     dap.request("configurationDone", json!({}));
     dap.request("pause", json!({"threadId": 1}));
-    dap.wait_event("stopped");
+    // As dlv does, a pause names a goroutine (a thread that runs one).
+    let stopped = dap.wait_event("stopped");
+    assert_eq!(stopped["body"]["reason"], "pause", "{stopped}");
+    assert_ne!(stopped["body"]["threadId"], 0, "{stopped}");
     // As an editor does: the threads, then a stack.
     let threads = dap.request("threads", json!({}));
     let first = threads["body"]["threads"][0]["id"].clone();
