@@ -2556,8 +2556,6 @@ impl Session {
             .collect())
     }
 
-    /// The target's memory with this stop's register-held values at their
-    /// made-up addresses.
     /// Runs `f` with the frame at `scope` set up for the evaluator (its
     /// variables bound) and the target's memory as it sees it.
     fn in_scope<R>(
@@ -2575,6 +2573,8 @@ impl Session {
         f(&eval_frame, &memory)
     }
 
+    /// The target's memory with this stop's register-held values at their
+    /// made-up addresses.
     fn composite_memory(&self) -> PrefetchedMemory<'_> {
         let mut memory = PrefetchedMemory::new(self.target.state(), &[]);
         for (addr, bytes) in &self.composites.borrow().values {
@@ -2840,15 +2840,9 @@ impl Session {
             .iter()
             .filter(|f| f.field == GoroutineField::WaitingOnChannel)
         {
-            let frame = self.scope_frame(scope)?;
-            let bindings = self.eval_bindings(&frame)?;
-            let eval_frame = EvalFrame {
-                bindings: &bindings,
-                function: &frame.function.name,
-            };
-            let memory = self.composite_memory();
-            let gs =
-                channel_waiters(&self.bi, &memory, &eval_frame, &filter.arg).map_err(eval_error)?;
+            let gs = self.in_scope(scope, |frame, memory| {
+                channel_waiters(&self.bi, memory, frame, &filter.arg).map_err(eval_error)
+            })?;
             if let Some(runtime) = &self.runtime {
                 for g in gs {
                     ids.insert(runtime.read_g(self.target.state(), g)?.id);

@@ -235,17 +235,7 @@ pub fn evaluate(
     }
     let full_value = matches!(context, "clipboard" | "variables");
     let converted = convert(&v, full_value, options, eval);
-    let evaluate_name = format!("({expression})");
-    Ok(Shown {
-        name: String::new(),
-        type_name: type_shown(&converted.variable, options),
-        indexed_variables: indexed_count(&converted.variable),
-        named_variables: named_count(&converted.variable),
-        expandable: converted.expandable(&evaluate_name),
-        value: converted.value,
-        evaluate_name,
-        memory_reference: None,
-    })
+    Ok(converted.shown(String::new(), format!("({expression})"), options))
 }
 
 /// The one-line text of a value, whole, as a log point prints it
@@ -342,6 +332,21 @@ struct Converted<'v> {
 }
 
 impl Converted<'_> {
+    /// The value shown as `name`, read again by `evaluate_name` (without a
+    /// memory reference).
+    fn shown(self, name: String, evaluate_name: String, options: &Options) -> Shown {
+        Shown {
+            name,
+            type_name: type_shown(&self.variable, options),
+            indexed_variables: indexed_count(&self.variable),
+            named_variables: named_count(&self.variable),
+            expandable: self.expandable(&evaluate_name),
+            value: self.value,
+            evaluate_name,
+            memory_reference: None,
+        }
+    }
+
     /// What to keep behind a handle, when the value expands.
     fn expandable(&self, evaluate_name: &str) -> Option<Expandable> {
         self.expands.then(|| Expandable {
@@ -714,17 +719,11 @@ fn indexed_children(
             .map(|(i, element)| {
                 let index = first_index + i;
                 let evaluate_name = format!("{}[{index}]", parent.evaluate_name);
-                let converted = convert(&element, false, options, reload);
-                Shown {
-                    name: format!("[{index}]"),
-                    type_name: type_shown(&converted.variable, options),
-                    indexed_variables: indexed_count(&converted.variable),
-                    named_variables: named_count(&converted.variable),
-                    expandable: converted.expandable(&evaluate_name),
-                    value: converted.value,
+                convert(&element, false, options, reload).shown(
+                    format!("[{index}]"),
                     evaluate_name,
-                    memory_reference: None,
-                }
+                    options,
+                )
             })
             .collect(),
         kind => {
@@ -744,15 +743,10 @@ fn indexed_children(
                     } else {
                         field.name.clone()
                     };
+                    let memory_reference = memory_reference(&converted.variable);
                     Shown {
-                        name,
-                        type_name: type_shown(&converted.variable, options),
-                        indexed_variables: indexed_count(&converted.variable),
-                        named_variables: named_count(&converted.variable),
-                        memory_reference: memory_reference(&converted.variable),
-                        expandable: converted.expandable(&evaluate_name),
-                        value: converted.value,
-                        evaluate_name,
+                        memory_reference,
+                        ..converted.shown(name, evaluate_name, options)
                     }
                 })
                 .collect()
@@ -843,29 +837,8 @@ fn map_entries(
         let val_type = type_shown(&val_shown.variable, options);
         if key_shown.expands && val_shown.expands {
             // Both expand: the key and the value are children of their own.
-            let separate =
-                |name: String, shown: Converted<'_>, type_name: String, expression: String| Shown {
-                    name,
-                    type_name,
-                    indexed_variables: indexed_count(&shown.variable),
-                    named_variables: named_count(&shown.variable),
-                    expandable: shown.expandable(&expression),
-                    value: shown.value,
-                    evaluate_name: expression,
-                    memory_reference: None,
-                };
-            out.push(separate(
-                format!("[key {index}]"),
-                key_shown,
-                key_type,
-                key_expression,
-            ));
-            out.push(separate(
-                format!("[val {index}]"),
-                val_shown,
-                val_type,
-                val_expression,
-            ));
+            out.push(key_shown.shown(format!("[key {index}]"), key_expression, options));
+            out.push(val_shown.shown(format!("[val {index}]"), val_expression, options));
             continue;
         }
         let type_name = if !key_type.is_empty() && !val_type.is_empty() {
