@@ -8,7 +8,9 @@
 //! - `wire`: requests, responses, events and Delve's error ids.
 //! - `config`: launch/attach configuration keys.
 //! - `commands`: the `dlv ...` console commands.
-//! - `connection`: one client's session: the request handlers.
+//! - `connection`: one client's session: the request loop, launch/attach
+//!   and run control; `connection::breakpoints`, `::inspect` (threads,
+//!   stacks, variables, evaluate) and `::memory` hold the other handlers.
 //! - `output`: a launched program's output as `output` events.
 //! - [`values`]: how a Go value is shown.
 
