@@ -268,12 +268,7 @@ fn main() -> ExitCode {
         }),
         Command::Tunnel { connect, tls_ca, tls_cert, tls_key, listen } => {
             let settings = tunnel::TunnelSettings { connect, ca: tls_ca, client_cert: tls_cert.zip(tls_key), listen };
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())
-                .and_then(|runtime| runtime.block_on(tunnel::run(settings)))
+            async_runtime().and_then(|runtime| runtime.block_on(tunnel::run(settings)))
         }
     };
     match result {
@@ -283,6 +278,17 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The tokio runtime the servers and the tunnel run on (two workers: the
+/// machine ferret targets has few cores, and ptrace work has its own
+/// thread).
+fn async_runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
 }
 
 /// `ferret dap`: one DAP client starts and ends the session.
@@ -295,11 +301,7 @@ fn dap(listen: &str, headless: bool, accept_multiclient: bool) -> Result<(), Str
             eprintln!("Warning: {flag} is ignored with dap");
         }
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let runtime = async_runtime()?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
@@ -442,11 +444,7 @@ fn run_server(spec: TargetSpec, flags: &ServerFlags, core: bool) -> Result<(), S
         )?)),
         _ => None,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let runtime = async_runtime()?;
     runtime.block_on(async {
         // Bind first: a busy port must not leave a target behind.
         let listener = tokio::net::TcpListener::bind(&flags.listen)
