@@ -1143,14 +1143,7 @@ impl Evaluator<'_> {
                 ) {
                     return Ok(Some(self.word(*a)? == self.word(*b)?));
                 }
-                let loader = Loader::new(
-                    self.bi,
-                    self.mem,
-                    LoadConfig {
-                        max_string_len: 1 << 20,
-                        ..LoadConfig::FULL
-                    },
-                );
+                let loader = self.value_loader();
                 Ok(Some(same_value(
                     &loader.load("", *a, *at),
                     &loader.load("", *b, *bt),
@@ -1203,20 +1196,25 @@ impl Evaluator<'_> {
         }
     }
 
-    /// A scalar or string variable's value.
-    fn place_constant(&self, place: &Val) -> Result<Const, String> {
-        let Val::Place { addr, ty, .. } = place else {
-            return Err("not a variable".into());
-        };
-        let loader = Loader::new(
+    /// A loader that reads a value whole, strings up to 1 MiB: what
+    /// comparing values and using a variable as a constant need.
+    fn value_loader(&self) -> Loader<'_> {
+        Loader::new(
             self.bi,
             self.mem,
             LoadConfig {
                 max_string_len: 1 << 20,
                 ..LoadConfig::FULL
             },
-        );
-        let v = loader.load("", *addr, *ty);
+        )
+    }
+
+    /// A scalar or string variable's value.
+    fn place_constant(&self, place: &Val) -> Result<Const, String> {
+        let Val::Place { addr, ty, .. } = place else {
+            return Err("not a variable".into());
+        };
+        let v = self.value_loader().load("", *addr, *ty);
         if !v.unreadable.is_empty() {
             return Err(v.unreadable);
         }
