@@ -152,8 +152,12 @@ impl Connection {
         let mut stack_frames = Vec::new();
         for (i, frame) in frames.iter().enumerate().skip(start).take(levels) {
             let handle = FIRST_HANDLE + self.frames.len() as i64;
-            self.frames.push((goroutine, i));
             let location = &frame.location;
+            self.frames.push(FrameHandle {
+                goroutine,
+                frame: i,
+                optimized: location.function.as_ref().is_some_and(|f| f.optimized),
+            });
             let function = location.function.as_ref().map(|f| f.name.to_string());
             let mut answer = json!({
                 "id": handle,
@@ -198,7 +202,11 @@ impl Connection {
 
     pub(super) fn scopes(&mut self, request: &Request) {
         let frame_id = request.i64("frameId");
-        let Some(&(goroutine, frame)) = usize::try_from(frame_id - FIRST_HANDLE)
+        let Some(&FrameHandle {
+            goroutine,
+            frame,
+            optimized,
+        }) = usize::try_from(frame_id - FIRST_HANDLE)
             .ok()
             .and_then(|i| self.frames.get(i))
         else {
@@ -216,20 +224,6 @@ impl Connection {
             deferred_call: 0,
         };
         let config = values::load_config(&self.options());
-        let frames = self.call(move |d| d.stacktrace(goroutine, frame + 1, 0, false, None));
-        let optimized = match frames.as_ref().map(|f| f.get(frame)) {
-            Ok(Some(f)) => f.location.function.as_ref().is_some_and(|f| f.optimized),
-            _ => {
-                let detail = frames.err().unwrap_or_default();
-                return self.out.fail(
-                    request,
-                    error_id::UNABLE_TO_LIST_ARGS,
-                    "Unable to find enclosing function",
-                    &detail,
-                    false,
-                );
-            }
-        };
         let arguments = match self.call(move |d| d.function_args(scope, config)) {
             Ok(arguments) => arguments,
             Err(e) => {
@@ -436,8 +430,8 @@ impl Connection {
     pub(super) fn frame_of(&self, request: &Request) -> (i64, usize) {
         usize::try_from(request.i64("frameId") - FIRST_HANDLE)
             .ok()
-            .and_then(|i| self.frames.get(i).copied())
-            .unwrap_or((-1, 0))
+            .and_then(|i| self.frames.get(i))
+            .map_or((-1, 0), |f| (f.goroutine, f.frame))
     }
 
     pub(super) fn evaluate(&mut self, request: &Request) {

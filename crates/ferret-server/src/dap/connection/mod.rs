@@ -108,6 +108,16 @@ pub enum Backend {
     },
 }
 
+/// What is behind a frame handle: the goroutine, the frame's index in its
+/// stack, and whether its function is optimized (Delve names the Locals
+/// scope after it), as the `stackTrace` that gave it out saw them.
+#[derive(Debug, Clone, Copy)]
+struct FrameHandle {
+    goroutine: i64,
+    frame: usize,
+    optimized: bool,
+}
+
 /// What is behind a variables handle, and the frame its expressions are
 /// read in.
 struct VariablesHandle {
@@ -139,7 +149,8 @@ pub struct Connection {
     /// The target was launched by this connection's `launch` (killed on
     /// disconnect) rather than attached to.
     launched: bool,
-    frames: Vec<(i64, usize)>,
+    /// Frames handed out since the last stop (handle 1000 + index).
+    frames: Vec<FrameHandle>,
     variables: Vec<VariablesHandle>,
     /// A run this connection started has not ended yet.
     running: bool,
@@ -340,14 +351,7 @@ impl Connection {
         let debugger = self.debugger().cloned();
         move |expression: &str, config: LoadConfig| {
             let debugger = debugger.as_ref().ok_or("no debug session")?;
-            let scope = EvalScope {
-                goroutine_id: goroutine,
-                frame,
-                deferred_call: 0,
-            };
-            let expression = expression.to_owned();
-            tokio::task::block_in_place(|| debugger.eval(scope, expression, config))
-                .map_err(|e| e.to_string())
+            read_expression(debugger, goroutine, frame, expression, config)
         }
     }
 
@@ -1036,14 +1040,8 @@ impl Connection {
     /// The value of `expression` in goroutine `goroutine`'s top frame, as
     /// text (for exception descriptions).
     fn expression_text(&self, goroutine: i64, expression: &str) -> Result<String, String> {
-        let scope = EvalScope {
-            goroutine_id: goroutine,
-            frame: 0,
-            deferred_call: 0,
-        };
-        let expression = expression.to_owned();
         let config = values::load_config(&self.options());
-        let variable = self.call(move |d| d.eval(scope, expression, config))?;
+        let variable = self.reader(goroutine, 0)(expression, config)?;
         if !variable.unreadable.is_empty() {
             return Err(variable.unreadable);
         }
@@ -1295,6 +1293,26 @@ fn submit_command(
     rx
 }
 
+/// Reads `expression` in goroutine `goroutine`'s frame `frame`, waiting
+/// for the tracer thread in place (tokio moves this worker's other tasks
+/// away meanwhile).
+fn read_expression(
+    debugger: &Debugger,
+    goroutine: i64,
+    frame: usize,
+    expression: &str,
+    config: LoadConfig,
+) -> Result<Variable, String> {
+    let scope = EvalScope {
+        goroutine_id: goroutine,
+        frame,
+        deferred_call: 0,
+    };
+    let expression = expression.to_owned();
+    tokio::task::block_in_place(|| debugger.eval(scope, expression, config))
+        .map_err(|e| e.to_string())
+}
+
 /// Prints the log points the stopped threads sit on (`output` events,
 /// `> [Go N]: message`).
 fn log_points(ctx: &Context, out: &Outbox, state: &State, options: &values::Options) {
@@ -1311,14 +1329,7 @@ fn log_points(ctx: &Context, out: &Outbox, state: &State, options: &values::Opti
         let Some(template) = template else { continue };
         let goroutine = thread.goroutine_id;
         let mut read = |expression: &str, config: LoadConfig| {
-            let scope = EvalScope {
-                goroutine_id: goroutine,
-                frame: 0,
-                deferred_call: 0,
-            };
-            ctx.debugger
-                .eval(scope, expression.to_owned(), config)
-                .map_err(|e| e.to_string())
+            read_expression(&ctx.debugger, goroutine, 0, expression, config)
         };
         let message = expand_log_message(&template, |expression| {
             match read(expression, values::load_config(options)) {
