@@ -67,6 +67,14 @@ fn by_name(list: &Value) -> std::collections::BTreeMap<String, Value> {
         .collect()
 }
 
+/// An empty scratch directory for one test's core,
+/// `variables-tests/LABEL-PID` under the target directory.
+fn scratch(label: &str) -> std::path::PathBuf {
+    let dir = target_dir().join(format!("variables-tests/{label}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
 #[test]
 fn locals_and_args_read_the_same_against_ferret_and_dlv() {
     for toolchain in GoToolchain::selected().into_iter().filter(Delve::supports) {
@@ -77,11 +85,7 @@ fn locals_and_args_read_the_same_against_ferret_and_dlv() {
             ("inspect", "main.inspect", "ListFunctionArgs", "Args"),
             ("inspect", "main.inspect", "ListLocalVars", "Variables"),
         ] {
-            let dir = target_dir().join(format!(
-                "variables-tests/{place}-{version}-{}",
-                std::process::id()
-            ));
-            let _ = std::fs::remove_dir_all(&dir);
+            let dir = scratch(&format!("{place}-{version}"));
             let (core, _) = vars_core(&exe, place, &dir);
             let mut both = BothOnCore::start(&exe, &core);
             // The frame numbers may differ: below the signal that made the
@@ -127,11 +131,7 @@ fn stacktrace_variables_read_the_same_against_ferret_and_dlv() {
     for toolchain in GoToolchain::selected().into_iter().filter(Delve::supports) {
         let version = &toolchain.version;
         let exe = build_fixture("vars", &toolchain, &BuildOptions::debug());
-        let dir = target_dir().join(format!(
-            "variables-tests/stack-{version}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = scratch(&format!("stack-{version}"));
         let (core, _) = vars_core(&exe, "main", &dir);
         let mut both = BothOnCore::start(&exe, &core);
         for params in [
@@ -316,11 +316,7 @@ fn eval_answers_the_same_against_ferret_and_dlv() {
     for toolchain in GoToolchain::selected().into_iter().filter(Delve::supports) {
         let version = &toolchain.version;
         let exe = build_fixture("vars", &toolchain, &BuildOptions::debug());
-        let dir = target_dir().join(format!(
-            "variables-tests/eval-{version}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = scratch(&format!("eval-{version}"));
         let (core, _) = vars_core(&exe, "main", &dir);
         let mut both = BothOnCore::start(&exe, &core);
         let our_scope = scope_of(&mut both.ferret, "main.main");
@@ -389,11 +385,7 @@ fn values_are_what_the_program_printed() {
     for toolchain in GoToolchain::selected() {
         let version = &toolchain.version;
         let exe = build_fixture("vars", &toolchain, &BuildOptions::debug());
-        let dir = target_dir().join(format!(
-            "variables-tests/printed-{version}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = scratch(&format!("printed-{version}"));
         let (core, printed) = vars_core(&exe, "main", &dir);
         let server = FerretServer::core(&exe, &core);
         let mut client = RpcClient::connect(&server.addr).unwrap();
@@ -486,12 +478,7 @@ fn optimized_values_are_what_the_program_printed() {
     for toolchain in GoToolchain::selected() {
         let version = &format!("{} optimized", toolchain.version);
         let exe = build_fixture("vars", &toolchain, &BuildOptions::optimized());
-        let dir = target_dir().join(format!(
-            "variables-tests/printed-opt-{}-{}",
-            toolchain.version,
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = scratch(&format!("printed-opt-{}", toolchain.version));
         let (core, printed) = vars_core(&exe, "inspect", &dir);
         let server = FerretServer::core(&exe, &core);
         let mut client = RpcClient::connect(&server.addr).unwrap();
@@ -705,11 +692,7 @@ fn dlv_connect_prints_the_same_against_ferret_and_dlv() {
     for toolchain in GoToolchain::selected().into_iter().filter(Delve::supports) {
         let version = &toolchain.version;
         let exe = build_fixture("vars", &toolchain, &BuildOptions::debug());
-        let dir = target_dir().join(format!(
-            "variables-tests/terminal-{version}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = scratch(&format!("terminal-{version}"));
         let (core, _) = vars_core(&exe, "main", &dir);
         let commands = [
             "locals",
@@ -835,11 +818,7 @@ fn optimized_locals_and_args_read_the_same_against_ferret_and_dlv() {
             ("main", "main.main", "ListLocalVars", "Variables"),
             ("inspect", "main.inspect", "ListFunctionArgs", "Args"),
         ] {
-            let dir = target_dir().join(format!(
-                "variables-tests/optimized-{place}-{version}-{}",
-                std::process::id()
-            ));
-            let _ = std::fs::remove_dir_all(&dir);
+            let dir = scratch(&format!("optimized-{place}-{version}"));
             let (core, _) = vars_core(&exe, place, &dir);
             let mut both = BothOnCore::start(&exe, &core);
             let our_scope = scope_of(&mut both.ferret, function);
@@ -878,11 +857,7 @@ fn registers_and_memory_read_the_same_against_ferret_and_dlv() {
     for toolchain in GoToolchain::selected().into_iter().filter(Delve::supports) {
         let version = &toolchain.version;
         let exe = build_fixture("vars", &toolchain, &BuildOptions::debug());
-        let dir = target_dir().join(format!(
-            "variables-tests/registers-{version}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = scratch(&format!("registers-{version}"));
         let (core, _) = vars_core(&exe, "main", &dir);
         let mut both = BothOnCore::start(&exe, &core);
         let scope = scope_of(&mut both.ferret, "main.main");
@@ -1119,8 +1094,7 @@ fn set_changes_a_value_held_in_a_register_as_dlv_does() {
 fn large_values_come_whole() {
     let toolchain = &GoToolchain::selected()[0];
     let exe = build_fixture("bigvals", toolchain, &BuildOptions::debug());
-    let dir = target_dir().join(format!("variables-tests/bigvals-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch("bigvals");
     let (core, ()) = ferret_testkit::cores::core_when_ready(&exe, &[], &[], &dir, |stdout| {
         use std::io::BufRead;
         let mut lines = std::io::BufReader::new(stdout).lines();
@@ -1273,11 +1247,7 @@ fn closures_show_their_captured_variables_as_dlv_does() {
     for toolchain in GoToolchain::selected() {
         let version = &toolchain.version;
         let exe = build_fixture("vars", &toolchain, &BuildOptions::debug());
-        let dir = target_dir().join(format!(
-            "variables-tests/closures-{version}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = scratch(&format!("closures-{version}"));
         let (core, printed) = vars_core(&exe, "main", &dir);
         let server = FerretServer::core(&exe, &core);
         let mut ferret = RpcClient::connect(&server.addr).unwrap();
